@@ -1,0 +1,6 @@
+//! An embedded, in-memory Kubernetes API server.
+//!
+//! It serves the subset of the Kubernetes REST API that configsync and `kubectl` use, with the semantics the
+//! real kube-apiserver documents, and runs simulated workload controllers so that rollouts can be observed.
+//! It is used in-process as the service behind a `kube::Client`, and over HTTP on 127.0.0.1.
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! Subcommands: argument parsing and wiring only; the logic lives in the library crates.
+pub mod cluster;

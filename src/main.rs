@@ -1,0 +1,26 @@
+//! `configsync`: the one binary users run. Each subcommand lives in its own module under `cli/`.
+use clap::{Parser, Subcommand};
+
+mod cli;
+
+/// Config and Secret reload for Kubernetes: rollout operator, sync sidecar, encryption at rest.
+#[derive(Debug, Parser)]
+#[command(name = "configsync", version, about, long_about = None)]
+struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the embedded Kubernetes API server on 127.0.0.1 in the foreground.
+    Cluster(cli::cluster::ClusterArgs),
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    match args.command {
+        Command::Cluster(cluster) => cluster.run().await,
+    }
+}
