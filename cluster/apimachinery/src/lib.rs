@@ -11,3 +11,15 @@
 //!   list of objects ──► table::to_table ──► meta.k8s.io/v1 Table
 //! ```
 #![forbid(unsafe_code)]
+
+pub mod apply;
+pub mod events;
+pub mod patch;
+pub mod protobuf;
+pub mod registry;
+pub mod resource;
+pub mod selector;
+pub mod table;
+pub mod validation;
+
+pub use resource::{IncludeObject, PrinterColumn, ResourceType};
