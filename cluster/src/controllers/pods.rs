@@ -133,6 +133,17 @@ pub fn pod_from_template(
     }
 }
 
+/// `t` truncated to whole seconds: `metav1.Time` is serialized with second precision, so every timestamp a
+/// controller compares with a stored one must be truncated first.
+pub fn whole_seconds(t: Timestamp) -> Timestamp {
+    Timestamp::from_second(t.as_second()).unwrap_or(t)
+}
+
+/// The current time in whole seconds.
+pub fn now() -> Timestamp {
+    whole_seconds(Timestamp::now())
+}
+
 /// `creationTimestamp` or the beginning of time, for sorting.
 pub fn created(meta: &ObjectMeta) -> Timestamp {
     meta.creation_timestamp

@@ -64,7 +64,14 @@ pub fn mk_rs(
             "name": name, "namespace": "ns", "uid": format!("uid-{name}"),
             "creationTimestamp": Timestamp::from_second(created_second).unwrap_or(Timestamp::UNIX_EPOCH).to_string(),
         },
-        "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": "web"}}},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {
+                "metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "app", "image": "nginx"}]}
+            }
+        },
         "status": {"replicas": replicas, "readyReplicas": ready, "availableReplicas": available}
     }))
     .unwrap_or_default()
