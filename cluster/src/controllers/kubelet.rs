@@ -19,8 +19,8 @@ use std::time::Duration;
 use futures::StreamExt;
 use jiff::{SignedDuration, Timestamp};
 use k8s_openapi::api::core::v1::{
-    ContainerState, ContainerStateRunning, ContainerStateTerminated, ContainerStateWaiting, ContainerStatus, Pod,
-    PodCondition, PodIP, PodStatus,
+    ContainerState, ContainerStateRunning, ContainerStateTerminated, ContainerStateWaiting,
+    ContainerStatus, Pod, PodCondition, PodIP, PodStatus,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::Api;
@@ -47,7 +47,9 @@ pub struct KubeletTiming {
 
 /// Whether the pod asks to crash.
 pub fn wants_crash(pod: &Pod) -> bool {
-    pod.annotations().get(CRASH_ANNOTATION).is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    pod.annotations()
+        .get(CRASH_ANNOTATION)
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
 /// `10.244.0.x` for the `n`-th pod the kubelet started, cycling through `.2` to `.254`.
@@ -55,7 +57,13 @@ pub fn pod_ip(n: u32) -> String {
     format!("10.244.0.{}", 2 + n % 253)
 }
 
-fn condition(type_: &str, ok: bool, since: Timestamp, reason: Option<&str>, message: Option<String>) -> PodCondition {
+fn condition(
+    type_: &str,
+    ok: bool,
+    since: Timestamp,
+    reason: Option<&str>,
+    message: Option<String>,
+) -> PodCondition {
     PodCondition {
         type_: type_.to_string(),
         status: if ok { "True" } else { "False" }.to_string(),
@@ -67,7 +75,10 @@ fn condition(type_: &str, ok: bool, since: Timestamp, reason: Option<&str>, mess
 }
 
 fn plus(at: Timestamp, duration: Duration) -> Timestamp {
-    SignedDuration::try_from(duration).ok().and_then(|d| at.checked_add(d).ok()).unwrap_or(Timestamp::MAX)
+    SignedDuration::try_from(duration)
+        .ok()
+        .and_then(|d| at.checked_add(d).ok())
+        .unwrap_or(Timestamp::MAX)
 }
 
 fn until(now: Timestamp, at: Timestamp) -> Duration {
@@ -101,11 +112,16 @@ pub fn desired_status(
     let ready = !crash && now >= ready_at;
     let names: Vec<String> = spec.containers.iter().map(|c| c.name.clone()).collect();
     let unready = format!("containers with unready status: [{}]", names.join(" "));
-    let (ready_since, reason, message) =
-        if ready { (ready_at, None, None) } else { (start, Some("ContainersNotReady"), Some(unready)) };
+    let (ready_since, reason, message) = if ready {
+        (ready_at, None, None)
+    } else {
+        (start, Some("ContainersNotReady"), Some(unready))
+    };
     let restarts = if crash {
         let interval = timing.crash_interval.as_millis().max(1);
-        let elapsed = Duration::try_from(now.duration_since(start)).unwrap_or_default().as_millis();
+        let elapsed = Duration::try_from(now.duration_since(start))
+            .unwrap_or_default()
+            .as_millis();
         i32::try_from(elapsed / interval + 1).unwrap_or(i32::MAX)
     } else {
         0
@@ -117,7 +133,10 @@ pub fn desired_status(
     } else {
         Some(until(now, ready_at))
     };
-    let statuses = spec.containers.iter().map(|c| container_status(pod, &c.name, c.image.as_deref(), start, ready, restarts));
+    let statuses = spec
+        .containers
+        .iter()
+        .map(|c| container_status(pod, &c.name, c.image.as_deref(), start, ready, restarts));
     let desired = PodStatus {
         phase: Some("Running".into()),
         conditions: Some(vec![
@@ -136,62 +155,125 @@ pub fn desired_status(
 fn base_status(current: &PodStatus, ip: &str, start: Timestamp) -> PodStatus {
     PodStatus {
         host_ip: Some(HOST_IP.into()),
-        host_ips: Some(vec![k8s_openapi::api::core::v1::HostIP { ip: HOST_IP.into() }]),
+        host_ips: Some(vec![k8s_openapi::api::core::v1::HostIP {
+            ip: HOST_IP.into(),
+        }]),
         pod_ip: Some(ip.to_string()),
         pod_ips: Some(vec![PodIP { ip: ip.to_string() }]),
-        qos_class: current.qos_class.clone().or_else(|| Some("BestEffort".into())),
+        qos_class: current
+            .qos_class
+            .clone()
+            .or_else(|| Some("BestEffort".into())),
         start_time: Some(Time(whole_seconds(start))),
         ..PodStatus::default()
     }
 }
 
 fn pending(pod: &Pod, ip: &str, now: Timestamp) -> PodStatus {
-    let containers = pod.spec.as_ref().map(|s| s.containers.clone()).unwrap_or_default();
+    let containers = pod
+        .spec
+        .as_ref()
+        .map(|s| s.containers.clone())
+        .unwrap_or_default();
     let waiting = |name: &str, image: Option<&str>| ContainerStatus {
         name: name.to_string(),
         image: image.unwrap_or_default().to_string(),
         state: Some(ContainerState {
-            waiting: Some(ContainerStateWaiting { reason: Some("ContainerCreating".into()), message: None }),
+            waiting: Some(ContainerStateWaiting {
+                reason: Some("ContainerCreating".into()),
+                message: None,
+            }),
             ..ContainerState::default()
         }),
         ..ContainerStatus::default()
     };
     let names: Vec<&str> = containers.iter().map(|c| c.name.as_str()).collect();
-    let unready = Some(format!("containers with unready status: [{}]", names.join(" ")));
+    let unready = Some(format!(
+        "containers with unready status: [{}]",
+        names.join(" ")
+    ));
     PodStatus {
         phase: Some("Pending".into()),
         conditions: Some(vec![
             condition("PodReadyToStartContainers", false, now, None, None),
             condition("Initialized", true, now, None, None),
-            condition("Ready", false, now, Some("ContainersNotReady"), unready.clone()),
-            condition("ContainersReady", false, now, Some("ContainersNotReady"), unready),
+            condition(
+                "Ready",
+                false,
+                now,
+                Some("ContainersNotReady"),
+                unready.clone(),
+            ),
+            condition(
+                "ContainersReady",
+                false,
+                now,
+                Some("ContainersNotReady"),
+                unready,
+            ),
             condition("PodScheduled", true, now, None, None),
         ]),
-        container_statuses: Some(containers.iter().map(|c| waiting(&c.name, c.image.as_deref())).collect()),
+        container_statuses: Some(
+            containers
+                .iter()
+                .map(|c| waiting(&c.name, c.image.as_deref()))
+                .collect(),
+        ),
         ..base_status(&PodStatus::default(), ip, now)
     }
 }
 
-fn container_status(pod: &Pod, name: &str, image: Option<&str>, start: Timestamp, ready: bool, restarts: i32) -> ContainerStatus {
+fn container_status(
+    pod: &Pod,
+    name: &str,
+    image: Option<&str>,
+    start: Timestamp,
+    ready: bool,
+    restarts: i32,
+) -> ContainerStatus {
     let id = template_hash(&(pod.metadata.uid.as_deref(), name, restarts), None);
     let image = image.unwrap_or_default().to_string();
     let (state, last_state) = if restarts > 0 {
         let waiting = ContainerStateWaiting {
             reason: Some("CrashLoopBackOff".into()),
-            message: Some(format!("back-off restarting failed container={name} pod={}", pod.name_any())),
+            message: Some(format!(
+                "back-off restarting failed container={name} pod={}",
+                pod.name_any()
+            )),
         };
-        let terminated = ContainerStateTerminated { exit_code: 1, reason: Some("Error".into()), ..Default::default() };
+        let terminated = ContainerStateTerminated {
+            exit_code: 1,
+            reason: Some("Error".into()),
+            ..Default::default()
+        };
         (
-            ContainerState { waiting: Some(waiting), ..ContainerState::default() },
-            Some(ContainerState { terminated: Some(terminated), ..ContainerState::default() }),
+            ContainerState {
+                waiting: Some(waiting),
+                ..ContainerState::default()
+            },
+            Some(ContainerState {
+                terminated: Some(terminated),
+                ..ContainerState::default()
+            }),
         )
     } else {
-        let running = ContainerStateRunning { started_at: Some(Time(whole_seconds(start))) };
-        (ContainerState { running: Some(running), ..ContainerState::default() }, None)
+        let running = ContainerStateRunning {
+            started_at: Some(Time(whole_seconds(start))),
+        };
+        (
+            ContainerState {
+                running: Some(running),
+                ..ContainerState::default()
+            },
+            None,
+        )
     };
     ContainerStatus {
         name: name.to_string(),
-        image_id: format!("docker.io/library/{image}@sha256:{}", template_hash(&image, None)),
+        image_id: format!(
+            "docker.io/library/{image}@sha256:{}",
+            template_hash(&image, None)
+        ),
         image,
         container_id: Some(format!("containerd://{id}")),
         ready,
@@ -232,7 +314,12 @@ impl Context {
     fn started(&self, pod: &Pod, now: Timestamp) -> Option<Timestamp> {
         let uid = pod.metadata.uid.clone()?;
         let mut started = self.started.lock().ok()?;
-        if pod.status.as_ref().and_then(|s| s.start_time.as_ref()).is_none() {
+        if pod
+            .status
+            .as_ref()
+            .and_then(|s| s.start_time.as_ref())
+            .is_none()
+        {
             started.insert(uid.clone(), now);
             return None;
         }
@@ -241,20 +328,26 @@ impl Context {
 }
 
 async fn reconcile(pod: Arc<Pod>, ctx: Arc<Context>) -> Result<Action, Error> {
-    let Some(namespace) = pod.namespace() else { return Ok(Action::await_change()) };
+    let Some(namespace) = pod.namespace() else {
+        return Ok(Action::await_change());
+    };
     let api: Api<Pod> = Api::namespaced(ctx.client.clone(), &namespace);
     let name = pod.name_any();
     if pod.metadata.deletion_timestamp.is_some() {
         if let (Some(uid), Ok(mut started)) = (pod.metadata.uid.as_ref(), ctx.started.lock()) {
             started.remove(uid);
         }
-        write::delete_object(&api, &name, Some(0)).await.map_err(Error::DeletePod)?;
+        write::delete_object(&api, &name, Some(0))
+            .await
+            .map_err(Error::DeletePod)?;
         return Ok(Action::await_change());
     }
     let node = pod.spec.as_ref().and_then(|s| s.node_name.as_deref());
     if node.is_none() {
         let patch = json!({"spec": {"nodeName": NODE_NAME}});
-        write::patch_object(&api, &name, &patch, SCHEDULER).await.map_err(Error::BindPod)?;
+        write::patch_object(&api, &name, &patch, SCHEDULER)
+            .await
+            .map_err(Error::BindPod)?;
         return Ok(Action::await_change());
     }
     let ip = match pod.status.as_ref().and_then(|s| s.pod_ip.clone()) {
@@ -268,9 +361,13 @@ async fn reconcile(pod: Arc<Pod>, ctx: Arc<Context>) -> Result<Action, Error> {
     };
     if pod.status.as_ref() != Some(&status) {
         let patch = write::status_patch(pod.status.as_ref(), &status);
-        write::patch_status(&api, &name, &patch, KUBELET).await.map_err(Error::PatchPodStatus)?;
+        write::patch_status(&api, &name, &patch, KUBELET)
+            .await
+            .map_err(Error::PatchPodStatus)?;
     }
-    Ok(recheck.map_or_else(Action::await_change, |delay| Action::requeue(delay.max(Duration::from_millis(10)))))
+    Ok(recheck.map_or_else(Action::await_change, |delay| {
+        Action::requeue(delay.max(Duration::from_millis(10)))
+    }))
 }
 
 fn error_policy(_pod: Arc<Pod>, error: &Error, _ctx: Arc<Context>) -> Action {

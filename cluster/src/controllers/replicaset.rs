@@ -37,13 +37,22 @@ pub struct Plan {
 
 /// Deletion rank: lower goes first. Unscheduled, then pending, then not ready, then the most recently created.
 fn deletion_rank(pod: &Pod) -> (bool, u8, bool, std::cmp::Reverse<Timestamp>) {
-    let scheduled = pod.spec.as_ref().and_then(|s| s.node_name.as_ref()).is_some();
+    let scheduled = pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.node_name.as_ref())
+        .is_some();
     let phase = match pod.status.as_ref().and_then(|s| s.phase.as_deref()) {
         Some("Running") => 2,
         Some("Pending") | None => 0,
         _ => 1,
     };
-    (scheduled, phase, pods::is_ready(pod), std::cmp::Reverse(pods::created(&pod.metadata)))
+    (
+        scheduled,
+        phase,
+        pods::is_ready(pod),
+        std::cmp::Reverse(pods::created(&pod.metadata)),
+    )
 }
 
 /// The pods to create or delete and the status for `rs`, given the pods it controls.
@@ -61,11 +70,16 @@ pub fn plan(rs: &ReplicaSet, owned: &[Pod], now: Timestamp) -> Plan {
         .iter()
         .filter(|pod| {
             let labels = pod.metadata.labels.clone().unwrap_or_default();
-            template_labels.iter().all(|(k, v)| labels.get(k) == Some(v))
+            template_labels
+                .iter()
+                .all(|(k, v)| labels.get(k) == Some(v))
         })
         .count();
     let ready = active.iter().filter(|pod| pods::is_ready(pod)).count();
-    let available = active.iter().filter(|pod| pods::is_available(pod, min_ready, now)).count();
+    let available = active
+        .iter()
+        .filter(|pod| pods::is_available(pod, min_ready, now))
+        .count();
     let recheck_after = active
         .iter()
         .filter_map(|pod| pods::available_at(pod, min_ready, now))
@@ -85,7 +99,11 @@ pub fn plan(rs: &ReplicaSet, owned: &[Pod], now: Timestamp) -> Plan {
     let excess = usize::try_from(count - wanted).unwrap_or(0);
     Plan {
         create: usize::try_from(wanted - count).unwrap_or(0),
-        delete: active.iter().take(excess).filter_map(|pod| pod.metadata.name.clone()).collect(),
+        delete: active
+            .iter()
+            .take(excess)
+            .filter_map(|pod| pod.metadata.name.clone())
+            .collect(),
         status,
         recheck_after,
     }
@@ -98,7 +116,13 @@ pub fn new_pod(rs: &ReplicaSet) -> Option<Pod> {
     let uid = rs.metadata.uid.as_deref()?;
     let pod_name = format!("{name}-{}", random_suffix(5));
     let namespace = rs.metadata.namespace.as_deref().unwrap_or("default");
-    Some(pods::pod_from_template(template, &pod_name, namespace, controller_ref("ReplicaSet", name, uid), &[]))
+    Some(pods::pod_from_template(
+        template,
+        &pod_name,
+        namespace,
+        controller_ref("ReplicaSet", name, uid),
+        &[],
+    ))
 }
 
 // === I/O ===
@@ -128,10 +152,20 @@ async fn reconcile(rs: Arc<ReplicaSet>, client: Arc<Client>) -> Result<Action, E
         return Ok(Action::await_change());
     }
     let pod_api: Api<Pod> = Api::namespaced((*client).clone(), &namespace);
-    let listed = pod_api.list(&ListParams::default()).await.map_err(Error::ListPods)?;
-    let owned: Vec<Pod> = listed.items.into_iter().filter(|p| pods::is_controlled_by(&p.metadata, &uid)).collect();
+    let listed = pod_api
+        .list(&ListParams::default())
+        .await
+        .map_err(Error::ListPods)?;
+    let owned: Vec<Pod> = listed
+        .items
+        .into_iter()
+        .filter(|p| pods::is_controlled_by(&p.metadata, &uid))
+        .collect();
     let plan = plan(&rs, &owned, Timestamp::now());
-    let params = PostParams { field_manager: Some(CONTROLLER_MANAGER.to_string()), ..PostParams::default() };
+    let params = PostParams {
+        field_manager: Some(CONTROLLER_MANAGER.to_string()),
+        ..PostParams::default()
+    };
     for pod in (0..plan.create).filter_map(|_| new_pod(&rs)) {
         match pod_api.create(&params, &pod).await {
             Err(error) if write::is_already_exists(&error) => {}
@@ -141,14 +175,21 @@ async fn reconcile(rs: Arc<ReplicaSet>, client: Arc<Client>) -> Result<Action, E
     for name in &plan.delete {
         write::delete_object(&pod_api, name, None)
             .await
-            .map_err(|source| Error::DeletePod { name: name.clone(), source })?;
+            .map_err(|source| Error::DeletePod {
+                name: name.clone(),
+                source,
+            })?;
     }
     if rs.status.as_ref() != Some(&plan.status) {
         let api: Api<ReplicaSet> = Api::namespaced((*client).clone(), &namespace);
         let patch = write::status_patch(rs.status.as_ref(), &plan.status);
-        write::patch_status(&api, &rs.name_any(), &patch, CONTROLLER_MANAGER).await.map_err(Error::PatchStatus)?;
+        write::patch_status(&api, &rs.name_any(), &patch, CONTROLLER_MANAGER)
+            .await
+            .map_err(Error::PatchStatus)?;
     }
-    Ok(plan.recheck_after.map_or_else(Action::await_change, Action::requeue))
+    Ok(plan
+        .recheck_after
+        .map_or_else(Action::await_change, Action::requeue))
 }
 
 fn error_policy(_rs: Arc<ReplicaSet>, error: &Error, _client: Arc<Client>) -> Action {
@@ -158,11 +199,14 @@ fn error_policy(_rs: Arc<ReplicaSet>, error: &Error, _client: Arc<Client>) -> Ac
 
 /// Runs the ReplicaSet controller until the task is aborted.
 pub async fn run(client: Client) {
-    Controller::new(Api::<ReplicaSet>::all(client.clone()), watcher::Config::default())
-        .owns(Api::<Pod>::all(client.clone()), watcher::Config::default())
-        .run(reconcile, error_policy, Arc::new(client))
-        .for_each(|_| futures::future::ready(()))
-        .await;
+    Controller::new(
+        Api::<ReplicaSet>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .owns(Api::<Pod>::all(client.clone()), watcher::Config::default())
+    .run(reconcile, error_policy, Arc::new(client))
+    .for_each(|_| futures::future::ready(()))
+    .await;
 }
 
 #[cfg(test)]

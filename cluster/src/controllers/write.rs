@@ -43,11 +43,19 @@ pub fn is_already_exists(error: &kube::Error) -> bool {
 }
 
 /// Merge-patches the status subresource of `name`. A vanished object is not an error.
-pub async fn patch_status<K>(api: &Api<K>, name: &str, patch: &Value, manager: &str) -> kube::Result<()>
+pub async fn patch_status<K>(
+    api: &Api<K>,
+    name: &str,
+    patch: &Value,
+    manager: &str,
+) -> kube::Result<()>
 where
     K: Clone + DeserializeOwned + Debug,
 {
-    let params = PatchParams { field_manager: Some(manager.to_string()), ..PatchParams::default() };
+    let params = PatchParams {
+        field_manager: Some(manager.to_string()),
+        ..PatchParams::default()
+    };
     match api.patch_status(name, &params, &Patch::Merge(patch)).await {
         Err(error) if is_not_found(&error) => Ok(()),
         other => other.map(|_| ()),
@@ -55,11 +63,19 @@ where
 }
 
 /// Merge-patches the main resource of `name`. A vanished object is not an error.
-pub async fn patch_object<K>(api: &Api<K>, name: &str, patch: &Value, manager: &str) -> kube::Result<()>
+pub async fn patch_object<K>(
+    api: &Api<K>,
+    name: &str,
+    patch: &Value,
+    manager: &str,
+) -> kube::Result<()>
 where
     K: Clone + DeserializeOwned + Debug,
 {
-    let params = PatchParams { field_manager: Some(manager.to_string()), ..PatchParams::default() };
+    let params = PatchParams {
+        field_manager: Some(manager.to_string()),
+        ..PatchParams::default()
+    };
     match api.patch(name, &params, &Patch::Merge(patch)).await {
         Err(error) if is_not_found(&error) => Ok(()),
         other => other.map(|_| ()),
@@ -67,11 +83,18 @@ where
 }
 
 /// Deletes `name` with background propagation. A vanished object is not an error.
-pub async fn delete_object<K>(api: &Api<K>, name: &str, grace_seconds: Option<u32>) -> kube::Result<()>
+pub async fn delete_object<K>(
+    api: &Api<K>,
+    name: &str,
+    grace_seconds: Option<u32>,
+) -> kube::Result<()>
 where
     K: Clone + DeserializeOwned + Debug,
 {
-    let params = DeleteParams { grace_period_seconds: grace_seconds, ..DeleteParams::background() };
+    let params = DeleteParams {
+        grace_period_seconds: grace_seconds,
+        ..DeleteParams::background()
+    };
     match api.delete(name, &params).await {
         Err(error) if is_not_found(&error) => Ok(()),
         other => other.map(|_| ()),
@@ -87,7 +110,10 @@ mod tests {
     fn status_patch_clears_fields_that_disappeared() {
         let old = json!({"replicas": 3, "readyReplicas": 3});
         let new = json!({"replicas": 2});
-        assert_eq!(status_patch(Some(&old), &new), json!({"status": {"replicas": 2, "readyReplicas": null}}));
+        assert_eq!(
+            status_patch(Some(&old), &new),
+            json!({"status": {"replicas": 2, "readyReplicas": null}})
+        );
         assert_eq!(status_patch(None, &new), json!({"status": {"replicas": 2}}));
     }
 }

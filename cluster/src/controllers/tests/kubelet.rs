@@ -1,7 +1,10 @@
 use super::*;
 use crate::controllers::testutil::mk_pod;
 
-const TIMING: KubeletTiming = KubeletTiming { ready_delay: Duration::from_secs(2), crash_interval: Duration::from_secs(1) };
+const TIMING: KubeletTiming = KubeletTiming {
+    ready_delay: Duration::from_secs(2),
+    crash_interval: Duration::from_secs(1),
+};
 
 fn at(second: i64) -> Timestamp {
     Timestamp::from_second(second).unwrap_or(Timestamp::UNIX_EPOCH)
@@ -16,7 +19,12 @@ fn scheduled_pod() -> Pod {
 }
 
 fn condition_status(status: &PodStatus, type_: &str) -> Option<String> {
-    status.conditions.as_ref()?.iter().find(|c| c.type_ == type_).map(|c| c.status.clone())
+    status
+        .conditions
+        .as_ref()?
+        .iter()
+        .find(|c| c.type_ == type_)
+        .map(|c| c.status.clone())
 }
 
 /// Applies the kubelet's answer at `second`, as the API would store it.
@@ -32,11 +40,17 @@ fn pods_go_pending_then_running_then_ready_after_the_delay() {
     assert_eq!(step(&mut pod, 100, None), Some(Duration::ZERO));
     let status = pod.status.clone().unwrap_or_default();
     assert_eq!(status.phase.as_deref(), Some("Pending"));
-    assert_eq!(condition_status(&status, "PodScheduled").as_deref(), Some("True"));
+    assert_eq!(
+        condition_status(&status, "PodScheduled").as_deref(),
+        Some("True")
+    );
     assert_eq!(status.pod_ip.as_deref(), Some("10.244.0.7"));
     assert_eq!(status.host_ip.as_deref(), Some(HOST_IP));
 
-    assert_eq!(step(&mut pod, 100, Some(at(100))), Some(Duration::from_secs(2)));
+    assert_eq!(
+        step(&mut pod, 100, Some(at(100))),
+        Some(Duration::from_secs(2))
+    );
     let status = pod.status.clone().unwrap_or_default();
     assert_eq!(status.phase.as_deref(), Some("Running"));
     assert_eq!(condition_status(&status, "Ready").as_deref(), Some("False"));
@@ -44,11 +58,23 @@ fn pods_go_pending_then_running_then_ready_after_the_delay() {
     assert_eq!(step(&mut pod, 102, Some(at(100))), None);
     let status = pod.status.clone().unwrap_or_default();
     for type_ in ["Ready", "ContainersReady", "Initialized", "PodScheduled"] {
-        assert_eq!(condition_status(&status, type_).as_deref(), Some("True"), "{type_}");
+        assert_eq!(
+            condition_status(&status, type_).as_deref(),
+            Some("True"),
+            "{type_}"
+        );
     }
-    let container = status.container_statuses.unwrap_or_default().into_iter().next().unwrap_or_default();
+    let container = status
+        .container_statuses
+        .unwrap_or_default()
+        .into_iter()
+        .next()
+        .unwrap_or_default();
     assert!(container.ready);
-    let started_at = container.state.and_then(|s| s.running).and_then(|r| r.started_at);
+    let started_at = container
+        .state
+        .and_then(|s| s.running)
+        .and_then(|r| r.started_at);
     assert_eq!(started_at, Some(Time(at(100))));
     assert!(crate::controllers::pods::is_ready(&pod));
 }
@@ -60,8 +86,10 @@ fn recomputing_a_settled_status_changes_nothing() {
     step(&mut pod, 103, None);
     let settled = pod.status.clone();
     // Round-trip through JSON, as the API server stores it (second precision), then recompute later.
-    let stored: Pod = serde_json::from_value(serde_json::to_value(&pod).unwrap_or_default()).unwrap_or_default();
-    let again = desired_status(&stored, "10.244.0.9", None, at(500), &TIMING).map(|(status, _)| status);
+    let stored: Pod =
+        serde_json::from_value(serde_json::to_value(&pod).unwrap_or_default()).unwrap_or_default();
+    let again =
+        desired_status(&stored, "10.244.0.9", None, at(500), &TIMING).map(|(status, _)| status);
     assert_eq!(again, settled);
     assert_eq!(stored.status, settled);
 }
@@ -73,14 +101,31 @@ fn crash_annotation_keeps_the_pod_unready_with_growing_restarts() {
     step(&mut pod, 100, None);
     let restarts = |pod: &Pod| {
         let status = pod.status.clone().unwrap_or_default();
-        let container = status.container_statuses.unwrap_or_default().into_iter().next().unwrap_or_default();
-        let reason = container.state.and_then(|s| s.waiting).and_then(|w| w.reason);
+        let container = status
+            .container_statuses
+            .unwrap_or_default()
+            .into_iter()
+            .next()
+            .unwrap_or_default();
+        let reason = container
+            .state
+            .and_then(|s| s.waiting)
+            .and_then(|w| w.reason);
         (container.restart_count, reason, container.ready)
     };
-    assert_eq!(step(&mut pod, 101, Some(at(100))), Some(Duration::from_secs(1)));
-    assert_eq!(restarts(&pod), (2, Some("CrashLoopBackOff".to_string()), false));
+    assert_eq!(
+        step(&mut pod, 101, Some(at(100))),
+        Some(Duration::from_secs(1))
+    );
+    assert_eq!(
+        restarts(&pod),
+        (2, Some("CrashLoopBackOff".to_string()), false)
+    );
     step(&mut pod, 110, Some(at(100)));
-    assert_eq!(restarts(&pod), (11, Some("CrashLoopBackOff".to_string()), false));
+    assert_eq!(
+        restarts(&pod),
+        (11, Some("CrashLoopBackOff".to_string()), false)
+    );
     assert!(!crate::controllers::pods::is_ready(&pod));
     assert_eq!(pod.status.and_then(|s| s.phase).as_deref(), Some("Running"));
 }
