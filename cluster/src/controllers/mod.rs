@@ -28,6 +28,7 @@ use std::time::Duration;
 use kube::Client;
 use tokio::task::JoinHandle;
 
+pub mod daemonset;
 pub mod deployment;
 pub mod deployment_status;
 pub mod gc;
@@ -125,6 +126,7 @@ pub fn start(client: Client, config: &ControllersConfig) -> ControllersHandle {
         runtime.spawn(deployment::run(client.clone())),
         runtime.spawn(replicaset::run(client.clone())),
         runtime.spawn(statefulset::run(client.clone())),
+        runtime.spawn(daemonset::run(client.clone())),
         runtime.spawn(kubelet::run(client.clone(), timing)),
         runtime.spawn(gc::run(client)),
     ];
