@@ -301,6 +301,9 @@ pub enum Error {
     DeletePod(#[source] kube::Error),
 }
 
+/// Bound of the kubelet's memory of precise start times.
+const MAX_REMEMBERED_STARTS: usize = 4096;
+
 struct Context {
     client: Client,
     timing: KubeletTiming,
@@ -314,6 +317,11 @@ impl Context {
     fn started(&self, pod: &Pod, now: Timestamp) -> Option<Timestamp> {
         let uid = pod.metadata.uid.clone()?;
         let mut started = self.started.lock().ok()?;
+        if started.len() >= MAX_REMEMBERED_STARTS {
+            // Pods deleted without a terminating phase are never seen again; forget them all at once and fall back
+            // to `status.startTime`, which is only less precise.
+            started.clear();
+        }
         if pod
             .status
             .as_ref()

@@ -8,7 +8,7 @@ use k8s_openapi::api::apps::v1::{
 };
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ApiResource, DynamicObject, ListParams};
-use kube::runtime::watcher;
+use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, Resource};
 use serde_json::json;
 
@@ -144,7 +144,9 @@ where
         + Send
         + 'static,
 {
-    watcher(Api::<K>::all(client.clone()), watcher::Config::default()).map(|_| ())
+    watcher(Api::<K>::all(client.clone()), watcher::Config::default())
+        .default_backoff()
+        .map(|_| ())
 }
 
 /// Runs the garbage collector until the task is aborted.

@@ -84,7 +84,13 @@ async fn reconcile(sts: Arc<StatefulSet>, client: Arc<Client>) -> Result<Action,
         return Ok(Action::await_change());
     }
     let revision_api: Api<ControllerRevision> = Api::namespaced((*client).clone(), &namespace);
-    let collisions = sts.status.as_ref().and_then(|s| s.collision_count);
+    // The StatefulSet controller always hashes with a collision count (0 until a collision), and reports it.
+    let collisions = Some(
+        sts.status
+            .as_ref()
+            .and_then(|s| s.collision_count)
+            .unwrap_or(0),
+    );
     let ensured = revision::ensure_revision(
         &revision_api,
         "StatefulSet",
