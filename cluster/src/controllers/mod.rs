@@ -46,7 +46,7 @@ mod testutil;
 pub mod write;
 
 /// Delay before a failed sync is retried.
-const RETRY_AFTER: Duration = Duration::from_secs(1);
+const RETRY_AFTER: Duration = Duration::from_millis(200);
 
 /// Settings of the simulated controllers.
 #[derive(Clone, Debug, PartialEq, Eq)]
