@@ -1,5 +1,6 @@
 //! The pod printer: READY `ready/total`, STATUS from the phase and the container states (init progress,
-//! waiting and terminated reasons, `Terminating`), RESTARTS with the time since the last restart.
+//! waiting and terminated reasons, `SchedulingGated`, `Terminating`), RESTARTS with the time since the last
+//! restart. Follows `printPod` of kube-apiserver 1.29+, including sidecars (restartable init containers).
 use super::access::{age, array_at, at, i64_at, name, since, str_at, time_at};
 use super::{Column, Printer, Row};
 use serde_json::{Value, json};
@@ -39,47 +40,59 @@ pub(crate) fn printer(now: jiff::Timestamp) -> Printer<'static> {
     }
 }
 
-/// What the container statuses say: the STATUS reason, ready count, restarts and the last restart time.
+/// What the container statuses say: the STATUS reason, ready and total counts, restarts and the last restart.
+/// Restartable init containers (sidecars, `restartPolicy: Always`) count as containers once started.
 struct ContainerSummary {
     reason: String,
     ready: usize,
+    total: usize,
     restarts: i64,
     last_restart: Option<jiff::Timestamp>,
+    sidecar_restarts: i64,
+    sidecar_last_restart: Option<jiff::Timestamp>,
 }
 
 fn pod_row(pod: &Value, now: jiff::Timestamp) -> Row {
     let phase = str_at(pod, &["status", "phase"]);
     let status_reason = str_at(pod, &["status", "reason"]);
-    let initial = if status_reason.is_empty() {
+    let mut reason = if status_reason.is_empty() {
         phase
     } else {
         status_reason
     };
+    if conditions(pod).any(|c| {
+        str_at(c, &["type"]) == "PodScheduled" && str_at(c, &["reason"]) == "SchedulingGated"
+    }) {
+        reason = "SchedulingGated";
+    }
+    let sidecars = sidecar_names(pod);
     let mut summary = ContainerSummary {
-        reason: initial.to_string(),
+        reason: reason.to_string(),
         ready: 0,
+        total: array_at(pod, &["spec", "containers"]).len() + sidecars.len(),
         restarts: 0,
         last_restart: None,
+        sidecar_restarts: 0,
+        sidecar_last_restart: None,
     };
-    if !init_containers(pod, &mut summary) {
+    let initializing = init_containers(pod, &sidecars, &mut summary);
+    if !initializing || condition_is_true(pod, "Initialized") {
         app_containers(pod, &mut summary);
     }
     if at(pod, &["metadata", "deletionTimestamp"]).is_some_and(|t| !t.is_null()) {
-        summary.reason = if status_reason == "NodeLost" {
-            "Unknown"
-        } else {
-            "Terminating"
+        if status_reason == "NodeLost" {
+            summary.reason = "Unknown".into();
+        } else if !matches!(phase, "Succeeded" | "Failed") {
+            summary.reason = "Terminating".into();
         }
-        .to_string();
     }
     let restarts = match summary.last_restart {
         Some(last) => format!("{} ({} ago)", summary.restarts, since(now, Some(last))),
         None => summary.restarts.to_string(),
     };
-    let total = array_at(pod, &["spec", "containers"]).len();
     let cells = vec![
         name(pod),
-        format!("{}/{total}", summary.ready).into(),
+        format!("{}/{}", summary.ready, summary.total).into(),
         summary.reason.into(),
         restarts.into(),
         age(now, pod),
@@ -106,26 +119,52 @@ fn or_none(text: &str) -> Value {
     }
 }
 
-/// Adds restarts and the last termination time of `status` to the summary.
-fn count_restarts(status: &Value, summary: &mut ContainerSummary) {
-    summary.restarts += i64_at(status, &["restartCount"]);
-    if let Some(finished) = time_at(status, &["lastState", "terminated", "finishedAt"]) {
-        summary.last_restart = summary.last_restart.max(Some(finished));
-    }
+fn conditions(pod: &Value) -> impl Iterator<Item = &Value> {
+    array_at(pod, &["status", "conditions"]).iter()
 }
 
-/// The init container pass; true while the pod is still initializing (then app containers are not looked at).
-fn init_containers(pod: &Value, summary: &mut ContainerSummary) -> bool {
+fn condition_is_true(pod: &Value, type_: &str) -> bool {
+    conditions(pod).any(|c| str_at(c, &["type"]) == type_ && str_at(c, &["status"]) == "True")
+}
+
+/// Names of the init containers with `restartPolicy: Always`.
+fn sidecar_names(pod: &Value) -> Vec<&str> {
+    array_at(pod, &["spec", "initContainers"])
+        .iter()
+        .filter(|c| str_at(c, &["restartPolicy"]) == "Always")
+        .map(|c| str_at(c, &["name"]))
+        .collect()
+}
+
+/// The last termination time recorded in a container status.
+fn last_termination(status: &Value) -> Option<jiff::Timestamp> {
+    time_at(status, &["lastState", "terminated", "finishedAt"])
+}
+
+/// The init container pass; true while the pod is still initializing.
+fn init_containers(pod: &Value, sidecars: &[&str], summary: &mut ContainerSummary) -> bool {
     let declared = array_at(pod, &["spec", "initContainers"]).len();
     for (index, status) in array_at(pod, &["status", "initContainerStatuses"])
         .iter()
         .enumerate()
     {
-        count_restarts(status, summary);
+        let restarts = i64_at(status, &["restartCount"]);
+        summary.restarts += restarts;
+        summary.last_restart = summary.last_restart.max(last_termination(status));
+        let is_sidecar = sidecars.contains(&str_at(status, &["name"]));
+        if is_sidecar {
+            summary.sidecar_restarts += restarts;
+            summary.sidecar_last_restart =
+                summary.sidecar_last_restart.max(last_termination(status));
+        }
         let terminated = at(status, &["state", "terminated"]).filter(|t| t.is_object());
         let waiting_reason = str_at(status, &["state", "waiting", "reason"]);
         summary.reason = match terminated {
             Some(t) if i64_at(t, &["exitCode"]) == 0 => continue,
+            _ if is_sidecar && is_true(status, "started") => {
+                summary.ready += usize::from(is_true(status, "ready"));
+                continue;
+            }
             Some(t) => format!("Init:{}", termination_reason(t)),
             None if !waiting_reason.is_empty() && waiting_reason != "PodInitializing" => {
                 format!("Init:{waiting_reason}")
@@ -135,6 +174,10 @@ fn init_containers(pod: &Value, summary: &mut ContainerSummary) -> bool {
         return true;
     }
     false
+}
+
+fn is_true(status: &Value, field: &str) -> bool {
+    status.get(field).and_then(Value::as_bool) == Some(true)
 }
 
 /// `Reason`, or `Signal:N` / `ExitCode:N` when the runtime gave none.
@@ -152,10 +195,12 @@ fn termination_reason(terminated: &Value) -> String {
 
 /// The app container pass, last container first as the real printer iterates.
 fn app_containers(pod: &Value, summary: &mut ContainerSummary) {
-    summary.restarts = 0;
+    summary.restarts = summary.sidecar_restarts;
+    summary.last_restart = summary.sidecar_last_restart;
     let mut has_running = false;
     for status in array_at(pod, &["status", "containerStatuses"]).iter().rev() {
-        count_restarts(status, summary);
+        summary.restarts += i64_at(status, &["restartCount"]);
+        summary.last_restart = summary.last_restart.max(last_termination(status));
         let waiting_reason = str_at(status, &["state", "waiting", "reason"]);
         let terminated = at(status, &["state", "terminated"]).filter(|t| t.is_object());
         let running = at(status, &["state", "running"]).is_some_and(Value::is_object);
@@ -163,15 +208,13 @@ fn app_containers(pod: &Value, summary: &mut ContainerSummary) {
             summary.reason = waiting_reason.to_string();
         } else if let Some(terminated) = terminated {
             summary.reason = termination_reason(terminated);
-        } else if status.get("ready").and_then(Value::as_bool) == Some(true) && running {
+        } else if is_true(status, "ready") && running {
             has_running = true;
             summary.ready += 1;
         }
     }
     if summary.reason == "Completed" && has_running {
-        let ready = array_at(pod, &["status", "conditions"])
-            .iter()
-            .any(|c| str_at(c, &["type"]) == "Ready" && str_at(c, &["status"]) == "True");
+        let ready = condition_is_true(pod, "Ready");
         summary.reason = if ready { "Running" } else { "NotReady" }.to_string();
     }
 }

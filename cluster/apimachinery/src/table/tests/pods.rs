@@ -307,3 +307,41 @@ fn finished_pods_carry_completed_row_conditions() {
         "message": "The pod has completed successfully."}])
     );
 }
+
+#[test]
+fn sidecars_count_as_containers_once_started() {
+    let spec = json!({"initContainers": [{"name": "proxy", "image": "envoy", "restartPolicy": "Always"},
+        {"name": "migrate", "image": "tool"}], "containers": containers(&["app"])});
+    let mut proxy = running("proxy", true, 2);
+    proxy["started"] = json!(true);
+    proxy["lastState"] = json!({"terminated": {"exitCode": 1, "finishedAt": ago(150)}});
+    let initializing = json!({"phase": "Pending", "initContainerStatuses": [proxy, running("migrate", false, 0)],
+        "containerStatuses": [waiting("app", "PodInitializing")]});
+    expect(
+        &pod(spec.clone(), initializing),
+        "1/2",
+        "Init:1/2",
+        "2 (2m30s ago)",
+    );
+
+    let started = json!({"phase": "Running", "conditions": [{"type": "Initialized", "status": "True"}],
+        "initContainerStatuses": [proxy, terminated("migrate", 0, "Completed", 0)],
+        "containerStatuses": [running("app", true, 1)]});
+    expect(&pod(spec, started), "2/2", "Running", "3 (2m30s ago)");
+}
+
+#[test]
+fn scheduling_gated_and_deleted_finished_pods() {
+    let gated = pod(
+        json!({"containers": containers(&["app"])}),
+        json!({"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False", "reason": "SchedulingGated"}]}),
+    );
+    expect(&gated, "0/1", "SchedulingGated", "0");
+
+    let mut done = pod(
+        json!({"containers": containers(&["app"])}),
+        json!({"phase": "Succeeded", "containerStatuses": [terminated("app", 0, "Completed", 0)]}),
+    );
+    done["metadata"]["deletionTimestamp"] = json!(ago(1));
+    expect(&done, "0/1", "Completed", "0");
+}
