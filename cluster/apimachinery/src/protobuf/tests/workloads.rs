@@ -336,3 +336,38 @@ fn every_truncation_of_a_deployment_body_errors_or_decodes_without_panic() {
         }
     }
 }
+
+/// A length-delimited field written by hand: tag byte `(field << 3) | 2`, one-byte length, payload.
+fn len_field(field: u8, payload: &[u8]) -> Vec<u8> {
+    let mut out = vec![
+        (field << 3) | 2,
+        u8::try_from(payload.len()).unwrap_or_default(),
+    ];
+    out.extend_from_slice(payload);
+    out
+}
+
+#[test]
+fn golden_deployment_bytes_pin_nested_field_numbers() {
+    let key_selector = [len_field(1, &len_field(1, b"cm")), len_field(2, b"k")].concat(); // ConfigMapKeySelector
+    let env = [
+        len_field(1, b"E"),
+        len_field(3, &len_field(3, &key_selector)),
+    ]
+    .concat(); // EnvVar{valueFrom.configMapKeyRef}
+    let container = [len_field(1, b"c"), len_field(2, b"i"), len_field(7, &env)].concat();
+    let template = len_field(2, &len_field(2, &container)); // PodTemplateSpec.spec.containers
+    let selector = len_field(1, &[len_field(1, b"a"), len_field(2, b"b")].concat()); // matchLabels entry
+    let spec = [
+        vec![0x08, 0x02],
+        len_field(2, &selector),
+        len_field(3, &template),
+    ]
+    .concat(); // replicas = 2
+    let raw = [len_field(1, &len_field(1, b"d")), len_field(2, &spec)].concat();
+    let value = decode(&encode_envelope("apps/v1", "Deployment", raw)).map_err(|e| e.to_string());
+    let expected = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+        "spec": {"replicas": 2, "selector": {"matchLabels": {"a": "b"}}, "template": {"spec": {"containers": [
+            {"name": "c", "image": "i", "env": [{"name": "E", "valueFrom": {"configMapKeyRef": {"name": "cm", "key": "k"}}}]}]}}}});
+    assert_eq!(value, Ok(expected));
+}
