@@ -3,13 +3,34 @@
 //! text (objects and arrays as compact JSON), `integer`/`number`/`boolean` keep the JSON type, `date` shows the
 //! age of an RFC 3339 time. A missing value, a value of the wrong type or an unparsable path gives `null`.
 //! An `Age` column (`.metadata.creationTimestamp`, type `date`) is added when no column shows that path.
-use super::access::{name, parse_time, since};
+use super::access::{array_at, i64_at, name, parse_time, since, str_at};
 use super::jsonpath::{self, Step};
 use super::{AGE_DESCRIPTION, Column, Printer};
 use crate::PrinterColumn;
 use serde_json::Value;
 
 const CREATION_TIMESTAMP_PATH: &str = ".metadata.creationTimestamp";
+
+/// The `additionalPrinterColumns` of `version` in a CustomResourceDefinition (JSON), ready for
+/// [`ResourceType::printer_columns`](crate::ResourceType). `None` when the CRD does not define that version;
+/// entries without a name or JSONPath are skipped, as validation would have rejected them.
+pub fn printer_columns(crd: &Value, version: &str) -> Option<Vec<PrinterColumn>> {
+    let versions = array_at(crd, &["spec", "versions"]);
+    let served = versions.iter().find(|v| str_at(v, &["name"]) == version)?;
+    let columns = array_at(served, &["additionalPrinterColumns"])
+        .iter()
+        .filter(|c| !str_at(c, &["name"]).is_empty() && !str_at(c, &["jsonPath"]).is_empty())
+        .map(|c| PrinterColumn {
+            name: str_at(c, &["name"]).into(),
+            type_: str_at(c, &["type"]).into(),
+            format: str_at(c, &["format"]).into(),
+            description: str_at(c, &["description"]).into(),
+            priority: i32::try_from(i64_at(c, &["priority"])).unwrap_or_default(),
+            json_path: str_at(c, &["jsonPath"]).into(),
+        })
+        .collect();
+    Some(columns)
+}
 
 /// The printer for a custom resource with these printer columns.
 pub(crate) fn printer(columns: &[PrinterColumn], now: jiff::Timestamp) -> Printer<'_> {

@@ -28,6 +28,7 @@ mod pod;
 mod tests;
 
 pub use access::human_duration;
+pub use custom::printer_columns;
 
 /// `metav1.ObjectMeta` documentation of `name`, the description of every Name column.
 pub(crate) const NAME_DESCRIPTION: &str = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names";

@@ -160,3 +160,24 @@ fn jsonpath_forms() {
         assert!(parse(bad).is_err(), "{bad} should not parse");
     }
 }
+
+#[test]
+fn printer_columns_are_read_from_the_crd_version() {
+    let crd = json!({"spec": {"versions": [
+        {"name": "v1alpha1", "additionalPrinterColumns": [{"name": "Old", "type": "string", "jsonPath": ".spec.old"}]},
+        {"name": "v1", "additionalPrinterColumns": [
+            {"name": "Ready", "type": "string", "jsonPath": ".status.ready", "priority": 1, "description": "d", "format": "f"},
+            {"name": "", "type": "string", "jsonPath": ".x"}]},
+        {"name": "v2"}]}});
+    let ready = PrinterColumn {
+        name: "Ready".into(),
+        type_: "string".into(),
+        format: "f".into(),
+        description: "d".into(),
+        priority: 1,
+        json_path: ".status.ready".into(),
+    };
+    assert_eq!(super::super::printer_columns(&crd, "v1"), Some(vec![ready]));
+    assert_eq!(super::super::printer_columns(&crd, "v2"), Some(vec![]));
+    assert_eq!(super::super::printer_columns(&crd, "v3"), None);
+}
