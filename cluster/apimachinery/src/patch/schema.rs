@@ -193,3 +193,27 @@ impl TypeNode {
             })
     }
 }
+
+/// Fields whose Go type is a map (`map[string]...`) rather than a struct, wherever they appear. Server-side
+/// apply needs the difference: a map's entries are members of a field set, and so is a map an update adds,
+/// while a struct is only the parent of its fields.
+const MAP_TYPED_FIELDS: &[&str] = &[
+    "labels",
+    "annotations",
+    "data",
+    "binaryData",
+    "stringData",
+    "nodeSelector",
+    "matchLabels",
+    "limits",
+    "requests",
+    "overhead",
+    "capacity",
+    "allocatable",
+    "parameters",
+];
+
+/// Whether a field holds a Go map (see [`MAP_TYPED_FIELDS`]); unknown fields are treated as structs.
+pub fn is_map_typed(field: &str) -> bool {
+    MAP_TYPED_FIELDS.contains(&field)
+}
