@@ -18,8 +18,11 @@
 //! - There is no OpenAPI schema. Lists merge by key only where [`crate::patch::schema`] lists a
 //!   `patchMergeKey`, with that single field as the key (the apiserver keys e.g. container ports by
 //!   `containerPort` *and* `protocol`); every other list is atomic, including unknown and custom ones.
-//! - Maps and structs are told apart by field name ([`crate::patch::schema::is_map_typed`]); no map or struct
-//!   is atomic (`x-kubernetes-map-type: atomic`), unions are not normalised, and nothing is defaulted,
+//! - Go maps and structs are told apart by field name ([`crate::patch::schema::is_map_typed`]), and so are
+//!   the fields a zero Go object already has, which an update filling them in does not own as a whole
+//!   ([`crate::patch::schema::is_present_when_zero`]: `spec`, `template`, `containers`, ...); custom
+//!   resources have none. No map or struct is atomic (`x-kubernetes-map-type: atomic`, e.g. a
+//!   `LabelSelector` is tracked field by field), unions are not normalised, and nothing is defaulted,
 //!   validated or converted between versions (each kind is served in one version).
 //! - A `null` in the applied configuration removes the field and is not owned.
 //! - A map or list emptied by pruning is removed, where Go would keep `{}` for a struct pointer.

@@ -289,7 +289,7 @@ fn record_update_on_create_owns_every_field() {
         "fieldsType": "FieldsV1",
         "fieldsV1": {
             "f:data": {".": {}, "f:key": {}},
-            "f:metadata": {"f:finalizers": {"v:\"x\"": {}}, "f:labels": {".": {}, "f:app": {}}}
+            "f:metadata": {"f:finalizers": {".": {}, "v:\"x\"": {}}, "f:labels": {".": {}, "f:app": {}}}
         }
     }]);
     assert_eq!(created.pointer("/metadata/managedFields"), Some(&expected));
@@ -364,8 +364,8 @@ fn record_update_keeps_a_subresource_entry_apart() {
         status_entry.map(|e| e["subresource"].clone()),
         Some(json!("status"))
     );
-    let expected = json!({"f:status": {"f:conditions": {"k:{\"type\":\"Available\"}": {".": {}, "f:status": {}, "f:type": {}}},
-        "f:replicas": {}}});
+    let expected = json!({"f:status": {"f:replicas": {}, "f:conditions": {".": {},
+        "k:{\"type\":\"Available\"}": {".": {}, "f:status": {}, "f:type": {}}}}});
     assert_eq!(status_entry.map(|e| e["fieldsV1"].clone()), Some(expected));
     // Apply entries sort before Update entries.
     assert_eq!(
@@ -391,4 +391,58 @@ fn field_sets_round_trip_through_fields_v1() {
     assert_eq!(paths, expected);
     assert_eq!(FieldSet::from_fields_v1(&json!({"x:bad": {}})), None);
     assert_eq!(FieldSet::from_fields_v1(&json!([1])), None);
+}
+
+#[test]
+fn record_update_on_create_matches_the_apiserver_shape() {
+    // `kubectl create deployment nginx --image=nginx`, as the apiserver records it (defaults trimmed).
+    let mut created = json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "nginx", "namespace": "default", "labels": {"app": "nginx"}},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": "nginx"}},
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}},
+            "template": {
+                "metadata": {"labels": {"app": "nginx"}},
+                "spec": {"containers": [{"name": "nginx", "image": "nginx", "resources": {}}], "securityContext": {}}
+            }
+        }
+    });
+    record_update(None, &mut created, "kubectl-create", T1, None);
+    let expected = json!({
+        "f:metadata": {"f:labels": {".": {}, "f:app": {}}},
+        "f:spec": {
+            "f:replicas": {},
+            "f:selector": {},
+            "f:strategy": {"f:rollingUpdate": {".": {}, "f:maxSurge": {}, "f:maxUnavailable": {}}, "f:type": {}},
+            "f:template": {
+                "f:metadata": {"f:labels": {".": {}, "f:app": {}}},
+                "f:spec": {
+                    "f:containers": {"k:{\"name\":\"nginx\"}": {".": {}, "f:image": {}, "f:name": {}, "f:resources": {}}},
+                    "f:securityContext": {}
+                }
+            }
+        }
+    });
+    assert_eq!(
+        fields_of(&created, "kubectl-create", "Update"),
+        Some(expected)
+    );
+}
+
+#[test]
+fn atomic_values_are_owned_and_replaced_whole() {
+    let mut live = mk_deployment(1, json!({}), nginx());
+    live["spec"]["selector"] = json!({"matchLabels": {"app": "web", "old": "x"}});
+    let live = applied(None, &live, "kubectl", T1);
+    let selector = fields_of(&live, "kubectl", "Apply").map(|f| f["f:spec"]["f:selector"].clone());
+    assert_eq!(selector, Some(json!({})));
+    let mut config = mk_deployment(1, json!({}), nginx());
+    config["spec"]["selector"] = json!({"matchLabels": {"app": "web"}});
+    let result = applied(Some(&live), &config, "kubectl", T2);
+    assert_eq!(
+        result["spec"]["selector"],
+        json!({"matchLabels": {"app": "web"}})
+    );
 }

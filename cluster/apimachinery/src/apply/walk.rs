@@ -3,41 +3,60 @@
 use serde_json::{Map, Value};
 
 use super::fieldset::{FieldSet, PathElement};
-use crate::patch::schema::{ListStrategy, TypeNode, is_map_typed};
+use crate::patch::schema::{
+    ListStrategy, TypeNode, is_built_in, is_map_typed, is_present_when_zero,
+};
 
 /// What is known about a position in an object.
 #[derive(Clone, Copy, Debug)]
 pub struct Shape {
     node: TypeNode,
     strategy: ListStrategy,
+    /// A Go map: its entries are members.
     map_typed: bool,
+    /// In a built-in kind: the whole object is a Go struct, not an open map.
+    built_in: bool,
+    /// Exists in the zero Go object, so an update filling it in does not own it as a whole.
+    present_when_zero: bool,
 }
 
 impl Shape {
     /// The shape of a whole object.
     pub fn root(object: &Value) -> Shape {
+        let built_in = is_built_in(object);
         Shape {
             node: TypeNode::for_object(object),
             strategy: ListStrategy::Atomic,
             map_typed: false,
+            built_in,
+            present_when_zero: built_in,
         }
     }
 
     fn field(self, name: &str) -> Shape {
         let (node, strategy) = self.node.field(name);
+        let present_when_zero = self.built_in && is_present_when_zero(name);
         Shape {
             node,
             strategy,
             map_typed: is_map_typed(name),
+            present_when_zero,
+            ..self
         }
     }
 
     fn item(self) -> Shape {
         Shape {
-            node: self.node,
             strategy: ListStrategy::Atomic,
             map_typed: false,
+            present_when_zero: false,
+            ..self
         }
+    }
+
+    /// Whether an update that adds this value owns the value itself, not only what is inside.
+    fn owned_when_added(self, mode: Mode) -> bool {
+        mode == Mode::Update && !self.present_when_zero
     }
 
     /// The path elements of a list's items, or `None` when the list is atomic (or an item lacks its key).
@@ -53,7 +72,7 @@ impl Shape {
     }
 }
 
-/// Whether a set owns a Go map itself: an update that adds a map owns it, an apply owns only its entries.
+/// Which structured-merge-diff walk a field set comes from: they differ in which parents are members.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
     /// structured-merge-diff `ToFieldSet` of an applied configuration.
@@ -63,8 +82,12 @@ pub enum Mode {
 }
 
 /// The fields `value` sets; `member` says whether the path leading to it is owned by itself (list items
-/// and map entries are). Null map entries are skipped: they set nothing.
+/// and map entries are; so is an empty map, and in an update anything added that a zero Go object lacks).
+/// Null map entries are skipped: they set nothing.
 pub fn value_set(value: &Value, shape: Shape, mode: Mode, member: bool) -> FieldSet {
+    if shape.node.is_atomic() {
+        return FieldSet::leaf();
+    }
     match value {
         Value::Object(map) => {
             let mut set = FieldSet::default();
@@ -72,11 +95,12 @@ pub fn value_set(value: &Value, shape: Shape, mode: Mode, member: bool) -> Field
                 let child_set = value_set(child, shape.field(key), mode, shape.map_typed);
                 set.insert(PathElement::Field(key.clone()), child_set);
             }
-            set.member = member || map.is_empty() || (mode == Mode::Update && shape.map_typed);
+            set.member = member || map.is_empty() || shape.owned_when_added(mode);
             set
         }
         Value::Array(items) => match shape.item_elements(items) {
             Some(elements) => {
+                let member = member || shape.owned_when_added(mode);
                 let mut set = FieldSet {
                     member,
                     ..FieldSet::default()
@@ -140,6 +164,11 @@ pub fn compare(old: Option<&Value>, new: Option<&Value>, shape: Shape, member: b
         (None, None) => {}
         (None, Some(new)) => out.added = value_set(new, shape, Mode::Update, member),
         (Some(old), None) => out.removed = value_set(old, shape, Mode::Update, member),
+        (Some(old), Some(new)) if shape.node.is_atomic() => {
+            if old != new {
+                out.modified = FieldSet::leaf();
+            }
+        }
         (Some(Value::Object(old)), Some(Value::Object(new))) => {
             for key in old
                 .keys()
@@ -193,8 +222,12 @@ pub fn compare(old: Option<&Value>, new: Option<&Value>, shape: Shape, member: b
 }
 
 /// Merge an applied configuration into the live value: maps merge, keyed lists and sets merge by item
-/// (in structured-merge-diff's order), everything else is replaced. A null in the configuration removes.
+/// (in structured-merge-diff's order), atomic values and everything else are replaced. A null in the
+/// configuration removes.
 pub fn merge(live: Option<&Value>, config: &Value, shape: Shape) -> Value {
+    if shape.node.is_atomic() {
+        return config.clone();
+    }
     match config {
         Value::Object(config) => {
             let mut out = match live {
