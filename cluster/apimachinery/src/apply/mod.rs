@@ -29,12 +29,14 @@
 //! - A value whose JSON type changes is one modified leaf; conflicts are listed per owned leaf.
 use serde_json::{Map, Value};
 
+mod conflict;
 pub mod fieldset;
 pub mod managers;
 #[cfg(test)]
 mod tests;
 pub mod walk;
 
+pub use conflict::{conflict_message, conflict_owner};
 pub use fieldset::{FieldSet, PathElement};
 pub use managers::ManagerEntry;
 use walk::{Comparison, Mode, Shape};
@@ -278,7 +280,9 @@ pub fn server_side_apply(request: ApplyRequest<'_>) -> Result<Value, ApplyError>
 /// The fields that differ between `old` and `new` (all of them on create) join the manager's `Update`
 /// entry, whose time becomes `now`; every other entry loses them, and every entry loses removed fields.
 /// Managed fields are read from `new` when it carries any, else from `old` (as the apiserver does, so that
-/// clients unaware of managedFields cannot erase them). A `new` that is not an object is left alone.
+/// clients unaware of managedFields cannot erase them). A `new` whose managedFields is `[{}]` asks for
+/// a reset: its managedFields are removed and nothing is recorded. A `new` that is not an object is left
+/// alone.
 pub fn record_update(
     old: Option<&Value>,
     new: &mut Value,
@@ -287,6 +291,10 @@ pub fn record_update(
     subresource: Option<&str>,
 ) {
     if !new.is_object() {
+        return;
+    }
+    if new.pointer("/metadata/managedFields") == Some(&serde_json::json!([{}])) {
+        managers::write(new, Vec::new());
         return;
     }
     let mut entries = managers::read(new);

@@ -446,3 +446,122 @@ fn atomic_values_are_owned_and_replaced_whole() {
         json!({"matchLabels": {"app": "web"}})
     );
 }
+
+#[test]
+fn conflict_messages_read_like_the_apiservers() {
+    let mut live = mk_deployment(2, json!({"app": "web"}), nginx());
+    record_update(None, &mut live, "kubectl-client-side-apply", T1, None);
+    let Err(ApplyError::Conflicts(conflicts)) = apply(
+        Some(&live),
+        &mk_deployment(3, json!({"app": "web"}), nginx()),
+        "kubectl",
+        false,
+        T2,
+    ) else {
+        panic!("expected a conflict");
+    };
+    assert_eq!(
+        conflict_message(&conflicts, Some(&live)),
+        "Apply failed with 1 conflict: conflict with \"kubectl-client-side-apply\" using apps/v1: .spec.replicas"
+    );
+    let alice = applied(
+        None,
+        &mk_deployment(2, json!({"app": "web"}), nginx()),
+        "alice",
+        T1,
+    );
+    let bob = mk_deployment(5, json!({"app": "api"}), nginx());
+    let Err(ApplyError::Conflicts(conflicts)) = apply(Some(&alice), &bob, "bob", false, T2) else {
+        panic!("expected conflicts");
+    };
+    assert_eq!(
+        conflict_message(&conflicts, Some(&alice)),
+        "Apply failed with 2 conflicts: conflicts with \"alice\":\n- .metadata.labels.app\n- .spec.replicas"
+    );
+}
+
+#[test]
+fn managed_fields_reset_with_an_empty_entry() {
+    let live = applied(None, &mk_deployment(2, json!({}), nginx()), "kubectl", T1);
+    let mut reset = live.clone();
+    reset["metadata"]["managedFields"] = json!([{}]);
+    reset["spec"]["replicas"] = json!(3);
+    record_update(Some(&live), &mut reset, "editor", T2, None);
+    assert_eq!(reset["metadata"].get("managedFields"), None);
+    assert_eq!(reset["spec"]["replicas"], 3);
+}
+
+#[test]
+fn an_update_takes_a_field_from_an_applier() {
+    let live = applied(
+        None,
+        &mk_deployment(2, json!({"app": "web"}), nginx()),
+        "kubectl",
+        T1,
+    );
+    let mut scaled = live.clone();
+    scaled["spec"]["replicas"] = json!(7);
+    record_update(Some(&live), &mut scaled, "hpa", T2, Some("scale"));
+    let applier = fields_of(&scaled, "kubectl", "Apply").unwrap_or_default();
+    assert!(applier["f:spec"].get("f:replicas").is_none(), "{applier}");
+    assert_eq!(
+        fields_of(&scaled, "hpa", "Update"),
+        Some(json!({"f:spec": {"f:replicas": {}}}))
+    );
+    // Re-applying the old value is now a conflict with the updater.
+    let result = apply(
+        Some(&scaled),
+        &mk_deployment(2, json!({"app": "web"}), nginx()),
+        "kubectl",
+        false,
+        T3,
+    );
+    let Err(ApplyError::Conflicts(conflicts)) = result else {
+        panic!("expected a conflict")
+    };
+    assert_eq!(
+        conflict_message(&conflicts, Some(&scaled)),
+        "Apply failed with 1 conflict: conflict with \"hpa\" with subresource \"scale\" using apps/v1: .spec.replicas"
+    );
+}
+
+#[test]
+fn apply_to_the_status_subresource_and_null_removal() {
+    let live = applied(
+        None,
+        &mk_deployment(2, json!({"app": "web", "tier": "a"}), nginx()),
+        "kubectl",
+        T1,
+    );
+    let status = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+        "status": {"readyReplicas": 2}});
+    let request = ApplyRequest {
+        live: Some(&live),
+        applied: &status,
+        manager: "ctrl",
+        force: false,
+        now: T2,
+        subresource: Some("status"),
+    };
+    let with_status = server_side_apply(request).unwrap_or_default();
+    assert_eq!(with_status["status"], json!({"readyReplicas": 2}));
+    let entries = with_status["metadata"]["managedFields"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let ctrl = entries
+        .iter()
+        .find(|e| e["manager"] == "ctrl")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        (ctrl["operation"].clone(), ctrl["subresource"].clone()),
+        (json!("Apply"), json!("status"))
+    );
+    // A null in the applied configuration removes the field and is not owned.
+    let config = mk_deployment(2, json!({"app": "web", "tier": null}), nginx());
+    let result = applied(Some(&with_status), &config, "kubectl", T3);
+    assert_eq!(result["metadata"]["labels"], json!({"app": "web"}));
+    let applier = fields_of(&result, "kubectl", "Apply").unwrap_or_default();
+    assert_eq!(applier["f:metadata"], json!({"f:labels": {"f:app": {}}}));
+}
