@@ -11,6 +11,7 @@ use crate::ResourceType;
 use serde_json::Value;
 
 mod causes;
+mod crd;
 mod data;
 mod defaults;
 mod label_selector;
@@ -112,6 +113,7 @@ pub fn validate(
             ("", "Pod") => pods::pod(&mut causes, object),
             ("", "Service") => workloads::service(&mut causes, object),
             ("apps", kind) => workloads::apps(&mut causes, kind, object, old),
+            ("apiextensions.k8s.io", "CustomResourceDefinition") => crd::crd(&mut causes, object),
             _ => {}
         }
     }

@@ -2,6 +2,7 @@ use super::*;
 use crate::registry::{builtin_resources, find_by_kind};
 use serde_json::json;
 
+mod crd;
 mod data;
 mod defaults;
 mod metadata;
