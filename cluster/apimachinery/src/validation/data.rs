@@ -113,6 +113,15 @@ pub(super) fn secret(causes: &mut Causes, object: &Value, old: Option<&Value>) {
         }
     }
     check_immutable(causes, object, old, &["data"]);
+    if let Some(string_data) = causes.object(object, "stringData", "stringData") {
+        for (key, value) in string_data.iter().filter(|(_, v)| !v.is_string()) {
+            causes.type_invalid(
+                &format!("stringData[{key}]"),
+                &Value::String(type_name(value).into()),
+                "string",
+            );
+        }
+    }
     if check_bag(causes, object, "data", None, true) > MAX_DATA_BYTES {
         causes.too_long("data", MAX_DATA_BYTES);
     }

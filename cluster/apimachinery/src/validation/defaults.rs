@@ -39,7 +39,7 @@ fn text<'a>(object: &'a Value, key: &str) -> Option<&'a str> {
 /// Apply the defaults of `group`/`kind` to `object`.
 pub(super) fn apply(group: &str, kind: &str, object: &mut Value) {
     match (group, kind) {
-        ("", "Secret") => set_default(object, "type", json!("Opaque")),
+        ("", "Secret") => secret(object),
         ("", "Service") => service(object),
         ("", "Pod") => super::pod_defaults::pod(object),
         ("", "Namespace") => namespace(object),
@@ -51,6 +51,36 @@ pub(super) fn apply(group: &str, kind: &str, object: &mut Value) {
         ("apiextensions.k8s.io", "CustomResourceDefinition") => crd(object),
         _ => {}
     }
+}
+
+/// `stringData` is merged into `data` (base64) and dropped, as the v1 → internal conversion does before
+/// defaulting; entries that are not strings stay in `stringData` for validation to report.
+fn secret(object: &mut Value) {
+    use base64::Engine as _;
+    let Some(map) = object.as_object_mut() else {
+        return;
+    };
+    if let Some(Value::Object(string_data)) = map.remove("stringData") {
+        let (text, other): (Map<String, Value>, Map<String, Value>) =
+            string_data.into_iter().partition(|(_, v)| v.is_string());
+        if !other.is_empty() {
+            map.insert("stringData".into(), Value::Object(other));
+        }
+        if !text.is_empty() {
+            let data = map.entry("data").or_insert(Value::Null);
+            if data.is_null() {
+                *data = Value::Object(Map::new());
+            }
+            if let Some(data) = data.as_object_mut() {
+                for (key, value) in text {
+                    let encoded = base64::engine::general_purpose::STANDARD
+                        .encode(value.as_str().unwrap_or_default());
+                    data.insert(key, Value::String(encoded));
+                }
+            }
+        }
+    }
+    set_default(object, "type", json!("Opaque"));
 }
 
 fn service(object: &mut Value) {

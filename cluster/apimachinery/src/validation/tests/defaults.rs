@@ -11,6 +11,36 @@ fn secret_type_defaults_to_opaque() {
 }
 
 #[test]
+fn secret_string_data_is_merged_into_data() {
+    let secret = defaulted(
+        "v1",
+        "Secret",
+        json!({"data": {"username": "b2xk", "keep": "eA=="}, "stringData": {"username": "admin", "password": "1f2d1e2e67df"}}),
+    );
+    assert_eq!(
+        secret,
+        json!({"type": "Opaque", "data": {"username": "YWRtaW4=", "password": "MWYyZDFlMmU2N2Rm", "keep": "eA=="}})
+    );
+    let odd = defaulted("v1", "Secret", json!({"stringData": {"n": 1, "s": "x"}}));
+    assert_eq!(odd["stringData"], json!({"n": 1}));
+    assert_eq!(odd["data"], json!({"s": "eA=="}));
+    let found = causes(
+        "v1",
+        "Secret",
+        &json!({"metadata": {"name": "s", "namespace": "d"}, "stringData": {"n": 1}}),
+        None,
+    );
+    assert_eq!(
+        found,
+        [cause(
+            "FieldValueTypeInvalid",
+            "stringData[n]",
+            "Invalid value: \"number\": must be of type string"
+        )]
+    );
+}
+
+#[test]
 fn config_maps_get_no_defaults() {
     let cm = json!({"metadata": {"name": "c"}, "data": {"a": "b"}});
     assert_eq!(defaulted("v1", "ConfigMap", cm.clone()), cm);
