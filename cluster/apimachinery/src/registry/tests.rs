@@ -1,3 +1,4 @@
+//! Tests of the built-in table, CRD mapping and every discovery document, against real kube-apiserver output.
 use super::*;
 use serde_json::json;
 

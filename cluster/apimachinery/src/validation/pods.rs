@@ -111,6 +111,11 @@ fn container_rules(
     {
         causes.required(&format!("{path}.image"), "");
     }
+    ports(causes, container, path);
+    mounts(causes, container, path, volumes);
+}
+
+fn ports(causes: &mut Causes, container: &Value, path: &str) {
     for (i, port) in causes
         .array(container, "ports", &format!("{path}.ports"))
         .into_iter()
@@ -136,6 +141,9 @@ fn container_rules(
             );
         }
     }
+}
+
+fn mounts(causes: &mut Causes, container: &Value, path: &str, volumes: &[String]) {
     let mounts_field = format!("{path}.volumeMounts");
     for (i, mount) in causes
         .array(container, "volumeMounts", &mounts_field)

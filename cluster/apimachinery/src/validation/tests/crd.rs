@@ -1,3 +1,4 @@
+//! CustomResourceDefinition validation.
 use super::*;
 
 fn mk_crd() -> Value {

@@ -1,3 +1,4 @@
+//! ConfigMap and Secret rules.
 use super::*;
 use base64::Engine as _;
 

@@ -1,3 +1,4 @@
+//! One test per kind's defaults, with literal JSON.
 use super::*;
 
 #[test]

@@ -1,3 +1,4 @@
+//! Object metadata rules: names, namespaces, labels, annotations, finalizers.
 use super::*;
 
 const SUBDOMAIN_MSG: &str = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' \

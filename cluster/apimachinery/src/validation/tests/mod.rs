@@ -1,3 +1,4 @@
+//! Tests of defaulting and validation: literal objects in, kube-apiserver's exact causes out.
 use super::*;
 use crate::registry::{builtin_resources, find_by_kind};
 use serde_json::json;

@@ -1,3 +1,4 @@
+//! Workload, Pod and Service rules.
 use super::*;
 
 fn mk_deployment(selector: Value, labels: Value, containers: Value) -> Value {
