@@ -14,6 +14,7 @@ mod causes;
 mod crd;
 mod data;
 mod defaults;
+mod events;
 mod label_selector;
 mod meta;
 pub mod names;
@@ -112,6 +113,7 @@ pub fn validate(
             ("", "Secret") => data::secret(&mut causes, object, old),
             ("", "Pod") => pods::pod(&mut causes, object),
             ("", "Service") => workloads::service(&mut causes, object),
+            ("" | "events.k8s.io", "Event") => events::event(&mut causes, &resource.group, object),
             ("apps", kind) => workloads::apps(&mut causes, kind, object, old),
             ("apiextensions.k8s.io", "CustomResourceDefinition") => crd::crd(&mut causes, object),
             _ => {}

@@ -6,6 +6,7 @@ use serde_json::json;
 mod crd;
 mod data;
 mod defaults;
+mod events;
 mod metadata;
 mod workloads;
 
