@@ -7,7 +7,8 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use std::cmp::Ordering;
 
-/// `/version` of a v1.33 server.
+/// `/version` of a v1.33 server: every field `version.Info` has. There is no upstream commit behind this build, so
+/// `gitCommit` is all zeros; `buildDate` and `goVersion` are those of upstream v1.33.0.
 pub(super) fn version_info() -> Value {
     json!({
         "major": "1",
@@ -17,7 +18,7 @@ pub(super) fn version_info() -> Value {
         "minCompatibilityMajor": "1",
         "minCompatibilityMinor": "32",
         "gitVersion": "v1.33.0-configsync",
-        "gitCommit": "60a317eadfcb839692a5eab88b2096f4d708f4f7",
+        "gitCommit": "0000000000000000000000000000000000000000",
         "gitTreeState": "clean",
         "buildDate": "2025-04-23T13:04:54Z",
         "goVersion": "go1.24.2",
