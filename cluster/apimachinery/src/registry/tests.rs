@@ -474,3 +474,33 @@ fn aggregated_discovery_nests_subresources() {
     assert_eq!(cs["subresources"][0]["responseKind"]["kind"], "Scale");
     assert_eq!(cs["scope"], "Namespaced");
 }
+
+#[test]
+fn crd_status_accepts_names_and_establishes() {
+    let mut crd = mk_crd();
+    let status = crd_status(&crd, "2025-01-01T00:00:00Z").expect("valid CRD");
+    assert_eq!(
+        status,
+        json!({
+            "acceptedNames": {"plural": "configsyncs", "singular": "configsync", "kind": "ConfigSync",
+                              "listKind": "ConfigSyncList", "shortNames": ["cs"], "categories": ["all"]},
+            "conditions": [
+                {"type": "NamesAccepted", "status": "True", "reason": "NoConflicts", "message": "no conflicts found",
+                 "lastTransitionTime": "2025-01-01T00:00:00Z"},
+                {"type": "Established", "status": "True", "reason": "InitialNamesAccepted",
+                 "message": "the initial names have been accepted", "lastTransitionTime": "2025-01-01T00:00:00Z"}
+            ],
+            "storedVersions": ["v1"]
+        })
+    );
+    crd["status"] = status;
+    crd["status"]["storedVersions"] = json!(["v1alpha1"]);
+    let later = crd_status(&crd, "2025-02-02T00:00:00Z").expect("valid CRD");
+    assert_eq!(later["storedVersions"], json!(["v1alpha1", "v1"]));
+    assert_eq!(
+        later["conditions"][1]["lastTransitionTime"],
+        "2025-01-01T00:00:00Z"
+    );
+    crd["spec"]["versions"][1]["storage"] = json!(false);
+    assert!(crd_status(&crd, "2025-01-01T00:00:00Z").is_err());
+}
