@@ -245,3 +245,84 @@ fn kms_serves_on_its_socket_until_sigterm_and_removes_it() {
     assert!(status.success(), "graceful shutdown exits 0, got {status}");
     assert!(!socket.exists(), "socket removed on shutdown");
 }
+
+#[test]
+fn staged_rotation_promote_and_guarded_retire() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (keys, store_dir) = (dir.path().join("keys.json"), dir.path().join("store"));
+    ok(&["keys", "generate", "--keys", s(&keys)]);
+    let store = Store::new(&store_dir);
+    store
+        .put(&KeyRing::load_file(&keys).expect("load"), &mk_id(0), b"v")
+        .expect("put");
+
+    let out = ok(&["keys", "rotate", "--keys", s(&keys), "--stage"]);
+    assert!(
+        out.contains("staged key key-2; primary is still key-1"),
+        "{out}"
+    );
+    assert_eq!(
+        KeyRing::load_file(&keys)
+            .expect("load")
+            .primary_id()
+            .as_str(),
+        "key-1"
+    );
+    ok(&["keys", "promote", "--keys", s(&keys), "--id", "key-2"]);
+    assert_eq!(
+        KeyRing::load_file(&keys)
+            .expect("load")
+            .primary_id()
+            .as_str(),
+        "key-2"
+    );
+
+    let refused = configsync(&[
+        "keys",
+        "retire",
+        "--keys",
+        s(&keys),
+        "--id",
+        "key-1",
+        "--store",
+        s(&store_dir),
+    ]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr)
+            .contains("still protects default/app-0/config.yaml")
+    );
+    assert!(
+        KeyRing::load_file(&keys).expect("load").contains("key-1"),
+        "refused retire keeps the key"
+    );
+
+    ok(&[
+        "keys",
+        "reencrypt",
+        "--keys",
+        s(&keys),
+        "--store",
+        s(&store_dir),
+    ]);
+    ok(&[
+        "keys",
+        "retire",
+        "--keys",
+        s(&keys),
+        "--id",
+        "key-1",
+        "--store",
+        s(&store_dir),
+    ]);
+    let ring = KeyRing::load_file(&keys).expect("load");
+    assert!(!ring.contains("key-1"));
+    assert_eq!(
+        store
+            .get(&ring, &mk_id(0))
+            .expect("opens")
+            .expect("exists")
+            .as_slice(),
+        b"v"
+    );
+}

@@ -18,8 +18,12 @@ pub struct KeysArgs {
 enum KeysCommand {
     /// Write a new key file holding one fresh 256-bit key as primary (mode 0600).
     Generate(GenerateArgs),
-    /// Add a fresh key and make it primary; older keys stay readable.
+    /// Add a fresh key and make it primary (or only add it, with --stage); older keys stay readable.
     Rotate(RotateArgs),
+    /// Make an existing (staged) key the primary.
+    Promote(KeyIdArgs),
+    /// Remove an old key, refusing while any item of the given stores still uses it.
+    Retire(RetireArgs),
     /// Show which key id protects each item of a store.
     Status(StoreArgs),
     /// Move every item of a store to the primary key. Resumable: rerun after an interruption.
@@ -47,6 +51,33 @@ struct RotateArgs {
     /// Id of the new key (default `key-N`, one above the highest).
     #[arg(long, value_name = "ID", env = "CONFIGSYNC_KEY_ID")]
     id: Option<String>,
+    /// Only add the key; keep the current primary. For several hosts: stage everywhere, then `keys promote`.
+    #[arg(long, env = "CONFIGSYNC_KEYS_STAGE")]
+    stage: bool,
+}
+
+#[derive(Debug, clap::Args)]
+struct KeyIdArgs {
+    /// The key file to change in place.
+    #[arg(long, value_name = "FILE", env = "CONFIGSYNC_KEYS")]
+    keys: PathBuf,
+    /// The key id.
+    #[arg(long, value_name = "ID", env = "CONFIGSYNC_KEY_ID")]
+    id: String,
+}
+
+#[derive(Debug, clap::Args)]
+struct RetireArgs {
+    #[command(flatten)]
+    key: KeyIdArgs,
+    /// Stores that must no longer use the key (comma-separated in the environment variable).
+    #[arg(
+        long = "store",
+        value_name = "DIR",
+        env = "CONFIGSYNC_STORE",
+        value_delimiter = ','
+    )]
+    stores: Vec<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -65,6 +96,8 @@ impl KeysArgs {
         match self.command {
             KeysCommand::Generate(args) => generate(args),
             KeysCommand::Rotate(args) => rotate(args),
+            KeysCommand::Promote(args) => promote(args),
+            KeysCommand::Retire(args) => retire(args),
             KeysCommand::Status(args) => status(args),
             KeysCommand::Reencrypt(args) => reencrypt(args),
         }
@@ -98,8 +131,21 @@ fn generate(args: GenerateArgs) -> anyhow::Result<()> {
 }
 
 fn rotate(args: RotateArgs) -> anyhow::Result<()> {
-    let RotateArgs { keys, id } = args;
+    let RotateArgs { keys, id, stage } = args;
     let mut ring = load(&keys)?;
+    if stage {
+        let staged = ring.stage(parse_id(id)?)?.clone();
+        ring.save_file(&keys)?;
+        println!(
+            "staged key {staged}; primary is still {}",
+            ring.primary_id()
+        );
+        println!(
+            "next: copy {} to every host, then `configsync keys promote --id {staged}`",
+            keys.display()
+        );
+        return Ok(());
+    }
     let previous = ring.primary_id().clone();
     ring.rotate(parse_id(id)?)?;
     ring.save_file(&keys)?;
@@ -112,6 +158,48 @@ fn rotate(args: RotateArgs) -> anyhow::Result<()> {
     println!(
         "next: `configsync keys reencrypt --keys {} --store DIR` for every store",
         keys.display()
+    );
+    Ok(())
+}
+
+fn promote(args: KeyIdArgs) -> anyhow::Result<()> {
+    let KeyIdArgs { keys, id } = args;
+    let mut ring = load(&keys)?;
+    ring.promote(&id)?;
+    ring.save_file(&keys)?;
+    println!("primary key is now {id}");
+    Ok(())
+}
+
+fn retire(args: RetireArgs) -> anyhow::Result<()> {
+    let RetireArgs {
+        key: KeyIdArgs { keys, id },
+        stores,
+    } = args;
+    let mut ring = load(&keys)?;
+    for store in &stores {
+        let users = Store::new(store)
+            .status(&ring)?
+            .into_iter()
+            .filter(|(_, state)| match state {
+                KeyState::Current(k) | KeyState::Stale(k) => *k == id,
+                _ => false,
+            });
+        if let Some((item, _)) = users.into_iter().next() {
+            bail!(
+                "key {id} still protects {item} in {}; run `configsync keys reencrypt` first",
+                store.display()
+            );
+        }
+    }
+    ring.retire(&id)?;
+    ring.save_file(&keys)?;
+    println!(
+        "removed key {id}; readable keys: {}",
+        ring.key_ids()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     Ok(())
 }

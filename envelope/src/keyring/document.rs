@@ -41,6 +41,12 @@ pub enum KeyRingError {
     /// The primary id names no key.
     #[error("primary key {0:?} is not in the key ring")]
     PrimaryMissing(String),
+    /// The primary key cannot be retired.
+    #[error("key {0:?} is the primary key; promote another key before retiring it")]
+    RetirePrimary(String),
+    /// No key has this id.
+    #[error("the key ring has no key {0:?}")]
+    UnknownKey(String),
     /// A key's secret is not 32 bytes of standard base64.
     #[error("key {id:?} is not 32 bytes encoded as standard base64")]
     InvalidKey {

@@ -144,6 +144,54 @@ impl KeyRing {
         Ok(&self.primary)
     }
 
+    /// Add a fresh key without making it primary (the first step of a multi-host rotation: every reader gets
+    /// the key before any writer uses it). The id defaults like [`KeyRing::rotate`].
+    ///
+    /// # Errors
+    /// [`KeyRingError::DuplicateKeyId`] when `id` is already in the ring.
+    pub fn stage(&mut self, id: Option<KeyId>) -> Result<&KeyId, KeyRingError> {
+        let id = id.unwrap_or_else(|| self.next_id());
+        if self.keys.contains_key(&id) {
+            return Err(KeyRingError::DuplicateKeyId(id.0));
+        }
+        self.keys.insert(id.clone(), Kek::generate());
+        Ok(self
+            .keys
+            .get_key_value(&id)
+            .map_or(&self.primary, |(k, _)| k))
+    }
+
+    /// Make the existing key `id` the primary.
+    ///
+    /// # Errors
+    /// [`KeyRingError::PrimaryMissing`] when the ring has no key `id`.
+    pub fn promote(&mut self, id: &str) -> Result<(), KeyRingError> {
+        match self.keys.keys().find(|k| k.as_str() == id) {
+            Some(key) => {
+                self.primary = key.clone();
+                Ok(())
+            }
+            None => Err(KeyRingError::PrimaryMissing(id.to_owned())),
+        }
+    }
+
+    /// Remove the non-primary key `id`; data sealed under it becomes unreadable.
+    ///
+    /// # Errors
+    /// [`KeyRingError::RetirePrimary`] for the primary, [`KeyRingError::UnknownKey`] for a missing id.
+    pub fn retire(&mut self, id: &str) -> Result<(), KeyRingError> {
+        if self.primary.as_str() == id {
+            return Err(KeyRingError::RetirePrimary(id.to_owned()));
+        }
+        let before = self.keys.len();
+        self.keys.retain(|k, _| k.as_str() != id);
+        if self.keys.len() == before {
+            Err(KeyRingError::UnknownKey(id.to_owned()))
+        } else {
+            Ok(())
+        }
+    }
+
     /// The id of the key used for every new seal.
     pub fn primary_id(&self) -> &KeyId {
         &self.primary
@@ -222,6 +270,36 @@ mod tests {
             Err(KeyRingError::DuplicateKeyId(_))
         ));
         assert_eq!(ring.primary_id().as_str(), "key-2");
+    }
+
+    #[test]
+    fn stage_promote_and_retire() {
+        let mut ring = KeyRing::generate(None);
+        assert_eq!(ring.stage(None).expect("stages").as_str(), "key-2");
+        assert_eq!(
+            ring.primary_id().as_str(),
+            "key-1",
+            "staging keeps the primary"
+        );
+        assert!(matches!(
+            ring.promote("key-9"),
+            Err(KeyRingError::PrimaryMissing(_))
+        ));
+        ring.promote("key-2").expect("promotes");
+        assert_eq!(ring.primary_id().as_str(), "key-2");
+        assert!(matches!(
+            ring.retire("key-2"),
+            Err(KeyRingError::RetirePrimary(_))
+        ));
+        assert!(matches!(
+            ring.retire("key-9"),
+            Err(KeyRingError::UnknownKey(_))
+        ));
+        ring.retire("key-1").expect("retires");
+        assert_eq!(
+            ring.key_ids().map(KeyId::as_str).collect::<Vec<_>>(),
+            vec!["key-2"]
+        );
     }
 
     #[test]
