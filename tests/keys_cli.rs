@@ -326,3 +326,36 @@ fn staged_rotation_promote_and_guarded_retire() {
         b"v"
     );
 }
+
+#[test]
+fn every_command_in_the_rotation_guide_parses() {
+    let guide = include_str!("../examples/encryption/ROTATION.md");
+    let mut in_code = false;
+    let mut commands = Vec::new();
+    for line in guide.lines().map(str::trim) {
+        if line.starts_with("```") {
+            in_code = !in_code;
+        } else if let Some(rest) = line.strip_prefix("configsync ").filter(|_| in_code) {
+            let code = rest.split('#').next().unwrap_or_default();
+            commands.push(
+                code.split_whitespace()
+                    .filter(|w| *w != "\\")
+                    .collect::<Vec<_>>(),
+            );
+        }
+    }
+    assert!(
+        commands.len() >= 7,
+        "expected the guide's commands, found {commands:?}"
+    );
+    for command in commands {
+        // With --help appended clap still rejects unknown subcommands and flags, and runs nothing.
+        let out = configsync(&[command.as_slice(), &["--help"]].concat());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success(),
+            "`configsync {}` does not parse: {stderr}",
+            command.join(" ")
+        );
+    }
+}
