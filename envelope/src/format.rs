@@ -1,21 +1,9 @@
 //! The sealed byte format: header layout, parsing and the authenticated-data encoding. Pure, no crypto.
 //!
-//! ```text
-//! offset      size   field
-//! 0           4      magic "csen" (0x63 0x73 0x65 0x6e)
-//! 4           1      format version, 0x01
-//! 5           1      key id length L, 1..=255
-//! 6           L      key id, ASCII [A-Za-z0-9._-]
-//! 6+L         32     random per-object seed (HKDF salt for the data key)
-//! 38+L        12     random AES-GCM nonce
-//! 50+L        N      AES-256-GCM ciphertext of the N-byte plaintext
-//! 50+L+N      16     AES-GCM tag
-//! ```
-//!
-//! The authenticated data (never stored, rebuilt on open) is the whole header, bytes `0..50+L`, followed by the
-//! object identity, each part as a 4-byte big-endian length and its UTF-8 bytes:
-//! `header ‖ u32be(len ns) ‖ ns ‖ u32be(len name) ‖ name ‖ u32be(len key) ‖ key`.
-//! The header carries the magic and version, so the AAD binds format version, key id, seed, nonce and identity.
+//! The byte-by-byte layout is documented once, in the crate docs ("Sealed format, version 1"). In short: a
+//! `50 + L`-byte header (magic, version, key id, seed, nonce), the ciphertext, the 16-byte tag. The authenticated
+//! data is the header followed by the identity, each part length-prefixed (`u32be`), so `("ab","c")` and
+//! `("a","bc")` never collide and the AAD binds format version, key id, seed, nonce and identity.
 use crate::keyring::KeyId;
 
 /// First bytes of every sealed object.

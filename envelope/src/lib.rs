@@ -34,6 +34,31 @@
 //! ```
 //! Overhead is 66 + L bytes. [`open`] checks magic, version and lengths before any crypto.
 //!
+//! # Using it (for example from the sidecar's cache)
+//! ```
+//! use configsync_envelope::{Aad, ItemId, KeyRing, Store, key_id_of, open, seal};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let dir = tempfile::tempdir()?;
+//! // Production: KeyRing::load_file(path), KeyRing::from_env(VAR) or KeyRing::from_secret_data(&data).
+//! let ring = KeyRing::generate(None);
+//!
+//! // Values: seal and open bytes bound to their identity.
+//! let aad = Aad::new("default", "db", "password");
+//! let sealed = seal(&ring, &aad, b"hunter2")?;
+//! assert_eq!(key_id_of(&sealed)?, "key-1");
+//! assert_eq!(open(&ring, &aad, &sealed)?.as_slice(), b"hunter2");
+//!
+//! // Files: a store keeps one sealed file per item, written atomically.
+//! let store = Store::new(dir.path().join("cache"));
+//! let id = ItemId::new("default", "app-config", "config.yaml")?;
+//! store.put(&ring, &id, b"port: 8080")?;
+//! let cached = store.get(&ring, &id)?.expect("present");
+//! assert_eq!(cached.as_slice(), b"port: 8080");
+//! assert_eq!(store.list()?, vec![id]);
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # Errors
 //! [`EnvelopeError`] is deliberately coarse: `UnknownFormat` (not ours, unsupported version, truncated header),
 //! `UnknownKeyId` (add the key to the ring), and one opaque `DecryptionFailed` for every authentication failure.

@@ -27,7 +27,7 @@ async fn mk_plugin(ring: &KeyRing) -> Plugin {
     let dir = tempfile::tempdir().expect("tempdir");
     let keys = dir.path().join("keys.json");
     ring.save_file(&keys).expect("save keys");
-    let socket = dir.path().join("kms.sock");
+    let socket = dir.path().join("run").join("kms.sock"); // bind creates run/
     let service = KmsService::new(Arc::new(KeyRingFile::open(&keys).expect("load keys")));
     let listener = server::bind(&socket).expect("bind");
     let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel();

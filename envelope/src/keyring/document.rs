@@ -156,6 +156,12 @@ impl KeyRing {
     /// # Errors
     /// [`KeyRingError::ReadFile`] or any [`KeyRing::from_json`] error.
     pub fn load_file(path: &Path) -> Result<Self, KeyRingError> {
+        use std::os::unix::fs::PermissionsExt as _;
+        if let Ok(meta) = std::fs::metadata(path)
+            && meta.permissions().mode() & 0o077 != 0
+        {
+            tracing::warn!(path = %path.display(), mode = format!("{:o}", meta.permissions().mode() & 0o777), "key file is readable by group or others; use mode 0600");
+        }
         let bytes =
             Zeroizing::new(
                 std::fs::read(path).map_err(|source| KeyRingError::ReadFile {

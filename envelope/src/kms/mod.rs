@@ -30,6 +30,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
+use zeroize::Zeroize as _;
 
 use crate::cipher::{self, EnvelopeError};
 use crate::format::Aad;
@@ -118,13 +119,14 @@ impl KeyManagementService for KmsService {
         &self,
         request: Request<EncryptRequest>,
     ) -> Result<Response<EncryptResponse>, Status> {
-        let request = request.into_inner();
+        let mut request = request.into_inner();
         if request.plaintext.is_empty() {
             return Err(Status::invalid_argument("plaintext is empty"));
         }
         let ring = self.keys.current();
-        let ciphertext =
-            cipher::seal(&ring, &KMS_AAD, &request.plaintext).map_err(envelope_status)?;
+        let sealed = cipher::seal(&ring, &KMS_AAD, &request.plaintext);
+        request.plaintext.zeroize();
+        let ciphertext = sealed.map_err(envelope_status)?;
         Ok(Response::new(EncryptResponse {
             ciphertext,
             key_id: ring.primary_id().to_string(),

@@ -30,7 +30,7 @@ pub enum ServeError {
     Serve(#[source] tonic::transport::Error),
 }
 
-/// Bind `path` with mode `0600`, replacing a stale socket left by an earlier run (never any other file).
+/// Bind `path` with mode `0600` (creating its directory), replacing a stale socket left by an earlier run (never any other file).
 ///
 /// # Errors
 /// [`ServeError::NotASocket`] or [`ServeError::Bind`].
@@ -39,6 +39,9 @@ pub fn bind(path: &Path) -> Result<UnixListener, ServeError> {
         path: path.to_owned(),
         source,
     };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(bind_err)?;
+    }
     match std::fs::symlink_metadata(path) {
         Ok(meta) if meta.file_type().is_socket() => std::fs::remove_file(path).map_err(bind_err)?,
         Ok(_) => return Err(ServeError::NotASocket(path.to_owned())),
