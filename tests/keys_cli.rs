@@ -96,6 +96,24 @@ fn rotate_status_and_resumed_reencrypt() {
         status.contains("6 items: 0 current (primary 2026-q4), 6 stale, 0 unreadable"),
         "{status}"
     );
+    let check = configsync(&[
+        "keys",
+        "status",
+        "--keys",
+        s(&keys),
+        "--store",
+        s(&store_dir),
+        "--check",
+    ]);
+    assert!(
+        !check.status.success(),
+        "--check fails while items are stale"
+    );
+    let stderr = String::from_utf8_lossy(&check.stderr);
+    assert!(
+        stderr.contains("6 items are not under the primary key"),
+        "{stderr}"
+    );
 
     // Simulate a first run killed half-way: three items moved, one temp file left mid-write.
     let ring = KeyRing::load_file(&keys).expect("load rotated");
@@ -140,6 +158,7 @@ fn rotate_status_and_resumed_reencrypt() {
         s(&keys),
         "--store",
         s(&store_dir),
+        "--check",
     ]);
     assert!(
         status.contains("6 items: 6 current (primary 2026-q4), 0 stale, 0 unreadable"),

@@ -25,7 +25,7 @@ enum KeysCommand {
     /// Remove an old key, refusing while any item of the given stores still uses it.
     Retire(RetireArgs),
     /// Show which key id protects each item of a store.
-    Status(StoreArgs),
+    Status(StatusArgs),
     /// Move every item of a store to the primary key. Resumable: rerun after an interruption.
     Reencrypt(StoreArgs),
 }
@@ -54,6 +54,15 @@ struct RotateArgs {
     /// Only add the key; keep the current primary. For several hosts: stage everywhere, then `keys promote`.
     #[arg(long, env = "CONFIGSYNC_KEYS_STAGE")]
     stage: bool,
+}
+
+#[derive(Debug, clap::Args)]
+struct StatusArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Exit with status 1 when any item is not under the primary key (for scripts and CI).
+    #[arg(long, env = "CONFIGSYNC_KEYS_CHECK")]
+    check: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -204,8 +213,11 @@ fn retire(args: RetireArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn status(args: StoreArgs) -> anyhow::Result<()> {
-    let StoreArgs { keys, store } = args;
+fn status(args: StatusArgs) -> anyhow::Result<()> {
+    let StatusArgs {
+        store: StoreArgs { keys, store },
+        check,
+    } = args;
     let ring = load(&keys)?;
     let items = Store::new(&store).status(&ring)?;
     let (mut current, mut stale, mut unreadable) = (0usize, 0usize, 0usize);
@@ -228,6 +240,12 @@ fn status(args: StoreArgs) -> anyhow::Result<()> {
         items.len(),
         ring.primary_id()
     );
+    if check && current < items.len() {
+        bail!(
+            "{} items are not under the primary key",
+            items.len() - current
+        );
+    }
     Ok(())
 }
 
