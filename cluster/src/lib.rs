@@ -4,3 +4,15 @@
 //! real kube-apiserver documents, and runs simulated workload controllers so that rollouts can be observed.
 //! It is used in-process as the service behind a `kube::Client`, and over HTTP on 127.0.0.1.
 #![forbid(unsafe_code)]
+
+pub mod catalog;
+pub mod faults;
+pub mod handler;
+pub mod meta;
+pub mod request;
+pub mod state;
+pub mod status;
+pub mod store;
+
+#[cfg(test)]
+mod testing;

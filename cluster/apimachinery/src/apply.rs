@@ -48,6 +48,12 @@ pub fn server_side_apply(request: ApplyRequest<'_>) -> Result<Value, ApplyError>
 }
 
 /// Record an `Update` operation by `manager` (create, update, non-apply patch) in `new`'s managedFields.
-pub fn record_update(old: Option<&Value>, new: &mut Value, manager: &str, now: &str, subresource: Option<&str>) {
+pub fn record_update(
+    old: Option<&Value>,
+    new: &mut Value,
+    manager: &str,
+    now: &str,
+    subresource: Option<&str>,
+) {
     let _ = (old, new, manager, now, subresource);
 }

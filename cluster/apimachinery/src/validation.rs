@@ -30,7 +30,11 @@ pub fn apply_defaults(resource: &ResourceType, object: &mut Value) {
 }
 
 /// Validate `object` (the new state) against `old` (the stored state on update).
-pub fn validate(resource: &ResourceType, object: &Value, old: Option<&Value>) -> Result<(), Invalid> {
+pub fn validate(
+    resource: &ResourceType,
+    object: &Value,
+    old: Option<&Value>,
+) -> Result<(), Invalid> {
     let _ = (resource, object, old);
     Ok(())
 }
