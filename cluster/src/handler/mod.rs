@@ -80,7 +80,7 @@ impl Ctx {
     }
 
     /// A client's object in stored form.
-    fn into_storage(&self, object: Value) -> Value {
+    fn stored_form(&self, object: Value) -> Value {
         if is_events_v1(&self.rt) {
             events::to_core(&object)
         } else {

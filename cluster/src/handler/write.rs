@@ -29,7 +29,7 @@ fn is_scale(ctx: &Ctx) -> bool {
 }
 
 pub(super) fn create(state: &State, ctx: &Ctx, body: &[u8]) -> Result<Response, ApiError> {
-    let object = ctx.into_storage(body::decode_object(&ctx.content_type, body)?);
+    let object = ctx.stored_form(body::decode_object(&ctx.content_type, body)?);
     let manager = ctx.manager();
     let created = state.create(&ctx.write_request(&manager, ctx.dry_run()?), object)?;
     Ok(reply(ctx, 201, created))
@@ -50,7 +50,7 @@ pub(super) fn update(state: &State, ctx: &Ctx, body: &[u8]) -> Result<Response, 
         return Ok(respond::json(200, &to_scale(&ctx.rt, &updated)?));
     }
     let (updated, created) =
-        state.write(&request, name, Mutation::Replace(ctx.into_storage(object)))?;
+        state.write(&request, name, Mutation::Replace(ctx.stored_form(object)))?;
     Ok(reply(ctx, if created { 201 } else { 200 }, updated))
 }
 
@@ -90,7 +90,7 @@ pub(super) fn patch(state: &State, ctx: &Ctx, body: &[u8]) -> Result<Response, A
                 scale.pointer("/spec/replicas").cloned().unwrap_or(json!(0)),
             ));
         }
-        Ok(ctx.into_storage(run(&ctx.to_wire(old.clone()))?))
+        Ok(ctx.stored_form(run(&ctx.to_wire(old.clone()))?))
     };
     let manager = ctx.manager();
     let (patched, _) = state.write(
@@ -117,7 +117,7 @@ fn apply_patch(state: &State, ctx: &Ctx, name: &str, body: &[u8]) -> Result<Resp
             "PATCH, application/apply-patch+yaml requests require fieldManager to be set",
         )
     })?;
-    let applied = ctx.into_storage(body::decode_yaml(body)?);
+    let applied = ctx.stored_form(body::decode_yaml(body)?);
     let now = meta::now_rfc3339();
     let force = ctx.query.flag("force");
     let subresource = ctx
