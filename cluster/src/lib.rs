@@ -6,13 +6,20 @@
 #![forbid(unsafe_code)]
 
 pub mod catalog;
+mod cluster;
+pub mod controllers;
 pub mod faults;
 pub mod handler;
+pub mod kubeconfig;
 pub mod meta;
 pub mod request;
 pub mod state;
 pub mod status;
 pub mod store;
+pub mod transport;
+
+pub use cluster::{ClusterError, Config, EmbeddedCluster};
+pub use faults::{FaultSettings, Faults};
 
 #[cfg(test)]
 mod testing;
