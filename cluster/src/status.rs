@@ -149,12 +149,12 @@ impl ApiError {
 
     /// 415 for a request body type the endpoint does not accept.
     pub fn unsupported_media_type(content_type: &str) -> Self {
+        tracing::debug!(content_type, "unsupported media type");
         Self::new(
             415,
             "UnsupportedMediaType",
-            format!(
-                "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf; got {content_type:?}"
-            ),
+            "the body of the request was in an unknown format - accepted media types include: \
+             application/json, application/yaml, application/vnd.kubernetes.protobuf",
         )
     }
 

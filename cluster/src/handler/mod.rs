@@ -6,7 +6,7 @@
 //!                                          └─ resource ─► faults ─► verb ─► read | watch | write ─► State
 //! ```
 //!
-//! `/openapi/v2` answers 200 with an empty body of type `application/com.github.proto-openapi.spec.v2@v1.0+protobuf`:
+//! `/openapi/v2` answers 200 with an empty body of type `application/com.github.proto-openapi.spec.v2.v1.0+protobuf`:
 //! an empty gnostic Document. kubectl then has no schema, skips client-side validation, and `kubectl apply`
 //! works without `--validate=false`; strategic merge patches are computed on the server from built-in knowledge.
 //! `/openapi/v3` answers 404 so that clients fall back to v2.
@@ -153,7 +153,7 @@ impl Handler {
             Route::Health => respond::text(200, "ok"),
             Route::OpenApiV2 => respond::empty(
                 200,
-                "application/com.github.proto-openapi.spec.v2@v1.0+protobuf",
+                "application/com.github.proto-openapi.spec.v2.v1.0+protobuf",
             ),
             Route::Faults { close_watches } => {
                 self.faults

@@ -52,7 +52,10 @@ pub fn object(shape: Shape, rt: &ResourceType, object: Value, revision: &str) ->
     match shape {
         Shape::Object => object,
         Shape::Table(include) => {
-            table::to_table(rt, &[object], include, jiff::Timestamp::now(), revision)
+            let objects = std::slice::from_ref(&object);
+            let table = table::to_table(rt, objects, include, jiff::Timestamp::now(), revision);
+            // A client asking for a Table also accepts the plain object and prints it itself.
+            if table.is_object() { table } else { object }
         }
         Shape::Metadata => partial(&object),
     }
@@ -73,9 +76,10 @@ pub fn list(shape: Shape, rt: &ResourceType, items: Vec<Value>, list_meta: Value
                 .and_then(Value::as_str)
                 .unwrap_or("");
             let mut table = table::to_table(rt, &items, include, jiff::Timestamp::now(), revision);
-            if table.is_object() {
-                table["metadata"] = list_meta;
+            if !table.is_object() {
+                return list(Shape::Object, rt, items, list_meta);
             }
+            table["metadata"] = list_meta;
             table
         }
         Shape::Metadata => json!({
