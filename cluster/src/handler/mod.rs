@@ -231,3 +231,6 @@ impl Handler {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -107,6 +107,14 @@ pub(super) fn after_write(
     let types = crd_types(rt, stored)?;
     let name = meta::name(stored).to_owned();
     inner.catalog.serve_crd(&name, types);
+    // Updates keep the stored status (status subresource), so a CRD is marked Established once.
+    let already_established = stored
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .is_some_and(|c| !c.is_empty());
+    if already_established {
+        return Ok((**stored).clone());
+    }
     let mut established = (**stored).clone();
     let now = meta::now_rfc3339();
     let condition = |kind: &str, reason: &str, message: &str| json!({"type": kind, "status": "True", "lastTransitionTime": now, "reason": reason, "message": message});
@@ -118,9 +126,6 @@ pub(super) fn after_write(
         ],
         "storedVersions": stored_versions(stored),
     });
-    if established.get("status") == stored.get("status") {
-        return Ok(established);
-    }
     let key = ObjectKey {
         resource: storage_key(rt),
         namespace: String::new(),
