@@ -340,3 +340,74 @@ async fn faults_fail_requests_and_close_watches() {
         .await
         .expect("healthy again");
 }
+
+/// Send one raw HTTP/1.1 request and return the status code.
+async fn raw_http(addr: std::net::SocketAddr, method: &str, path: &str, body: &str) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.expect("read");
+    response
+        .get(9..12)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn http_server_with_kubeconfig_and_fault_admin() {
+    let mut cluster = mk_cluster(Config::default()).await;
+    let addr = cluster.serve_http(0).await.expect("bind");
+    assert_eq!(cluster.http_addr(), Some(addr));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("kubeconfig");
+    cluster.write_kubeconfig(&path).expect("kubeconfig");
+    let kubeconfig = kube::config::Kubeconfig::read_from(&path).expect("parse kubeconfig");
+    let options = kube::config::KubeConfigOptions::default();
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+        .await
+        .expect("client config");
+    let client = kube::Client::try_from(config).expect("client");
+    let api: Api<ConfigMap> = Api::default_namespaced(client);
+    let mut events = watcher::watcher(api.clone(), watcher::Config::default()).boxed();
+    api.create(&PostParams::default(), &mk_configmap("over-http", "1"))
+        .await
+        .expect("create over HTTP");
+    let seen = timeout(WAIT, async {
+        while let Some(event) = events.try_next().await.expect("watch over HTTP") {
+            if let watcher::Event::Apply(cm) | watcher::Event::InitApply(cm) = event
+                && cm.metadata.name.as_deref() == Some("over-http")
+            {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(seen.is_ok(), "the HTTP watch streams the created object");
+    assert_eq!(
+        raw_http(
+            addr,
+            "PUT",
+            "/configsync.dev/faults",
+            r#"{"error500Share": 1.0}"#
+        )
+        .await,
+        200
+    );
+    assert_eq!(
+        raw_http(addr, "GET", "/api/v1/namespaces/default/configmaps", "").await,
+        500
+    );
+    assert_eq!(
+        raw_http(addr, "PUT", "/configsync.dev/faults", "{}").await,
+        200
+    );
+    assert_eq!(
+        raw_http(addr, "GET", "/api/v1/namespaces/default/configmaps", "").await,
+        200
+    );
+}
