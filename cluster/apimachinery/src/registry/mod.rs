@@ -14,7 +14,9 @@ mod builtin;
 mod crd;
 mod discovery;
 
-pub use discovery::{core_api_versions_at, kube_aware_version_order, storage_version_hash};
+pub use discovery::{
+    aggregated_discovery, core_api_versions_at, kube_aware_version_order, storage_version_hash,
+};
 
 /// Why a CRD cannot be served.
 #[derive(Debug, thiserror::Error)]

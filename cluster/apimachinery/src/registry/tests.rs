@@ -1,3 +1,4 @@
+//! Tests of the built-in table, CRD mapping and every discovery document, against real kube-apiserver output.
 use super::*;
 use serde_json::json;
 
@@ -421,4 +422,55 @@ fn core_resource_list_hashes_match_a_real_cluster() {
     );
     assert!(custom["resources"][0].get("storageVersionHash").is_none());
     assert_eq!(custom["resources"][1]["name"], "configsyncs/scale");
+}
+
+#[test]
+fn aggregated_discovery_nests_subresources() {
+    let mut resources = builtin_resources();
+    resources.extend(resources_from_crd(&mk_crd()).expect("valid CRD"));
+    let core = aggregated_discovery(&resources, true);
+    assert_eq!(core["kind"], "APIGroupDiscoveryList");
+    assert_eq!(core["apiVersion"], "apidiscovery.k8s.io/v2");
+    assert_eq!(core["items"].as_array().map(Vec::len), Some(1));
+    assert_eq!(core["items"][0]["metadata"]["name"], "");
+    let v1 = &core["items"][0]["versions"][0];
+    assert_eq!(
+        (v1["version"].as_str(), v1["freshness"].as_str()),
+        (Some("v1"), Some("Current"))
+    );
+    let pods = v1["resources"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|r| r["resource"] == "pods")
+        .cloned();
+    assert_eq!(
+        pods,
+        Some(
+            json!({"resource": "pods", "responseKind": {"group": "", "version": "", "kind": "Pod"},
+            "scope": "Namespaced", "singularResource": "pod",
+            "verbs": ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"],
+            "shortNames": ["po"], "categories": ["all"],
+            "subresources": [{"subresource": "status", "verbs": ["get", "patch", "update"],
+                              "responseKind": {"group": "", "version": "", "kind": "Pod"}}]})
+        )
+    );
+    let apis = aggregated_discovery(&resources, false);
+    let groups: Vec<_> = apis["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|g| g["metadata"]["name"].clone())
+        .collect();
+    assert_eq!(groups.first(), Some(&json!("apps")));
+    assert_eq!(groups.last(), Some(&json!("configsync.dev")));
+    let custom = &apis["items"][5];
+    assert_eq!(custom["versions"][0]["version"], "v1");
+    let cs = &custom["versions"][0]["resources"][0];
+    assert_eq!(
+        cs["responseKind"],
+        json!({"group": "configsync.dev", "version": "v1", "kind": "ConfigSync"})
+    );
+    assert_eq!(cs["subresources"][0]["responseKind"]["kind"], "Scale");
+    assert_eq!(cs["scope"], "Namespaced");
 }
