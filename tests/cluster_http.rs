@@ -247,6 +247,15 @@ fn create_get_apply_label_annotate_delete() {
         ),
         (Some(3), Some(2))
     );
+    let header = cluster.ok(&["get", "deployments"]);
+    assert!(
+        header
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .contains("UP-TO-DATE"),
+        "{header}"
+    );
     cluster.ok(&["label", "deployment", "web", "tier=front"]);
     cluster.ok(&["annotate", "deployment", "web", "note=hello"]);
     let deployment = cluster.json(&["get", "deployment", "web"]);
@@ -266,6 +275,52 @@ fn create_get_apply_label_annotate_delete() {
     assert!(
         missing.contains("deployments.apps \"web\" not found"),
         "{missing}"
+    );
+}
+
+#[test]
+fn server_side_apply_owns_fields_and_conflicts() {
+    let Some(cluster) = start() else { return };
+    let manifest = cluster.file("deploy.yaml", DEPLOYMENT);
+    let applied = cluster.ok(&["apply", "--server-side", "-f", path_str(&manifest)]);
+    assert!(applied.contains("serverside-applied"), "{applied}");
+    let deployment = cluster.json(&["get", "deployment", "web", "--show-managed-fields"]);
+    let managers: Vec<&str> = deployment["metadata"]["managedFields"]
+        .as_array()
+        .map(|entries| {
+            entries
+                .iter()
+                .filter_map(|entry| entry["manager"].as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(managers.contains(&"kubectl"), "{managers:?}");
+    let scaled = cluster.file(
+        "scaled.yaml",
+        &DEPLOYMENT.replace("replicas: 2", "replicas: 5"),
+    );
+    let conflict = cluster.fails(&[
+        "apply",
+        "--server-side",
+        "--field-manager=other",
+        "-f",
+        path_str(&scaled),
+    ]);
+    assert!(
+        conflict.contains("Apply failed with 1 conflict") && conflict.contains(".spec.replicas"),
+        "{conflict}"
+    );
+    cluster.ok(&[
+        "apply",
+        "--server-side",
+        "--field-manager=other",
+        "--force-conflicts",
+        "-f",
+        path_str(&scaled),
+    ]);
+    assert_eq!(
+        cluster.json(&["get", "deployment", "web"])["spec"]["replicas"],
+        5
     );
 }
 

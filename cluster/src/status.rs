@@ -1,7 +1,7 @@
 //! Kubernetes `Status` errors: every failure the server returns is one of these, with the code, reason and
 //! message wording of kube-apiserver (`k8s.io/apimachinery/pkg/api/errors`), so that kubectl and kube-rs
 //! print and classify them exactly as they do against a real cluster.
-use configsync_apimachinery::validation::FieldCause;
+use configsync_apimachinery::validation::{FieldCause, Invalid};
 use serde_json::{Value, json};
 
 /// A failed API request, rendered as a `Status` object.
@@ -105,18 +105,14 @@ impl ApiError {
         )
     }
 
-    /// 422 Invalid with field causes: `ConfigMap "x" is invalid: data: Too long: ...`.
+    /// 422 Invalid with field causes: `ConfigMap "x" is invalid: data: Too long: ...`, worded by
+    /// `validation::Invalid::status_message` (`Deployment.apps "x" is invalid: ...`).
     pub fn invalid(group: &str, kind: &str, name: &str, causes: &[FieldCause]) -> Self {
-        let rendered: Vec<String> = causes
-            .iter()
-            .map(|cause| format!("{}: {}", cause.field, cause.message))
-            .collect();
-        let summary = match rendered.as_slice() {
-            [one] => one.clone(),
-            many => format!("[{}]", many.join(", ")),
+        let invalid = Invalid {
+            kind: kind.to_owned(),
+            causes: causes.to_vec(),
         };
-        let message = format!("{kind} \"{name}\" is invalid: {summary}");
-        let mut error = Self::new(422, "Invalid", message);
+        let mut error = Self::new(422, "Invalid", invalid.status_message(group, name));
         let mut body = details(name, group, kind);
         body["causes"] = causes
             .iter()
@@ -249,7 +245,7 @@ mod tests {
         let two = ApiError::invalid("apps", "Deployment", "d", &[cause("a"), cause("b")]);
         assert_eq!(
             two.message,
-            "Deployment \"d\" is invalid: [a: Required value, b: Required value]"
+            "Deployment.apps \"d\" is invalid: [a: Required value, b: Required value]"
         );
         assert_eq!(two.to_status()["details"]["causes"][1]["field"], "b");
     }

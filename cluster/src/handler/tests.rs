@@ -331,7 +331,10 @@ async fn initial_events_end_with_an_annotated_bookmark() {
 async fn scale_subresource_reads_and_writes_replicas() {
     let handler = mk_handler();
     let deployments = "/apis/apps/v1/namespaces/default/deployments";
-    let body = json!({"metadata": {"name": "d"}, "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "d"}}}});
+    let template = json!({"metadata": {"labels": {"app": "d"}}, "spec": {"containers": [{"name": "c", "image": "nginx"}]}});
+    let spec =
+        json!({"replicas": 2, "selector": {"matchLabels": {"app": "d"}}, "template": template});
+    let body = json!({"metadata": {"name": "d"}, "spec": spec});
     call(&handler, "POST", deployments, &[], &body.to_string()).await;
     let (code, scale) = call(&handler, "GET", &format!("{deployments}/d/scale"), &[], "").await;
     assert_eq!(

@@ -134,7 +134,7 @@ fn apply_patch(state: &State, ctx: &Ctx, name: &str, body: &[u8]) -> Result<Resp
             now: &now,
             subresource,
         };
-        apply::server_side_apply(request).map_err(|error| apply_error(ctx, name, error))
+        apply::server_side_apply(request).map_err(|error| apply_error(ctx, name, live, error))
     };
     let (object, created) = state.write(
         &ctx.write_request(manager, ctx.dry_run()?),
@@ -145,30 +145,20 @@ fn apply_patch(state: &State, ctx: &Ctx, name: &str, body: &[u8]) -> Result<Resp
 }
 
 /// A server-side apply conflict as the apiserver reports it (409, `FieldManagerConflict` causes).
-fn apply_error(ctx: &Ctx, name: &str, error: ApplyError) -> ApiError {
+fn apply_error(ctx: &Ctx, name: &str, live: Option<&Value>, error: ApplyError) -> ApiError {
     let conflicts = match error {
         ApplyError::Conflicts(conflicts) => conflicts,
         ApplyError::InvalidObject(message) => return ApiError::bad_request(message),
-    };
-    let count = conflicts.len();
-    let mut lines = Vec::new();
-    for conflict in &conflicts {
-        lines.push(format!(
-            "conflict with \"{}\" using {}: {}",
-            conflict.manager, conflict.api_version, conflict.field
-        ));
-    }
-    let plural = if count == 1 { "conflict" } else { "conflicts" };
-    let body = if count == 1 {
-        lines.join("")
-    } else {
-        format!("\n- {}", lines.join("\n- "))
+        ApplyError::MissingFieldManager => return ApiError::bad_request(error.to_string()),
     };
     let mut status = ApiError::conflict(&ctx.rt.group, &ctx.rt.plural, name, "");
-    status.message = format!("Apply failed with {count} {plural}: {body}");
+    status.message = apply::conflict_message(&conflicts, live);
     let causes: Vec<Value> = conflicts
         .iter()
-        .map(|c| json!({"reason": "FieldManagerConflict", "message": format!("conflict with \"{}\" using {}", c.manager, c.api_version), "field": c.field}))
+        .map(|conflict| {
+            let owner = apply::conflict_owner(conflict, live);
+            json!({"reason": "FieldManagerConflict", "message": format!("conflict with {owner}"), "field": conflict.field})
+        })
         .collect();
     if let Some(details) = status.details.as_mut() {
         details["causes"] = Value::Array(causes);

@@ -23,7 +23,18 @@ fn request<'a>(rt: &'a ResourceType, namespace: Option<&'a str>) -> WriteRequest
 }
 
 fn mk_deployment(name: &str, replicas: i64) -> Value {
-    json!({"metadata": {"name": name}, "spec": {"replicas": replicas}, "status": {"replicas": 9}})
+    json!({
+        "metadata": {"name": name},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {"containers": [{"name": "main", "image": "nginx"}]},
+            },
+        },
+        "status": {"replicas": 9},
+    })
 }
 
 #[test]
@@ -303,7 +314,9 @@ fn owner_references_cascade_deletion() {
         )
         .expect("owner");
     let uid = owner["metadata"]["uid"].clone();
-    let owned = json!({"metadata": {"name": "web-1", "ownerReferences": [{"uid": uid, "kind": "Deployment", "name": "web"}]}});
+    let mut owned = mk_deployment("web-1", 1);
+    owned["metadata"]["ownerReferences"] =
+        json!([{"uid": uid, "kind": "Deployment", "name": "web", "apiVersion": "apps/v1"}]);
     state
         .create(&request(&replicasets, Some("default")), owned)
         .expect("dependent");

@@ -113,7 +113,7 @@ pub(super) fn create(
     {
         map.remove("status");
     }
-    payload::normalize(rt, &mut object, &name)?;
+    payload::normalize(rt, &mut object)?;
     lifecycle::prepare_create(rt, &mut object)?;
     validation::apply_defaults(rt, &mut object);
     validation::validate(rt, &object, None)
@@ -256,7 +256,7 @@ fn update(
         new = isolate_status(old, new, status_write);
     }
     keep_server_metadata(old, &mut new);
-    payload::normalize(rt, &mut new, &name)?;
+    payload::normalize(rt, &mut new)?;
     validation::apply_defaults(rt, &mut new);
     validation::validate(rt, &new, Some(old))
         .map_err(|invalid| ApiError::invalid(&rt.group, &rt.kind, &name, &invalid.causes))?;
