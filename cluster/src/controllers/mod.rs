@@ -69,6 +69,23 @@ impl Default for ControllersConfig {
     }
 }
 
+impl From<&ControllersConfig> for ControllersConfig {
+    fn from(config: &ControllersConfig) -> Self {
+        config.clone()
+    }
+}
+
+/// The cluster's settings select whether the controllers run and the pod ready delay.
+impl From<&crate::Config> for ControllersConfig {
+    fn from(config: &crate::Config) -> Self {
+        Self {
+            enabled: config.run_controllers,
+            pod_ready_delay: config.pod_ready_delay,
+            ..Self::default()
+        }
+    }
+}
+
 impl ControllersConfig {
     /// A configuration that runs no controller.
     pub fn disabled() -> Self {
@@ -78,6 +95,9 @@ impl ControllersConfig {
         }
     }
 }
+
+/// The name [`crate::EmbeddedCluster`] uses for the running controllers.
+pub type Controllers = ControllersHandle;
 
 /// The running controllers; dropping it aborts them.
 #[derive(Debug, Default)]
@@ -105,12 +125,17 @@ impl Drop for ControllersHandle {
     }
 }
 
-/// Starts the controllers against `client` on the current Tokio runtime.
+/// Starts the controllers against `client` on the current Tokio runtime, configured by a
+/// [`ControllersConfig`] or anything that converts into one (the cluster passes its [`crate::Config`]).
 ///
 /// # Guarantees
 /// Returns immediately; the controllers run until the handle is dropped. With `enabled: false`, or when called
 /// outside a Tokio runtime (logged), nothing is started and the handle is empty.
-pub fn start(client: Client, config: &ControllersConfig) -> ControllersHandle {
+pub fn start<C>(client: Client, config: &C) -> ControllersHandle
+where
+    for<'a> &'a C: Into<ControllersConfig>,
+{
+    let config: ControllersConfig = config.into();
     if !config.enabled {
         return ControllersHandle::default();
     }
