@@ -194,6 +194,26 @@ pub fn scale_down_before_create(old: &[ReplicaSet]) -> Vec<Scale> {
         .collect()
 }
 
+/// A paused Deployment does not roll, but a settled one still follows `spec.replicas`.
+pub fn scale_while_paused(
+    replicas: i32,
+    new: Option<&ReplicaSet>,
+    old: &[ReplicaSet],
+) -> Vec<Scale> {
+    let Some(new) = new.map(rs_state) else {
+        return Vec::new();
+    };
+    let settled = old.iter().all(|rs| rs_state(rs).replicas == 0);
+    if settled && new.replicas != replicas {
+        vec![Scale {
+            name: new.name,
+            replicas,
+        }]
+    } else {
+        Vec::new()
+    }
+}
+
 mod sync;
 pub use sync::{Error, run};
 

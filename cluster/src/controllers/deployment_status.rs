@@ -200,6 +200,35 @@ fn calculate(
     status
 }
 
+/// `checkPausedConditions`: a paused Deployment reports `Progressing: Unknown (DeploymentPaused)` and no progress
+/// estimate (returns `true`); a resumed one reports `DeploymentResumed` once, then progresses normally.
+fn set_pause_condition(
+    deployment: &Deployment,
+    status: &mut DeploymentStatus,
+    now: Timestamp,
+) -> bool {
+    let paused = deployment
+        .spec
+        .as_ref()
+        .and_then(|s| s.paused)
+        .unwrap_or(false);
+    let reason = get_condition(status, "Progressing").and_then(|c| c.reason.clone());
+    if paused {
+        if reason.as_deref() != Some("DeploymentPaused") {
+            let msg = "Deployment is paused".to_string();
+            let paused = condition("Progressing", "Unknown", "DeploymentPaused", msg, now);
+            set_condition(status, paused);
+        }
+        return true;
+    }
+    if reason.as_deref() == Some("DeploymentPaused") {
+        let msg = "Deployment is resumed".to_string();
+        let resumed = condition("Progressing", "Unknown", "DeploymentResumed", msg, now);
+        set_condition(status, resumed);
+    }
+    false
+}
+
 /// The Deployment status after one sync: `calculateStatus` plus the Progressing estimate of `syncRolloutStatus`.
 pub fn compute_status(
     deployment: &Deployment,
@@ -214,6 +243,9 @@ pub fn compute_status(
         .unwrap_or_default();
     if progress_deadline(deployment).is_none() {
         remove_condition(&mut status, "Progressing");
+        return status;
+    }
+    if set_pause_condition(deployment, &mut status, now) {
         return status;
     }
     match event {

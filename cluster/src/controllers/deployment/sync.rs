@@ -63,19 +63,16 @@ async fn reconcile(deployment: Arc<Deployment>, client: Arc<Client>) -> Result<A
             None => (None, RolloutEvent::None),
         },
     };
+    let strategy = dstatus::strategy(&deployment);
+    let replicas = dstatus::desired_replicas(&deployment);
     let steps = match &new {
-        Some(rs) if !paused && event != RolloutEvent::CreatedNewReplicaSet => {
+        _ if paused => scale_while_paused(replicas, new.as_ref(), &old),
+        Some(rs) if event != RolloutEvent::CreatedNewReplicaSet => {
             let states: Vec<RsState> = old.iter().map(rs_state).collect();
-            let strategy = dstatus::strategy(&deployment);
-            rolling::plan_rollout(
-                &strategy,
-                dstatus::desired_replicas(&deployment),
-                &rs_state(rs),
-                &states,
-            )
+            rolling::plan_rollout(&strategy, replicas, &rs_state(rs), &states)
         }
-        Some(_) => Vec::new(),
-        None => scale_down_before_create(&old),
+        None if strategy == Strategy::Recreate => scale_down_before_create(&old),
+        _ => Vec::new(),
     };
     for step in &steps {
         let patch = scale_patch(&deployment, step.replicas);

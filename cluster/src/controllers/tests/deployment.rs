@@ -152,3 +152,19 @@ fn malformed_revision_reads_as_zero() {
     meta.annotations = Some([(REVISION.to_string(), "7".to_string())].into());
     assert_eq!(revision(&meta), 7);
 }
+
+#[test]
+fn paused_deployments_scale_but_do_not_roll() {
+    let new = mk_rs("new", 2, 2, 2, 2);
+    let old = mk_rs("old", 0, 0, 0, 1);
+    assert_eq!(
+        scale_while_paused(4, Some(&new), std::slice::from_ref(&old)),
+        vec![Scale {
+            name: "new".into(),
+            replicas: 4
+        }]
+    );
+    let rolling_old = mk_rs("old", 2, 2, 2, 1);
+    assert!(scale_while_paused(4, Some(&new), &[rolling_old]).is_empty());
+    assert!(scale_while_paused(4, None, &[old]).is_empty());
+}

@@ -211,3 +211,28 @@ fn strategy_defaults_to_rolling_25_percent() {
     assert_eq!(rolling::max_surge(&strategy(&deployment), 4), 1);
     assert_eq!(rolling::max_unavailable(&strategy(&deployment), 4), 1);
 }
+
+#[test]
+fn paused_deployments_report_paused_then_resumed() {
+    let mut deployment = mk_deployment(3, "nginx:2");
+    if let Some(spec) = deployment.spec.as_mut() {
+        spec.paused = Some(true);
+    }
+    let new_rs = mk_rs("web-new", 1, 1, 1, 2);
+    let old_rs = mk_rs("web-old", 3, 3, 3, 1);
+    let all = [old_rs, new_rs.clone()];
+    let paused = compute_status(&deployment, Some(&new_rs), &all, RolloutEvent::None, at(10));
+    assert_eq!(
+        cond(&paused, "Progressing"),
+        ("Unknown", "DeploymentPaused", "Deployment is paused")
+    );
+    deployment.status = Some(paused);
+    if let Some(spec) = deployment.spec.as_mut() {
+        spec.paused = Some(false);
+    }
+    let resumed = compute_status(&deployment, Some(&new_rs), &all, RolloutEvent::None, at(20));
+    assert_eq!(
+        cond(&resumed, "Progressing"),
+        ("Unknown", "DeploymentResumed", "Deployment is resumed")
+    );
+}

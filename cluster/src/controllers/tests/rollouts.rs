@@ -288,3 +288,42 @@ async fn rollouts_survive_injected_faults_and_closed_watches() {
     let pods = list(&Api::<Pod>::namespaced(client.clone(), "f1")).await;
     assert_eq!(pods.iter().filter(|p| pods::is_ready(p)).count(), 3);
 }
+
+#[tokio::test]
+async fn paused_deployment_waits_for_resume() {
+    let cluster = start_cluster().await;
+    let client = cluster.client();
+    namespace(&client, "d5").await;
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), "d5");
+    let created = deployments
+        .create(&PostParams::default(), &mk_deployment("web", 2, "nginx:1"))
+        .await;
+    assert!(created.is_ok(), "{created:?}");
+    wait_rolled_out(&deployments, "web").await;
+    let pause = json!({"spec": {"paused": true, "template": {"spec": {"containers": [{"name": "app", "image": "nginx:2"}]}}}});
+    let patched = deployments
+        .patch("web", &PatchParams::default(), &Patch::Strategic(&pause))
+        .await
+        .expect("pause and change the template");
+    let generation = patched.metadata.generation;
+    eventually("paused template change observed", || async {
+        let d = deployments.get("web").await.ok()?;
+        let observed = d.status.as_ref()?.observed_generation == generation;
+        (observed && progressing_reason(&d).as_deref() == Some("DeploymentPaused")).then_some(())
+    })
+    .await;
+    let replicasets = list(&Api::<ReplicaSet>::namespaced(client.clone(), "d5")).await;
+    assert_eq!(replicasets.len(), 1, "no new ReplicaSet while paused");
+
+    let resume = json!({"spec": {"paused": false}});
+    let resumed = deployments
+        .patch("web", &PatchParams::default(), &Patch::Merge(&resume))
+        .await;
+    assert!(resumed.is_ok(), "{resumed:?}");
+    eventually("resumed rollout finished", || async {
+        let d = deployments.get("web").await.ok()?;
+        let revision = d.annotations().get(deployment::REVISION).cloned();
+        (rolled_out(&d) && revision.as_deref() == Some("2")).then_some(())
+    })
+    .await;
+}
