@@ -15,8 +15,8 @@ pub struct DeleteOptions {
     pub resource_version: Option<String>,
     /// `gracePeriodSeconds`, recorded as `deletionGracePeriodSeconds`.
     pub grace_period_seconds: Option<i64>,
-    /// `propagationPolicy` (`Orphan`, `Background`, `Foreground`). Accepted but approximated: dependents
-    /// whose owners are all gone are always collected at once, as with `Background`.
+    /// `propagationPolicy`: `Orphan` strips the owner reference from dependents and keeps them; otherwise
+    /// dependents whose owners are all gone are collected at once (`Foreground` is approximated as `Background`).
     pub propagation_policy: Option<String>,
 }
 
@@ -68,6 +68,11 @@ pub(super) fn delete(
         .map_err(|why| ApiError::conflict(&rt.group, &rt.plural, name, &why))?;
     if request.dry_run {
         return Ok((*old).clone());
+    }
+    if options.propagation_policy.as_deref() == Some("Orphan")
+        && let Some(uid) = meta::meta_str(&old, "uid")
+    {
+        lifecycle::orphan_dependents(inner, uid);
     }
     match delete_key(inner, &key, options.grace_period_seconds) {
         Some(Outcome::Pending(object)) => Ok(object),

@@ -337,6 +337,37 @@ fn owner_references_cascade_deletion() {
 }
 
 #[test]
+fn orphan_propagation_keeps_dependents() {
+    let state = mk_state();
+    let (deployments, replicasets) = (
+        rt(&state, "apps", "deployments"),
+        rt(&state, "apps", "replicasets"),
+    );
+    let owner = state
+        .create(
+            &request(&deployments, Some("default")),
+            mk_deployment("web", 1),
+        )
+        .expect("owner");
+    let mut owned = mk_deployment("web-1", 1);
+    owned["metadata"]["ownerReferences"] = json!([{"uid": owner["metadata"]["uid"], "kind": "Deployment", "name": "web", "apiVersion": "apps/v1"}]);
+    state
+        .create(&request(&replicasets, Some("default")), owned)
+        .expect("dependent");
+    let orphan = DeleteOptions {
+        propagation_policy: Some("Orphan".into()),
+        ..Default::default()
+    };
+    state
+        .delete(&request(&deployments, Some("default")), "web", &orphan)
+        .expect("delete");
+    let kept = state
+        .get(&replicasets, Some("default"), "web-1")
+        .expect("orphan kept");
+    assert_eq!(kept["metadata"]["ownerReferences"], json!([]));
+}
+
+#[test]
 fn secrets_store_base64_data() {
     let state = mk_state();
     let secrets = rt(&state, "", "secrets");
