@@ -36,6 +36,12 @@ pub fn resources_from_crd(crd: &Value) -> Result<Vec<ResourceType>, RegistryErro
     crd::resources(crd)
 }
 
+/// The `status` of an accepted CRD (`acceptedNames`, `NamesAccepted` and `Established` conditions,
+/// `storedVersions`), as kube-apiserver's CRD controllers write it; `now` is an RFC 3339 timestamp.
+pub fn crd_status(crd: &Value, now: &str) -> Result<Value, RegistryError> {
+    crd::status(crd, now)
+}
+
 /// `/version`.
 pub fn version_info() -> Value {
     discovery::version_info()

@@ -2,7 +2,8 @@
 //! convertor builds them. Each column takes the first value its JSONPath reaches; `string` columns print it as
 //! text (objects and arrays as compact JSON), `integer`/`number`/`boolean` keep the JSON type, `date` shows the
 //! age of an RFC 3339 time. A missing value, a value of the wrong type or an unparsable path gives `null`.
-//! An `Age` column (`.metadata.creationTimestamp`, type `date`) is added when no column shows that path.
+//! A CRD version without `additionalPrinterColumns` gets the one column the apiserver defaults it to: `Age`
+//! (`.metadata.creationTimestamp`, type `date`). A CRD that lists columns gets exactly those, as in Kubernetes.
 use super::access::{array_at, i64_at, name, parse_time, since, str_at};
 use super::jsonpath::{self, Step};
 use super::{AGE_DESCRIPTION, Column, Printer};
@@ -35,10 +36,7 @@ pub fn printer_columns(crd: &Value, version: &str) -> Option<Vec<PrinterColumn>>
 /// The printer for a custom resource with these printer columns.
 pub(crate) fn printer(columns: &[PrinterColumn], now: jiff::Timestamp) -> Printer<'_> {
     let mut shown: Vec<PrinterColumn> = columns.to_vec();
-    if !shown
-        .iter()
-        .any(|c| c.json_path.trim() == CREATION_TIMESTAMP_PATH)
-    {
+    if shown.is_empty() {
         shown.push(PrinterColumn {
             name: "Age".into(),
             type_: "date".into(),

@@ -5,8 +5,12 @@ use super::access::{age, array_at, at, i64_at, name, since, str_at, time_at};
 use super::{Column, Printer, Row};
 use serde_json::{Value, json};
 
+const IP_DOC: &str = "podIP address allocated to the pod. Routable at least within the cluster. Empty if not yet allocated.";
+const NODE_DOC: &str = "NodeName indicates in which node this pod is scheduled. If empty, this pod is a candidate for scheduling by the scheduler defined in schedulerName.";
+const NOMINATED_DOC: &str = "nominatedNodeName is set only when this pod preempts other pods on the node, but it cannot be scheduled right away as preemption victims receive their graceful termination periods.";
+const GATES_DOC: &str = "If specified, all readiness gates will be evaluated for pod readiness. A pod is ready when all its containers are ready AND all conditions specified in the readiness gates have status equal to \"True\"";
+
 pub(crate) fn printer(now: jiff::Timestamp) -> Printer<'static> {
-    let status_doc = |field: &str| format!("{field} of the pod.");
     Printer {
         columns: vec![
             Column::name(),
@@ -26,15 +30,10 @@ pub(crate) fn printer(now: jiff::Timestamp) -> Printer<'static> {
                 "The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.",
             ),
             Column::age(),
-            Column::new("IP", "string", &status_doc("IP address allocated")).wide(),
-            Column::new("Node", "string", &status_doc("Node name")).wide(),
-            Column::new(
-                "Nominated Node",
-                "string",
-                &status_doc("Nominated node name"),
-            )
-            .wide(),
-            Column::new("Readiness Gates", "string", &status_doc("Readiness gates")).wide(),
+            Column::new("IP", "string", IP_DOC).wide(),
+            Column::new("Node", "string", NODE_DOC).wide(),
+            Column::new("Nominated Node", "string", NOMINATED_DOC).wide(),
+            Column::new("Readiness Gates", "string", GATES_DOC).wide(),
         ],
         row: Box::new(move |pod| pod_row(pod, now)),
     }

@@ -150,12 +150,34 @@ fn deployment_strategy(causes: &mut Causes, spec: &Value) {
     }
 }
 
+/// `value` with nulls, `""`, `[]` and `{}` dropped at every level: Go decodes all of them to the zero value, and
+/// `apiequality.Semantic.DeepEqual` treats nil and empty slices and maps as equal.
+fn semantic(value: &Value) -> Value {
+    let is_zero = |v: &Value| match v {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+        _ => false,
+    };
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), semantic(v)))
+                .filter(|(_, v)| !is_zero(v))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(semantic).collect()),
+        other => other.clone(),
+    }
+}
+
 fn update(causes: &mut Causes, kind: &str, spec: &Value, old_spec: &Value) {
     if kind == "StatefulSet" {
         let frozen = |s: &Value| {
             let mut s = s.as_object().cloned().unwrap_or_default();
             s.retain(|k, _| !STATEFULSET_MUTABLE.contains(&k.as_str()));
-            s
+            semantic(&Value::Object(s))
         };
         if frozen(spec) != frozen(old_spec) {
             causes.forbidden(
@@ -167,7 +189,7 @@ fn update(causes: &mut Causes, kind: &str, spec: &Value, old_spec: &Value) {
         return;
     }
     let selector = spec.get("selector").unwrap_or(&Value::Null);
-    if selector != old_spec.get("selector").unwrap_or(&Value::Null) {
+    if semantic(selector) != semantic(old_spec.get("selector").unwrap_or(&Value::Null)) {
         causes.invalid(
             "spec.selector",
             &go_label_selector(selector),

@@ -77,13 +77,15 @@ fn service_clusterip_and_nodeport_shapes() {
     let svc = Service {
         metadata: Some(mk_meta("web", &[("app", "web")])),
         spec: Some(spec),
-        status: Some(IgnoredStatus {}),
+        status: Some(ServiceStatus {
+            load_balancer: Some(IgnoredStatus {}),
+        }),
     };
     let expected = json!({"apiVersion": "v1", "kind": "Service",
         "metadata": {"name": "web", "labels": {"app": "web"}},
         "spec": {"ports": [{"name": "80-8080", "protocol": "TCP", "port": 80, "targetPort": 8080}],
                  "selector": {"app": "web"}, "clusterIP": "None", "type": "ClusterIP"},
-        "status": {}});
+        "status": {"loadBalancer": {}}});
     assert_eq!(decoded("v1", "Service", &svc), expected);
 
     let spec = ServiceSpec {

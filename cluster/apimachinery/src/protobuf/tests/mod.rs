@@ -11,6 +11,7 @@ use serde_json::json;
 use std::collections::BTreeMap;
 
 mod core;
+mod kubectl;
 mod workloads;
 
 pub(super) fn s(text: &str) -> Option<String> {

@@ -133,3 +133,109 @@ fn wrongly_typed_fields_become_causes() {
         json!(["x", 1])
     );
 }
+
+/// Every JSON pointer inside `value`.
+fn pointers(value: &Value, prefix: String, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                let p = format!("{prefix}/{}", k.replace('~', "~0").replace('/', "~1"));
+                out.push(p.clone());
+                pointers(v, p, out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                let p = format!("{prefix}/{i}");
+                out.push(p.clone());
+                pointers(v, p, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A pod template touching every pod rule and default.
+fn mk_template() -> Value {
+    json!({"metadata": {"labels": {"app": "web"}}, "spec": {
+        "hostNetwork": true, "restartPolicy": "Always",
+        "volumes": [{"name": "v", "configMap": {}},
+                    {"name": "p", "projected": {"sources": [{"serviceAccountToken": {}}]}}],
+        "containers": [{"name": "c", "image": "i", "ports": [{"containerPort": 80}],
+            "volumeMounts": [{"name": "v", "mountPath": "/v"}], "resources": {"limits": {"cpu": "1"}},
+            "livenessProbe": {"httpGet": {}}, "env": [{"name": "E", "valueFrom": {"fieldRef": {}}}]}]}})
+}
+
+/// A spec touching every workload, Service and CRD rule and default.
+fn mk_spec() -> Value {
+    let mut spec = json!({
+        "replicas": 1, "group": "x.io", "scope": "Namespaced", "type": "ClusterIP", "clusterIP": "None",
+        "names": {"plural": "xs", "kind": "X", "shortNames": ["x"], "categories": ["all"]},
+        "versions": [{"name": "v1", "served": true, "storage": true,
+                      "schema": {"openAPIV3Schema": {"type": "object"}},
+                      "additionalPrinterColumns": [{"name": "A", "type": "string", "jsonPath": ".a"}]}],
+        "conversion": {"webhook": {"clientConfig": {"service": {"name": "s"}}}},
+        "ports": [{"name": "http", "port": 80, "targetPort": 0}],
+        "selector": {"matchLabels": {"app": "web"},
+                     "matchExpressions": [{"key": "k", "operator": "In", "values": ["v"]}]},
+        "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": "0%"}},
+        "updateStrategy": {"type": "", "rollingUpdate": {}}, "persistentVolumeClaimRetentionPolicy": {},
+        "volumeClaimTemplates": [{"spec": {}}], "finalizers": ["kubernetes"]
+    });
+    spec["template"] = mk_template();
+    spec
+}
+
+/// A rich object touching every rule, to be corrupted field by field.
+fn mk_everything() -> Value {
+    let mut object = json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "d", "labels": {"app": "web"}, "annotations": {"a": "b"},
+                     "finalizers": ["x.io/y"], "generateName": "web-",
+                     "deletionTimestamp": "2025-01-01T00:00:00Z"},
+        "type": "kubernetes.io/tls", "immutable": true,
+        "data": {"tls.crt": "eA==", "tls.key": "eA=="}, "binaryData": {"b": "eA=="}, "stringData": {"s": "x"},
+        "webhooks": [{"name": "w", "rules": [{"scope": "*"}], "clientConfig": {"service": {"name": "s"}}}],
+        "involvedObject": {"namespace": "d"}, "eventTime": "2025-01-01T00:00:00Z", "series": {"count": 2}
+    });
+    object["spec"] = mk_spec();
+    object
+}
+
+#[test]
+fn no_input_shape_panics() {
+    let base = mk_everything();
+    let mut paths = Vec::new();
+    pointers(&base, String::new(), &mut paths);
+    let garbage = [
+        json!(null),
+        json!(-1),
+        json!("x"),
+        json!([]),
+        json!({}),
+        json!([1, "a"]),
+        json!(true),
+    ];
+    let mut resources = builtin_resources();
+    resources.extend(
+        crate::registry::resources_from_crd(&json!({"spec": base["spec"].clone()}))
+            .unwrap_or_default(),
+    );
+    for resource in &resources {
+        let mut pod_shaped = base.clone();
+        pod_shaped["spec"] = base["spec"]["template"]["spec"].clone();
+        for object in [&base, &pod_shaped] {
+            for path in &paths {
+                for bad in &garbage {
+                    let mut corrupted = object.clone();
+                    if let Some(slot) = corrupted.pointer_mut(path) {
+                        *slot = bad.clone();
+                    }
+                    apply_defaults(resource, &mut corrupted);
+                    let _ = validate(resource, &corrupted, Some(object));
+                    let _ = validate(resource, object, Some(&corrupted));
+                }
+            }
+        }
+    }
+}

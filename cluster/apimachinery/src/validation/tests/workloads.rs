@@ -141,6 +141,7 @@ MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: field is immutable"
     );
     let mut scaled = old.clone();
     scaled["spec"]["replicas"] = json!(5);
+    scaled["spec"]["selector"]["matchExpressions"] = json!([]);
     assert_eq!(causes("apps/v1", "Deployment", &scaled, Some(&old)), []);
 }
 
@@ -156,6 +157,7 @@ fn stateful_set_spec_is_frozen_except_known_fields() {
     let mut new = old.clone();
     new["spec"]["replicas"] = json!(3);
     new["spec"]["template"]["spec"]["containers"][0]["image"] = json!("nginx:1.28");
+    new["spec"]["volumeClaimTemplates"] = json!([]);
     assert_eq!(causes("apps/v1", "StatefulSet", &new, Some(&old)), []);
     new["spec"]["serviceName"] = json!("other");
     let found = causes("apps/v1", "StatefulSet", &new, Some(&old));
