@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
-use support::{path_str, start, wait_for_line, wait_until};
+use support::{path_str, start};
 
 const DEPLOYMENT: &str = "apiVersion: apps/v1
 kind: Deployment
