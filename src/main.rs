@@ -15,6 +15,8 @@ struct Args {
 enum Command {
     /// Run the embedded Kubernetes API server on 127.0.0.1 in the foreground.
     Cluster(cli::cluster::ClusterArgs),
+    /// Print the ConfigSync CustomResourceDefinition as YAML.
+    Crd(cli::crd::CrdArgs),
 }
 
 #[tokio::main]
@@ -22,5 +24,6 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     match args.command {
         Command::Cluster(cluster) => cluster.run().await,
+        Command::Crd(crd) => crd.run(),
     }
 }
