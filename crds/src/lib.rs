@@ -9,6 +9,7 @@
 //! This crate holds data shapes only: no I/O, no decisions. The operator and the sidecar share it.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod annotations;
 pub mod configsync;
