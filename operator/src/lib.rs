@@ -20,6 +20,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod annotations;
 pub mod hash;
 pub mod refs;
 pub mod workload;
