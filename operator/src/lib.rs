@@ -22,5 +22,9 @@
 
 pub mod annotations;
 pub mod hash;
+pub mod index;
 pub mod refs;
 pub mod workload;
+
+#[cfg(test)]
+mod fixtures;

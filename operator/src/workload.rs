@@ -5,10 +5,14 @@
 //! `config-hash`) and its pod spec (the references). [`Workload`] gives exactly that for the three kinds.
 use std::collections::BTreeMap;
 
-use configsync_crds::{WorkloadKind, annotations};
+use configsync_crds::WorkloadKind;
+use configsync_crds::annotations::{CONFIG_HASH, OBSERVED_HASH};
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{PodSpec, PodTemplateSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+use crate::annotations::{self, WorkloadPolicy, parse_policy};
+use crate::refs::{SourceRef, source_refs};
 
 /// One workload, by kind, namespace and name.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -69,16 +73,12 @@ pub trait Workload {
     /// The live pod-template `configsync.dev/config-hash`.
     fn template_hash(&self) -> Option<&str> {
         let annotations = self.template()?.metadata.as_ref()?.annotations.as_ref()?;
-        annotations
-            .get(annotations::CONFIG_HASH)
-            .map(String::as_str)
+        annotations.get(CONFIG_HASH).map(String::as_str)
     }
 
     /// The metadata `configsync.dev/observed-hash` record.
     fn observed_hash(&self) -> Option<&str> {
-        self.annotations()
-            .get(annotations::OBSERVED_HASH)
-            .map(String::as_str)
+        self.annotations().get(OBSERVED_HASH).map(String::as_str)
     }
 }
 
@@ -112,6 +112,31 @@ impl Workload for DaemonSet {
     }
 }
 
+/// A followed workload's policy and the sources it follows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Followed {
+    /// The parsed annotations.
+    pub policy: WorkloadPolicy,
+    /// The sources that count, merged and sorted: what the index records and the hash covers.
+    pub sources: Vec<SourceRef>,
+}
+
+/// Parse the workload's annotations and pick the sources they follow. `Ok(None)`: not followed.
+///
+/// # Errors
+/// [`annotations::Error::ParsePolicy`] naming every malformed annotation (for a Warning Event).
+pub fn follow<W: Workload>(
+    workload: &W,
+    auto_all: bool,
+) -> Result<Option<Followed>, annotations::Error> {
+    let Some(policy) = parse_policy(workload.annotations(), auto_all)? else {
+        return Ok(None);
+    };
+    let refs = workload.pod_spec().map(source_refs).unwrap_or_default();
+    let sources = policy.followed_sources(&refs);
+    Ok(Some(Followed { policy, sources }))
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -121,9 +146,9 @@ mod tests {
     #[test]
     fn reads_hashes_and_refs_from_each_kind() {
         let body = json!({
-            "metadata": {"name": "web", "namespace": "prod", "annotations": {annotations::OBSERVED_HASH: "v1:aa"}},
+            "metadata": {"name": "web", "namespace": "prod", "annotations": {OBSERVED_HASH: "v1:aa"}},
             "spec": {"selector": {}, "template": {
-                "metadata": {"annotations": {annotations::CONFIG_HASH: "v1:bb"}},
+                "metadata": {"annotations": {CONFIG_HASH: "v1:bb"}},
                 "spec": {"containers": [{"name": "c", "envFrom": [{"configMapRef": {"name": "cm"}}]}]}}}
         });
         let deployment: Deployment = serde_json::from_value(body.clone()).unwrap();
