@@ -23,6 +23,7 @@
 pub mod annotations;
 pub mod hash;
 pub mod index;
+pub mod plan;
 pub mod refs;
 pub mod workload;
 
