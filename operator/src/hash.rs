@@ -28,7 +28,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use sha2::{Digest as _, Sha256};
 
-use crate::refs::{ConsumedKeys, SourceId, SourceRef};
+use crate::refs::{ConsumedKeys, SourceId, SourceRef, merge_refs};
 
 /// The version tag of the canonical encoding, the prefix of every [`ConfigHash`].
 pub const HASH_VERSION: &str = "v1";
@@ -205,11 +205,18 @@ impl DigestLookup for BTreeMap<SourceId, KeyDigests> {
     }
 }
 
-/// The hash of the keys `refs` consume, from digests alone.
+/// The hash of the keys `refs` consume, from digests alone. Refs to the same source are merged first.
 ///
 /// # Errors
 /// [`Error::HashWorkload`] when a required source is missing: the caller warns and does not roll.
 pub fn workload_hash(refs: &[SourceRef], lookup: &impl DigestLookup) -> Result<ConfigHash, Error> {
+    let merged;
+    let refs = if refs.windows(2).all(|pair| pair[0].id < pair[1].id) {
+        refs
+    } else {
+        merged = merge_refs(refs.iter().cloned());
+        merged.as_slice()
+    };
     let mut counted: BTreeMap<&SourceId, (&ConsumedKeys, Option<&KeyDigests>)> = BTreeMap::new();
     let mut missing = Vec::new();
     for r in refs {

@@ -301,3 +301,14 @@ fn short_hash_and_debug_reveal_little() {
     let debug = format!("{:?}", Digest::of(b"hunter2"));
     assert_eq!(debug.len(), "Digest(01234567…)".len(), "{debug}");
 }
+
+#[test]
+fn duplicate_refs_are_merged_before_hashing() {
+    let id = SourceId::config_map("cm");
+    let lookup = store(vec![(id.clone(), digests(&[("a", "1"), ("b", "2")]))]);
+    let split = [some(id.clone(), &["a"]), some(id.clone(), &["b"])];
+    assert_eq!(
+        hash(&split, &lookup),
+        hash(&[some(id, &["a", "b"])], &lookup)
+    );
+}

@@ -16,6 +16,10 @@
 //! A change made while the operator was down makes the record differ from the live content: one Roll, after
 //! which the record matches and every later pass decides Nothing. A plain restart finds them equal: zero.
 //!
+//! A hash in another encoding version (an upgrade that changed the format, or a hand-edited value) cannot be
+//! compared and does not count as a record: the workload is adopted again, without a restart, so a format
+//! change never rolls the fleet.
+//!
 //! Submodules: [`apply`] builds the server-side-apply body, [`debounce`] the quiet period, [`budget`] the
 //! fleet-wide rollout budget, [`event`] the Event texts. All take time as explicit `now` values.
 use configsync_crds::Strategy;
@@ -47,9 +51,11 @@ impl<'a> Live<'a> {
         }
     }
 
-    /// The record of the content last acted on.
+    /// The record of the content last acted on: the observed hash, else the template hash, ignoring values
+    /// in another encoding version.
     pub fn record(&self) -> Option<&'a str> {
-        self.observed_hash.or(self.template_hash)
+        let current = |h: Option<&'a str>| h.filter(|h| is_current_format(h));
+        current(self.observed_hash).or(current(self.template_hash))
     }
 }
 
@@ -116,6 +122,13 @@ pub fn decide(
             Strategy::Reload | Strategy::None => Decision::Report { hash, strategy },
         },
     }
+}
+
+/// Whether a recorded hash uses this build's encoding version (`v1:`).
+fn is_current_format(record: &str) -> bool {
+    record
+        .split_once(':')
+        .is_some_and(|(version, _)| version == hash::HASH_VERSION)
 }
 
 #[cfg(test)]

@@ -100,6 +100,16 @@ fn decision_table() {
     let (hs, olds) = (h.as_str(), old.as_str());
     let restart = Strategy::Restart;
     assert_eq!(
+        decide(restart, live(Some("v0:abc"), Some("v0:abc")), Ok(h.clone())),
+        Decision::Adopt { hash: h.clone() },
+        "another format version is adopted again, not rolled"
+    );
+    let garbage_record = live(Some(olds), Some("garbage"));
+    assert_eq!(
+        decide(restart, garbage_record, Ok(h.clone())),
+        Decision::Roll { hash: h.clone() }
+    );
+    assert_eq!(
         decide(restart, live(None, None), Ok(h.clone())),
         Decision::Adopt { hash: h.clone() }
     );
