@@ -21,6 +21,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod annotations;
+pub mod configsync;
 pub mod hash;
 pub mod index;
 pub mod plan;
