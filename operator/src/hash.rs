@@ -22,7 +22,7 @@
 //! Every field is length-prefixed and every list counted, so two different contents never encode alike
 //! (Reloader's `k=v;` joining collides). `data` and `binaryData` are one key space (the API server forbids
 //! a key in both); a value's digest covers its bytes only, so moving a key between them changes nothing the
-//! pod sees and nothing here. Sources marked ignored are left out entirely.
+//! pod sees and nothing here. Sources marked ignored are left out entirely (see `plan::decide_rebaseline`).
 use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};

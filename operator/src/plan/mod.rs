@@ -20,6 +20,10 @@
 //! compared and does not count as a record: the workload is adopted again, without a restart, so a format
 //! change never rolls the fleet.
 //!
+//! Toggling `configsync.dev/ignore` on a source changes the hash of its consumers without changing what
+//! they run; the source watch sees the toggle and calls [`decide_rebaseline`], which records instead of
+//! rolling, so neither the toggle nor a later restart rolls anything.
+//!
 //! Submodules: [`apply`] builds the server-side-apply body, [`debounce`] the quiet period, [`budget`] the
 //! fleet-wide rollout budget, [`event`] the Event texts. All take time as explicit `now` values.
 use configsync_crds::Strategy;
@@ -129,6 +133,16 @@ fn is_current_format(record: &str) -> bool {
     record
         .split_once(':')
         .is_some_and(|(version, _)| version == hash::HASH_VERSION)
+}
+
+/// Re-baseline after a change that must not roll anything: a source gained or lost
+/// `configsync.dev/ignore`. The hash changes (ignored sources count for nothing), so the new hash is
+/// recorded, and the template left alone.
+pub fn decide_rebaseline(live: Live<'_>, computed: Result<ConfigHash, hash::Error>) -> Decision {
+    match decide(Strategy::None, live, computed) {
+        Decision::Report { hash, .. } => Decision::Record { hash },
+        other => other,
+    }
 }
 
 #[cfg(test)]

@@ -286,3 +286,30 @@ fn missing_required_source_warns_and_does_not_roll() {
         "back to the recorded content"
     );
 }
+
+#[test]
+fn ignore_toggle_rebaselines_without_rolling() {
+    let (h, old) = (mk_hash("new"), mk_hash("old"));
+    let recorded = live(Some(old.as_str()), Some(old.as_str()));
+    assert_eq!(
+        decide_rebaseline(recorded, Ok(h.clone())),
+        Decision::Record { hash: h.clone() }
+    );
+    assert_eq!(
+        decide_rebaseline(live(None, Some(h.as_str())), Ok(h.clone())),
+        Decision::Nothing
+    );
+    assert_eq!(
+        decide_rebaseline(live(None, None), Ok(h.clone())),
+        Decision::Adopt { hash: h.clone() }
+    );
+    // After the re-baseline, an ordinary pass (or a restart) finds the record current.
+    assert_eq!(
+        decide(
+            Strategy::Restart,
+            live(Some(old.as_str()), Some(h.as_str())),
+            Ok(h.clone())
+        ),
+        Decision::Nothing
+    );
+}
