@@ -312,3 +312,44 @@ fn duplicate_refs_are_merged_before_hashing() {
         hash(&[some(id, &["a", "b"])], &lookup)
     );
 }
+
+#[test]
+fn encoding_is_injective_over_small_tricky_contents() {
+    // Every map with up to two keys from a tricky alphabet, and values from the same alphabet, consumed
+    // whole or by key: distinct contents must give distinct encodings (and so distinct hashes).
+    let alphabet = ["", "a", "b", "=", ";", "a=b", "a;b", "\0"];
+    let mut contents: Vec<Vec<(&str, &str)>> = vec![vec![]];
+    for k in alphabet {
+        for v in alphabet {
+            contents.push(vec![(k, v)]);
+            for k2 in alphabet.iter().filter(|k2| **k2 > k) {
+                for v2 in alphabet {
+                    contents.push(vec![(k, v), (*k2, v2)]);
+                }
+            }
+        }
+    }
+    let id = SourceId::config_map("cm");
+    let mut seen = std::collections::HashMap::new();
+    for content in &contents {
+        let d = digests(content);
+        let mut bytes = Vec::new();
+        encode(&mut bytes, [(&id, &ConsumedKeys::All, Some(&d))]);
+        if let Some(previous) = seen.insert(bytes, content) {
+            panic!("{previous:?} and {content:?} encode alike");
+        }
+    }
+    assert_eq!(seen.len(), contents.len());
+    assert!(contents.len() > 1500, "{}", contents.len());
+    // Control: Reloader's sorted "k=v" joined with ';' does collide on the same set.
+    let reloader = |content: &Vec<(&str, &str)>| {
+        let mut pairs: Vec<String> = content.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        pairs.sort();
+        pairs.join(";")
+    };
+    let distinct: std::collections::HashSet<String> = contents.iter().map(reloader).collect();
+    assert!(
+        distinct.len() < contents.len(),
+        "the control should collide"
+    );
+}
