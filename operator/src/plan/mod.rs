@@ -21,8 +21,8 @@
 //! change never rolls the fleet.
 //!
 //! Toggling `configsync.dev/ignore` on a source changes the hash of its consumers without changing what
-//! they run; the source watch sees the toggle and calls [`decide_rebaseline`], which records instead of
-//! rolling, so neither the toggle nor a later restart rolls anything.
+//! should roll; the source cache reports it as `cache::Trigger::Rebaseline` and the reconcile calls
+//! [`decide_rebaseline`], which records instead of rolling, so neither the toggle nor a later restart rolls.
 //!
 //! Submodules: [`apply`] builds the server-side-apply body, [`debounce`] the quiet period, [`budget`] the
 //! fleet-wide rollout budget, [`event`] the Event texts. All take time as explicit `now` values.
