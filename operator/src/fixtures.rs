@@ -3,11 +3,11 @@ use k8s_openapi::api::apps::v1::Deployment;
 use serde_json::{Value, json};
 
 use crate::hash::{ConfigHash, source_hash};
-use crate::refs::SourceId;
+use crate::refs::{ConsumedKeys, SourceId};
 
 /// A real, distinct hash per seed.
 pub fn mk_hash(seed: &str) -> ConfigHash {
-    source_hash(&SourceId::config_map(seed), None)
+    source_hash(&SourceId::config_map(seed), &ConsumedKeys::All, None)
 }
 
 /// A Deployment with metadata annotations and a pod spec given as JSON.

@@ -246,10 +246,10 @@ pub fn workload_hash(refs: &[SourceRef], lookup: &impl DigestLookup) -> Result<C
     Ok(render(hasher))
 }
 
-/// The hash of every key of one source (`None` = absent), for per-source status.
-pub fn source_hash(id: &SourceId, digests: Option<&KeyDigests>) -> ConfigHash {
+/// The hash of the counted keys of one source (`None` = absent), for per-source status.
+pub fn source_hash(id: &SourceId, keys: &ConsumedKeys, digests: Option<&KeyDigests>) -> ConfigHash {
     let mut hasher = Sha256::new();
-    encode(&mut hasher, [(id, &ConsumedKeys::All, digests)]);
+    encode(&mut hasher, [(id, keys, digests)]);
     render(hasher)
 }
 

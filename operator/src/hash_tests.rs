@@ -98,6 +98,7 @@ fn golden_hashes() {
     assert_eq!(
         source_hash(
             &SourceId::config_map("cm"),
+            &ConsumedKeys::All,
             single.get(&SourceId::config_map("cm"))
         )
         .as_str(),
@@ -351,5 +352,27 @@ fn encoding_is_injective_over_small_tricky_contents() {
     assert!(
         distinct.len() < contents.len(),
         "the control should collide"
+    );
+}
+
+#[test]
+fn source_hash_counts_only_the_given_keys() {
+    let id = SourceId::config_map("cm");
+    let before = digests(&[("a", "1"), ("b", "2")]);
+    let after = digests(&[("a", "1"), ("b", "3")]);
+    let only_a = ConsumedKeys::one("a");
+    assert_eq!(
+        source_hash(&id, &only_a, Some(&before)),
+        source_hash(&id, &only_a, Some(&after))
+    );
+    assert_ne!(
+        source_hash(&id, &ConsumedKeys::All, Some(&before)),
+        source_hash(&id, &ConsumedKeys::All, Some(&after))
+    );
+    // One source's hash equals the workload hash of a workload reading just that source.
+    let lookup = store(vec![(id.clone(), before.clone())]);
+    assert_eq!(
+        source_hash(&id, &ConsumedKeys::All, Some(&before)),
+        hash(&[all(id)], &lookup)
     );
 }
