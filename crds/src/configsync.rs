@@ -441,4 +441,30 @@ mod tests {
         }));
         assert!(bad.is_err());
     }
+
+    #[test]
+    fn a_realistic_manifest_parses() {
+        let yaml = r#"
+apiVersion: configsync.dev/v1alpha1
+kind: ConfigSync
+metadata: {name: redis, namespace: default}
+spec:
+  sources:
+    - {kind: ConfigMap, name: redis-config, keys: [redis.properties]}
+    - {kind: ConfigMap, name: myconfig}
+  targets:
+    - {kind: Deployment, name: redis}
+  debounce: {min: 5s, max: 1m}
+  rollout: {maxConcurrent: 1, pause: 10s}
+"#;
+        let cs: ConfigSync = serde_saphyr::from_str(yaml).unwrap();
+        assert_eq!(
+            cs.spec.sources[0].keys.as_deref(),
+            Some(&["redis.properties".to_owned()][..])
+        );
+        assert_eq!(cs.spec.targets[0].kind, WorkloadKind::Deployment);
+        assert_eq!(cs.spec.rollout.and_then(|r| r.max_concurrent), Some(1));
+        assert_eq!(cs.spec.debounce.map(|d| d.min), Some("5s".to_owned()));
+        assert_eq!(cs.status, None);
+    }
 }
