@@ -17,6 +17,10 @@ enum Command {
     Cluster(cli::cluster::ClusterArgs),
     /// Print the ConfigSync CustomResourceDefinition as YAML.
     Crd(cli::crd::CrdArgs),
+    /// Create and rotate encryption keys; report and re-encrypt stored items.
+    Keys(cli::keys::KeysArgs),
+    /// Run the kube-apiserver KMS v2 plugin on a unix socket.
+    Kms(cli::kms::KmsArgs),
 }
 
 #[tokio::main]
@@ -25,5 +29,7 @@ async fn main() -> anyhow::Result<()> {
     match args.command {
         Command::Cluster(cluster) => cluster.run().await,
         Command::Crd(crd) => crd.run(),
+        Command::Keys(keys) => keys.run(),
+        Command::Kms(kms) => kms.run().await,
     }
 }

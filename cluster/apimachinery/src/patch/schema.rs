@@ -28,10 +28,15 @@ pub struct TypeNode {
 
 use ListStrategy::{Atomic, MergeByKey, PrimitiveSet};
 
+/// The type of `+structType=atomic` / `+mapType=atomic` values (`LabelSelector`, `OwnerReference`, ...):
+/// server-side apply owns and replaces them whole. Strategic merge patch ignores this (it only reads the
+/// `patchStrategy` tags), so below such a node it merges maps as for any unknown type.
+const ATOMIC: &str = "@atomic";
+
 /// `(holding type, json field, type of the value or of its elements, list strategy)`.
 const FIELDS: &[(&str, &str, &str, ListStrategy)] = &[
     ("ObjectMeta", "finalizers", "", PrimitiveSet),
-    ("ObjectMeta", "ownerReferences", "", MergeByKey("uid")),
+    ("ObjectMeta", "ownerReferences", ATOMIC, MergeByKey("uid")),
     ("Pod", "spec", "PodSpec", Atomic),
     ("Pod", "status", "PodStatus", Atomic),
     ("PodTemplate", "template", "PodTemplateSpec", Atomic),
@@ -46,7 +51,8 @@ const FIELDS: &[(&str, &str, &str, ListStrategy)] = &[
         MergeByKey("name"),
     ),
     ("PodSpec", "volumes", "", MergeByKey("name")),
-    ("PodSpec", "imagePullSecrets", "", MergeByKey("name")),
+    ("PodSpec", "imagePullSecrets", ATOMIC, MergeByKey("name")),
+    ("PodSpec", "nodeSelector", ATOMIC, Atomic),
     ("PodSpec", "hostAliases", "", MergeByKey("ip")),
     (
         "PodSpec",
@@ -56,7 +62,12 @@ const FIELDS: &[(&str, &str, &str, ListStrategy)] = &[
     ),
     ("PodSpec", "schedulingGates", "", MergeByKey("name")),
     ("PodSpec", "resourceClaims", "", MergeByKey("name")),
-    ("Container", "env", "", MergeByKey("name")),
+    ("Container", "env", "EnvVar", MergeByKey("name")),
+    ("EnvVar", "valueFrom", "EnvVarSource", Atomic),
+    ("EnvVarSource", "configMapKeyRef", ATOMIC, Atomic),
+    ("EnvVarSource", "secretKeyRef", ATOMIC, Atomic),
+    ("EnvVarSource", "fieldRef", ATOMIC, Atomic),
+    ("EnvVarSource", "resourceFieldRef", ATOMIC, Atomic),
     ("Container", "ports", "", MergeByKey("containerPort")),
     ("Container", "volumeMounts", "", MergeByKey("mountPath")),
     ("Container", "volumeDevices", "", MergeByKey("devicePath")),
@@ -67,9 +78,11 @@ const FIELDS: &[(&str, &str, &str, ListStrategy)] = &[
     ("Workload", "spec", "WorkloadSpec", Atomic),
     ("Workload", "status", "ConditionedStatus", Atomic),
     ("WorkloadSpec", "template", "PodTemplateSpec", Atomic),
+    ("WorkloadSpec", "selector", ATOMIC, Atomic),
     ("Job", "spec", "JobSpec", Atomic),
     ("Job", "status", "ConditionedStatus", Atomic),
     ("JobSpec", "template", "PodTemplateSpec", Atomic),
+    ("JobSpec", "selector", ATOMIC, Atomic),
     ("CronJob", "spec", "CronJobSpec", Atomic),
     ("CronJobSpec", "jobTemplate", "JobTemplateSpec", Atomic),
     ("JobTemplateSpec", "metadata", "ObjectMeta", Atomic),
@@ -77,6 +90,7 @@ const FIELDS: &[(&str, &str, &str, ListStrategy)] = &[
     ("Service", "spec", "ServiceSpec", Atomic),
     ("Service", "status", "ConditionedStatus", Atomic),
     ("ServiceSpec", "ports", "", MergeByKey("port")),
+    ("ServiceSpec", "selector", ATOMIC, Atomic),
     ("Namespace", "status", "ConditionedStatus", Atomic),
     ("ConditionedStatus", "conditions", "", MergeByKey("type")),
     ("ServiceAccount", "secrets", "", MergeByKey("name")),
@@ -150,6 +164,11 @@ impl TypeNode {
         root: false,
     };
 
+    /// Whether the value is an atomic struct or map, owned and replaced whole by server-side apply.
+    pub fn is_atomic(self) -> bool {
+        self.name == Some(ATOMIC)
+    }
+
     /// The root node of an object, from its `apiVersion` and `kind`.
     pub fn for_object(object: &Value) -> TypeNode {
         let group = api_group(object);
@@ -192,4 +211,48 @@ impl TypeNode {
                 )
             })
     }
+}
+
+/// Fields whose Go type is a map (`map[string]...`) rather than a struct, wherever they appear. Server-side
+/// apply needs the difference: a map's entries are members of a field set, and so is a map an update adds,
+/// while a struct is only the parent of its fields.
+const MAP_TYPED_FIELDS: &[&str] = &[
+    "labels",
+    "annotations",
+    "data",
+    "binaryData",
+    "stringData",
+    "nodeSelector",
+    "matchLabels",
+    "limits",
+    "requests",
+    "overhead",
+    "capacity",
+    "allocatable",
+    "parameters",
+];
+
+/// Whether a field holds a Go map (see [`MAP_TYPED_FIELDS`]); unknown fields are treated as structs.
+pub fn is_map_typed(field: &str) -> bool {
+    MAP_TYPED_FIELDS.contains(&field)
+}
+
+/// Fields of built-in kinds that a zero Go object already has: non-pointer structs (`spec`, `template`, ...)
+/// and lists without `omitempty` (`containers`). An update that fills them in does not own them as a
+/// whole, only what it puts inside (the apiserver compares against the zero object on create).
+const PRESENT_WHEN_ZERO: &[&str] = &[
+    "metadata",
+    "spec",
+    "status",
+    "template",
+    "strategy",
+    "updateStrategy",
+    "jobTemplate",
+    "containers",
+    "resources",
+];
+
+/// Whether a field of a built-in kind exists even in a zero object (see [`PRESENT_WHEN_ZERO`]).
+pub fn is_present_when_zero(field: &str) -> bool {
+    PRESENT_WHEN_ZERO.contains(&field)
 }

@@ -303,3 +303,46 @@ fn strategic_merge_patch_errors() {
         );
     }
 }
+
+#[test]
+fn more_merge_keys_and_directives() {
+    let strategy = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "spec": {"strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}}}});
+    // The docs' `retainKeys` example: switching to Recreate drops rollingUpdate.
+    let patch = json!({"spec": {"strategy": {"$retainKeys": ["type"], "type": "Recreate"}}});
+    let expected = json!({"apiVersion": "apps/v1", "kind": "Deployment", "spec": {"strategy": {"type": "Recreate"}}});
+    assert_eq!(
+        apply_strategic_merge_patch(&strategy, &patch).ok(),
+        Some(expected)
+    );
+
+    let pod = mk_pod(json!({
+        "hostAliases": [{"ip": "10.0.0.1", "hostnames": ["a"]}],
+        "topologySpreadConstraints": [{"topologyKey": "zone", "maxSkew": 1}],
+        "imagePullSecrets": [{"name": "reg"}]
+    }));
+    let patch = json!({"spec": {
+        "hostAliases": [{"ip": "10.0.0.1", "hostnames": ["b"]}, {"ip": "10.0.0.2", "hostnames": ["c"]}],
+        "topologySpreadConstraints": [{"topologyKey": "zone", "maxSkew": 2}],
+        "imagePullSecrets": [{"name": "reg2"}]
+    }});
+    let expected = mk_pod(json!({
+        "hostAliases": [{"ip": "10.0.0.1", "hostnames": ["b"]}, {"ip": "10.0.0.2", "hostnames": ["c"]}],
+        "topologySpreadConstraints": [{"topologyKey": "zone", "maxSkew": 2}],
+        "imagePullSecrets": [{"name": "reg2"}, {"name": "reg"}]
+    }));
+    assert_eq!(
+        apply_strategic_merge_patch(&pod, &patch).ok(),
+        Some(expected)
+    );
+
+    // kubectl's patch for finalizers [a, b, c] -> [c, a].
+    let object =
+        json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"finalizers": ["a", "b", "c"]}});
+    let patch = json!({"metadata": {"$setElementOrder/finalizers": ["c", "a"], "$deleteFromPrimitiveList/finalizers": ["b"]}});
+    let patched = apply_strategic_merge_patch(&object, &patch).ok();
+    assert_eq!(
+        patched.map(|p| p["metadata"]["finalizers"].clone()),
+        Some(json!(["c", "a"]))
+    );
+}
