@@ -76,12 +76,21 @@ pub(super) fn delete(
     }
     match delete_key(inner, &key, options.grace_period_seconds) {
         Some(Outcome::Pending(object)) => Ok(object),
+        Some(Outcome::Removed(object)) if returns_deleted_object(&rt.group, &rt.plural) => {
+            Ok(object)
+        }
         Some(Outcome::Removed(object)) => {
             let uid = meta::meta_str(&object, "uid").unwrap_or("");
             Ok(deleted_status(&rt.group, &rt.plural, name, uid))
         }
         None => Err(ApiError::not_found(&rt.group, &rt.plural, name)),
     }
+}
+
+/// The kinds whose registry sets `ReturnDeletedObject` (pods, serviceaccounts): an immediate delete answers
+/// with the object; every other kind answers with a success `Status`.
+fn returns_deleted_object(group: &str, plural: &str) -> bool {
+    group.is_empty() && matches!(plural, "pods" | "serviceaccounts")
 }
 
 fn check_preconditions(old: &Value, options: &DeleteOptions) -> Result<(), String> {

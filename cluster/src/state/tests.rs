@@ -242,6 +242,22 @@ fn immediate_delete_returns_status_and_checks_preconditions() {
         (Some("Status"), Some("Success"))
     );
     assert_eq!(status["details"]["uid"], created["metadata"]["uid"]);
+    let pods = rt(&state, "", "pods");
+    let pod = json!({"metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "image": "nginx"}]}});
+    state
+        .create(&request(&pods, Some("default")), pod)
+        .expect("pod");
+    let deleted = state
+        .delete(
+            &request(&pods, Some("default")),
+            "p",
+            &DeleteOptions::default(),
+        )
+        .expect("delete");
+    assert_eq!(
+        deleted["kind"], "Pod",
+        "pods answer with the deleted object"
+    );
 }
 
 #[test]
