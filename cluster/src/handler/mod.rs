@@ -115,11 +115,7 @@ impl Ctx {
         WriteRequest {
             rt: &self.storage_rt,
             namespace: self.namespace(),
-            subresource: self
-                .target
-                .subresource
-                .as_deref()
-                .filter(|sub| *sub == "status"),
+            subresource: self.target.subresource.as_deref(),
             manager,
             dry_run,
         }

@@ -358,6 +358,14 @@ async fn scale_subresource_reads_and_writes_replicas() {
     let (_, deployment) = call(&handler, "GET", &format!("{deployments}/d"), &[], "").await;
     assert_eq!(deployment["spec"]["replicas"], 5);
     assert_eq!(deployment["metadata"]["generation"], 2);
+    let entries = deployment["metadata"]["managedFields"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        entries.iter().any(|entry| entry["subresource"] == "scale"),
+        "{entries:?}"
+    );
 }
 
 #[tokio::test]

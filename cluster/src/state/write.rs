@@ -22,7 +22,8 @@ pub struct WriteRequest<'a> {
     pub rt: &'a ResourceType,
     /// The namespace from the path.
     pub namespace: Option<&'a str>,
-    /// `status` when writing the status subresource.
+    /// The subresource written (`status` or `scale`), recorded in managedFields; only `status` writes are
+    /// isolated to the status.
     pub subresource: Option<&'a str>,
     /// The field manager recorded in managedFields.
     pub manager: &'a str,
