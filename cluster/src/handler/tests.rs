@@ -401,7 +401,7 @@ async fn field_managers_come_from_the_query_or_the_user_agent() {
         "POST",
         CM,
         &agent,
-        r#"{"metadata":{"name":"ua"}}"#,
+        r#"{"metadata":{"name":"ua"},"data":{"k":"v"}}"#,
     )
     .await;
     assert_eq!(
@@ -414,7 +414,7 @@ async fn field_managers_come_from_the_query_or_the_user_agent() {
         "POST",
         &uri,
         &agent,
-        r#"{"metadata":{"name":"fm"}}"#,
+        r#"{"metadata":{"name":"fm"},"data":{"k":"v"}}"#,
     )
     .await;
     assert_eq!(
