@@ -565,3 +565,68 @@ fn apply_to_the_status_subresource_and_null_removal() {
     let applier = fields_of(&result, "kubectl", "Apply").unwrap_or_default();
     assert_eq!(applier["f:metadata"], json!({"f:labels": {"f:app": {}}}));
 }
+
+/// Every entry names its manager and operation and has a `fieldsV1` object: garbage never survives.
+fn assert_well_formed_managed_fields(object: &Value) {
+    let Some(managed) = object.pointer("/metadata/managedFields") else {
+        return;
+    };
+    let entries = managed.as_array().cloned().unwrap_or_default();
+    assert!(!entries.is_empty(), "{managed}");
+    for entry in entries {
+        assert!(
+            entry["manager"].is_string() && entry["operation"].is_string(),
+            "{entry}"
+        );
+        assert!(
+            entry["fieldsV1"].as_object().is_some_and(|f| !f.is_empty()),
+            "{entry}"
+        );
+    }
+}
+
+#[test]
+fn odd_inputs_give_results_or_errors_never_panics() {
+    let odd_values = [
+        json!(null),
+        json!(1),
+        json!("s"),
+        json!([]),
+        json!({}),
+        json!([1, "a"]),
+        json!([{}]),
+        json!([[1]]),
+        json!([{"name": 1}]),
+        json!([{"name": "a"}, {"name": "a"}]),
+    ];
+    let odd_managed = [
+        json!("x"),
+        json!([1]),
+        json!([{"operation": "Apply", "fieldsV1": 3}]),
+        json!([{"operation": "Update", "fieldsV1": {"k:notjson": {}, "f:a": []}}]),
+        json!([{}]),
+    ];
+    for value in &odd_values {
+        for managed in &odd_managed {
+            let mut live = mk_deployment(1, json!({"a": "b"}), nginx());
+            live["metadata"]["managedFields"] = managed.clone();
+            live["spec"]["template"]["spec"]["containers"] = value.clone();
+            let mut config = mk_deployment(2, json!({"a": "c"}), value.clone());
+            config["metadata"]["finalizers"] = value.clone();
+            let mut new = config.clone();
+            record_update(Some(&live), &mut new, "u", T2, None);
+            let results = [
+                apply(Some(&live), &config, "m", false, T1),
+                apply(Some(&live), &config, "m", true, T1),
+                apply(None, &config, "m", false, T1),
+                Ok(new),
+            ];
+            for object in results.iter().flatten() {
+                assert_well_formed_managed_fields(object);
+            }
+            let mut scalar = value.clone();
+            record_update(Some(&live), &mut scalar, "u", T2, None);
+            assert_eq!(&scalar, value);
+        }
+    }
+}
