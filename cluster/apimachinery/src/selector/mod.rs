@@ -38,6 +38,14 @@ impl LabelSelector {
             requirements: label::parse(text)?,
         })
     }
+    /// Convert a structured `metav1.LabelSelector` (`{"matchLabels": {..}, "matchExpressions": [..]}`, as in
+    /// a Deployment's `spec.selector`), validating it as `LabelSelectorAsSelector` does. `{}` matches
+    /// everything.
+    pub fn from_label_selector(selector: &Value) -> Result<Self, SelectorError> {
+        Ok(Self {
+            requirements: label::from_structured(selector)?,
+        })
+    }
     /// Whether the object's `metadata.labels` match.
     pub fn matches_object(&self, object: &Value) -> bool {
         let labels = object.pointer("/metadata/labels");
