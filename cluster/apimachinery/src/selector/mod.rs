@@ -11,6 +11,7 @@ use serde_json::Value;
 
 pub mod field;
 pub mod label;
+pub mod structured;
 #[cfg(test)]
 mod tests;
 
@@ -43,7 +44,7 @@ impl LabelSelector {
     /// everything.
     pub fn from_label_selector(selector: &Value) -> Result<Self, SelectorError> {
         Ok(Self {
-            requirements: label::from_structured(selector)?,
+            requirements: structured::from_structured(selector)?,
         })
     }
     /// Whether the object's `metadata.labels` match.
