@@ -3,7 +3,8 @@
 //! A [`LabelSelector`] is a conjunction of [`Requirement`]s read from `metadata.labels`; a [`FieldSelector`]
 //! is a conjunction of [`FieldTerm`]s, each a dotted path into the object JSON compared as a string. Both
 //! parse exactly the syntax the apiserver accepts (see [`label`] and [`field`]) and the empty selector
-//! matches every object.
+//! matches every object. [`LabelSelector::from_label_selector`] reads the structured form objects carry
+//! (`spec.selector`), see [`structured`].
 //!
 //! Approximation: the real apiserver only allows a per-kind list of field paths (`metadata.name`,
 //! `metadata.namespace`, `status.phase`, ...) and rejects the others; here every path is allowed.
