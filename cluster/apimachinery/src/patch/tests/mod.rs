@@ -2,6 +2,7 @@ use serde_json::{Value, json};
 
 use super::*;
 
+mod go_vectors;
 mod strategic_cases;
 
 fn mk_configmap() -> Value {
