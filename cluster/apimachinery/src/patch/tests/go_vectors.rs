@@ -135,3 +135,60 @@ fn merging_int_list_vectors() {
         assert_eq!(patched.ok(), Some(mk_secret(result)), "{description}");
     }
 }
+
+fn owners(uids: &[&str]) -> Value {
+    uids.iter().map(|uid| json!({"uid": uid})).collect()
+}
+
+/// The "retainKeys map ..." vectors, with `metadata` playing `retainKeysMap`: `finalizers` is its merging
+/// int list, `ownerReferences` (merge key `uid`) its merging list and `labels` its simple map.
+#[test]
+fn retain_keys_vectors() {
+    let cases = [
+        (
+            "deletes a field and clears a field",
+            json!({"name": "foo", "value": "bar", "other": "a"}),
+            json!({"$retainKeys": ["name"], "value": null}),
+            json!({"name": "foo"}),
+        ),
+        (
+            "adds a field in a nested map",
+            json!({"name": "foo", "value": "bar", "labels": {"key1": "a", "key3": "c"}}),
+            json!({"$retainKeys": ["name", "labels", "value"], "labels": {"key2": "b"}}),
+            json!({"name": "foo", "value": "bar", "labels": {"key1": "a", "key2": "b", "key3": "c"}}),
+        ),
+        (
+            "adds an item in nested merging int list",
+            json!({"name": "foo", "finalizers": ["1", "2", "3"]}),
+            json!({"$setElementOrder/finalizers": ["1", "2", "4"], "$retainKeys": ["finalizers", "name"],
+                "finalizers": ["4"]}),
+            json!({"name": "foo", "finalizers": ["1", "2", "4", "3"]}),
+        ),
+        (
+            "adds an item and deletes an item in nested merging int list",
+            json!({"name": "foo", "finalizers": ["1", "2", "3", "4"]}),
+            json!({"$retainKeys": ["finalizers", "name"], "finalizers": ["5"],
+                "$deleteFromPrimitiveList/finalizers": ["2"], "$setElementOrder/finalizers": ["1", "3", "5"]}),
+            json!({"name": "foo", "finalizers": ["1", "3", "5", "4"]}),
+        ),
+        (
+            "deletes nested merging int list",
+            json!({"name": "foo", "finalizers": ["1", "2", "3"]}),
+            json!({"$retainKeys": ["name"], "finalizers": null}),
+            json!({"name": "foo"}),
+        ),
+        (
+            "adds an item in nested merging list",
+            json!({"name": "foo", "ownerReferences": owners(&["a", "b", "x"])}),
+            json!({"$retainKeys": ["ownerReferences", "name"],
+                "$setElementOrder/ownerReferences": owners(&["a", "b", "c"]), "ownerReferences": owners(&["c"])}),
+            json!({"name": "foo", "ownerReferences": owners(&["a", "b", "c", "x"])}),
+        ),
+    ];
+    for (description, current, patch, result) in cases {
+        let object = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": current});
+        let patched = apply_strategic_merge_patch(&object, &json!({"metadata": patch}));
+        let expected = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": result});
+        assert_eq!(patched.ok(), Some(expected), "{description}");
+    }
+}
