@@ -1,5 +1,5 @@
 //! Server-side apply: creation, re-apply, conflicts, force, pruning, shared lists.
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::*;
 
@@ -325,4 +325,109 @@ fn docs_example_configmap_managed_fields() {
         "fieldsV1": {"f:metadata": {"f:labels": {"f:test-label": {}}}, "f:data": {"f:key": {}}}
     }]);
     assert_eq!(created.pointer("/metadata/managedFields"), Some(&expected));
+}
+
+/// structured-merge-diff's `typed/merge_test.go` vectors for sets and associative lists, played by
+/// `metadata.finalizers` and `metadata.ownerReferences` (its two-field keys become one `uid`).
+#[test]
+fn merge_order_vectors_from_structured_merge_diff() {
+    let sets: [(&[&str], &[&str], &[&str]); 16] = [
+        (&["a", "b", "c"], &["a", "b"], &["a", "b", "c"]),
+        (&["a", "b"], &["a", "b", "c"], &["a", "b", "c"]),
+        (&["a", "b", "c"], &[], &["a", "b", "c"]),
+        (&[], &["a", "b", "c"], &["a", "b", "c"]),
+        (&["a", "b"], &["b", "a"], &["b", "a"]),
+        (
+            &["a", "b", "c"],
+            &["d", "e", "f"],
+            &["a", "b", "c", "d", "e", "f"],
+        ),
+        (
+            &["a", "b", "c"],
+            &["c", "d", "e", "f"],
+            &["a", "b", "c", "d", "e", "f"],
+        ),
+        (
+            &["a", "b", "c", "g", "f"],
+            &["c", "d", "e", "f"],
+            &["a", "b", "c", "g", "d", "e", "f"],
+        ),
+        (
+            &["a", "b", "c"],
+            &["d", "e", "f", "x", "y", "z"],
+            &["a", "b", "c", "d", "e", "f", "x", "y", "z"],
+        ),
+        (
+            &["c", "d", "e", "f"],
+            &["a", "c", "e"],
+            &["a", "c", "d", "e", "f"],
+        ),
+        (
+            &["a", "b", "c", "x", "y", "z"],
+            &["d", "e", "f"],
+            &["a", "b", "c", "x", "y", "z", "d", "e", "f"],
+        ),
+        (
+            &["a", "b", "c", "x", "y", "z"],
+            &["d", "e", "f", "x", "y", "z"],
+            &["a", "b", "c", "d", "e", "f", "x", "y", "z"],
+        ),
+        (
+            &["c", "a", "g", "f"],
+            &["c", "f", "a", "g"],
+            &["c", "f", "a", "g"],
+        ),
+        (
+            &["a", "b", "c", "d"],
+            &["d", "e", "f", "a"],
+            &["b", "c", "d", "e", "f", "a"],
+        ),
+        (
+            &["c", "d", "e", "f", "g", "h", "i", "j"],
+            &["2", "h", "3", "e", "4", "k", "l"],
+            &[
+                "c", "d", "f", "g", "2", "h", "i", "j", "3", "e", "4", "k", "l",
+            ],
+        ),
+        (
+            &["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"],
+            &["1", "b", "2", "h", "3", "e", "4", "k", "l"],
+            &[
+                "a", "1", "b", "c", "d", "f", "g", "2", "h", "i", "j", "3", "e", "4", "k", "l",
+            ],
+        ),
+    ];
+    let mk = |field: &str, items: Value| json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {field: items}});
+    let merged =
+        |live: &Value, config: &Value| walk::merge(Some(live), config, walk::Shape::root(config));
+    for (live, config, expected) in sets {
+        let (live, config) = (
+            mk("finalizers", json!(live)),
+            mk("finalizers", json!(config)),
+        );
+        assert_eq!(
+            merged(&live, &config),
+            mk("finalizers", json!(expected)),
+            "{live} + {config}"
+        );
+    }
+    let owners = |uids: &[&str]| {
+        mk(
+            "ownerReferences",
+            uids.iter().map(|uid| json!({"uid": uid})).collect(),
+        )
+    };
+    let lists: [(&[&str], &[&str], &[&str]); 4] = [
+        (&["a1", "b1"], &["a1", "a2"], &["a1", "b1", "a2"]),
+        (&["b2"], &["a1", "b2", "c3"], &["a1", "b2", "c3"]),
+        (&["a1", "b2", "c3"], &["c3", "b2"], &["a1", "c3", "b2"]),
+        (&["a1", "b2", "c3"], &["c3", "a1"], &["b2", "c3", "a1"]),
+    ];
+    for (live, config, expected) in lists {
+        assert_eq!(
+            merged(&owners(live), &owners(config)),
+            owners(expected),
+            "{live:?} + {config:?}"
+        );
+    }
 }

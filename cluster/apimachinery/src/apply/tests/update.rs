@@ -181,3 +181,18 @@ fn an_update_takes_a_field_from_an_applier() {
         "Apply failed with 1 conflict: conflict with \"hpa\" with subresource \"scale\" using apps/v1: .spec.replicas"
     );
 }
+
+#[test]
+fn owner_references_are_keyed_by_uid_and_atomic_items() {
+    // As kube-controller-manager's entry on a pod it creates: `k:{"uid":..}: {}`, the item owned whole.
+    let mut pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web-1",
+        "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web", "uid": "u-1",
+            "controller": true}]}});
+    record_update(None, &mut pod, "kube-controller-manager", T1, None);
+    let expected =
+        json!({"f:metadata": {"f:ownerReferences": {".": {}, "k:{\"uid\":\"u-1\"}": {}}}});
+    assert_eq!(
+        fields_of(&pod, "kube-controller-manager", "Update"),
+        Some(expected)
+    );
+}
