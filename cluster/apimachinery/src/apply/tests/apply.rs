@@ -431,3 +431,67 @@ fn merge_order_vectors_from_structured_merge_diff() {
         );
     }
 }
+
+/// structured-merge-diff's `merge/leaf_test.go` scenarios, on a custom resource's `spec`.
+#[test]
+fn leaf_scenarios_from_structured_merge_diff() {
+    let widget = |spec: Value| json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}, "spec": spec});
+    let bare = json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}});
+    let update = |old: &Value, spec: Value, manager: &str| {
+        let mut new = old.clone();
+        new["spec"] = spec;
+        record_update(Some(old), &mut new, manager, T2, None);
+        new
+    };
+
+    // apply_update_apply_with_conflict
+    let live = applied(
+        None,
+        &widget(json!({"numeric": 1, "string": "string"})),
+        "default",
+        T1,
+    );
+    let live = update(
+        &live,
+        json!({"numeric": 1, "string": "controller string", "bool": true}),
+        "controller",
+    );
+    let user = widget(json!({"numeric": 2, "string": "user string"}));
+    let Err(ApplyError::Conflicts(conflicts)) = apply(Some(&live), &user, "default", false, T3)
+    else {
+        panic!("expected a conflict");
+    };
+    let fields: Vec<(&str, &str)> = conflicts
+        .iter()
+        .map(|c| (c.manager.as_str(), c.field.as_str()))
+        .collect();
+    assert_eq!(fields, [("controller", ".spec.string")]);
+    let forced = apply(Some(&live), &user, "default", true, T3).unwrap_or_default();
+    assert_eq!(
+        forced["spec"],
+        json!({"numeric": 2, "string": "user string", "bool": true})
+    );
+    let spec_of =
+        |manager, operation| fields_of(&forced, manager, operation).map(|f| f["f:spec"].clone());
+    assert_eq!(
+        spec_of("default", "Apply"),
+        Some(json!({"f:numeric": {}, "f:string": {}}))
+    );
+    assert_eq!(spec_of("controller", "Update"), Some(json!({"f:bool": {}})));
+
+    // update_apply_omits
+    let live = applied(None, &widget(json!({"numeric": 2})), "default", T1);
+    let live = update(&live, json!({"numeric": 1}), "controller");
+    let result = applied(Some(&live), &bare, "default", T3);
+    assert_eq!(result["spec"], json!({"numeric": 1}));
+    assert_eq!(fields_of(&result, "default", "Apply"), None);
+    assert_eq!(
+        fields_of(&result, "controller", "Update"),
+        Some(json!({"f:spec": {"f:numeric": {}}}))
+    );
+
+    // apply_remove_empty_set
+    let live = applied(None, &widget(json!({"string": "string"})), "default", T1);
+    let result = applied(Some(&live), &bare, "default", T2);
+    assert_eq!(result, bare);
+}
