@@ -4,6 +4,7 @@ use super::*;
 
 mod apply;
 mod update;
+mod vectors;
 
 const T1: &str = "2026-01-01T00:00:01Z";
 const T2: &str = "2026-01-01T00:00:02Z";
