@@ -141,7 +141,7 @@ pub struct Pod {
     pub status: Option<IgnoredStatus>,
 }
 
-/// `v1.Service`; status is server-owned.
+/// `v1.Service`.
 #[derive(Clone, PartialEq, prost::Message, Serialize)]
 pub struct Service {
     #[prost(message, optional, tag = "1")]
@@ -152,7 +152,16 @@ pub struct Service {
     pub spec: Option<ServiceSpec>,
     #[prost(message, optional, tag = "3")]
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<IgnoredStatus>,
+    pub status: Option<ServiceStatus>,
+}
+
+/// `v1.ServiceStatus`: server-owned; only the always-present `loadBalancer` object is kept, as `{}`.
+#[derive(Clone, PartialEq, prost::Message, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceStatus {
+    #[prost(message, optional, tag = "1")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub load_balancer: Option<IgnoredStatus>,
 }
 
 /// `v1.ServiceSpec`.

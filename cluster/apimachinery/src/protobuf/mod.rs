@@ -1,7 +1,8 @@
 //! Decoding of Kubernetes protobuf request bodies (`k8s\0` magic, then `runtime.Unknown`) into JSON objects.
 //!
-//! kubectl's typed clients (`create configmap|secret|deployment|namespace|serviceaccount|service|job|cronjob`,
-//! `run`, and typed deletes) send their bodies as Kubernetes protobuf and do not fall back to JSON on a 415:
+//! kubectl's typed clients (`create configmap|secret|deployment|namespace|serviceaccount|service|job|cronjob`)
+//! send their bodies as Kubernetes protobuf and do not fall back to JSON on a 415 (kubectl 1.32's `run` and
+//! `delete` send JSON; Pod and DeleteOptions are decoded too for other client-go users of protobuf):
 //!
 //! ```text
 //!   "k8s\0" ── runtime.Unknown { typeMeta{apiVersion, kind}, raw, contentEncoding, contentType }

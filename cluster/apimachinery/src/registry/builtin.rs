@@ -47,98 +47,96 @@ const API_EXTENSIONS: &[&str] = &["api-extensions"];
 
 /// Built-in resources in the order kube-apiserver lists their groups (core, apps, events, admissionregistration,
 /// coordination, apiextensions). The namespace status subresource is real: `PUT /namespaces/x` keeps the status.
-fn specs() -> [Spec; 16] {
-    [
-        Spec {
-            namespaced: false,
-            short_names: &["ns"],
-            status: true,
-            ..spec("", "Namespace", "namespaces")
-        },
-        Spec {
-            short_names: &["cm"],
-            ..spec("", "ConfigMap", "configmaps")
-        },
-        spec("", "Secret", "secrets"),
-        Spec {
-            short_names: &["po"],
-            categories: ALL,
-            status: true,
-            ..spec("", "Pod", "pods")
-        },
-        Spec {
-            short_names: &["ev"],
-            ..spec("", "Event", "events")
-        },
-        Spec {
-            short_names: &["sa"],
-            ..spec("", "ServiceAccount", "serviceaccounts")
-        },
-        Spec {
-            short_names: &["svc"],
-            categories: ALL,
-            status: true,
-            ..spec("", "Service", "services")
-        },
-        Spec {
-            short_names: &["deploy"],
-            categories: ALL,
-            status: true,
-            scale: true,
-            ..spec("apps", "Deployment", "deployments")
-        },
-        Spec {
-            short_names: &["sts"],
-            categories: ALL,
-            status: true,
-            scale: true,
-            ..spec("apps", "StatefulSet", "statefulsets")
-        },
-        Spec {
-            short_names: &["ds"],
-            categories: ALL,
-            status: true,
-            ..spec("apps", "DaemonSet", "daemonsets")
-        },
-        Spec {
-            short_names: &["rs"],
-            categories: ALL,
-            status: true,
-            scale: true,
-            ..spec("apps", "ReplicaSet", "replicasets")
-        },
-        spec("apps", "ControllerRevision", "controllerrevisions"),
-        Spec {
-            short_names: &["ev"],
-            ..spec("events.k8s.io", "Event", "events")
-        },
-        Spec {
-            namespaced: false,
-            categories: API_EXTENSIONS,
-            ..spec(
-                "admissionregistration.k8s.io",
-                "MutatingWebhookConfiguration",
-                "mutatingwebhookconfigurations",
-            )
-        },
-        spec("coordination.k8s.io", "Lease", "leases"),
-        Spec {
-            namespaced: false,
-            short_names: &["crd", "crds"],
-            categories: API_EXTENSIONS,
-            status: true,
-            ..spec(
-                "apiextensions.k8s.io",
-                "CustomResourceDefinition",
-                "customresourcedefinitions",
-            )
-        },
-    ]
-}
+const SPECS: &[Spec] = &[
+    Spec {
+        namespaced: false,
+        short_names: &["ns"],
+        status: true,
+        ..spec("", "Namespace", "namespaces")
+    },
+    Spec {
+        short_names: &["cm"],
+        ..spec("", "ConfigMap", "configmaps")
+    },
+    spec("", "Secret", "secrets"),
+    Spec {
+        short_names: &["po"],
+        categories: ALL,
+        status: true,
+        ..spec("", "Pod", "pods")
+    },
+    Spec {
+        short_names: &["ev"],
+        ..spec("", "Event", "events")
+    },
+    Spec {
+        short_names: &["sa"],
+        ..spec("", "ServiceAccount", "serviceaccounts")
+    },
+    Spec {
+        short_names: &["svc"],
+        categories: ALL,
+        status: true,
+        ..spec("", "Service", "services")
+    },
+    Spec {
+        short_names: &["deploy"],
+        categories: ALL,
+        status: true,
+        scale: true,
+        ..spec("apps", "Deployment", "deployments")
+    },
+    Spec {
+        short_names: &["sts"],
+        categories: ALL,
+        status: true,
+        scale: true,
+        ..spec("apps", "StatefulSet", "statefulsets")
+    },
+    Spec {
+        short_names: &["ds"],
+        categories: ALL,
+        status: true,
+        ..spec("apps", "DaemonSet", "daemonsets")
+    },
+    Spec {
+        short_names: &["rs"],
+        categories: ALL,
+        status: true,
+        scale: true,
+        ..spec("apps", "ReplicaSet", "replicasets")
+    },
+    spec("apps", "ControllerRevision", "controllerrevisions"),
+    Spec {
+        short_names: &["ev"],
+        ..spec("events.k8s.io", "Event", "events")
+    },
+    Spec {
+        namespaced: false,
+        categories: API_EXTENSIONS,
+        ..spec(
+            "admissionregistration.k8s.io",
+            "MutatingWebhookConfiguration",
+            "mutatingwebhookconfigurations",
+        )
+    },
+    spec("coordination.k8s.io", "Lease", "leases"),
+    Spec {
+        namespaced: false,
+        short_names: &["crd", "crds"],
+        categories: API_EXTENSIONS,
+        status: true,
+        ..spec(
+            "apiextensions.k8s.io",
+            "CustomResourceDefinition",
+            "customresourcedefinitions",
+        )
+    },
+];
 
 /// Every built-in resource this server serves.
 pub(super) fn resources() -> Vec<ResourceType> {
-    specs().iter().map(to_resource).collect()
+    SPECS.iter().map(to_resource).collect()
 }
 
 fn strings(items: &[&str]) -> Vec<String> {
@@ -173,8 +171,7 @@ fn to_resource(spec: &Spec) -> ResourceType {
 pub(super) fn storage_gvk(
     resource: &ResourceType,
 ) -> Option<(&'static str, &'static str, &'static str)> {
-    let specs = specs();
-    let found = specs.iter().find(|s| {
+    let found = SPECS.iter().find(|s| {
         s.group == resource.group && s.plural == resource.plural && resource.version == "v1"
     })?;
     if found.group == "events.k8s.io" {

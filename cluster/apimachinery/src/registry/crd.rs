@@ -235,3 +235,59 @@ pub(super) fn resources(crd: &Value) -> Result<Vec<ResourceType>, RegistryError>
     }
     Ok(resources)
 }
+
+/// The `status` kube-apiserver's CRD controllers give an accepted CRD: `acceptedNames` (the defaulted names),
+/// `NamesAccepted` and `Established` conditions, and the storage version added to `storedVersions`. Conditions
+/// keep their `lastTransitionTime` when already true; `now` is RFC 3339.
+pub(super) fn status(crd: &Value, now: &str) -> Result<Value, RegistryError> {
+    let names = names(crd)?;
+    let storage = crd["spec"]["versions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|v| v.get("storage") == Some(&Value::Bool(true)))
+        .and_then(|v| v.get("name").and_then(Value::as_str))
+        .ok_or_else(|| invalid("no version is marked as storage version"))?;
+    let mut accepted = serde_json::Map::new();
+    accepted.insert("plural".into(), Value::String(names.plural));
+    accepted.insert("singular".into(), Value::String(names.singular));
+    accepted.insert("kind".into(), Value::String(names.kind));
+    accepted.insert("listKind".into(), Value::String(names.list_kind));
+    for (key, list) in [
+        ("shortNames", names.short_names),
+        ("categories", names.categories),
+    ] {
+        if !list.is_empty() {
+            accepted.insert(key.into(), list.into_iter().map(Value::String).collect());
+        }
+    }
+    let old = &crd["status"];
+    let mut stored: Vec<Value> = old["storedVersions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    if !stored.iter().any(|v| v.as_str() == Some(storage)) {
+        stored.push(Value::String(storage.to_owned()));
+    }
+    let condition = |kind: &str, reason: &str, message: &str| {
+        let previous = old["conditions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|c| c["type"] == kind);
+        let since = previous
+            .filter(|c| c["status"] == "True")
+            .and_then(|c| c["lastTransitionTime"].as_str())
+            .unwrap_or(now);
+        serde_json::json!({"type": kind, "status": "True", "reason": reason, "message": message,
+                           "lastTransitionTime": since})
+    };
+    Ok(serde_json::json!({
+        "acceptedNames": accepted,
+        "conditions": [
+            condition("NamesAccepted", "NoConflicts", "no conflicts found"),
+            condition("Established", "InitialNamesAccepted", "the initial names have been accepted"),
+        ],
+        "storedVersions": stored,
+    }))
+}

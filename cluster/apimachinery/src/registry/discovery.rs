@@ -7,7 +7,8 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use std::cmp::Ordering;
 
-/// `/version` of a v1.33 server.
+/// `/version` of a v1.33 server: every field `version.Info` has. There is no upstream commit behind this build, so
+/// `gitCommit` is all zeros; `buildDate` and `goVersion` are those of upstream v1.33.0.
 pub(super) fn version_info() -> Value {
     json!({
         "major": "1",
@@ -17,7 +18,7 @@ pub(super) fn version_info() -> Value {
         "minCompatibilityMajor": "1",
         "minCompatibilityMinor": "32",
         "gitVersion": "v1.33.0-configsync",
-        "gitCommit": "60a317eadfcb839692a5eab88b2096f4d708f4f7",
+        "gitCommit": "0000000000000000000000000000000000000000",
         "gitTreeState": "clean",
         "buildDate": "2025-04-23T13:04:54Z",
         "goVersion": "go1.24.2",
@@ -177,4 +178,93 @@ pub(super) fn api_resource_list(group: &str, version: &str, resources: &[Resourc
         format!("{group}/{version}")
     };
     json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": entries})
+}
+
+/// The `responseKind` kube-apiserver writes: built-in kinds leave group and version empty.
+fn response_kind(r: &ResourceType) -> Value {
+    if storage_version_hash(r).is_some() {
+        json!({"group": "", "version": "", "kind": r.kind})
+    } else {
+        json!({"group": r.group, "version": r.version, "kind": r.kind})
+    }
+}
+
+/// One resource of an `APIVersionDiscovery`, with its subresources nested.
+fn aggregated_resource(r: &ResourceType) -> Value {
+    let verbs = json!(["get", "patch", "update"]);
+    let mut subresources = Vec::new();
+    if r.has_scale {
+        subresources.push(json!({"subresource": "scale", "verbs": verbs,
+            "responseKind": {"group": "autoscaling", "version": "v1", "kind": "Scale"}}));
+    }
+    if r.has_status {
+        subresources.push(
+            json!({"subresource": "status", "verbs": verbs, "responseKind": response_kind(r)}),
+        );
+    }
+    let mut entry = Map::new();
+    entry.insert("resource".into(), json!(r.plural));
+    entry.insert("responseKind".into(), response_kind(r));
+    entry.insert(
+        "scope".into(),
+        json!(if r.namespaced {
+            "Namespaced"
+        } else {
+            "Cluster"
+        }),
+    );
+    entry.insert("singularResource".into(), json!(r.singular));
+    entry.insert("verbs".into(), strings(&r.verbs));
+    if !r.short_names.is_empty() {
+        entry.insert("shortNames".into(), strings(&r.short_names));
+    }
+    if !r.categories.is_empty() {
+        entry.insert("categories".into(), strings(&r.categories));
+    }
+    if !subresources.is_empty() {
+        entry.insert("subresources".into(), Value::Array(subresources));
+    }
+    Value::Object(entry)
+}
+
+/// One `APIGroupDiscovery`: the group's versions in preference order, resources sorted by name.
+fn aggregated_group(group: &str, resources: &[ResourceType]) -> Value {
+    let mut versions: Vec<&str> = Vec::new();
+    for r in resources.iter().filter(|r| r.group == group) {
+        if !versions.contains(&r.version.as_str()) {
+            versions.push(&r.version);
+        }
+    }
+    versions.sort_by(|a, b| kube_aware_version_order(a, b));
+    let versions: Vec<Value> = versions
+        .into_iter()
+        .map(|version| {
+            let mut in_version: Vec<&ResourceType> = resources
+                .iter()
+                .filter(|r| r.group == group && r.version == version)
+                .collect();
+            in_version.sort_by(|a, b| a.plural.cmp(&b.plural));
+            let entries: Vec<Value> = in_version.into_iter().map(aggregated_resource).collect();
+            json!({"version": version, "resources": entries, "freshness": "Current"})
+        })
+        .collect();
+    json!({"metadata": {"name": group, "creationTimestamp": null}, "versions": versions})
+}
+
+/// Aggregated discovery (`apidiscovery.k8s.io/v2` `APIGroupDiscoveryList`), which kubectl and client-go ask for
+/// first (`Accept: application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList`). `core` selects the
+/// `/api` document (the core group only); otherwise the `/apis` document (every other group, `/apis` order).
+pub fn aggregated_discovery(resources: &[ResourceType], core: bool) -> Value {
+    let items: Vec<Value> = if core {
+        vec![aggregated_group("", resources)]
+    } else {
+        let list = api_group_list(resources);
+        let groups = list["groups"].as_array().cloned().unwrap_or_default();
+        groups
+            .iter()
+            .filter_map(|g| g["name"].as_str())
+            .map(|group| aggregated_group(group, resources))
+            .collect()
+    };
+    json!({"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {}, "items": items})
 }

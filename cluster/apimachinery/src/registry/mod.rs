@@ -14,7 +14,9 @@ mod builtin;
 mod crd;
 mod discovery;
 
-pub use discovery::{core_api_versions_at, kube_aware_version_order, storage_version_hash};
+pub use discovery::{
+    aggregated_discovery, core_api_versions_at, kube_aware_version_order, storage_version_hash,
+};
 
 /// Why a CRD cannot be served.
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +34,12 @@ pub fn builtin_resources() -> Vec<ResourceType> {
 /// The resource types a CRD object (`apiextensions.k8s.io/v1`) serves: one per served version.
 pub fn resources_from_crd(crd: &Value) -> Result<Vec<ResourceType>, RegistryError> {
     crd::resources(crd)
+}
+
+/// The `status` of an accepted CRD (`acceptedNames`, `NamesAccepted` and `Established` conditions,
+/// `storedVersions`), as kube-apiserver's CRD controllers write it; `now` is an RFC 3339 timestamp.
+pub fn crd_status(crd: &Value, now: &str) -> Result<Value, RegistryError> {
+    crd::status(crd, now)
 }
 
 /// `/version`.
