@@ -1,1 +1,6 @@
 //! The sync sidecar: atomic file and env projection of ConfigMaps and Secrets, hot reload, exec supervision.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod render;
+pub mod source;
