@@ -3,5 +3,8 @@
 #![deny(missing_docs)]
 
 pub mod atomic;
+pub mod mounted;
 pub mod render;
+pub mod signal;
 pub mod source;
+pub mod timing;
