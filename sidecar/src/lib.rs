@@ -3,7 +3,9 @@
 #![deny(missing_docs)]
 
 pub mod atomic;
+pub mod metrics;
 pub mod mounted;
+pub mod reload;
 pub mod render;
 pub mod signal;
 pub mod source;
