@@ -3,6 +3,7 @@
 #![deny(missing_docs)]
 
 pub mod atomic;
+pub mod health;
 pub mod metrics;
 pub mod mounted;
 pub mod reload;
@@ -10,3 +11,4 @@ pub mod render;
 pub mod signal;
 pub mod source;
 pub mod timing;
+pub mod watchdog;

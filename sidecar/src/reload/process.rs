@@ -118,7 +118,17 @@ mod tests {
             .spawn()
             .expect("spawn sleep");
         let pid = i32::try_from(child.id()).expect("pid fits");
-        let by_name = find_pids(&ProcessTarget::Name("sleep".into()), Path::new("/proc"));
+        // Right after fork the child still carries the test binary's name: wait for the exec.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let by_name = loop {
+            let found = find_pids(&ProcessTarget::Name("sleep".into()), Path::new("/proc"));
+            if found.as_ref().map_or(true, |pids| pids.contains(&pid))
+                || std::time::Instant::now() > deadline
+            {
+                break found;
+            }
+            std::thread::yield_now();
+        };
         let tmp = tempfile::NamedTempFile::new().expect("temp file");
         fs::write(tmp.path(), format!("{pid}\n")).expect("write pid file");
         let by_file = find_pids(
