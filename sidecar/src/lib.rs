@@ -10,5 +10,6 @@ pub mod reload;
 pub mod render;
 pub mod signal;
 pub mod source;
+pub mod sync;
 pub mod timing;
 pub mod watchdog;

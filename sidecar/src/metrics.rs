@@ -136,6 +136,11 @@ impl Metrics {
             .get()
     }
 
+    /// Syncs so far.
+    pub fn syncs(&self) -> u64 {
+        self.syncs.get()
+    }
+
     /// Source restarts so far.
     pub fn source_restarts(&self) -> u64 {
         self.source_restarts.get()

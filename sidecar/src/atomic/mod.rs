@@ -283,6 +283,28 @@ impl AtomicWriter {
     }
 }
 
+/// Replace the single file `path` atomically: write a temporary file beside it, `chmod`, `fsync`, `rename` over
+/// `path`, then `fsync` the directory. Readers see the old or the new content, never a partial file.
+///
+/// # Errors
+/// The I/O error; `path` is unchanged when it happens before the rename.
+pub fn write_file_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    fs::create_dir_all(parent)?;
+    let mut file = tempfile::Builder::new()
+        .prefix(".configsync-")
+        .tempfile_in(parent)?;
+    file.write_all(bytes)?;
+    file.as_file()
+        .set_permissions(fs::Permissions::from_mode(mode))?;
+    file.as_file().sync_all()?;
+    file.persist(path).map_err(|e| e.error)?;
+    sync_dir(parent)
+}
+
 fn write_file(path: &Path, entry: &FileEntry) -> io::Result<()> {
     let mut file = fs::File::create(path)?;
     file.write_all(entry.bytes.as_bytes())?;

@@ -213,3 +213,25 @@ fn disk_full_fails_and_keeps_the_old_version() {
     );
     assert_eq!(hidden.len(), 2, "only ..data and v1 remain: {hidden:?}");
 }
+
+#[test]
+fn single_file_is_replaced_atomically_with_its_mode() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let path = tmp.path().join("nested/app.env");
+    write_file_atomic(&path, b"A='1'\n", 0o600).expect("first write");
+    write_file_atomic(&path, b"A='2'\n", 0o640).expect("second write");
+    assert_eq!(
+        read(tmp.path(), "nested/app.env").as_deref(),
+        Some("A='2'\n")
+    );
+    assert_eq!(
+        fs::metadata(&path)
+            .map(|m| m.permissions().mode() & 0o777)
+            .ok(),
+        Some(0o640)
+    );
+    let leftovers = fs::read_dir(tmp.path().join("nested"))
+        .map(|d| d.count())
+        .ok();
+    assert_eq!(leftovers, Some(1), "no temporary files left behind");
+}
