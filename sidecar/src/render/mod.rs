@@ -8,7 +8,7 @@
 pub mod env;
 pub mod path;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 pub use env::{EnvError, EnvRules, EnvVars};
 pub use path::{PathError, RelPath};
@@ -54,6 +54,8 @@ pub struct Layout {
     pub items: BTreeMap<String, Vec<Item>>,
     /// Render environment variables with these rules; `None` renders no env.
     pub env: Option<EnvRules>,
+    /// Names of the sources whose keys become env variables; `None` means every source.
+    pub env_sources: Option<BTreeSet<String>>,
 }
 
 impl Default for Layout {
@@ -64,6 +66,7 @@ impl Default for Layout {
             secret_mode: DEFAULT_SECRET_MODE,
             items: BTreeMap::new(),
             env: None,
+            env_sources: None,
         }
     }
 }
@@ -148,7 +151,11 @@ pub fn render(sources: &[SourceData], layout: &Layout) -> Result<Rendered, Rende
             writers.insert(path.clone(), writer);
             files.insert(path, FileEntry { bytes, mode });
         }
-        if let Some(rules) = &layout.env {
+        let in_env = layout
+            .env_sources
+            .as_ref()
+            .is_none_or(|names| names.contains(&source.name));
+        if let Some(rules) = layout.env.as_ref().filter(|_| in_env) {
             for (key, value) in &source.data {
                 env.add(&source.describe(), key, value, rules)?;
             }

@@ -238,3 +238,21 @@ fn env_is_rendered_from_every_source_with_warnings() {
         "{error:?}"
     );
 }
+
+#[test]
+fn env_can_come_from_selected_sources_only() {
+    let files = mk_source(SourceKind::ConfigMap, "files", &[("app.conf", b"x")]);
+    let creds = mk_source(SourceKind::Secret, "creds", &[("TOKEN", b"t")]);
+    let layout = Layout {
+        env: Some(EnvRules::default()),
+        env_sources: Some(["creds".to_string()].into()),
+        ..Layout::default()
+    };
+    let rendered = render(&[files, creds], &layout).expect("renders");
+    assert_eq!(rendered.env.keys().collect::<Vec<_>>(), vec!["TOKEN"]);
+    assert_eq!(
+        rendered.files.len(),
+        2,
+        "files still come from every source"
+    );
+}
