@@ -15,6 +15,8 @@ struct Args {
 enum Command {
     /// Run the embedded Kubernetes API server on 127.0.0.1 in the foreground.
     Cluster(cli::cluster::ClusterArgs),
+    /// Project ConfigMaps and Secrets into files and env atomically, and reload the app on change.
+    Sidecar(Box<cli::sidecar::SidecarArgs>),
 }
 
 #[tokio::main]
@@ -22,5 +24,6 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     match args.command {
         Command::Cluster(cluster) => cluster.run().await,
+        Command::Sidecar(sidecar) => sidecar.run().await,
     }
 }

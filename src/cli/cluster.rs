@@ -8,20 +8,13 @@ pub struct ClusterArgs {
     #[arg(long, default_value_t = 6443, env = "CONFIGSYNC_CLUSTER_PORT")]
     pub port: u16,
     /// Where to write a kubeconfig that points at this server.
-    #[arg(
-        long,
-        default_value = "kubeconfig",
-        env = "CONFIGSYNC_CLUSTER_KUBECONFIG"
-    )]
+    #[arg(long, default_value = "kubeconfig", env = "CONFIGSYNC_CLUSTER_KUBECONFIG")]
     pub kubeconfig: PathBuf,
 }
 
 impl ClusterArgs {
     pub async fn run(self) -> anyhow::Result<()> {
         let Self { port, kubeconfig } = self;
-        anyhow::bail!(
-            "the embedded cluster is not implemented yet (port {port}, kubeconfig {})",
-            kubeconfig.display()
-        )
+        anyhow::bail!("the embedded cluster is not implemented yet (port {port}, kubeconfig {})", kubeconfig.display())
     }
 }

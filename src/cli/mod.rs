@@ -1,2 +1,3 @@
 //! Subcommands: argument parsing and wiring only; the logic lives in the library crates.
 pub mod cluster;
+pub mod sidecar;

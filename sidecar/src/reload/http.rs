@@ -19,21 +19,25 @@ pub struct HttpReload {
 }
 
 impl HttpReload {
-    /// A request `method url` that must answer `expected` within `timeout`.
+    /// A request `method url` (method such as `POST`) that must answer status `expected` within `timeout`.
     ///
     /// # Errors
-    /// [`ReloadError::InvalidUrl`] for an unparsable URL or a scheme other than `http` (TLS is not supported for
-    /// reload hooks, which target the app in the same pod).
+    /// [`ReloadError::InvalidUrl`] for an unparsable URL, method or status, or a scheme other than `http` (TLS is not
+    /// supported for reload hooks, which target the app in the same pod).
     pub fn new(
         url: &str,
-        method: Method,
-        expected: StatusCode,
+        method: &str,
+        expected: u16,
         timeout: Duration,
     ) -> Result<Self, ReloadError> {
         let invalid = |reason: &str| ReloadError::InvalidUrl {
             url: url.to_string(),
             reason: reason.to_string(),
         };
+        let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes())
+            .map_err(|_| invalid("invalid HTTP method"))?;
+        let expected =
+            StatusCode::from_u16(expected).map_err(|_| invalid("invalid expected status"))?;
         let uri: Uri = url.parse().map_err(|_| invalid("not a valid URL"))?;
         if uri.scheme_str() != Some("http") {
             return Err(invalid("only http:// URLs are supported"));

@@ -116,8 +116,7 @@ async fn flaky_server(failures: usize) -> (String, Arc<AtomicUsize>) {
 async fn http_retries_until_the_expected_status() {
     let (url, posts) = flaky_server(1).await;
     let metrics = Metrics::default();
-    let request = http::HttpReload::new(&url, Method::POST, StatusCode::OK, Duration::from_secs(5))
-        .expect("valid");
+    let request = http::HttpReload::new(&url, "post", 200, Duration::from_secs(5)).expect("valid");
     Reloader::Http(request)
         .notify(&FAST, &metrics)
         .await
@@ -131,8 +130,7 @@ async fn http_retries_until_the_expected_status() {
         (1, 1)
     );
     let (url, _) = flaky_server(10).await;
-    let request = http::HttpReload::new(&url, Method::POST, StatusCode::OK, Duration::from_secs(5))
-        .expect("valid");
+    let request = http::HttpReload::new(&url, "post", 200, Duration::from_secs(5)).expect("valid");
     let error = Reloader::Http(request)
         .notify(&FAST, &metrics)
         .await
@@ -151,9 +149,11 @@ async fn http_retries_until_the_expected_status() {
 
 #[test]
 fn only_http_urls_are_accepted() {
+    let bad_method =
+        http::HttpReload::new("http://x/", "NOT A METHOD", 200, Duration::from_secs(1));
+    assert!(matches!(bad_method, Err(ReloadError::InvalidUrl { .. })));
     for url in ["https://x/-/reload", "not a url", "/relative"] {
-        let error =
-            http::HttpReload::new(url, Method::POST, StatusCode::OK, Duration::from_secs(1));
+        let error = http::HttpReload::new(url, "POST", 200, Duration::from_secs(1));
         assert!(
             matches!(error, Err(ReloadError::InvalidUrl { .. })),
             "{url}"
