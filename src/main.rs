@@ -15,6 +15,10 @@ struct Args {
 enum Command {
     /// Run the embedded Kubernetes API server on 127.0.0.1 in the foreground.
     Cluster(cli::cluster::ClusterArgs),
+    /// Create and rotate encryption keys; report and re-encrypt stored items.
+    Keys(cli::keys::KeysArgs),
+    /// Run the kube-apiserver KMS v2 plugin on a unix socket.
+    Kms(cli::kms::KmsArgs),
     /// Project ConfigMaps and Secrets into files and env atomically, and reload the app on change.
     Sidecar(Box<cli::sidecar::SidecarArgs>),
 }
@@ -24,6 +28,8 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     match args.command {
         Command::Cluster(cluster) => cluster.run().await,
+        Command::Keys(keys) => keys.run(),
+        Command::Kms(kms) => kms.run().await,
         Command::Sidecar(sidecar) => sidecar.run().await,
     }
 }

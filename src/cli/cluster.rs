@@ -1,20 +1,59 @@
-//! `configsync cluster`: the embedded API server over HTTP.
+//! `configsync cluster`: the embedded API server over HTTP, in the foreground until Ctrl-C or SIGTERM.
+use configsync_cluster::{Config, EmbeddedCluster};
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Run the embedded Kubernetes API server.
 #[derive(Debug, clap::Args)]
 pub struct ClusterArgs {
-    /// Port to listen on, on 127.0.0.1.
+    /// Port to listen on, on 127.0.0.1 (0 picks a free port).
     #[arg(long, default_value_t = 6443, env = "CONFIGSYNC_CLUSTER_PORT")]
     pub port: u16,
     /// Where to write a kubeconfig that points at this server.
-    #[arg(long, default_value = "kubeconfig", env = "CONFIGSYNC_CLUSTER_KUBECONFIG")]
+    #[arg(
+        long,
+        default_value = "kubeconfig",
+        env = "CONFIGSYNC_CLUSTER_KUBECONFIG"
+    )]
     pub kubeconfig: PathBuf,
+    /// How long simulated pods take to become Ready, in milliseconds.
+    #[arg(
+        long,
+        default_value_t = 1000,
+        env = "CONFIGSYNC_CLUSTER_POD_READY_DELAY_MS"
+    )]
+    pub pod_ready_delay_ms: u64,
 }
 
 impl ClusterArgs {
     pub async fn run(self) -> anyhow::Result<()> {
-        let Self { port, kubeconfig } = self;
-        anyhow::bail!("the embedded cluster is not implemented yet (port {port}, kubeconfig {})", kubeconfig.display())
+        let Self {
+            port,
+            kubeconfig,
+            pod_ready_delay_ms,
+        } = self;
+        let config = Config {
+            pod_ready_delay: Duration::from_millis(pod_ready_delay_ms),
+            ..Config::default()
+        };
+        let mut cluster = EmbeddedCluster::start(config).await;
+        let addr = cluster.serve_http(port).await?;
+        cluster.write_kubeconfig(&kubeconfig)?;
+        let kubeconfig = std::path::absolute(&kubeconfig).unwrap_or(kubeconfig);
+        println!("configsync cluster listening on http://{addr}");
+        println!("export KUBECONFIG={}", kubeconfig.display());
+        wait_for_shutdown().await?;
+        println!("configsync cluster stopped");
+        Ok(())
     }
+}
+
+/// Wait for Ctrl-C or SIGTERM.
+async fn wait_for_shutdown() -> anyhow::Result<()> {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        interrupted = tokio::signal::ctrl_c() => interrupted?,
+        _ = terminate.recv() => {}
+    }
+    Ok(())
 }

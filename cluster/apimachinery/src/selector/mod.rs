@@ -1,0 +1,86 @@
+//! Label selectors (equality- and set-based) and field selectors, as `?labelSelector=` and `?fieldSelector=`.
+//!
+//! A [`LabelSelector`] is a conjunction of [`Requirement`]s read from `metadata.labels`; a [`FieldSelector`]
+//! is a conjunction of [`FieldTerm`]s, each a dotted path into the object JSON compared as a string. Both
+//! parse exactly the syntax the apiserver accepts (see [`label`] and [`field`]) and the empty selector
+//! matches every object.
+//!
+//! Approximation: the real apiserver only allows a per-kind list of field paths (`metadata.name`,
+//! `metadata.namespace`, `status.phase`, ...) and rejects the others; here every path is allowed.
+use serde_json::Value;
+
+pub mod field;
+pub mod label;
+#[cfg(test)]
+mod tests;
+
+pub use field::FieldTerm;
+pub use label::{Operator, Requirement};
+
+/// A parse failure, carrying the offending selector text.
+#[derive(Debug, thiserror::Error)]
+pub enum SelectorError {
+    /// The selector text is not valid.
+    #[error("unable to parse requirement: {0}")]
+    Parse(String),
+}
+
+/// A parsed label selector.
+#[derive(Clone, Debug, Default)]
+pub struct LabelSelector {
+    requirements: Vec<Requirement>,
+}
+
+impl LabelSelector {
+    /// Parse the `labelSelector` query syntax, e.g. `app=web,tier in (a,b),!legacy`.
+    pub fn parse(text: &str) -> Result<Self, SelectorError> {
+        Ok(Self {
+            requirements: label::parse(text)?,
+        })
+    }
+    /// Whether the object's `metadata.labels` match.
+    pub fn matches_object(&self, object: &Value) -> bool {
+        let labels = object.pointer("/metadata/labels");
+        self.requirements.iter().all(|requirement| {
+            let value = labels
+                .and_then(|labels| labels.get(&requirement.key))
+                .and_then(Value::as_str);
+            requirement.matches(value)
+        })
+    }
+    /// The parsed requirements, in the order written.
+    pub fn requirements(&self) -> &[Requirement] {
+        &self.requirements
+    }
+    /// Whether this selector matches everything.
+    pub fn is_empty(&self) -> bool {
+        self.requirements.is_empty()
+    }
+}
+
+/// A parsed field selector.
+#[derive(Clone, Debug, Default)]
+pub struct FieldSelector {
+    terms: Vec<FieldTerm>,
+}
+
+impl FieldSelector {
+    /// Parse the `fieldSelector` query syntax, e.g. `metadata.name=x,involvedObject.kind!=Pod`.
+    pub fn parse(text: &str) -> Result<Self, SelectorError> {
+        Ok(Self {
+            terms: field::parse(text)?,
+        })
+    }
+    /// Whether the object's fields match.
+    pub fn matches_object(&self, object: &Value) -> bool {
+        self.terms.iter().all(|term| term.matches(object))
+    }
+    /// The parsed terms, in the order written.
+    pub fn terms(&self) -> &[FieldTerm] {
+        &self.terms
+    }
+    /// Whether this selector matches everything.
+    pub fn is_empty(&self) -> bool {
+        self.terms.is_empty()
+    }
+}

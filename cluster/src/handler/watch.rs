@@ -1,0 +1,231 @@
+//! watch: a newline-delimited JSON stream of `{"type": ADDED|MODIFIED|DELETED|BOOKMARK|ERROR, "object": ...}`.
+//!
+//! - no `resourceVersion` (or `0`): synthetic ADDED events for the current objects, then live events;
+//! - `resourceVersion=N`: the retained events after N, then live; N older than the history answers one ERROR
+//!   event carrying a 410 `Expired` Status (`too old resource version: N (M)`), as the apiserver does;
+//! - `sendInitialEvents=true`: ADDED for the current objects, then a BOOKMARK annotated
+//!   `k8s.io/initial-events-end: "true"`;
+//! - `allowWatchBookmarks=true`: a BOOKMARK every bookmark interval with the latest revision processed;
+//! - selectors apply to each event; an object that stops matching is sent as DELETED, one that starts
+//!   matching as ADDED;
+//! - the stream ends after `timeoutSeconds`, when faults close watches, or when the client goes away.
+use super::read::Selectors;
+use super::render::{self, Shape};
+use super::respond::{self, Response};
+use super::{Ctx, HandlerSettings};
+use crate::faults::Faults;
+use crate::meta;
+use crate::state::State;
+use crate::status::ApiError;
+use crate::store::{EventType, Expired, StoreEvent};
+use bytes::Bytes;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::time::Instant;
+
+/// Which events one watch passes, and how it renders them.
+struct Scope {
+    ctx: Ctx,
+    selectors: Selectors,
+}
+
+impl Scope {
+    fn matches(&self, object: &Value) -> bool {
+        let namespace_ok = self
+            .ctx
+            .namespace()
+            .is_none_or(|ns| meta::meta_str(object, "namespace") == Some(ns));
+        let name_ok = self
+            .ctx
+            .target
+            .name
+            .as_deref()
+            .is_none_or(|name| meta::name(object) == name);
+        namespace_ok && name_ok && self.selectors.matches(object)
+    }
+
+    /// The event a client sees for a store event, if any.
+    fn translate(&self, event: &StoreEvent) -> Option<(&'static str, Value)> {
+        let now = self.ctx.to_wire((*event.object).clone());
+        let now_matches = self.matches(&now);
+        let before_matched = event
+            .previous
+            .as_ref()
+            .is_some_and(|previous| self.matches(&self.ctx.to_wire((**previous).clone())));
+        let kind = match (event.kind, before_matched, now_matches) {
+            (EventType::Added, _, true) => "ADDED",
+            (EventType::Modified, true, true) => "MODIFIED",
+            (EventType::Modified, false, true) => "ADDED",
+            (EventType::Modified, true, false) => "DELETED",
+            (EventType::Deleted, _, true) => "DELETED",
+            _ => return None,
+        };
+        Some((kind, now))
+    }
+
+    fn line(&self, kind: &str, object: Value) -> Bytes {
+        let revision = meta::meta_str(&object, "resourceVersion")
+            .unwrap_or("")
+            .to_owned();
+        let rendered = render::object(self.ctx.shape, &self.ctx.rt, object, &revision);
+        encode(kind, rendered)
+    }
+
+    fn bookmark(&self, revision: u64, initial_end: bool) -> Bytes {
+        let (kind, api_version) = match self.ctx.shape {
+            Shape::Metadata => (
+                "PartialObjectMetadata".to_owned(),
+                "meta.k8s.io/v1".to_owned(),
+            ),
+            _ => (self.ctx.rt.kind.clone(), self.ctx.rt.api_version()),
+        };
+        let mut metadata = json!({ "resourceVersion": revision.to_string() });
+        if initial_end {
+            metadata["annotations"] = json!({ "k8s.io/initial-events-end": "true" });
+        }
+        encode(
+            "BOOKMARK",
+            json!({ "kind": kind, "apiVersion": api_version, "metadata": metadata }),
+        )
+    }
+}
+
+fn encode(kind: &str, object: Value) -> Bytes {
+    let mut line =
+        serde_json::to_vec(&json!({ "type": kind, "object": object })).unwrap_or_default();
+    line.push(b'\n');
+    Bytes::from(line)
+}
+
+fn expired_line(expired: Expired) -> Bytes {
+    encode("ERROR", ApiError::expired(expired.to_string()).to_status())
+}
+
+/// Options of one watch request.
+struct WatchOptions {
+    since: Option<u64>,
+    send_initial: bool,
+    bookmarks: bool,
+    deadline: Option<Instant>,
+}
+
+fn options(ctx: &Ctx, faults: &Faults) -> Result<WatchOptions, ApiError> {
+    let send_initial = ctx.query.flag("sendInitialEvents");
+    let since = match ctx.query.non_empty("resourceVersion") {
+        None | Some("0") => None,
+        Some(_) if send_initial => None,
+        Some(rv) => Some(
+            rv.parse::<u64>()
+                .map_err(|_| ApiError::bad_request(format!("invalid resource version: {rv}")))?,
+        ),
+    };
+    let timeout = ctx
+        .query
+        .number("timeoutSeconds")
+        .map_err(ApiError::bad_request)?;
+    let timeout = timeout
+        .and_then(|seconds| u64::try_from(seconds).ok())
+        .filter(|seconds| *seconds > 0);
+    let close_every = faults
+        .settings()
+        .close_watches_every_seconds
+        .filter(|seconds| *seconds > 0);
+    let limit = [timeout, close_every].into_iter().flatten().min();
+    Ok(WatchOptions {
+        since,
+        send_initial,
+        bookmarks: ctx.query.flag("allowWatchBookmarks"),
+        deadline: limit.map(|seconds| Instant::now() + Duration::from_secs(seconds)),
+    })
+}
+
+pub(super) fn serve(
+    state: Arc<State>,
+    faults: &Faults,
+    settings: &HandlerSettings,
+    ctx: Ctx,
+) -> Result<Response, ApiError> {
+    let selectors = Selectors::parse(&ctx)?;
+    let options = options(&ctx, faults)?;
+    let scope = Scope { ctx, selectors };
+    let subscribed = state.watch(&scope.ctx.storage_rt, scope.ctx.namespace(), options.since);
+    let (listing, mut subscription) = match subscribed {
+        Ok(subscribed) => subscribed,
+        Err(expired) => {
+            return Ok(respond::stream(futures::stream::once(async move {
+                expired_line(expired)
+            })));
+        }
+    };
+    let mut close_rx = faults.close_signal();
+    close_rx.borrow_and_update();
+    let interval = settings.bookmark_interval;
+    let chunks = async_stream::stream! {
+        if options.since.is_none() {
+            for object in &listing.objects {
+                let wire = scope.ctx.to_wire((**object).clone());
+                if scope.matches(&wire) {
+                    yield scope.line("ADDED", wire);
+                }
+            }
+        }
+        if options.send_initial {
+            yield scope.bookmark(listing.revision, true);
+        }
+        for event in &subscription.replay {
+            if let Some((kind, object)) = scope.translate(event) {
+                yield scope.line(kind, object);
+            }
+        }
+        let mut last = subscription.revision;
+        let mut ticker = tokio::time::interval_at(Instant::now() + interval, interval);
+        let resource = crate::catalog::storage_key(&scope.ctx.storage_rt);
+        loop {
+            tokio::select! {
+                received = subscription.live.recv() => match received {
+                    Ok(event) => {
+                        if event.revision <= last {
+                            continue;
+                        }
+                        last = event.revision;
+                        if event.key.resource != resource {
+                            continue;
+                        }
+                        if let Some((kind, object)) = scope.translate(&event) {
+                            yield scope.line(kind, object);
+                        }
+                    }
+                    Err(RecvError::Lagged(_)) => match state.watch(&scope.ctx.storage_rt, scope.ctx.namespace(), Some(last)) {
+                        Ok((_, resumed)) => {
+                            subscription = resumed;
+                            for event in &subscription.replay {
+                                if let Some((kind, object)) = scope.translate(event) {
+                                    yield scope.line(kind, object);
+                                }
+                            }
+                            last = subscription.revision;
+                        }
+                        Err(expired) => {
+                            yield expired_line(expired);
+                            break;
+                        }
+                    },
+                    Err(RecvError::Closed) => break,
+                },
+                _ = ticker.tick(), if options.bookmarks => yield scope.bookmark(last, false),
+                _ = close_rx.changed() => break,
+                _ = sleep_until(options.deadline) => break,
+            }
+        }
+    };
+    Ok(respond::stream(chunks))
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,129 @@
+//! The two ways in: an in-process `tower::Service` for `kube::Client`, and HTTP/1.1 on 127.0.0.1 (hyper).
+//! Both collect the request body and call the same [`Handler`]; responses (watches included) stream.
+use crate::handler::{Handler, Response};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::task::{JoinHandle, JoinSet};
+
+/// The error type of the in-process service.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The in-process service behind [`crate::EmbeddedCluster::client`].
+#[derive(Clone)]
+pub struct InProcessService {
+    handler: Arc<Handler>,
+}
+
+impl InProcessService {
+    /// A service calling `handler` directly.
+    pub fn new(handler: Arc<Handler>) -> Self {
+        Self { handler }
+    }
+}
+
+impl tower::Service<http::Request<kube::client::Body>> for InProcessService {
+    type Response = Response;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, BoxError>> + Send>>;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), BoxError>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<kube::client::Body>) -> Self::Future {
+        let handler = self.handler.clone();
+        Box::pin(async move {
+            let (parts, body) = request.into_parts();
+            let bytes = body
+                .collect()
+                .await
+                .map_err(|error| Box::new(error) as BoxError)?
+                .to_bytes();
+            Ok(handler
+                .handle(http::Request::from_parts(parts, bytes))
+                .await)
+        })
+    }
+}
+
+/// A running HTTP server; dropping it stops the listener and closes every connection.
+pub struct HttpServer {
+    addr: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+impl HttpServer {
+    /// Serve `handler` on an already bound listener.
+    pub fn spawn(listener: TcpListener, handler: Arc<Handler>) -> std::io::Result<Self> {
+        let addr = listener.local_addr()?;
+        let task = tokio::spawn(accept_loop(listener, handler));
+        Ok(Self { addr, task })
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn accept_loop(listener: TcpListener, handler: Arc<Handler>) {
+    // Owned here so that aborting this task drops (and aborts) every connection, open watches included.
+    let mut connections = JoinSet::new();
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+        };
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            Err(error) => {
+                tracing::warn!(%error, "accepting a connection failed");
+                continue;
+            }
+        };
+        let handler = handler.clone();
+        connections.spawn(async move {
+            let service = hyper::service::service_fn(move |request: http::Request<Incoming>| {
+                let handler = handler.clone();
+                async move { Ok::<_, Infallible>(serve_one(&handler, request).await) }
+            });
+            let connection = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service);
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "connection ended with an error");
+            }
+        });
+    }
+}
+
+async fn serve_one(handler: &Handler, request: http::Request<Incoming>) -> Response {
+    let (parts, body) = request.into_parts();
+    let bytes = match body.collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(error) => {
+            let status = crate::status::ApiError::bad_request(format!(
+                "reading the request body failed: {error}"
+            ));
+            return crate::handler::respond::error(&status);
+        }
+    };
+    handler
+        .handle(http::Request::from_parts(parts, bytes))
+        .await
+}
