@@ -126,6 +126,14 @@ pub enum SourceError {
         #[source]
         source: std::io::Error,
     },
+    /// The Kubernetes API watch or list failed.
+    #[error("watch {what}: {reason}")]
+    Api {
+        /// The watched objects.
+        what: String,
+        /// The cause.
+        reason: String,
+    },
     /// The sync loop is gone; the source has nobody to report to.
     #[error("the sync loop stopped listening")]
     Closed,
