@@ -10,7 +10,8 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::bail;
+use anyhow::{Context, bail};
+use configsync_sidecar::api::{ApiSource, Selection};
 use configsync_sidecar::mounted::MountedDir;
 use configsync_sidecar::reload::http::HttpReload;
 use configsync_sidecar::reload::{ProcessTarget, Reloader, Retry};
@@ -56,7 +57,7 @@ struct ExecArgs {
 
 #[derive(Debug, clap::Args)]
 struct SidecarOptions {
-    /// ConfigMap to project (repeatable; needs a cluster connection).
+    /// ConfigMap to watch through the API (repeatable).
     #[arg(
         long = "configmap",
         env = "CONFIGSYNC_CONFIGMAP",
@@ -64,7 +65,7 @@ struct SidecarOptions {
         help_heading = "Sources"
     )]
     configmaps: Vec<String>,
-    /// Secret to project (repeatable; needs a cluster connection).
+    /// Secret to watch through the API (repeatable).
     #[arg(
         long = "secret",
         env = "CONFIGSYNC_SECRET",
@@ -72,7 +73,7 @@ struct SidecarOptions {
         help_heading = "Sources"
     )]
     secrets: Vec<String>,
-    /// Project every ConfigMap and Secret matching this label selector.
+    /// Watch every ConfigMap and Secret matching this label selector.
     #[arg(long, env = "CONFIGSYNC_SELECTOR", help_heading = "Sources")]
     selector: Option<String>,
     /// Namespace(s) to watch; defaults to the pod's own.
@@ -99,7 +100,7 @@ struct SidecarOptions {
         help_heading = "Sources"
     )]
     watch_secret_dirs: Vec<DirSpec>,
-    /// Re-read watched directories this often even without events.
+    /// Re-read watched directories and re-list watched objects this often, catching missed events.
     #[arg(long, default_value = "30s", value_parser = parse_duration, env = "CONFIGSYNC_RECHECK_INTERVAL", help_heading = "Sources")]
     recheck_interval: Duration,
     /// Restart a source that reported nothing (not even a heartbeat) for this long; liveness fails meanwhile.
@@ -363,7 +364,7 @@ impl ExecArgs {
             stop_signal,
             grace: grace_period,
         };
-        let (sources, config) = options.normalise(true)?;
+        let (sources, config) = options.normalise(true).await?;
         let signals = forward_os_signals()?;
         let code = run_exec_mode(sources, config, &command, policy, signals).await?;
         std::process::exit(code)
@@ -381,7 +382,7 @@ impl SidecarOptions {
                 ..Retry::default()
             },
         };
-        let (sources, config) = self.normalise(false)?;
+        let (sources, config) = self.normalise(false).await?;
         if config.sync.dir.is_none()
             && config.sync.env_file.is_none()
             && config.sync.env_json.is_none()
@@ -418,19 +419,58 @@ impl SidecarOptions {
         })
     }
 
-    /// Check the combination of flags and build the sources and run configuration.
-    fn normalise(self, exec: bool) -> anyhow::Result<(Vec<Arc<dyn Source>>, RunConfig)> {
-        if !self.configmaps.is_empty()
-            || !self.secrets.is_empty()
-            || self.selector.is_some()
-            || !self.namespaces.is_empty()
-        {
-            bail!(
-                "--configmap, --secret, --selector and --namespace watch the Kubernetes API, which needs a cluster \
-                 connection that this build does not have yet; mount the objects as volumes and use --watch-dir / \
-                 --watch-secret-dir instead"
-            );
+    /// API-watch sources for `--configmap`, `--secret` and `--selector`, in each `--namespace` (default: the
+    /// client's namespace, which is the pod's own in-cluster).
+    async fn api_sources(&self) -> anyhow::Result<Vec<Arc<dyn Source>>> {
+        let wanted =
+            !self.configmaps.is_empty() || !self.secrets.is_empty() || self.selector.is_some();
+        if !wanted {
+            if !self.namespaces.is_empty() {
+                bail!("--namespace needs --configmap, --secret or --selector");
+            }
+            return Ok(Vec::new());
         }
+        let client = configsync_sidecar::api::connect().await.context(
+            "--configmap, --secret and --selector watch the Kubernetes API: no cluster connection",
+        )?;
+        let namespaces = if self.namespaces.is_empty() {
+            vec![client.default_namespace().to_string()]
+        } else {
+            self.namespaces.clone()
+        };
+        let mut selections = Vec::new();
+        selections.extend(
+            self.configmaps
+                .iter()
+                .map(|n| (SourceKind::ConfigMap, Selection::Name(n.clone()))),
+        );
+        selections.extend(
+            self.secrets
+                .iter()
+                .map(|n| (SourceKind::Secret, Selection::Name(n.clone()))),
+        );
+        if let Some(labels) = &self.selector {
+            selections.push((SourceKind::ConfigMap, Selection::Labels(labels.clone())));
+            selections.push((SourceKind::Secret, Selection::Labels(labels.clone())));
+        }
+        let mut sources: Vec<Arc<dyn Source>> = Vec::new();
+        for namespace in &namespaces {
+            for (kind, selection) in &selections {
+                let source = ApiSource::new(
+                    client.clone(),
+                    *kind,
+                    namespace,
+                    selection.clone(),
+                    self.recheck_interval,
+                );
+                sources.push(Arc::new(source));
+            }
+        }
+        Ok(sources)
+    }
+
+    /// Check the combination of flags and build the sources and run configuration.
+    async fn normalise(self, exec: bool) -> anyhow::Result<(Vec<Arc<dyn Source>>, RunConfig)> {
         if self.recheck_interval.is_zero() || self.stale_after <= self.recheck_interval {
             bail!(
                 "--stale-after ({:?}) must be longer than --recheck-interval ({:?})",
@@ -438,6 +478,7 @@ impl SidecarOptions {
                 self.recheck_interval
             );
         }
+        let mut sources = self.api_sources().await?;
         let dirs = self
             .watch_dirs
             .iter()
@@ -446,19 +487,18 @@ impl SidecarOptions {
             .watch_secret_dirs
             .iter()
             .map(|spec| (spec, SourceKind::Secret));
-        let sources: Vec<Arc<dyn Source>> = dirs
-            .chain(secret_dirs)
-            .map(|(spec, kind)| {
-                let source = MountedDir::new(&spec.dir, kind, self.recheck_interval);
-                let source = match &spec.name {
-                    Some(name) => source.with_name(name),
-                    None => source,
-                };
-                Arc::new(source) as Arc<dyn Source>
-            })
-            .collect();
+        for (spec, kind) in dirs.chain(secret_dirs) {
+            let source = MountedDir::new(&spec.dir, kind, self.recheck_interval);
+            let source = match &spec.name {
+                Some(name) => source.with_name(name),
+                None => source,
+            };
+            sources.push(Arc::new(source));
+        }
         if sources.is_empty() {
-            bail!("no source: give --watch-dir or --watch-secret-dir");
+            bail!(
+                "no source: give --configmap, --secret, --selector, --watch-dir or --watch-secret-dir"
+            );
         }
         let mut items: BTreeMap<String, Vec<Item>> = BTreeMap::new();
         for spec in self.items {

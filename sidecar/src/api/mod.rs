@@ -51,6 +51,19 @@ impl Selection {
     }
 }
 
+/// A client from the environment: `KUBECONFIG`/`~/.kube/config`, else the in-cluster service account.
+///
+/// # Errors
+/// [`SourceError::Api`] when no configuration is found or it is invalid.
+pub async fn connect() -> Result<kube::Client, SourceError> {
+    kube::Client::try_default()
+        .await
+        .map_err(|error| SourceError::Api {
+            what: "cluster connection".into(),
+            reason: error.to_string(),
+        })
+}
+
 /// Objects of one kind in one namespace, kept current through the API.
 #[derive(Clone)]
 pub struct ApiSource {
