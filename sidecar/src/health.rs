@@ -175,6 +175,39 @@ fn respond(path: &str, health: &Health, registry: &Registry) -> Response<Full<By
 mod tests {
     use super::*;
 
+    async fn get(addr: SocketAddr, path: &str) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.expect("send");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).await.expect("read");
+        response
+    }
+
+    #[tokio::test]
+    async fn server_answers_probes_and_metrics_over_http() {
+        let health = Health::new(1, Duration::from_secs(3600));
+        let mut registry = Registry::default();
+        let metrics = crate::metrics::Metrics::register(&mut registry);
+        metrics.sync(true);
+        let addr = spawn_server(
+            "127.0.0.1:0".parse().expect("addr"),
+            health.clone(),
+            Arc::new(registry),
+        )
+        .await;
+        let addr = addr.expect("bind");
+        assert!(get(addr, "/healthz").await.starts_with("HTTP/1.1 503"));
+        health.synced();
+        assert!(get(addr, "/healthz").await.starts_with("HTTP/1.1 200"));
+        let metrics_text = get(addr, "/metrics").await;
+        assert!(
+            metrics_text.contains("configsync_sidecar_syncs_total 1"),
+            "{metrics_text}"
+        );
+    }
+
     #[test]
     fn status_is_pure_over_time() {
         let t0 = Instant::now();
