@@ -7,7 +7,8 @@
 //! * SIGTERM/SIGINT received by the supervisor, delivered through a channel ([`forward_os_signals`] in production,
 //!   plain sends in tests);
 //! * child exits, observed with `waitpid` on every SIGCHLD (plus a slow poll as a safety net). When the supervisor
-//!   is PID 1 it reaps every exited process, not just its child, so orphans never linger as zombies;
+//!   is PID 1 (or a child subreaper) it reaps every exited process, not just its child, so orphans never linger
+//!   as zombies;
 //! * grace timers armed by the machine.
 pub mod state;
 
@@ -68,7 +69,8 @@ pub async fn run_exec(
     let mut poll = tokio::time::interval(REAP_POLL);
     let (mut child, mut grace): (Option<Pid>, Option<(u64, Instant)>) = (None, None);
     let (mut batches_open, mut signals_open) = (true, true);
-    let pid1 = std::process::id() == 1;
+    // As PID 1 (or a child subreaper) orphans of the app become our children: reap them all.
+    let pid1 = std::process::id() == 1 || nix::sys::prctl::get_child_subreaper().unwrap_or(false);
     loop {
         let grace_deadline = grace.map(|(_, at)| at);
         let input = tokio::select! {
