@@ -49,7 +49,7 @@ fn run(
     on_start: bool,
 ) -> tokio::task::JoinHandle<()> {
     let wait = Wait {
-        min: Duration::from_millis(300),
+        min: Duration::from_secs(1),
         max: Duration::from_secs(5),
     };
     let config = RunConfig {
@@ -96,7 +96,7 @@ async fn no_reload_at_start_and_one_reload_per_batch() {
     })
     .await;
 
-    // One batch: three files in two sources, written well within the 300 ms quiet period.
+    // One batch: three files in two sources, written well within the 1 s quiet period.
     std::fs::write(a_dir.join("one"), "2").expect("edit");
     std::fs::write(a_dir.join("two"), "2").expect("edit");
     std::fs::write(b_dir.join("three"), "2").expect("edit");

@@ -39,8 +39,9 @@ impl Harness {
             env_file: Some(dir.path().join("app.env")),
             env_json: None,
             wait: Wait {
-                min: Duration::from_millis(100),
-                max: Duration::from_secs(2),
+                // Generous, so a loaded CI machine cannot split one batch of back-to-back sends.
+                min: Duration::from_millis(400),
+                max: Duration::from_secs(4),
             },
         };
         let metrics = Metrics::default();
