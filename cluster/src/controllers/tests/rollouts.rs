@@ -391,3 +391,43 @@ fn track_mixed_templates(client: &Client, ns: &str) -> Arc<Mutex<bool>> {
     });
     mixed
 }
+
+#[tokio::test]
+async fn rolling_back_reuses_the_old_replicaset_as_the_newest_revision() {
+    let cluster = start_cluster().await;
+    let client = cluster.client();
+    namespace(&client, "d7").await;
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), "d7");
+    let created = deployments
+        .create(&PostParams::default(), &mk_deployment("web", 2, "nginx:1"))
+        .await;
+    assert!(created.is_ok(), "{created:?}");
+    let at_revision = |wanted: &'static str| {
+        let deployments = deployments.clone();
+        async move {
+            eventually(&format!("revision {wanted} rolled out"), || async {
+                let d = deployments.get("web").await.ok()?;
+                let revision = d.annotations().get(deployment::REVISION).cloned();
+                (rolled_out(&d) && revision.as_deref() == Some(wanted)).then_some(d)
+            })
+            .await
+        }
+    };
+    at_revision("1").await;
+    for (image, revision) in [("nginx:2", "2"), ("nginx:1", "3")] {
+        let patch = json!({"spec": {"template": {"spec": {"containers": [{"name": "app", "image": image}]}}}});
+        let patched = deployments
+            .patch("web", &PatchParams::default(), &Patch::Strategic(&patch))
+            .await;
+        assert!(patched.is_ok(), "{patched:?}");
+        at_revision(revision).await;
+    }
+    let replicasets = list(&Api::<ReplicaSet>::namespaced(client.clone(), "d7")).await;
+    assert_eq!(replicasets.len(), 2, "the nginx:1 ReplicaSet is reused");
+    let serving: Vec<String> = replicasets
+        .iter()
+        .filter(|rs| rs.spec.as_ref().and_then(|s| s.replicas) == Some(2))
+        .filter_map(|rs| rs.annotations().get(deployment::REVISION).cloned())
+        .collect();
+    assert_eq!(serving, vec!["3".to_string()]);
+}
