@@ -19,6 +19,8 @@ enum Command {
     Keys(cli::keys::KeysArgs),
     /// Run the kube-apiserver KMS v2 plugin on a unix socket.
     Kms(cli::kms::KmsArgs),
+    /// Print the ConfigSync CustomResourceDefinition as YAML.
+    Crd(cli::crd::CrdArgs),
 }
 
 #[tokio::main]
@@ -28,5 +30,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Cluster(cluster) => cluster.run().await,
         Command::Keys(keys) => keys.run(),
         Command::Kms(kms) => kms.run().await,
+        Command::Crd(crd) => crd.run(),
     }
 }

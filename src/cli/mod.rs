@@ -2,3 +2,4 @@
 pub mod cluster;
 pub mod keys;
 pub mod kms;
+pub mod crd;

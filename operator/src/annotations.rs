@@ -1,0 +1,344 @@
+//! The opt-in annotations on a workload, parsed into a typed [`WorkloadPolicy`].
+//!
+//! ```text
+//!  auto (both kinds)   configsync.dev/auto · reloader.stakater.com/auto · wave …/update-on-config-change · --auto-all
+//!  auto (one kind)     configmap.reloader.stakater.com/auto · secret.reloader.stakater.com/auto
+//!  named sources       configsync.dev/{configmaps,secrets} · {configmap,secret}.reloader…/reload · wave …/extra-*
+//!  left out of auto    configsync.dev/exclude-{configmaps,secrets} · {configmaps,secrets}.exclude.reloader…/reload
+//!  how                 configsync.dev/strategy (restart|reload|none) · configsync.dev/debounce (min[,max])
+//! ```
+//! `configsync.dev/auto` decides over `reloader.stakater.com/auto`; either set to `"false"` opts the workload
+//! out of every form of `auto` (including `--auto-all`) while named sources are still followed.
+//!
+//! Parsing never panics. Every malformed value is collected into one [`Error::ParsePolicy`] whose text names
+//! each annotation and its bad value; it becomes the Warning Event on the workload, and the workload is left
+//! alone until it is fixed (a typo in `strategy: none` must not restart anything).
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use configsync_crds::annotations::{self as keys, reloader, wave};
+use configsync_crds::{SourceKind, Strategy};
+
+use crate::refs::{ConsumedKeys, SourceId, SourceRef, merge_refs};
+
+/// Longest annotation value quoted in an error message.
+const QUOTE_LIMIT: usize = 64;
+
+/// Failures while parsing a workload's annotations.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum Error {
+    /// One or more annotations have malformed values.
+    #[error("{}", problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    ParsePolicy {
+        /// Every malformed annotation, in key order.
+        problems: Vec<Problem>,
+    },
+}
+
+/// One malformed annotation.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("annotation {annotation} has invalid value {value:?}: {invalid}")]
+pub struct Problem {
+    /// The annotation key.
+    pub annotation: String,
+    /// The value, cut to a readable length.
+    pub value: String,
+    /// What is wrong with it.
+    pub invalid: Invalid,
+}
+
+/// What is wrong with an annotation value.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum Invalid {
+    /// Not a boolean.
+    #[error("expected \"true\" or \"false\"")]
+    Bool,
+    /// A list entry is not a valid object name.
+    #[error(
+        "{0:?} is not a valid object name (lowercase letters, digits, '-' and '.', at most 253)"
+    )]
+    Name(String),
+    /// Not `restart`, `reload` or `none`.
+    #[error("expected restart, reload or none")]
+    Strategy,
+    /// Not `min` or `min,max`.
+    #[error("expected min[,max], such as 5s or 5s,1m")]
+    DebounceShape,
+    /// A part is not a duration.
+    #[error("{0:?} is not a duration such as 500ms, 5s or 1m")]
+    Duration(String),
+    /// A negative duration.
+    #[error("{0:?} is negative")]
+    NegativeDuration(String),
+    /// `max` below `min`.
+    #[error("max {max:?} is below min {min:?}")]
+    MaxBelowMin {
+        /// The min part.
+        min: String,
+        /// The max part.
+        max: String,
+    },
+}
+
+/// Which kinds of referenced sources `auto` follows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AutoKinds {
+    /// Follow every referenced ConfigMap.
+    pub config_maps: bool,
+    /// Follow every referenced Secret.
+    pub secrets: bool,
+}
+
+impl AutoKinds {
+    /// Whether `auto` covers sources of `kind`.
+    pub fn covers(self, kind: SourceKind) -> bool {
+        match kind {
+            SourceKind::ConfigMap => self.config_maps,
+            SourceKind::Secret => self.secrets,
+        }
+    }
+}
+
+/// consul-template's quiet period: fire `min` after the last change, and no later than `max` after the first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Debounce {
+    /// Quiet time after the last change.
+    pub min: Duration,
+    /// Longest wait after the first change (at least `min`).
+    pub max: Duration,
+}
+
+impl Debounce {
+    /// A window with `max` defaulting to 4 × `min` (consul-template's default).
+    pub fn new(min: Duration, max: Option<Duration>) -> Self {
+        Self {
+            min,
+            max: max.unwrap_or_else(|| min.saturating_mul(4)),
+        }
+    }
+}
+
+/// What configsync does for one workload.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WorkloadPolicy {
+    /// Kinds of referenced sources followed automatically.
+    pub auto: AutoKinds,
+    /// Sources followed by name, whether or not the pod template references them.
+    pub named: BTreeSet<SourceId>,
+    /// Sources `auto` leaves out.
+    pub excluded: BTreeSet<SourceId>,
+    /// What a content change does.
+    pub strategy: Strategy,
+    /// The workload's quiet period; `None` means the operator's `--debounce` default.
+    pub debounce: Option<Debounce>,
+}
+
+impl WorkloadPolicy {
+    /// The sources this policy follows: referenced ones of an `auto` kind that are not excluded, plus the
+    /// named ones (all keys, optional: a named source that does not exist yet hashes as absent).
+    pub fn followed_sources(&self, refs: &[SourceRef]) -> Vec<SourceRef> {
+        let auto = refs
+            .iter()
+            .filter(|r| self.auto.covers(r.id.kind) && !self.excluded.contains(&r.id))
+            .cloned();
+        let named = self.named.iter().map(|id| SourceRef {
+            id: id.clone(),
+            keys: ConsumedKeys::All,
+            optional: true,
+            env_prefixes: BTreeSet::new(),
+        });
+        merge_refs(auto.chain(named))
+    }
+}
+
+/// Parse a workload's annotations. `Ok(None)`: the workload is not followed.
+///
+/// # Errors
+/// [`Error::ParsePolicy`] listing every malformed annotation.
+pub fn parse_policy(
+    annotations: &BTreeMap<String, String>,
+    auto_all: bool,
+) -> Result<Option<WorkloadPolicy>, Error> {
+    let mut p = Parser {
+        annotations,
+        problems: Vec::new(),
+    };
+    let explicit_auto = p.bool(keys::AUTO).or(p.bool(reloader::AUTO));
+    let typed_cm = p.bool(reloader::CONFIGMAP_AUTO).unwrap_or(false);
+    let typed_secret = p.bool(reloader::SECRET_AUTO).unwrap_or(false);
+    let wave = p.bool(wave::UPDATE_ON_CONFIG_CHANGE).unwrap_or(false);
+    let both = wave || explicit_auto.unwrap_or(auto_all);
+    let auto = match explicit_auto {
+        Some(false) => AutoKinds::default(),
+        _ => AutoKinds {
+            config_maps: both || typed_cm,
+            secrets: both || typed_secret,
+        },
+    };
+    let config_maps = [
+        keys::CONFIGMAPS,
+        reloader::CONFIGMAP_RELOAD,
+        wave::EXTRA_CONFIGMAPS,
+    ];
+    let secrets = [keys::SECRETS, reloader::SECRET_RELOAD, wave::EXTRA_SECRETS];
+    let mut named = p.names(&config_maps, SourceKind::ConfigMap);
+    named.extend(p.names(&secrets, SourceKind::Secret));
+    let mut excluded = p.names(
+        &[keys::EXCLUDE_CONFIGMAPS, reloader::CONFIGMAPS_EXCLUDE],
+        SourceKind::ConfigMap,
+    );
+    excluded.extend(p.names(
+        &[keys::EXCLUDE_SECRETS, reloader::SECRETS_EXCLUDE],
+        SourceKind::Secret,
+    ));
+    let strategy = p.strategy();
+    let debounce = p.debounce();
+    if !p.problems.is_empty() {
+        p.problems.sort_by(|a, b| a.annotation.cmp(&b.annotation));
+        return Err(Error::ParsePolicy {
+            problems: p.problems,
+        });
+    }
+    let followed = auto.config_maps || auto.secrets || !named.is_empty();
+    Ok(followed.then_some(WorkloadPolicy {
+        auto,
+        named,
+        excluded,
+        strategy,
+        debounce,
+    }))
+}
+
+/// Whether a ConfigMap or Secret opts out of triggering anything (`configsync.dev/ignore` or Reloader's).
+pub fn is_ignored_source(annotations: &BTreeMap<String, String>) -> bool {
+    [keys::IGNORE, reloader::IGNORE].iter().any(|k| {
+        annotations
+            .get(*k)
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+    })
+}
+
+struct Parser<'a> {
+    annotations: &'a BTreeMap<String, String>,
+    problems: Vec<Problem>,
+}
+
+impl Parser<'_> {
+    fn report(&mut self, annotation: &str, value: &str, invalid: Invalid) {
+        let value = match value.char_indices().nth(QUOTE_LIMIT) {
+            Some((cut, _)) => format!("{}…", &value[..cut]),
+            None => value.to_owned(),
+        };
+        self.problems.push(Problem {
+            annotation: annotation.to_owned(),
+            value,
+            invalid,
+        });
+    }
+
+    fn bool(&mut self, key: &str) -> Option<bool> {
+        let value = self.annotations.get(key)?;
+        match value.trim().to_ascii_lowercase().as_str() {
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => {
+                self.report(key, value, Invalid::Bool);
+                None
+            }
+        }
+    }
+
+    fn names(&mut self, keys: &[&str], kind: SourceKind) -> BTreeSet<SourceId> {
+        let mut ids = BTreeSet::new();
+        for key in keys {
+            let Some(value) = self.annotations.get(*key) else {
+                continue;
+            };
+            for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+                if is_object_name(name) {
+                    ids.insert(SourceId {
+                        kind,
+                        name: name.to_owned(),
+                    });
+                } else {
+                    self.report(key, value, Invalid::Name(name.to_owned()));
+                }
+            }
+        }
+        ids
+    }
+
+    fn strategy(&mut self) -> Strategy {
+        let Some(value) = self.annotations.get(keys::STRATEGY) else {
+            return Strategy::default();
+        };
+        match value.trim().to_ascii_lowercase().as_str() {
+            "restart" => Strategy::Restart,
+            "reload" => Strategy::Reload,
+            "none" => Strategy::None,
+            _ => {
+                self.report(keys::STRATEGY, value, Invalid::Strategy);
+                Strategy::default()
+            }
+        }
+    }
+
+    fn debounce(&mut self) -> Option<Debounce> {
+        let value = self.annotations.get(keys::DEBOUNCE)?;
+        parse_debounce(value)
+            .map_err(|invalid| self.report(keys::DEBOUNCE, value, invalid))
+            .ok()
+    }
+}
+
+/// Parse `min[,max]`; `max` defaults to 4 × `min` and must not be below it.
+pub fn parse_debounce(value: &str) -> Result<Debounce, Invalid> {
+    let parts: Vec<&str> = value.split(',').map(str::trim).collect();
+    let (min_text, max_text) = match parts.as_slice() {
+        [min] if !min.is_empty() => (*min, None),
+        [min, max] => (*min, Some(*max)),
+        _ => return Err(Invalid::DebounceShape),
+    };
+    let min = parse_duration(min_text)?;
+    let Some(max_text) = max_text else {
+        return Ok(Debounce::new(min, None));
+    };
+    let max = parse_duration(max_text)?;
+    if max < min {
+        return Err(Invalid::MaxBelowMin {
+            min: min_text.to_owned(),
+            max: max_text.to_owned(),
+        });
+    }
+    Ok(Debounce::new(min, Some(max)))
+}
+
+/// A Go-style duration (`500ms`, `5s`, `1m30s`), as Kubernetes and CEL's `duration()` read it.
+pub fn parse_duration(text: &str) -> Result<Duration, Invalid> {
+    let invalid = || Invalid::Duration(text.to_owned());
+    if text.is_empty() {
+        return Err(invalid());
+    }
+    // jiff's friendly format reads Go-style `500ms`, `5s`, `1m30s` and reports overflow as an error
+    // (kube's `Duration` parser panics on `1e400s`).
+    let parsed: jiff::SignedDuration = text.parse().map_err(|_| invalid())?;
+    if parsed.is_negative() {
+        return Err(Invalid::NegativeDuration(text.to_owned()));
+    }
+    Duration::try_from(parsed).map_err(|_| invalid())
+}
+
+/// A DNS-1123 subdomain, the rule for ConfigMap and Secret names.
+fn is_object_name(name: &str) -> bool {
+    let edge_ok = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    name.len() <= 253
+        && edge_ok(name.chars().next())
+        && edge_ok(name.chars().last())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+}
+
+#[cfg(test)]
+#[path = "annotations_tests.rs"]
+mod tests;

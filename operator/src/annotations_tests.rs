@@ -1,0 +1,334 @@
+use super::*;
+
+fn mk(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+fn policy(pairs: &[(&str, &str)]) -> Option<WorkloadPolicy> {
+    parse_policy(&mk(pairs), false).unwrap()
+}
+
+fn problems(pairs: &[(&str, &str)]) -> Vec<Problem> {
+    match parse_policy(&mk(pairs), false) {
+        Err(Error::ParsePolicy { problems }) => problems,
+        other => panic!("expected an error, got {other:?}"),
+    }
+}
+
+const BOTH: AutoKinds = AutoKinds {
+    config_maps: true,
+    secrets: true,
+};
+
+fn r(id: SourceId) -> SourceRef {
+    SourceRef {
+        id,
+        keys: ConsumedKeys::one("k"),
+        optional: false,
+        env_prefixes: BTreeSet::new(),
+    }
+}
+
+#[test]
+fn no_opt_in_means_not_followed() {
+    assert_eq!(policy(&[]), None);
+    assert_eq!(policy(&[("app", "x"), (keys::STRATEGY, "none")]), None);
+}
+
+#[test]
+fn configsync_auto_follows_both_kinds() {
+    let p = policy(&[(keys::AUTO, "true")]).unwrap();
+    assert_eq!(p.auto, BOTH);
+    assert_eq!(p.strategy, Strategy::Restart);
+    assert_eq!(p.debounce, None);
+}
+
+#[test]
+fn reloader_annotations_keep_working() {
+    assert_eq!(policy(&[(reloader::AUTO, "true")]).unwrap().auto, BOTH);
+    let cm_only = policy(&[(reloader::CONFIGMAP_AUTO, "true")]).unwrap();
+    assert_eq!(
+        cm_only.auto,
+        AutoKinds {
+            config_maps: true,
+            secrets: false
+        }
+    );
+    let secret_only = policy(&[(reloader::SECRET_AUTO, "true")]).unwrap();
+    assert_eq!(
+        secret_only.auto,
+        AutoKinds {
+            config_maps: false,
+            secrets: true
+        }
+    );
+    let named = policy(&[
+        (reloader::CONFIGMAP_RELOAD, "a, b"),
+        (reloader::SECRET_RELOAD, "c"),
+    ])
+    .unwrap();
+    assert_eq!(named.auto, AutoKinds::default());
+    assert_eq!(
+        named.named,
+        BTreeSet::from([
+            SourceId::config_map("a"),
+            SourceId::config_map("b"),
+            SourceId::secret("c")
+        ])
+    );
+    let excluded = policy(&[
+        (reloader::AUTO, "true"),
+        (reloader::SECRETS_EXCLUDE, "noisy"),
+    ])
+    .unwrap();
+    assert_eq!(
+        excluded.excluded,
+        BTreeSet::from([SourceId::secret("noisy")])
+    );
+}
+
+#[test]
+fn wave_annotations_keep_working() {
+    let p = policy(&[
+        (wave::UPDATE_ON_CONFIG_CHANGE, "true"),
+        (wave::EXTRA_CONFIGMAPS, "extra-cm"),
+        (wave::EXTRA_SECRETS, "extra-s"),
+    ])
+    .unwrap();
+    assert_eq!(p.auto, BOTH);
+    assert_eq!(
+        p.named,
+        BTreeSet::from([
+            SourceId::config_map("extra-cm"),
+            SourceId::secret("extra-s")
+        ])
+    );
+}
+
+#[test]
+fn configsync_named_and_excluded_lists() {
+    let p = policy(&[
+        (keys::CONFIGMAPS, "a,,b ,"),
+        (keys::SECRETS, "s"),
+        (keys::EXCLUDE_CONFIGMAPS, "x"),
+        (keys::EXCLUDE_SECRETS, "y"),
+    ])
+    .unwrap();
+    assert_eq!(
+        p.auto,
+        AutoKinds::default(),
+        "named lists alone do not turn on auto"
+    );
+    assert_eq!(p.named.len(), 3);
+    assert_eq!(
+        p.excluded,
+        BTreeSet::from([SourceId::config_map("x"), SourceId::secret("y")])
+    );
+}
+
+#[test]
+fn auto_all_with_opt_out() {
+    let on = parse_policy(&mk(&[]), true).unwrap().unwrap();
+    assert_eq!(on.auto, BOTH);
+    assert_eq!(
+        parse_policy(&mk(&[(keys::AUTO, "false")]), true).unwrap(),
+        None
+    );
+    assert_eq!(
+        parse_policy(&mk(&[(reloader::AUTO, "false")]), true).unwrap(),
+        None
+    );
+    // Opting out of auto keeps explicitly named sources.
+    let named = parse_policy(&mk(&[(keys::AUTO, "false"), (keys::SECRETS, "s")]), true)
+        .unwrap()
+        .unwrap();
+    assert_eq!(named.auto, AutoKinds::default());
+    assert_eq!(named.named, BTreeSet::from([SourceId::secret("s")]));
+}
+
+#[test]
+fn configsync_auto_decides_over_reloader_auto() {
+    assert_eq!(
+        policy(&[(keys::AUTO, "false"), (reloader::AUTO, "true")]),
+        None
+    );
+    assert_eq!(
+        policy(&[(keys::AUTO, "TRUE"), (reloader::AUTO, "false")])
+            .unwrap()
+            .auto,
+        BOTH
+    );
+}
+
+#[test]
+fn strategy_and_debounce() {
+    let p = policy(&[
+        (keys::AUTO, "true"),
+        (keys::STRATEGY, "reload"),
+        (keys::DEBOUNCE, "5s"),
+    ])
+    .unwrap();
+    assert_eq!(p.strategy, Strategy::Reload);
+    assert_eq!(
+        p.debounce,
+        Some(Debounce {
+            min: Duration::from_secs(5),
+            max: Duration::from_secs(20)
+        })
+    );
+    let p = policy(&[
+        (keys::AUTO, "true"),
+        (keys::STRATEGY, "none"),
+        (keys::DEBOUNCE, "500ms, 1m"),
+    ])
+    .unwrap();
+    assert_eq!(p.strategy, Strategy::None);
+    assert_eq!(
+        p.debounce,
+        Some(Debounce {
+            min: Duration::from_millis(500),
+            max: Duration::from_secs(60)
+        })
+    );
+}
+
+#[test]
+fn debounce_grammar() {
+    assert_eq!(
+        parse_debounce("1m30s").unwrap().min,
+        Duration::from_secs(90)
+    );
+    assert_eq!(
+        parse_debounce("0s").unwrap(),
+        Debounce {
+            min: Duration::ZERO,
+            max: Duration::ZERO
+        }
+    );
+    assert_eq!(parse_debounce("5s,5s").unwrap().max, Duration::from_secs(5));
+    assert_eq!(
+        parse_debounce("1.5s").unwrap().min,
+        Duration::from_millis(1500)
+    );
+    assert_eq!(parse_debounce(""), Err(Invalid::DebounceShape));
+    for weird in [
+        "99999999999999999999999h",
+        "1e400s",
+        "NaNs",
+        "infs",
+        "s",
+        "µs",
+        "1h-1s",
+        "5x",
+    ] {
+        assert!(parse_debounce(weird).is_err(), "{weird}");
+    }
+    assert_eq!(parse_debounce("1s,2s,3s"), Err(Invalid::DebounceShape));
+    assert_eq!(parse_debounce("5"), Err(Invalid::Duration("5".into())));
+    assert_eq!(parse_debounce("5s,"), Err(Invalid::Duration(String::new())));
+    assert_eq!(
+        parse_debounce("-5s"),
+        Err(Invalid::NegativeDuration("-5s".into()))
+    );
+    assert_eq!(
+        parse_debounce("10s,5s"),
+        Err(Invalid::MaxBelowMin {
+            min: "10s".into(),
+            max: "5s".into()
+        })
+    );
+}
+
+#[test]
+fn malformed_values_are_all_reported_with_key_and_value() {
+    let found = problems(&[
+        (keys::AUTO, "yes"),
+        (keys::STRATEGY, "rolling"),
+        (keys::DEBOUNCE, "10s,5s"),
+        (keys::CONFIGMAPS, "good,Bad_Name"),
+    ]);
+    let messages: Vec<String> = found.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        messages,
+        [
+            r#"annotation configsync.dev/auto has invalid value "yes": expected "true" or "false""#,
+            r#"annotation configsync.dev/configmaps has invalid value "good,Bad_Name": "Bad_Name" is not a valid object name (lowercase letters, digits, '-' and '.', at most 253)"#,
+            r#"annotation configsync.dev/debounce has invalid value "10s,5s": max "5s" is below min "10s""#,
+            r#"annotation configsync.dev/strategy has invalid value "rolling": expected restart, reload or none"#,
+        ]
+    );
+}
+
+#[test]
+fn long_values_are_cut_in_messages() {
+    let long = "x".repeat(500);
+    let found = problems(&[(keys::STRATEGY, &long)]);
+    assert_eq!(found[0].value.chars().count(), QUOTE_LIMIT + 1);
+    assert!(found[0].value.ends_with('…'));
+}
+
+#[test]
+fn multibyte_values_do_not_panic() {
+    let found = problems(&[(keys::DEBOUNCE, &"é".repeat(100)), (keys::AUTO, "ü")]);
+    assert_eq!(found.len(), 2);
+}
+
+#[test]
+fn object_names() {
+    for ok in ["a", "my-config", "a.b-c", "0abc", &"a".repeat(253)] {
+        assert!(is_object_name(ok), "{ok}");
+    }
+    for bad in ["", "-a", "a-", "A", "a_b", "a/b", ".a", &"a".repeat(254)] {
+        assert!(!is_object_name(bad), "{bad}");
+    }
+}
+
+#[test]
+fn followed_sources_honour_auto_kinds_excludes_and_names() {
+    let refs = [
+        r(SourceId::config_map("app")),
+        r(SourceId::config_map("skip-me")),
+        r(SourceId::secret("db")),
+        r(SourceId::config_map("named-and-used")),
+    ];
+    let p = WorkloadPolicy {
+        auto: AutoKinds {
+            config_maps: true,
+            secrets: false,
+        },
+        named: BTreeSet::from([
+            SourceId::config_map("named-and-used"),
+            SourceId::secret("extra"),
+        ]),
+        excluded: BTreeSet::from([SourceId::config_map("skip-me")]),
+        ..WorkloadPolicy::default()
+    };
+    let followed = p.followed_sources(&refs);
+    let summary: Vec<_> = followed
+        .iter()
+        .map(|r| (r.id.clone(), r.keys.clone(), r.optional))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (SourceId::config_map("app"), ConsumedKeys::one("k"), false),
+            (
+                SourceId::config_map("named-and-used"),
+                ConsumedKeys::All,
+                false
+            ),
+            (SourceId::secret("extra"), ConsumedKeys::All, true),
+        ]
+    );
+}
+
+#[test]
+fn ignore_annotation_on_sources() {
+    assert!(is_ignored_source(&mk(&[(keys::IGNORE, "true")])));
+    assert!(is_ignored_source(&mk(&[(reloader::IGNORE, "True")])));
+    assert!(!is_ignored_source(&mk(&[(keys::IGNORE, "false")])));
+    assert!(!is_ignored_source(&mk(&[])));
+}

@@ -1,0 +1,161 @@
+//! The server-side-apply body for a decision: the smallest object that says what configsync owns.
+//!
+//! ```text
+//!  apiVersion: apps/v1
+//!  kind: Deployment | StatefulSet | DaemonSet
+//!  metadata: {name, namespace, annotations: {configsync.dev/observed-hash: <record>}}
+//!  spec: {template: {metadata: {annotations: {configsync.dev/config-hash: <hash>}}}}   (only when one exists)
+//! ```
+//! It is sent with field manager `configsync`, forced, so configsync owns exactly these two annotations and
+//! nothing else. Server-side apply removes fields a manager stops sending, so a body that only updates the
+//! record still carries the live template hash: dropping it would change the template and roll the pods.
+use configsync_crds::annotations::{CONFIG_HASH, FIELD_MANAGER, OBSERVED_HASH};
+use kube::api::{Patch, PatchParams};
+use serde_json::{Value, json};
+
+use super::{Decision, Live};
+use crate::workload::WorkloadRef;
+
+/// The apply body for `decision`, or `None` when nothing is sent (Nothing, Warn).
+pub fn apply_body(workload: &WorkloadRef, live: Live<'_>, decision: &Decision) -> Option<Value> {
+    let (record, template) = match decision {
+        Decision::Roll { hash } => (hash.as_str(), Some(hash.as_str())),
+        Decision::Adopt { hash } | Decision::Record { hash } | Decision::Report { hash, .. } => {
+            (hash.as_str(), live.template_hash)
+        }
+        Decision::Nothing | Decision::Warn { .. } => return None,
+    };
+    let mut body = json!({
+        "apiVersion": "apps/v1",
+        "kind": workload.kind.as_str(),
+        "metadata": {
+            "name": workload.name,
+            "namespace": workload.namespace,
+            "annotations": {OBSERVED_HASH: record},
+        },
+    });
+    if let (Some(template), Some(object)) = (template, body.as_object_mut()) {
+        let spec = json!({"template": {"metadata": {"annotations": {CONFIG_HASH: template}}}});
+        object.insert("spec".to_owned(), spec);
+    }
+    Some(body)
+}
+
+/// The decision as a kube apply patch, or `None` when nothing is sent.
+pub fn apply_patch(
+    workload: &WorkloadRef,
+    live: Live<'_>,
+    decision: &Decision,
+) -> Option<Patch<Value>> {
+    apply_body(workload, live, decision).map(Patch::Apply)
+}
+
+/// Patch parameters: field manager `configsync`, forced (configsync owns its two annotations).
+pub fn apply_params() -> PatchParams {
+    PatchParams::apply(FIELD_MANAGER).force()
+}
+
+#[cfg(test)]
+mod tests {
+    use configsync_crds::{Strategy, WorkloadKind};
+
+    use super::*;
+    use crate::fixtures::mk_hash;
+
+    fn web(kind: WorkloadKind) -> WorkloadRef {
+        WorkloadRef::new(kind, "prod", "web")
+    }
+
+    #[test]
+    fn roll_touches_only_the_two_annotations() {
+        let hash = mk_hash("a");
+        let live = Live {
+            template_hash: Some("v1:old"),
+            observed_hash: Some("v1:old"),
+        };
+        for kind in [
+            WorkloadKind::Deployment,
+            WorkloadKind::StatefulSet,
+            WorkloadKind::DaemonSet,
+        ] {
+            let body =
+                apply_body(&web(kind), live, &Decision::Roll { hash: hash.clone() }).unwrap();
+            assert_eq!(
+                body,
+                json!({
+                    "apiVersion": "apps/v1", "kind": kind.as_str(),
+                    "metadata": {"name": "web", "namespace": "prod",
+                        "annotations": {"configsync.dev/observed-hash": hash.as_str()}},
+                    "spec": {"template": {"metadata": {"annotations": {"configsync.dev/config-hash": hash.as_str()}}}},
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn adoption_writes_the_record_and_no_template() {
+        let hash = mk_hash("a");
+        let body = apply_body(
+            &web(WorkloadKind::Deployment),
+            Live::default(),
+            &Decision::Adopt { hash: hash.clone() },
+        )
+        .unwrap();
+        assert_eq!(
+            body["metadata"]["annotations"][OBSERVED_HASH],
+            json!(hash.as_str())
+        );
+        assert!(
+            body.get("spec").is_none(),
+            "adoption must not touch the pod template: {body}"
+        );
+    }
+
+    #[test]
+    fn record_only_bodies_keep_the_live_template_hash() {
+        let hash = mk_hash("a");
+        let live = Live {
+            template_hash: Some("v1:running"),
+            observed_hash: Some("v1:old"),
+        };
+        for decision in [
+            Decision::Record { hash: hash.clone() },
+            Decision::Report {
+                hash: hash.clone(),
+                strategy: Strategy::Reload,
+            },
+            Decision::Adopt { hash: hash.clone() },
+        ] {
+            let body = apply_body(&web(WorkloadKind::StatefulSet), live, &decision).unwrap();
+            assert_eq!(
+                body["spec"]["template"]["metadata"]["annotations"][CONFIG_HASH],
+                json!("v1:running")
+            );
+            assert_eq!(
+                body["metadata"]["annotations"][OBSERVED_HASH],
+                json!(hash.as_str())
+            );
+        }
+    }
+
+    #[test]
+    fn nothing_and_warn_send_nothing() {
+        let live = Live::default();
+        assert!(apply_patch(&web(WorkloadKind::Deployment), live, &Decision::Nothing).is_none());
+        assert!(
+            apply_patch(
+                &web(WorkloadKind::Deployment),
+                live,
+                &Decision::Warn { missing: vec![] }
+            )
+            .is_none()
+        );
+    }
+
+    #[test]
+    fn params_use_the_configsync_field_manager_and_force() {
+        let params = apply_params();
+        assert_eq!(params.field_manager.as_deref(), Some("configsync"));
+        assert!(params.force);
+    }
+}
