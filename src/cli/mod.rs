@@ -1,5 +1,5 @@
 //! Subcommands: argument parsing and wiring only; the logic lives in the library crates.
 pub mod cluster;
+pub mod crd;
 pub mod keys;
 pub mod kms;
-pub mod crd;
