@@ -21,6 +21,8 @@ enum Command {
     Kms(cli::kms::KmsArgs),
     /// Print the ConfigSync CustomResourceDefinition as YAML.
     Crd(cli::crd::CrdArgs),
+    /// Run the rollout operator: restart workloads when the config they consume changes.
+    Operator(Box<cli::operator::OperatorArgs>),
 }
 
 #[tokio::main]
@@ -31,5 +33,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Keys(keys) => keys.run(),
         Command::Kms(kms) => kms.run().await,
         Command::Crd(crd) => crd.run(),
+        Command::Operator(operator) => operator.run().await,
     }
 }

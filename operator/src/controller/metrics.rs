@@ -74,6 +74,13 @@ impl Metrics {
         metrics
     }
 
+    /// A fresh registry holding only these metrics.
+    pub fn with_registry() -> (Registry, Self) {
+        let mut registry = Registry::default();
+        let metrics = Self::register(&mut registry);
+        (registry, metrics)
+    }
+
     /// Count an error of `category`.
     pub fn error(&self, category: &'static str) {
         self.errors
