@@ -15,12 +15,12 @@ struct Args {
 enum Command {
     /// Run the embedded Kubernetes API server on 127.0.0.1 in the foreground.
     Cluster(cli::cluster::ClusterArgs),
+    /// Print the ConfigSync CustomResourceDefinition as YAML.
+    Crd(cli::crd::CrdArgs),
     /// Create and rotate encryption keys; report and re-encrypt stored items.
     Keys(cli::keys::KeysArgs),
     /// Run the kube-apiserver KMS v2 plugin on a unix socket.
     Kms(cli::kms::KmsArgs),
-    /// Print the ConfigSync CustomResourceDefinition as YAML.
-    Crd(cli::crd::CrdArgs),
     /// Run the rollout operator: restart workloads when the config they consume changes.
     Operator(Box<cli::operator::OperatorArgs>),
 }
@@ -30,9 +30,9 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     match args.command {
         Command::Cluster(cluster) => cluster.run().await,
+        Command::Crd(crd) => crd.run(),
         Command::Keys(keys) => keys.run(),
         Command::Kms(kms) => kms.run().await,
-        Command::Crd(crd) => crd.run(),
         Command::Operator(operator) => operator.run().await,
     }
 }

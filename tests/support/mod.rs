@@ -1,0 +1,167 @@
+//! Shared helpers for the end-to-end tests: a `configsync cluster` process, `kubectl` against it, and
+//! deadline-bound waits. Each test binary includes this with `mod support;`.
+//!
+//! kubectl must be on PATH. When `CI` is set a missing kubectl fails the tests; otherwise they are skipped
+//! with a printed reason. Every wait polls a condition against a deadline.
+#![allow(dead_code)]
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+pub const DEADLINE: Duration = Duration::from_secs(20);
+
+/// A running `configsync cluster`; killed on drop.
+pub struct Cluster {
+    pub child: Child,
+    pub kubeconfig: PathBuf,
+    pub dir: tempfile::TempDir,
+    pub addr: String,
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn kubectl_available() -> bool {
+    let found = Command::new("kubectl")
+        .args(["version", "--client"])
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if !found {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "kubectl is required on PATH when CI is set"
+        );
+        eprintln!("skipping: kubectl is not on PATH (set CI to make this a failure)");
+    }
+    found
+}
+
+/// Start the binary on a free port and wait until `/readyz` answers; `None` when kubectl is missing.
+pub fn start() -> Option<Cluster> {
+    if !kubectl_available() {
+        return None;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kubeconfig = dir.path().join("kubeconfig");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_configsync"))
+        .args(["cluster", "--port", "0", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .env("CONFIGSYNC_CLUSTER_POD_READY_DELAY_MS", "200")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn configsync cluster");
+    let stdout = child.stdout.take().expect("stdout");
+    let (line_tx, line_rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = line_tx.send(line);
+        }
+    });
+    let mut cluster = Cluster {
+        child,
+        kubeconfig,
+        dir,
+        addr: String::new(),
+    };
+    let addr =
+        wait_for_line(&line_rx, "listening on http://").expect("the server prints its address");
+    let addr = addr.rsplit("http://").next().unwrap_or_default().to_owned();
+    cluster.addr = addr.clone();
+    wait_until("/readyz answers ok", || {
+        http_get(&addr, "/readyz").is_some_and(|body| body.ends_with("ok"))
+    });
+    Some(cluster)
+}
+
+pub fn wait_for_line(lines: &mpsc::Receiver<String>, needle: &str) -> Option<String> {
+    let deadline = Instant::now() + DEADLINE;
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        match lines.recv_timeout(left) {
+            Ok(line) if line.contains(needle) => return Some(line),
+            Ok(_) => {}
+            Err(_) => return None,
+        }
+    }
+    None
+}
+
+pub fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + DEADLINE;
+    while Instant::now() < deadline {
+        if condition() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("timed out waiting until {what}");
+}
+
+pub fn http_get(addr: &str, path: &str) -> Option<String> {
+    let mut stream = TcpStream::connect(addr).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    response.starts_with("HTTP/1.1 200").then_some(response)
+}
+
+impl Cluster {
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new("kubectl");
+        command.arg("--kubeconfig").arg(&self.kubeconfig);
+        command
+            .arg("--cache-dir")
+            .arg(self.dir.path().join("kube-cache"))
+            .args(args);
+        command
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("run kubectl")
+    }
+
+    /// Run kubectl, assert success, return stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "kubectl {args:?} failed: {stderr}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Run kubectl, assert failure, return stderr.
+    pub fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            !out.status.success(),
+            "kubectl {args:?} unexpectedly succeeded"
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut full = args.to_vec();
+        full.extend(["-o", "json"]);
+        serde_json::from_str(&self.ok(&full)).expect("kubectl -o json prints JSON")
+    }
+
+    pub fn file(&self, name: &str, content: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, content).expect("write manifest");
+        path
+    }
+}
+
+pub fn path_str(path: &Path) -> &str {
+    path.to_str().expect("utf-8 temp path")
+}
