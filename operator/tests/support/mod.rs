@@ -38,7 +38,7 @@ pub async fn mk_cluster() -> EmbeddedCluster {
 /// A running operator; dropping (or [`Operator::stop`]) aborts it and its watches.
 pub struct Operator {
     task: tokio::task::JoinHandle<Result<(), controller::Error>>,
-    pub registry: Registry,
+    pub registry: Arc<Registry>,
     pub metrics: Metrics,
 }
 
@@ -61,7 +61,7 @@ impl Operator {
         .await;
         Self {
             task,
-            registry,
+            registry: Arc::new(registry),
             metrics,
         }
     }
