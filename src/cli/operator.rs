@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -173,7 +173,11 @@ async fn lead_and_run(
     let Some(lease) = lease else {
         return Ok(controller::run(client, config, metrics, ready).await?);
     };
+    // A standby is healthy and ready as a standby (so the operator's own rollouts can proceed); once it
+    // leads, it is ready again only when its watches have listed.
+    ready.store(true, Ordering::Release);
     let mut leadership = leader::acquire(client.clone(), lease).await?;
+    ready.store(false, Ordering::Release);
     tokio::select! {
         result = controller::run(client, config, metrics, ready) => Ok(result?),
         () = leadership.lost() => anyhow::bail!("lost the leader Lease; exiting so a standby can take over"),

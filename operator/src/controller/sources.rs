@@ -28,8 +28,8 @@ use crate::refs::SourceId;
 
 /// What the source watches need from the API.
 pub const ACCESS: &[Access] = &[
-    Access::new("", "configmaps", &["get", "list", "watch"]),
-    Access::new("", "secrets", &["get", "list", "watch"]),
+    Access::new("", "configmaps", &["list", "watch"]),
+    Access::new("", "secrets", &["list", "watch"]),
 ];
 
 /// One source as the controller sees it: digests and trimmed metadata, never a value.

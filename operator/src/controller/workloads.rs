@@ -21,9 +21,9 @@ use crate::workload::{Followed, Workload, WorkloadRef, follow};
 
 /// What the workload watches and the apply need from the API.
 pub const ACCESS: &[Access] = &[
-    Access::new("apps", "deployments", &["get", "list", "watch", "patch"]),
-    Access::new("apps", "statefulsets", &["get", "list", "watch", "patch"]),
-    Access::new("apps", "daemonsets", &["get", "list", "watch", "patch"]),
+    Access::new("apps", "deployments", &["list", "watch", "patch"]),
+    Access::new("apps", "statefulsets", &["list", "watch", "patch"]),
+    Access::new("apps", "daemonsets", &["list", "watch", "patch"]),
 ];
 
 /// One workload as the controller needs it.
