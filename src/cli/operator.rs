@@ -1,5 +1,6 @@
 //! `configsync operator`: the rollout operator, with health and metrics endpoints and optional leader
 //! election. Every flag can also be set through its `CONFIGSYNC_…` environment variable.
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
 use std::sync::Arc;
@@ -189,6 +190,7 @@ fn init_logging(format: LogFormat, level: &str) -> anyhow::Result<()> {
         .with_context(|| format!("invalid --log-level {level:?}"))?;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Plain => builder.try_init(),
