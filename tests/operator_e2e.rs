@@ -128,19 +128,13 @@ fn edit_rolls_the_deployment(cluster: &Cluster) {
 }
 
 #[test]
-fn kubectl_edit_of_a_configmap_rolls_the_deployment() {
-    let Some(cluster) = start() else {
-        return;
-    };
-    edit_rolls_the_deployment(&cluster);
-}
-
-#[test]
-#[ignore = "needs the simulated Deployment controllers (branch cluster-controllers); run with --ignored once merged"]
-fn rollout_status_completes_after_the_edit() {
+fn kubectl_edit_of_a_configmap_rolls_the_deployment_to_completion() {
     let Some(cluster) = start() else {
         return;
     };
     edit_rolls_the_deployment(&cluster);
     cluster.ok(&["rollout", "status", "deployment/web", "--timeout=20s"]);
+    let replicasets = cluster.json(&["get", "replicasets", "-l", "app=web"]);
+    let items = replicasets["items"].as_array().cloned().unwrap_or_default();
+    assert_eq!(items.len(), 2, "the edit made exactly one new ReplicaSet");
 }

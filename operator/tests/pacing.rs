@@ -163,3 +163,36 @@ async fn rate_limit_spaces_rollouts() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn budget_frees_slots_as_the_controllers_complete_rollouts() {
+    let cluster = mk_cluster_with_controllers().await;
+    let client = cluster.client();
+    put_configmap(&client, "shared", json!({"k": "1"})).await;
+    let names = ["a", "b", "c", "d"];
+    for name in names {
+        let d = mk_deployment(
+            name,
+            json!({"configsync.dev/auto": "true"}),
+            env_from("shared"),
+        );
+        create_deployment(&client, &d).await;
+    }
+    let history = TemplateHistory::watch(&client).await;
+    let config = Config {
+        max_concurrent_rollouts: NonZeroUsize::new(1),
+        ..Config::default()
+    };
+    let _operator = Operator::start(client.clone(), config).await;
+    for name in names {
+        wait_for_record(&client, name, None).await;
+    }
+    put_configmap(&client, "shared", json!({"k": "2"})).await;
+    wait_until("every workload rolled, one after another", || async {
+        rolled(&history, &names).len() == names.len()
+    })
+    .await;
+    for name in names {
+        assert_eq!(history.rollouts(name), 1, "{name}");
+    }
+}

@@ -35,6 +35,15 @@ pub async fn mk_cluster() -> EmbeddedCluster {
     .await
 }
 
+/// An embedded cluster whose simulated controllers roll Deployments (pods are Ready after 50ms).
+pub async fn mk_cluster_with_controllers() -> EmbeddedCluster {
+    EmbeddedCluster::start(ClusterConfig {
+        pod_ready_delay: Duration::from_millis(50),
+        ..ClusterConfig::default()
+    })
+    .await
+}
+
 /// A running operator; dropping (or [`Operator::stop`]) aborts it and its watches.
 pub struct Operator {
     task: tokio::task::JoinHandle<Result<(), controller::Error>>,
