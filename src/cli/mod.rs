@@ -3,5 +3,5 @@ pub mod cluster;
 pub mod crd;
 pub mod keys;
 pub mod kms;
-pub mod sidecar;
 pub mod operator;
+pub mod sidecar;
