@@ -754,3 +754,43 @@ fn secret_string_data_is_merged_into_base64_data() {
     );
     assert!(stored.get("stringData").is_none(), "{stored}");
 }
+
+#[test]
+fn get_watch_prints_added_modified_and_deleted_events() {
+    let Some(cluster) = start() else { return };
+    cluster.ok(&["create", "configmap", "watched", "--from-literal=a=1"]);
+    let mut watch = cluster
+        .command(&[
+            "get",
+            "configmap",
+            "--watch",
+            "--output-watch-events",
+            "--request-timeout=30s",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("kubectl get -w");
+    let stdout = watch.stdout.take().expect("stdout");
+    let (line_tx, line_rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = line_tx.send(line);
+        }
+    });
+    let expect = |event: &str| {
+        let line = support::wait_for_line(&line_rx, event);
+        assert!(
+            line.as_deref().is_some_and(|line| line.contains("watched")),
+            "kubectl printed {event} for the configmap: {line:?}"
+        );
+    };
+    // The watch resumes from the list's resourceVersion, so changes made after ADDED are never missed.
+    expect("ADDED");
+    cluster.ok(&["label", "configmap", "watched", "seen=yes"]);
+    expect("MODIFIED");
+    cluster.ok(&["delete", "configmap", "watched"]);
+    expect("DELETED");
+    let _ = watch.kill();
+    let _ = watch.wait();
+}
