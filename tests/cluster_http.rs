@@ -368,6 +368,44 @@ fn course_manifests_apply_and_read_back() {
         pod["spec"]["volumes"][0]["secret"]["secretName"],
         "mysecret"
     );
+    let nginx = &pod["spec"]["containers"][0];
+    assert_eq!(nginx["volumeMounts"][0]["mountPath"], "/etc/foo");
+    let secret_refs: Vec<_> = ["SECRET_USERNAME", "SECRET_PASSWORD"]
+        .iter()
+        .map(|name| {
+            let mut env = nginx["env"].as_array().into_iter().flatten();
+            let found = env.find(|entry| entry["name"] == *name);
+            found.map(|entry| entry["valueFrom"]["secretKeyRef"]["name"].clone())
+        })
+        .collect();
+    assert_eq!(
+        secret_refs,
+        [Some("mysecret".into()), Some("mysecret".into())]
+    );
+    let busybox = cluster.json(&["get", "pod", "busybox-config"]);
+    let env = &busybox["spec"]["containers"][0]["env"];
+    assert_eq!(env[0]["valueFrom"]["configMapKeyRef"]["name"], "myconfig");
+    assert_eq!(
+        env[0]["valueFrom"]["configMapKeyRef"]["key"],
+        "special.level"
+    );
+    let redis_config = cluster.json(&["get", "configmap", "redis-config"]);
+    assert!(
+        redis_config["data"]["redis.properties"]
+            .as_str()
+            .is_some_and(|text| text.contains("maxmemory")),
+        "{redis_config}"
+    );
+    let redis = cluster.json(&["get", "pod", "redis"]);
+    let mounts = &redis["spec"]["containers"][0]["volumeMounts"];
+    assert!(
+        mounts
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|mount| mount["mountPath"] == "/etc/config"),
+        "{mounts}"
+    );
 }
 
 #[test]
