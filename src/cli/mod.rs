@@ -4,3 +4,4 @@ pub mod crd;
 pub mod keys;
 pub mod kms;
 pub mod operator;
+pub mod sidecar;
