@@ -83,7 +83,8 @@ pub fn cpu_flags(cpuinfo: &str) -> Vec<String> {
 /// Which CPU instructions the hashing and cipher crates pick at run time on this machine.
 ///
 /// sha2 0.11 uses SHA-NI when `sha` and `sse4.1` are detected (cpufeatures), unless built with
-/// `--cfg sha2_backend="soft"`; aes 0.9 uses AES-NI when `aes` is detected; ghash/polyval use PCLMULQDQ.
+/// `--cfg sha2_backend="soft"`; aes 0.9 uses VAES-512, VAES-256 or AES-NI, the widest detected;
+/// ghash/polyval 0.7 use 128-bit PCLMULQDQ.
 pub fn instructions_used() -> Vec<&'static str> {
     let mut used = Vec::new();
     #[cfg(target_arch = "x86_64")]
@@ -95,11 +96,17 @@ pub fn instructions_used() -> Vec<&'static str> {
         } else {
             used.push("sha256: portable (no SHA-NI)");
         }
-        if std::arch::is_x86_feature_detected!("aes") {
+        if std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("vaes")
+        {
+            used.push("AES: VAES-512 (aes 0.9 picks it at run time)");
+        } else if std::arch::is_x86_feature_detected!("vaes") {
+            used.push("AES: VAES-256");
+        } else if std::arch::is_x86_feature_detected!("aes") {
             used.push("AES: AES-NI");
         }
         if std::arch::is_x86_feature_detected!("pclmulqdq") {
-            used.push("GHASH: PCLMULQDQ");
+            used.push("GHASH: PCLMULQDQ (polyval 0.7 has no VPCLMULQDQ path)");
         }
     }
     used

@@ -26,8 +26,11 @@ enum Command {
     /// sha256 (canonical digest path) and envelope AES-256-GCM against `openssl speed`, same run.
     Primitives {
         /// Seconds per case (openssl runs as long for its baseline).
-        #[arg(long, default_value_t = 3)]
+        #[arg(long, default_value_t = 1)]
         seconds: u32,
+        /// Rounds of every case; each number is the best of its rounds.
+        #[arg(long, default_value_t = 3)]
+        rounds: u32,
     },
     /// The operator at scale on `configsync cluster` over HTTP, the operator as its own process.
     Scale {
@@ -46,14 +49,18 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let machine = Machine::detect();
     println!("machine: {}", machine.describe());
+    println!(
+        "command: {}",
+        std::env::args().collect::<Vec<_>>().join(" ")
+    );
     match args.command {
-        Command::Primitives { seconds } => {
+        Command::Primitives { seconds, rounds } => {
             println!(
                 "openssl: {}",
                 openssl::version().unwrap_or_else(|| "not available".into())
             );
             println!("instructions: {}", machine::instructions_used().join(", "));
-            let cases = primitives::run(seconds).context("primitives benchmark")?;
+            let cases = primitives::run(seconds, rounds.max(1)).context("primitives benchmark")?;
             let json = primitives::json(&cases);
             emit(&[primitives::table(&cases)], args.json.then_some(&json));
         }
