@@ -1,6 +1,6 @@
 //! Deletion: preconditions, graceful deletion while finalizers remain (deletionTimestamp set, object kept,
 //! generation bumped), immediate removal otherwise, and namespace termination.
-use super::{Inner, WriteRequest, lifecycle, object_key};
+use super::{Inner, WriteRequest, gc, lifecycle, object_key};
 use crate::meta::{self, metadata_mut};
 use crate::status::{ApiError, deleted_status};
 use crate::store::{ObjectKey, ResourceKey};
@@ -15,8 +15,7 @@ pub struct DeleteOptions {
     pub resource_version: Option<String>,
     /// `gracePeriodSeconds`, recorded as `deletionGracePeriodSeconds`.
     pub grace_period_seconds: Option<i64>,
-    /// `propagationPolicy` (`Orphan`, `Background`, `Foreground`). Accepted but approximated: dependents
-    /// whose owners are all gone are always collected at once, as with `Background`.
+    /// `propagationPolicy`: `Orphan`, `Background` (default) or `Foreground`; see `gc`.
     pub propagation_policy: Option<String>,
 }
 
@@ -69,14 +68,34 @@ pub(super) fn delete(
     if request.dry_run {
         return Ok((*old).clone());
     }
-    match delete_key(inner, &key, options.grace_period_seconds) {
+    let uid = meta::meta_str(&old, "uid").unwrap_or("").to_owned();
+    let policy = options.propagation_policy.as_deref();
+    match policy {
+        Some("Orphan") => gc::orphan_dependents(inner, &uid),
+        Some("Foreground") => gc::hold_for_dependents(inner, &key, &old),
+        _ => {}
+    }
+    let outcome = delete_key(inner, &key, options.grace_period_seconds);
+    if policy == Some("Foreground") {
+        gc::delete_dependents(inner, &uid);
+    }
+    match outcome {
         Some(Outcome::Pending(object)) => Ok(object),
+        Some(Outcome::Removed(object)) if returns_deleted_object(&rt.group, &rt.plural) => {
+            Ok(object)
+        }
         Some(Outcome::Removed(object)) => {
             let uid = meta::meta_str(&object, "uid").unwrap_or("");
             Ok(deleted_status(&rt.group, &rt.plural, name, uid))
         }
         None => Err(ApiError::not_found(&rt.group, &rt.plural, name)),
     }
+}
+
+/// The kinds whose registry sets `ReturnDeletedObject` (pods, serviceaccounts): an immediate delete answers
+/// with the object; every other kind answers with a success `Status`.
+fn returns_deleted_object(group: &str, plural: &str) -> bool {
+    group.is_empty() && matches!(plural, "pods" | "serviceaccounts")
 }
 
 fn check_preconditions(old: &Value, options: &DeleteOptions) -> Result<(), String> {

@@ -1,8 +1,7 @@
-//! Object lifecycles the apiserver (and its built-in controllers) drive: namespaces (Active → Terminating →
+//! Object lifecycles the apiserver (and its built-in controllers) drive: pods start `Pending`; namespaces (Active → Terminating →
 //! gone once empty), CRDs (served and `Established` on create, unserved with their objects on delete),
-//! finalizers (an object is removed only when its last finalizer goes), and owner-reference garbage collection
-//! (background propagation: dependents whose owners are all gone are deleted).
-use super::{Inner, delete};
+//! and finalizers (an object is removed only when its last finalizer goes). Garbage collection is in `gc`.
+use super::{Inner, delete, gc};
 use crate::catalog::storage_key;
 use crate::meta::{self, metadata_mut};
 use crate::status::ApiError;
@@ -77,6 +76,10 @@ pub(super) fn prepare_create(rt: &ResourceType, object: &mut Value) -> Result<()
         }
         object["spec"] = json!({ "finalizers": ["kubernetes"] });
         object["status"] = json!({ "phase": "Active" });
+    }
+    if rt.group.is_empty() && rt.plural == "pods" {
+        // As kube-apiserver's pod strategy does; the (simulated) kubelet takes it from there.
+        object["status"] = json!({ "phase": "Pending" });
     }
     if is_crd(rt) {
         crd_types(rt, object)?;
@@ -216,8 +219,9 @@ pub(super) fn after_removal(inner: &mut Inner, key: &ObjectKey, removed: &Value)
         sweep_namespace(inner, &key.namespace);
     }
     if let Some(uid) = meta::meta_str(removed, "uid") {
-        collect_dependents(inner, uid);
+        gc::collect_dependents(inner, uid);
     }
+    gc::release_owners(inner, removed);
 }
 
 /// Delete every object of a terminating namespace; remove the namespace once none remain.
@@ -238,35 +242,4 @@ fn sweep_namespace(inner: &mut Inner, name: &str) {
     if terminating && inner.store.keys_in_namespace(name).is_empty() {
         inner.store.remove(&key);
     }
-}
-
-/// Background garbage collection: delete objects all of whose owners are gone.
-fn collect_dependents(inner: &mut Inner, owner_uid: &str) {
-    let live: HashSet<String> = inner.store.all_uids();
-    let orphans: Vec<ObjectKey> = inner
-        .store
-        .find(|_, object| is_owned_by(object, owner_uid))
-        .into_iter()
-        .filter(|(_, object)| owner_uids(object).iter().all(|uid| !live.contains(uid)))
-        .map(|(key, _)| key)
-        .collect();
-    for key in orphans {
-        delete::delete_key(inner, &key, None);
-    }
-}
-
-fn owner_uids(object: &Value) -> Vec<String> {
-    let owners = object
-        .pointer("/metadata/ownerReferences")
-        .and_then(Value::as_array);
-    owners
-        .into_iter()
-        .flatten()
-        .filter_map(|owner| owner.get("uid")?.as_str().map(str::to_owned))
-        .collect()
-}
-
-/// Whether `object` names `uid` among its owners.
-fn is_owned_by(object: &Value, uid: &str) -> bool {
-    owner_uids(object).iter().any(|owner| owner == uid)
 }

@@ -242,6 +242,22 @@ fn immediate_delete_returns_status_and_checks_preconditions() {
         (Some("Status"), Some("Success"))
     );
     assert_eq!(status["details"]["uid"], created["metadata"]["uid"]);
+    let pods = rt(&state, "", "pods");
+    let pod = json!({"metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "image": "nginx"}]}});
+    state
+        .create(&request(&pods, Some("default")), pod)
+        .expect("pod");
+    let deleted = state
+        .delete(
+            &request(&pods, Some("default")),
+            "p",
+            &DeleteOptions::default(),
+        )
+        .expect("delete");
+    assert_eq!(
+        deleted["kind"], "Pod",
+        "pods answer with the deleted object"
+    );
 }
 
 #[test]
@@ -331,6 +347,95 @@ fn owner_references_cascade_deletion() {
         state
             .get(&replicasets, Some("default"), "web-1")
             .expect_err("collected")
+            .code,
+        404
+    );
+}
+
+#[test]
+fn orphan_propagation_keeps_dependents() {
+    let state = mk_state();
+    let (deployments, replicasets) = (
+        rt(&state, "apps", "deployments"),
+        rt(&state, "apps", "replicasets"),
+    );
+    let owner = state
+        .create(
+            &request(&deployments, Some("default")),
+            mk_deployment("web", 1),
+        )
+        .expect("owner");
+    let mut owned = mk_deployment("web-1", 1);
+    owned["metadata"]["ownerReferences"] = json!([{"uid": owner["metadata"]["uid"], "kind": "Deployment", "name": "web", "apiVersion": "apps/v1"}]);
+    state
+        .create(&request(&replicasets, Some("default")), owned)
+        .expect("dependent");
+    let orphan = DeleteOptions {
+        propagation_policy: Some("Orphan".into()),
+        ..Default::default()
+    };
+    state
+        .delete(&request(&deployments, Some("default")), "web", &orphan)
+        .expect("delete");
+    let kept = state
+        .get(&replicasets, Some("default"), "web-1")
+        .expect("orphan kept");
+    assert_eq!(kept["metadata"]["ownerReferences"], json!([]));
+}
+
+#[test]
+fn foreground_deletion_waits_for_dependents() {
+    let state = mk_state();
+    let (deployments, replicasets) = (
+        rt(&state, "apps", "deployments"),
+        rt(&state, "apps", "replicasets"),
+    );
+    let in_default = |rt| request(rt, Some("default"));
+    let owner = state
+        .create(&in_default(&deployments), mk_deployment("web", 1))
+        .expect("owner");
+    let mut owned = mk_deployment("web-1", 1);
+    owned["metadata"]["ownerReferences"] = json!([{"uid": owner["metadata"]["uid"], "kind": "Deployment", "name": "web", "apiVersion": "apps/v1"}]);
+    owned["metadata"]["finalizers"] = json!(["example.com/hold"]);
+    state
+        .create(&in_default(&replicasets), owned)
+        .expect("dependent");
+    let foreground = DeleteOptions {
+        propagation_policy: Some("Foreground".into()),
+        ..Default::default()
+    };
+    let pending = state
+        .delete(&in_default(&deployments), "web", &foreground)
+        .expect("delete");
+    assert_eq!(
+        pending["metadata"]["finalizers"],
+        json!(["foregroundDeletion"])
+    );
+    assert!(meta::is_deleting(&pending));
+    let dependent = state
+        .get(&replicasets, Some("default"), "web-1")
+        .expect("held by its finalizer");
+    assert!(meta::is_deleting(&dependent));
+    assert!(
+        state.get(&deployments, Some("default"), "web").is_ok(),
+        "the owner waits"
+    );
+    let release = |old: &Value| {
+        let mut new = old.clone();
+        new["metadata"]["finalizers"] = json!([]);
+        Ok(new)
+    };
+    state
+        .write(
+            &in_default(&replicasets),
+            "web-1",
+            Mutation::Patch(&release),
+        )
+        .expect("release");
+    assert_eq!(
+        state
+            .get(&deployments, Some("default"), "web")
+            .expect_err("owner gone")
             .code,
         404
     );
