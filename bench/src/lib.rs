@@ -6,7 +6,7 @@
 //!  bench scale       `configsync cluster` (process, HTTP) ◄── generated ConfigMaps, Secrets, Deployments
 //!                    `configsync operator` (process) ─► RSS, ready time, reaction p50/p99, fan-out,
 //!                                                       restart patches, API requests and CPU per update
-//!  bench sidecar     waits for the sidecar runtime (placeholder)
+//!  bench sidecar     stripped `configsync` size; latency and RSS wait (see `sidecar`)
 //! ```
 //! Every subcommand prints a table and, with `--json`, one JSON line with the same numbers. Measurement is
 //! split from I/O: [`stats`], [`openssl`], [`procfs`] and [`scale::objects`] are pure and unit-tested; the
@@ -20,4 +20,5 @@ pub mod primitives;
 pub mod procfs;
 pub mod report;
 pub mod scale;
+pub mod sidecar;
 pub mod stats;

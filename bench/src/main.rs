@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 use configsync_bench::machine::{self, Machine};
 use configsync_bench::report::{Table, emit};
 use configsync_bench::scale::{self, Endpoint, Params, process};
-use configsync_bench::{openssl, primitives};
+use configsync_bench::{openssl, primitives, sidecar};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -40,8 +40,12 @@ enum Command {
         #[arg(long)]
         configsync: Option<PathBuf>,
     },
-    /// Sidecar latency, memory and size (waits for the sidecar runtime).
-    Sidecar,
+    /// Sidecar binary size; latency and memory are not measured yet.
+    Sidecar {
+        /// The `configsync` binary (default: next to this one).
+        #[arg(long)]
+        configsync: Option<PathBuf>,
+    },
 }
 
 #[tokio::main]
@@ -84,14 +88,25 @@ async fn main() -> anyhow::Result<()> {
             let json = scale::json(&params, &report);
             emit(&scale::tables(&params, &report), args.json.then_some(&json));
         }
-        Command::Sidecar => {
+        Command::Sidecar { configsync } => {
+            let configsync = match configsync {
+                Some(path) => path,
+                None => sibling_configsync()?,
+            };
+            let size = sidecar::binary_size(&configsync).context("measuring the binary")?;
+            let mib =
+                |bytes: u64| format!("{:.1} MiB ({bytes} B)", bytes as f64 / (1024.0 * 1024.0));
             let mut table = Table::new("sidecar", &["measure", "value"]);
+            table.row(vec!["configsync binary as built".into(), mib(size.built)]);
             table.row(vec![
-                "every sidecar measure".into(),
-                "not measured: waits for the sidecar runtime on branch `sidecar` to land on main"
-                    .into(),
+                "configsync binary stripped".into(),
+                mib(size.stripped),
             ]);
-            emit(&[table], None);
+            for (measure, reason) in sidecar::NOT_YET_MEASURED {
+                table.row(vec![measure.into(), format!("not measured: {reason}")]);
+            }
+            let json = serde_json::json!({"benchmark": "sidecar", "binary": size});
+            emit(&[table], args.json.then_some(&json));
         }
     }
     Ok(())
