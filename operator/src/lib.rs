@@ -21,6 +21,7 @@
 //! - [`index`]: the reverse index from a source to the workloads that consume it.
 //! - [`plan`]: rollout decisions, the apply patch, debounce, the fleet budget and Event texts.
 //! - [`configsync`]: the ConfigSync resource resolved against the caches, claims and conditions.
+//! - [`inject`]: sidecar injection, pod → JSON patch (the webhook and `configsync inject`).
 //! - [`workload`]: one read-only view over Deployment, StatefulSet and DaemonSet.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -31,6 +32,7 @@ pub mod cache;
 pub mod configsync;
 pub mod hash;
 pub mod index;
+pub mod inject;
 pub mod plan;
 pub mod refs;
 pub mod workload;
