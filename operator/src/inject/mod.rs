@@ -25,6 +25,7 @@
 mod patch;
 
 pub mod annotations;
+pub mod manifest;
 
 use std::collections::{BTreeMap, BTreeSet};
 
