@@ -5,6 +5,7 @@
 //! It is used in-process as the service behind a `kube::Client`, and over HTTP on 127.0.0.1.
 #![forbid(unsafe_code)]
 
+pub mod admission;
 pub mod catalog;
 mod cluster;
 pub mod controllers;
