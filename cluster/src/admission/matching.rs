@@ -1,7 +1,7 @@
 //! Which webhooks of a MutatingWebhookConfiguration apply to a request: rules, namespaceSelector,
 //! objectSelector. Pure functions over the stored JSON.
-use configsync_apimachinery::selector::{Operator, Requirement};
-use serde_json::Value;
+use configsync_apimachinery::selector::LabelSelector;
+use serde_json::{Value, json};
 
 /// What is being admitted.
 pub(crate) struct Attributes<'a> {
@@ -42,55 +42,16 @@ pub(crate) fn rules_match(webhook: &Value, attrs: &Attributes<'_>) -> bool {
     })
 }
 
-/// Whether a `metav1.LabelSelector` (matchLabels + matchExpressions) matches `labels`; absent = everything.
-/// An unknown operator matches nothing, as the apiserver rejects such a selector.
+/// Whether a `metav1.LabelSelector` matches `labels`; absent = everything. An invalid selector matches
+/// nothing (the apiserver's validation rejects it at write time).
 pub(crate) fn selector_matches(selector: Option<&Value>, labels: &Value) -> bool {
     let Some(selector) = selector.filter(|s| !s.is_null()) else {
         return true;
     };
-    let mut requirements = Vec::new();
-    for (key, value) in selector
-        .get("matchLabels")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
-    {
-        let values = vec![value.as_str().unwrap_or("").to_owned()];
-        requirements.push(Requirement {
-            key: key.clone(),
-            operator: Operator::Equals,
-            values,
-        });
-    }
-    for expression in selector
-        .get("matchExpressions")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let operator = match expression.get("operator").and_then(Value::as_str) {
-            Some("In") => Operator::In,
-            Some("NotIn") => Operator::NotIn,
-            Some("Exists") => Operator::Exists,
-            Some("DoesNotExist") => Operator::DoesNotExist,
-            _ => return false,
-        };
-        requirements.push(Requirement {
-            key: expression
-                .get("key")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_owned(),
-            operator,
-            values: strings(expression.get("values"))
-                .into_iter()
-                .map(str::to_owned)
-                .collect(),
-        });
-    }
-    requirements
-        .iter()
-        .all(|r| r.matches(labels.get(&r.key).and_then(Value::as_str)))
+    let Ok(selector) = LabelSelector::from_label_selector(selector) else {
+        return false;
+    };
+    selector.matches_object(&json!({ "metadata": { "labels": labels } }))
 }
 
 /// Whether the webhook is called for this request.
@@ -103,7 +64,6 @@ pub(crate) fn webhook_matches(webhook: &Value, attrs: &Attributes<'_>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     fn attrs<'a>(ns: &'a Value, obj: &'a Value) -> Attributes<'a> {
         Attributes {
