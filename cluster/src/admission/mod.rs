@@ -222,3 +222,6 @@ pub async fn mutate_pod_create(
         .map(Bytes::from)
         .map_err(|e| ApiError::internal(e.to_string()))
 }
+
+#[cfg(test)]
+mod tests;
