@@ -1,10 +1,10 @@
 //! End to end: `configsync cluster` as a process, the injection webhook serving a certificate made by
 //! `configsync certs`, and kubectl applying the MutatingWebhookConfiguration of `deploy/webhook.yaml` (pointed
-//! at the webhook's URL, with the caBundle) and an annotated pod; `kubectl get pod -o yaml` shows the sidecar.
+//! at the webhook's URL, with the caBundle) and the annotated example Deployment; the pods the simulated
+//! controllers create (`kubectl get pod -o yaml`) carry the sidecar.
 //!
-//! Approximations, until they land on main: the webhook runs inside the test process (`configsync operator
-//! --webhook-addr` is not on main yet), and a bare Pod built from the example Deployment's template is applied
-//! (the simulated workload controllers that would create the Deployment's pods are not on main yet).
+//! Approximation, until it lands on main: the webhook runs inside the test process (`configsync operator
+//! --webhook-addr` is not on main yet); the cluster still calls it over HTTPS like any external webhook.
 mod support;
 
 use std::path::Path;
@@ -72,41 +72,9 @@ fn start_webhook(runtime: &tokio::runtime::Runtime, kubeconfig: &Path, tls: &Pat
     })
 }
 
-fn annotated_pod(deployment: &Value) -> Value {
-    let template = &deployment["spec"]["template"];
-    let mut metadata = template["metadata"].clone();
-    metadata["name"] = json!("web-0");
-    metadata["namespace"] = json!("default");
-    json!({"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": template["spec"]})
-}
-
-#[test]
-fn webhook_injects_pods_created_with_kubectl() {
-    let Some(cluster) = start() else { return };
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let tls = cluster.dir.path().join("tls");
-    run_certs(&tls);
-    let url = start_webhook(&runtime, &cluster.kubeconfig, &tls);
-    let ca = std::fs::read_to_string(tls.join("ca.crt")).expect("ca.crt");
-
-    let config = cluster.file(
-        "webhook.json",
-        &webhook_configuration(&url, &ca).to_string(),
-    );
-    cluster.ok(&["apply", "-f", path_str(&config)]);
-    let docs = example_documents();
-    let config_map = cluster.file("configmap.json", &docs[0].to_string());
-    cluster.ok(&["apply", "-f", path_str(&config_map)]);
-    let pod = cluster.file("pod.json", &annotated_pod(&docs[1]).to_string());
-    cluster.ok(&["apply", "-f", path_str(&pod)]);
-
-    let mut yaml = String::new();
-    wait_until("the pod is readable", || {
-        let out = cluster.run(&["get", "pod", "web-0", "-o", "yaml"]);
-        yaml = String::from_utf8_lossy(&out.stdout).into_owned();
-        out.status.success()
-    });
-    let pod: Value = serde_saphyr::from_str(&yaml).expect("pod YAML");
+/// The sidecar, volume, mounts and securityContext issue 6 asks for, in `kubectl get pod -o yaml` output.
+fn check_injected(yaml: &str) {
+    let pod: Value = serde_saphyr::from_str(yaml).expect("pod YAML");
     let spec = &pod["spec"];
     let sidecar = &spec["initContainers"][0];
     assert_eq!(sidecar["name"], "configsync", "{yaml}");
@@ -141,7 +109,45 @@ fn webhook_injects_pods_created_with_kubectl() {
     assert_eq!(mount["name"], "configsync-data");
     assert_eq!(mount["mountPath"], "/etc/nginx/conf.d");
     assert_eq!(mount["readOnly"], true);
+}
 
+#[test]
+fn webhook_injects_pods_created_with_kubectl() {
+    let Some(cluster) = start() else { return };
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let tls = cluster.dir.path().join("tls");
+    run_certs(&tls);
+    let url = start_webhook(&runtime, &cluster.kubeconfig, &tls);
+    let ca = std::fs::read_to_string(tls.join("ca.crt")).expect("ca.crt");
+
+    let config = cluster.file(
+        "webhook.json",
+        &webhook_configuration(&url, &ca).to_string(),
+    );
+    cluster.ok(&["apply", "-f", path_str(&config)]);
+    let docs = example_documents();
+    let config_map = cluster.file("configmap.json", &docs[0].to_string());
+    cluster.ok(&["apply", "-f", path_str(&config_map)]);
+    let deployment = cluster.file("deployment.json", &docs[1].to_string());
+    cluster.ok(&["apply", "-f", path_str(&deployment)]);
+
+    let mut names = Vec::new();
+    wait_until("the Deployment's 2 pods exist", || {
+        let pods = cluster.json(&["get", "pods", "-l", "app=web"]);
+        names = pods["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p["metadata"]["name"].as_str().map(str::to_owned))
+            .collect();
+        names.len() == 2
+    });
+    for name in &names {
+        let yaml = cluster.ok(&["get", "pod", name, "-o", "yaml"]);
+        check_injected(&yaml);
+    }
+    let yaml = cluster.ok(&["get", "pod", &names[0], "-o", "yaml"]);
+    let pod: Value = serde_saphyr::from_str(&yaml).expect("pod YAML");
     // The webhook and `configsync inject` compute the same initial config hash from the same ConfigMap.
     let out = Command::new(env!("CARGO_BIN_EXE_configsync"))
         .args(["inject", "-f", "examples/inject/deployment.yaml"])
