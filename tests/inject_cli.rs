@@ -143,3 +143,39 @@ fn certs_writes_a_ca_and_a_serving_pair() {
     let missing = configsync(&["certs", "--out", out_str], None);
     assert!(!missing.status.success(), "--dns is required");
 }
+
+#[test]
+fn manifests_without_opt_in_pass_through_unchanged() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut checked = 0;
+    for dir in std::fs::read_dir(&root).expect("examples") {
+        let dir = dir.expect("entry").path();
+        if dir.ends_with("inject") || !dir.is_dir() {
+            continue;
+        }
+        for file in std::fs::read_dir(&dir).expect("example dir") {
+            let file = file.expect("entry").path();
+            if file.extension().is_none_or(|e| e != "yaml") {
+                continue;
+            }
+            let path = file.to_str().expect("utf-8");
+            let out = configsync(&["inject", "-f", path], None);
+            assert!(
+                out.status.success(),
+                "{path}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let input: Vec<Value> = documents(&std::fs::read_to_string(&file).expect("read"))
+                .into_iter()
+                .filter(|d| !d.is_null())
+                .collect();
+            assert_eq!(
+                documents(&String::from_utf8_lossy(&out.stdout)),
+                input,
+                "{path}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 0, "no other examples found");
+}
