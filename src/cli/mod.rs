@@ -5,3 +5,4 @@ pub mod crd;
 pub mod inject;
 pub mod keys;
 pub mod kms;
+pub mod sidecar;
