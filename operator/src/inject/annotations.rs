@@ -21,6 +21,9 @@
 //!   are dropped.
 use std::collections::{BTreeMap, BTreeSet};
 
+use configsync_sidecar::signal::{Signal, SignalParseError};
+use configsync_sidecar::timing::Wait;
+
 use crate::annotations::parse_debounce;
 
 /// Pod annotation: `"true"` opts in, `"false"` opts out.
@@ -84,9 +87,9 @@ pub enum Mode {
 /// How the app is told about a change.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Reload {
-    /// Send this signal (canonical name without `SIG`) to the process named `process` (sidecar mode) or the child.
+    /// Send this signal (canonical name, e.g. `SIGHUP`) to the process named `process` (sidecar mode) or the child.
     Signal {
-        /// The signal name, e.g. `HUP`.
+        /// The signal name, e.g. `SIGHUP`.
         signal: String,
         /// The process name to signal (required in sidecar mode).
         process: Option<String>,
@@ -251,13 +254,12 @@ impl<'a> Parser<'a> {
     }
 
     fn signal(&mut self, value: &str, mode: Mode) -> Option<Reload> {
-        let Some(signal) = signal_name(value) else {
-            self.bad(
-                RELOAD_SIGNAL,
-                value,
-                "unknown signal: expected a name like HUP, SIGUSR1 or a number like 1",
-            );
-            return None;
+        let signal = match signal_name(value) {
+            Ok(signal) => signal,
+            Err(error) => {
+                self.bad(RELOAD_SIGNAL, value, error);
+                return None;
+            }
         };
         let process = self.get(PROCESS_NAME).map(str::to_owned);
         if mode == Mode::Sidecar && process.is_none() {
@@ -267,15 +269,14 @@ impl<'a> Parser<'a> {
                 format!("signal reload in sidecar mode needs {PROCESS_NAME}"),
             );
         }
-        Some(Reload::Signal {
-            signal: signal.to_owned(),
-            process,
-        })
+        Some(Reload::Signal { signal, process })
     }
 
     fn wait(&mut self) -> Option<String> {
         let value = self.get(WAIT)?;
         if let Err(invalid) = parse_debounce(value) {
+            self.bad(WAIT, value, invalid);
+        } else if let Err(invalid) = value.parse::<Wait>() {
             self.bad(WAIT, value, invalid);
         }
         Some(value.to_owned())
@@ -320,31 +321,10 @@ impl<'a> Parser<'a> {
     }
 }
 
-/// Signals by number and name (Linux numbering), the ones a reload can sensibly use.
-const SIGNALS: [(i32, &str); 12] = [
-    (1, "HUP"),
-    (2, "INT"),
-    (3, "QUIT"),
-    (6, "ABRT"),
-    (10, "USR1"),
-    (12, "USR2"),
-    (14, "ALRM"),
-    (15, "TERM"),
-    (17, "CHLD"),
-    (18, "CONT"),
-    (23, "URG"),
-    (28, "WINCH"),
-];
-
-/// The canonical name of a signal written as `HUP`, `sighup`, `SIGHUP` or `1`, like the sidecar's parser.
-pub fn signal_name(input: &str) -> Option<&'static str> {
-    let trimmed = input.trim();
-    if let Ok(number) = trimmed.parse::<i32>() {
-        return SIGNALS.iter().find(|(n, _)| *n == number).map(|(_, s)| *s);
-    }
-    let upper = trimmed.to_ascii_uppercase();
-    let name = upper.strip_prefix("SIG").unwrap_or(&upper);
-    SIGNALS.iter().find(|(_, s)| *s == name).map(|(_, s)| *s)
+/// The canonical name (`SIGHUP`) of a signal written as `HUP`, `sighup`, `SIGHUP` or `1`: the sidecar's own
+/// parser, so the webhook accepts exactly what `CONFIGSYNC_SIGNAL` accepts.
+pub fn signal_name(input: &str) -> Result<String, SignalParseError> {
+    input.parse::<Signal>().map(|signal| signal.to_string())
 }
 
 fn is_http_url(value: &str) -> bool {
