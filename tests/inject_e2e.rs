@@ -1,7 +1,8 @@
 //! End to end: `configsync cluster` as a process, the injection webhook serving a certificate made by
 //! `configsync certs`, and kubectl applying the MutatingWebhookConfiguration of `deploy/webhook.yaml` (pointed
 //! at the webhook's URL, with the caBundle) and the annotated example Deployment; the pods the simulated
-//! controllers create (`kubectl get pod -o yaml`) carry the sidecar.
+//! controllers create (`kubectl get pod -o yaml`) carry the sidecar, and the injected env drives the real
+//! `configsync sidecar --once` to render the ConfigMap.
 //!
 //! Approximation, until it lands on main: the webhook runs inside the test process (`configsync operator
 //! --webhook-addr` is not on main yet); the cluster still calls it over HTTPS like any external webhook.
@@ -163,6 +164,37 @@ fn webhook_injects_pods_created_with_kubectl() {
         "{yaml}"
     );
     assert_eq!(hash, cli_hash);
+
+    // The injected env configures the real sidecar: run it once with that env against the cluster.
+    let data = cluster.dir.path().join("data");
+    let mut sidecar = Command::new(env!("CARGO_BIN_EXE_configsync"));
+    sidecar
+        .arg("sidecar")
+        .env("KUBECONFIG", &cluster.kubeconfig);
+    for var in pod["spec"]["initContainers"][0]["env"]
+        .as_array()
+        .expect("env")
+    {
+        sidecar.env(
+            var["name"].as_str().expect("name"),
+            var["value"].as_str().unwrap_or(""),
+        );
+    }
+    let status = sidecar
+        .env("CONFIGSYNC_DIR", &data)
+        .env("CONFIGSYNC_ONCE", "true")
+        .env("CONFIGSYNC_HEALTH_ADDR", "off")
+        .status()
+        .expect("run configsync sidecar");
+    assert!(status.success());
+    let rendered =
+        std::fs::read_to_string(data.join("web-config/nginx.conf")).expect("rendered file");
+    assert_eq!(
+        rendered,
+        docs[0]["data"]["nginx.conf"]
+            .as_str()
+            .expect("example data")
+    );
 
     // A pod that does not opt in is admitted unchanged.
     let plain = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "plain", "namespace": "default"},
