@@ -24,6 +24,7 @@
 //! - [`inject`]: sidecar injection, pod → JSON patch (the webhook and `configsync inject`).
 //! - [`webhook`]: the admission webhook serving [`inject`] over HTTPS (the one I/O module here).
 //! - [`workload`]: one read-only view over Deployment, StatefulSet and DaemonSet.
+//! - [`controller`]: the I/O shell (watches, apply, Events, metrics, health, leader election) around them.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
@@ -31,6 +32,7 @@
 pub mod annotations;
 pub mod cache;
 pub mod configsync;
+pub mod controller;
 pub mod hash;
 pub mod index;
 pub mod inject;

@@ -5,4 +5,5 @@ pub mod crd;
 pub mod inject;
 pub mod keys;
 pub mod kms;
+pub mod operator;
 pub mod sidecar;
