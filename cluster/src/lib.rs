@@ -30,6 +30,7 @@
 //! - Objects are served in one version per kind; there is no conversion between versions.
 #![forbid(unsafe_code)]
 
+pub mod admission;
 pub mod catalog;
 mod cluster;
 pub mod controllers;

@@ -89,6 +89,18 @@ pub struct OperatorArgs {
     /// Log filter (tracing-subscriber EnvFilter syntax), e.g. `info` or `configsync_operator=debug`.
     #[arg(long, default_value = "info", env = "CONFIGSYNC_LOG_LEVEL")]
     pub log_level: String,
+    /// Serve the sidecar injection webhook (AdmissionReview v1 over HTTPS) on this address.
+    #[arg(long, env = "CONFIGSYNC_WEBHOOK_ADDR", requires_all = ["webhook_cert", "webhook_key"])]
+    pub webhook_addr: Option<std::net::SocketAddr>,
+    /// The webhook's PEM certificate chain (reloaded when it changes).
+    #[arg(long, env = "CONFIGSYNC_WEBHOOK_CERT")]
+    pub webhook_cert: Option<std::path::PathBuf>,
+    /// The webhook's PEM private key (reloaded when it changes).
+    #[arg(long, env = "CONFIGSYNC_WEBHOOK_KEY")]
+    pub webhook_key: Option<std::path::PathBuf>,
+    /// Deny pods with bad injection annotations instead of admitting them with a warning.
+    #[arg(long, env = "CONFIGSYNC_WEBHOOK_STRICT")]
+    pub strict: bool,
 }
 
 fn parse_debounce_flag(text: &str) -> Result<Debounce, String> {
@@ -119,6 +131,10 @@ impl OperatorArgs {
             metrics_addr,
             log_format,
             log_level,
+            webhook_addr,
+            webhook_cert,
+            webhook_key,
+            strict,
         } = self;
         init_logging(log_format, &log_level)?;
         let identity = identity
@@ -137,6 +153,29 @@ impl OperatorArgs {
         let client = kube::Client::try_default()
             .await
             .context("connecting to the Kubernetes API (kubeconfig or in-cluster)")?;
+        if let (Some(addr), Some(cert), Some(key)) = (webhook_addr, webhook_cert, webhook_key) {
+            let policy = configsync_operator::webhook::ReviewPolicy {
+                strict,
+                ..Default::default()
+            };
+            let webhook = configsync_operator::webhook::WebhookConfig {
+                addr,
+                cert,
+                key,
+                policy,
+            };
+            let webhook =
+                configsync_operator::webhook::Webhook::bind(webhook, client.clone()).await?;
+            println!(
+                "configsync operator serving the injection webhook on https://{}",
+                webhook.local_addr()?
+            );
+            tokio::spawn(async move {
+                if let Err(error) = webhook.run().await {
+                    tracing::error!(%error, "the injection webhook stopped");
+                }
+            });
+        }
         let (registry, metrics) = Metrics::with_registry();
         let ready = Arc::new(AtomicBool::new(false));
         let state = HealthState {

@@ -214,7 +214,16 @@ impl Handler {
             user_agent: header_text(header::USER_AGENT),
             target,
         };
-        let body = request.into_body();
+        let mut body = request.into_body();
+        if ctx.method == Method::POST && ctx.target.name.is_none() {
+            body = crate::admission::mutate_pod_create(
+                &self.state,
+                &ctx.storage_rt,
+                ctx.namespace(),
+                body,
+            )
+            .await?;
+        }
         self.dispatch(ctx, body)
     }
 
