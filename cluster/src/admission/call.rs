@@ -144,16 +144,15 @@ async fn exchange(
     Ok(collected.to_bytes())
 }
 
-/// The patch bytes: Go encodes `[]byte` as base64; kube-rs sends an array of numbers; both are accepted.
+/// The patch bytes. Like kube-apiserver, which decodes the Go `[]byte` field from JSON, only a base64 string
+/// is accepted: anything else (e.g. the array of numbers kube-core 5 writes by default) fails the call.
 fn patch_bytes(patch: &Value) -> Result<Vec<u8>, CallError> {
     match patch {
         Value::String(encoded) => base64::engine::general_purpose::STANDARD
             .decode(encoded)
-            .map_err(|e| CallError::DecodeResponse(format!("patch is not base64: {e}"))),
-        Value::Array(_) => serde_json::from_value(patch.clone())
-            .map_err(|e| CallError::DecodeResponse(format!("patch bytes: {e}"))),
+            .map_err(|e| CallError::DecodeResponse(format!("patch: decode base64: {e}"))),
         _ => Err(CallError::DecodeResponse(
-            "patch has an unknown encoding".to_owned(),
+            "patch: decode base64: the patch is not a base64 string".to_owned(),
         )),
     }
 }

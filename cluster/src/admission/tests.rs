@@ -22,6 +22,8 @@ use crate::{Config, EmbeddedCluster};
 enum Script {
     /// Allow with this JSON patch.
     Patch(Value),
+    /// Allow with this JSON patch written as an array of numbers instead of base64 (what kube-core 5 emits).
+    PatchAsNumbers(Value),
     /// Deny with this message.
     Deny(&'static str),
     /// Never answer.
@@ -42,6 +44,11 @@ async fn answer(body: &[u8], script: &Script) -> Value {
             let encoded = base64::engine::general_purpose::STANDARD.encode(patch.to_string());
             json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
                 "response": {"uid": uid, "allowed": true, "patchType": "JSONPatch", "patch": encoded}})
+        }
+        Script::PatchAsNumbers(patch) => {
+            let numbers: Vec<u8> = patch.to_string().into_bytes();
+            json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+                "response": {"uid": uid, "allowed": true, "patchType": "JSONPatch", "patch": numbers}})
         }
         Script::Deny(message) => {
             json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
@@ -240,5 +247,25 @@ async fn timeouts_follow_the_failure_policy_and_other_kinds_are_not_sent() {
         hang.calls.load(Ordering::SeqCst),
         1,
         "only the pod was sent to the webhook"
+    );
+}
+
+#[tokio::test]
+async fn a_patch_that_is_not_base64_fails_the_call_as_in_kube_apiserver() {
+    let (_cluster, configs, pods) = cluster().await;
+    let add = json!([{"op": "add", "path": "/metadata/labels", "value": {"x": "y"}}]);
+    let numbers = scripted(Script::PatchAsNumbers(add)).await;
+    let post = PostParams::default();
+    configs
+        .create(
+            &post,
+            &hook_config("numbers", &numbers, json!({"failurePolicy": "Fail"})),
+        )
+        .await
+        .unwrap();
+    let error = pods.create(&post, &pod("p")).await.unwrap_err().to_string();
+    assert!(
+        error.contains("failed calling webhook \"numbers.test.dev\"") && error.contains("base64"),
+        "{error}"
     );
 }

@@ -190,7 +190,7 @@ async fn handle(
         }
     };
     match review::review(&body, lookup, policy).await {
-        Ok(review) => match serde_json::to_vec(&review) {
+        Ok(review) => match review::to_wire(&review) {
             Ok(json) => reply(StatusCode::OK, "application/json", json),
             Err(error) => reply(
                 StatusCode::INTERNAL_SERVER_ERROR,

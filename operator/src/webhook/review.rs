@@ -53,6 +53,24 @@ pub async fn review(
         .into_review())
 }
 
+/// The JSON bytes sent to kube-apiserver. kube-core 5 serializes `response.patch` (a `Vec<u8>`) as an array of
+/// numbers (kube-rs issue #1781), but the apiserver decodes Go `[]byte` fields from base64 strings only and
+/// rejects anything else, so the patch is re-encoded here.
+///
+/// # Errors
+/// A serialization failure of the review.
+pub fn to_wire(review: &AdmissionReview<DynamicObject>) -> Result<Vec<u8>, serde_json::Error> {
+    use base64::Engine as _;
+    let mut value = serde_json::to_value(review)?;
+    if let Some(patch) = value.pointer_mut("/response/patch")
+        && patch.is_array()
+    {
+        let bytes: Vec<u8> = serde_json::from_value(patch.take())?;
+        *patch = serde_json::Value::String(base64::engine::general_purpose::STANDARD.encode(bytes));
+    }
+    serde_json::to_vec(&value)
+}
+
 fn refuse(response: AdmissionResponse, strict: bool, message: String) -> AdmissionResponse {
     if strict {
         return response.deny(message);
@@ -139,4 +157,43 @@ fn decode_pod(request: &AdmissionRequest<DynamicObject>) -> Result<PodTemplateSp
         metadata: Some(pod.metadata),
         spec: pod.spec,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use base64::Engine as _;
+
+    #[test]
+    fn the_wire_form_carries_the_patch_as_base64_like_go_byte_slices() {
+        let request: AdmissionReview<DynamicObject> = serde_json::from_value(serde_json::json!({
+            "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+            "request": {"uid": "u1", "kind": {"group": "", "version": "v1", "kind": "Pod"},
+                "resource": {"group": "", "version": "v1", "resource": "pods"},
+                "operation": "CREATE", "userInfo": {}, "object": {"apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": "p"}}}
+        }))
+        .unwrap();
+        let request: AdmissionRequest<DynamicObject> = request.try_into().unwrap();
+        let patch: json_patch::Patch = serde_json::from_value(
+            serde_json::json!([{"op": "add", "path": "/metadata/labels", "value": {}}]),
+        )
+        .unwrap();
+        let review = AdmissionResponse::from(&request)
+            .with_patch(patch.clone())
+            .unwrap()
+            .into_review();
+        let wire: serde_json::Value = serde_json::from_slice(&to_wire(&review).unwrap()).unwrap();
+        let encoded = wire["response"]["patch"].as_str().expect("a base64 string");
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .unwrap();
+        assert_eq!(
+            serde_json::from_slice::<json_patch::Patch>(&decoded).unwrap(),
+            patch
+        );
+        assert_eq!(wire["response"]["patchType"], "JSONPatch");
+        assert_eq!(wire["response"]["uid"], "u1");
+    }
 }
