@@ -22,6 +22,7 @@
 
 pub mod api;
 pub mod atomic;
+pub mod cache;
 pub mod health;
 pub mod metrics;
 pub mod mounted;
