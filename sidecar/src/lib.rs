@@ -8,6 +8,8 @@
 //!                                                        Batch ─▶ runner::run_notifier ─▶ reload (signal|HTTP|command)
 //!                                                              └▶ supervise (exec mode: reload signal or restart)
 //!  health: /healthz (ready after first sync, live while sources report), /livez, /metrics (metrics)
+//!  cache (--cache-dir, --cache-keys): live syncs ─seal─▶ configsync_envelope::Store ─open─▶ published at start
+//!                                     when the API stays silent for --cache-timeout
 //! ```
 //!
 //! # Theory of operation
@@ -17,11 +19,18 @@
 //! [`sync::Batch`]. In sidecar mode the batch becomes one notice to the app (none for the initial sync unless asked);
 //! in exec mode the pure [`supervise::state::Supervisor`] turns it into a reload signal (files only) or a graceful
 //! restart (env changed). Values are held in zeroizing buffers and never logged; errors name sources and keys only.
+//!
+//! With a [`cache`], every live sync is sealed (AES-256-GCM, bound to namespace/name/key) into one store per kind.
+//! A restarted sidecar whose API is unreachable publishes the authenticated cached items through the same atomic
+//! writer, logs `serving cached data` with the cache age, sets `configsync_sidecar_serving_cache` to 1, keeps
+//! retrying the API and switches to live data when every source reports. Corrupt, tampered, foreign or unknown-key
+//! items are counted in `configsync_sidecar_cache_loads_total{outcome}`, logged by name and never served.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod api;
 pub mod atomic;
+pub mod cache;
 pub mod health;
 pub mod metrics;
 pub mod mounted;

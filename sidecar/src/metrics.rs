@@ -40,6 +40,11 @@ struct ReloadLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ErrorLabels {
     category: String,
 }
@@ -53,6 +58,9 @@ pub struct Metrics {
     errors: Family<ErrorLabels, Counter>,
     source_restarts: Counter,
     last_sync: Gauge,
+    serving_cache: Gauge,
+    cache_loads: Family<OutcomeLabels, Counter>,
+    cache_saves: Family<OutcomeLabels, Counter>,
 }
 
 impl Metrics {
@@ -86,7 +94,52 @@ impl Metrics {
             "Unix time of the last successful sync",
             metrics.last_sync.clone(),
         );
+        sub.register(
+            "serving_cache",
+            "1 while the published files come from the encrypted cache (API unreachable at start)",
+            metrics.serving_cache.clone(),
+        );
+        sub.register(
+            "cache_loads",
+            "Cached items loaded, by outcome (loaded, corrupt, tampered, unknown_key, unreadable)",
+            metrics.cache_loads.clone(),
+        );
+        sub.register(
+            "cache_saves",
+            "Cache saves after a live sync, by outcome (success, failure)",
+            metrics.cache_saves.clone(),
+        );
         metrics
+    }
+
+    /// Whether the published files come from the cache.
+    pub fn serving_cache(&self, serving: bool) {
+        self.serving_cache.set(i64::from(serving));
+    }
+
+    /// One cached item was loaded with this outcome (a bounded label).
+    pub fn cache_load(&self, outcome: &'static str) {
+        let labels = OutcomeLabels {
+            outcome: outcome.into(),
+        };
+        self.cache_loads.get_or_create(&labels).inc();
+    }
+
+    /// Cached items loaded so far with this outcome (for tests).
+    pub fn cache_loads(&self, outcome: &'static str) -> u64 {
+        let labels = OutcomeLabels {
+            outcome: outcome.into(),
+        };
+        self.cache_loads.get_or_create(&labels).get()
+    }
+
+    /// A cache save finished.
+    pub fn cache_save(&self, success: bool) {
+        let outcome = if success { "success" } else { "failure" };
+        let labels = OutcomeLabels {
+            outcome: outcome.into(),
+        };
+        self.cache_saves.get_or_create(&labels).inc();
     }
 
     /// A sync finished; `published` when it wrote a new version.

@@ -11,7 +11,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use configsync_envelope::KeyRing;
 use configsync_sidecar::api::{ApiSource, Selection};
+use configsync_sidecar::cache::SourceCache;
 use configsync_sidecar::mounted::MountedDir;
 use configsync_sidecar::reload::http::HttpReload;
 use configsync_sidecar::reload::{ProcessTarget, Reloader, Retry};
@@ -20,7 +22,7 @@ use configsync_sidecar::runner::{NotifyPolicy, RunConfig, run_exec_mode, run_sid
 use configsync_sidecar::signal::Signal;
 use configsync_sidecar::source::{Source, SourceKind};
 use configsync_sidecar::supervise::{ExecPolicy, forward_os_signals};
-use configsync_sidecar::sync::SyncConfig;
+use configsync_sidecar::sync::{CacheConfig, SyncConfig};
 use configsync_sidecar::timing::{Wait, parse_duration};
 use configsync_sidecar::watchdog::WatchdogConfig;
 
@@ -106,6 +108,27 @@ struct SidecarOptions {
     /// Restart a source that reported nothing (not even a heartbeat) for this long; liveness fails meanwhile.
     #[arg(long, default_value = "2m", value_parser = parse_duration, env = "CONFIGSYNC_STALE_AFTER", help_heading = "Sources")]
     stale_after: Duration,
+
+    /// Keep the last synced ConfigMaps and Secrets here, encrypted (AES-256-GCM), and serve them at start when the
+    /// API server is unreachable. Needs --cache-keys.
+    #[arg(
+        long,
+        env = "CONFIGSYNC_CACHE_DIR",
+        requires = "cache_keys",
+        help_heading = "Cache"
+    )]
+    cache_dir: Option<PathBuf>,
+    /// Key ring file for the cache, as `configsync keys generate` writes it.
+    #[arg(
+        long,
+        env = "CONFIGSYNC_CACHE_KEYS",
+        requires = "cache_dir",
+        help_heading = "Cache"
+    )]
+    cache_keys: Option<PathBuf>,
+    /// Serve the cache when the API has not answered this long after the start (the API is still retried).
+    #[arg(long, default_value = "10s", value_parser = parse_duration, env = "CONFIGSYNC_CACHE_TIMEOUT", help_heading = "Cache")]
+    cache_timeout: Duration,
 
     /// Output directory for files (kubelet-style atomic `..data` swap).
     #[arg(long, env = "CONFIGSYNC_DIR", help_heading = "Projection")]
@@ -521,12 +544,24 @@ impl SidecarOptions {
             env_sources: (!self.env_from.is_empty())
                 .then(|| self.env_from.into_iter().collect::<BTreeSet<_>>()),
         };
+        let cache = match (&self.cache_dir, &self.cache_keys) {
+            (Some(dir), Some(keys)) => {
+                let ring = KeyRing::load_file(keys)
+                    .with_context(|| format!("load the cache key ring {}", keys.display()))?;
+                Some(CacheConfig {
+                    cache: SourceCache::new(dir, ring),
+                    timeout: self.cache_timeout,
+                })
+            }
+            _ => None,
+        };
         let sync = SyncConfig {
             layout,
             dir: self.dir,
             env_file: self.env_file,
             env_json: self.env_json,
             wait: self.wait,
+            cache,
         };
         let watchdog = WatchdogConfig {
             stale_after: self.stale_after,

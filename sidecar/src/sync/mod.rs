@@ -11,12 +11,19 @@
 //! so changes to several sources land in one swap and produce one batch. A batch is emitted only after the files are
 //! visible. Render or write failures are logged and counted and the loop keeps the last published version,
 //! retrying after each quiet period; in `--once` mode the first failure is returned instead.
+//!
+//! With a [`CacheConfig`] (not in `--once` mode), every live sync that changed something (and the first) is sealed
+//! into the [`crate::cache`]. If the sources have not all reported within `timeout` of the start (API unreachable),
+//! the cache is loaded, unusable items are reported and dropped, and the rest is published like live data
+//! (`serving_cache` gauge = 1). As soon as every source reports, the live data replaces it at once.
 use std::path::PathBuf;
+use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::atomic::{AtomicWriter, Publish, WriteError, write_file_atomic};
+use crate::cache::{CacheDecision, SourceCache, decide};
 use crate::health::Health;
 use crate::metrics::{ErrorCategory, Metrics};
 use crate::render::env::{render_dotenv, render_json};
@@ -37,6 +44,17 @@ pub struct SyncConfig {
     pub env_json: Option<PathBuf>,
     /// Quiet period after changes.
     pub wait: Wait,
+    /// The encrypted last-known-good cache, if enabled.
+    pub cache: Option<CacheConfig>,
+}
+
+/// The last-known-good cache and when to fall back to it.
+#[derive(Debug, Clone)]
+pub struct CacheConfig {
+    /// The sealed stores.
+    pub cache: SourceCache,
+    /// Serve the cache when the sources have not all reported this long after the start.
+    pub timeout: Duration,
 }
 
 /// One published change, handed to the notifier or the supervisor.
@@ -102,6 +120,8 @@ pub struct SyncLoop {
     last_env: Option<EnvVars>,
     files_pending: bool,
     synced: bool,
+    cached: Option<Snapshot>,
+    cache_saved: bool,
     health: Health,
     metrics: Metrics,
 }
@@ -118,6 +138,8 @@ impl SyncLoop {
             last_env: None,
             files_pending: false,
             synced: false,
+            cached: None,
+            cache_saved: false,
             health,
             metrics,
         }
@@ -133,7 +155,17 @@ impl SyncLoop {
         batch_tx: mpsc::Sender<Batch>,
         once: bool,
     ) -> Result<(), SyncError> {
+        let mut cache_deadline = match &self.config.cache {
+            Some(cache) if !once => Some(Instant::now() + cache.timeout),
+            _ => None,
+        };
         loop {
+            let cache_due = async move {
+                match cache_deadline {
+                    Some(deadline) => tokio::time::sleep_until(deadline).await,
+                    None => std::future::pending().await,
+                }
+            };
             let deadline = self.debounce.deadline();
             let due = async move {
                 match deadline {
@@ -149,7 +181,7 @@ impl SyncLoop {
                         if let Some(current) = self.snapshots.get_mut(slot) {
                             *current = Some(snapshot);
                         }
-                        if self.synced {
+                        if self.synced && self.cached.is_none() {
                             self.debounce.change(Instant::now());
                         } else if self.snapshots.iter().all(Option::is_some) {
                             let outcome = self.sync_and_emit(&batch_tx).await;
@@ -161,6 +193,14 @@ impl SyncLoop {
                         }
                     }
                 },
+                () = cache_due => {
+                    cache_deadline = None;
+                    if !self.synced
+                        && let Err(SyncError::ConsumerClosed) = self.serve_cache(&batch_tx).await
+                    {
+                        return Err(SyncError::ConsumerClosed);
+                    }
+                }
                 () = due => {
                     if self.debounce.fire(Instant::now()) {
                         match self.sync_and_emit(&batch_tx).await {
@@ -171,6 +211,76 @@ impl SyncLoop {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /// Load the cache, report unusable items, and publish the usable ones (nothing when there are none).
+    async fn serve_cache(&mut self, batch_tx: &mpsc::Sender<Batch>) -> Result<(), SyncError> {
+        let Some(cache) = self.config.cache.as_ref().map(|c| c.cache.clone()) else {
+            return Ok(());
+        };
+        let loaded = tokio::task::spawn_blocking(move || {
+            let items = cache.load()?;
+            let age = cache.age(&items);
+            Ok::<_, crate::cache::CacheError>((items, age))
+        })
+        .await
+        .map_err(|e| SyncError::Task(e.to_string()))?;
+        let (items, age) = match loaded {
+            Ok(loaded) => loaded,
+            Err(error) => {
+                tracing::error!(%error, "API unreachable and the cache cannot be read; waiting for the API");
+                return Ok(());
+            }
+        };
+        for item in &items {
+            let outcome = item.value.as_ref().err().copied();
+            let label = outcome.map_or("loaded", |o| o.as_str());
+            self.metrics.cache_load(label);
+            if outcome.is_some() {
+                tracing::error!(item = %item.id, kind = %item.kind, outcome = label, "ignoring unusable cache item");
+            }
+        }
+        let CacheDecision::Serve(sources) = decide(items) else {
+            tracing::warn!("API unreachable and no usable cached data; waiting for the API");
+            return Ok(());
+        };
+        let age_seconds = age.map_or(0, |age| age.as_secs());
+        tracing::warn!(
+            age_seconds,
+            sources = sources.len(),
+            "API unreachable: serving cached data until the API answers"
+        );
+        self.cached = Some(sources);
+        self.metrics.serving_cache(true);
+        let outcome = self.sync_and_emit(batch_tx).await;
+        if outcome.is_err() {
+            self.cached = None;
+            self.metrics.serving_cache(false);
+        }
+        outcome
+    }
+
+    /// Seal the live sources into the cache (failures are logged and counted, never fatal).
+    async fn save_cache(&mut self, sources: &[SourceData]) {
+        let Some(cache) = self.config.cache.as_ref().map(|c| c.cache.clone()) else {
+            return;
+        };
+        let sources = sources.to_vec();
+        let saved = tokio::task::spawn_blocking(move || cache.save(&sources)).await;
+        match saved {
+            Ok(Ok(())) => {
+                self.cache_saved = true;
+                self.metrics.cache_save(true);
+            }
+            Ok(Err(error)) => {
+                tracing::error!(%error, "could not save the cache");
+                self.metrics.cache_save(false);
+            }
+            Err(error) => {
+                tracing::error!(%error, "cache save task failed");
+                self.metrics.cache_save(false);
             }
         }
     }
@@ -195,7 +305,11 @@ impl SyncLoop {
 
     /// Render and publish the current snapshots; `Some(batch)` when this is the first sync or something changed.
     async fn sync(&mut self) -> Result<Option<Batch>, SyncError> {
-        let sources: Vec<SourceData> = self.snapshots.iter().flatten().flatten().cloned().collect();
+        let live = self.snapshots.iter().all(Option::is_some);
+        let sources: Vec<SourceData> = match &self.cached {
+            Some(cached) if !live => cached.clone(),
+            _ => self.snapshots.iter().flatten().flatten().cloned().collect(),
+        };
         let rendered = render(&sources, &self.config.layout)?;
         for warning in &rendered.warnings {
             tracing::warn!(warning, "environment key renamed");
@@ -226,6 +340,15 @@ impl SyncLoop {
         self.health.synced();
         self.metrics.sync(files_changed || env_changed);
         let changed = files_changed || env_changed;
+        if live {
+            if self.cached.take().is_some() {
+                tracing::info!("the API answered: serving live data instead of the cache");
+                self.metrics.serving_cache(false);
+            }
+            if changed || !self.cache_saved {
+                self.save_cache(&sources).await;
+            }
+        }
         Ok((initial || changed).then_some(Batch {
             initial,
             files_changed,

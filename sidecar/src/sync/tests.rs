@@ -28,7 +28,22 @@ struct Harness {
 
 impl Harness {
     fn start(sources: usize, env: bool, once: bool) -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
+        Self::start_in(
+            tempfile::tempdir().expect("tempdir"),
+            sources,
+            env,
+            once,
+            None,
+        )
+    }
+
+    fn start_in(
+        dir: tempfile::TempDir,
+        sources: usize,
+        env: bool,
+        once: bool,
+        cache: Option<CacheConfig>,
+    ) -> Self {
         let layout = Layout {
             env: env.then(EnvRules::default),
             ..Layout::default()
@@ -43,6 +58,7 @@ impl Harness {
                 min: Duration::from_millis(400),
                 max: Duration::from_secs(4),
             },
+            cache,
         };
         let metrics = Metrics::default();
         let sync = SyncLoop::new(
@@ -238,4 +254,96 @@ async fn once_mode_returns_after_the_first_sync_or_its_error() {
         "{ended:?}"
     );
     assert_eq!(bad.read("s/abs"), None);
+}
+
+// === cache fallback ===
+
+fn mk_cache_config(dir: &std::path::Path, ring: &configsync_envelope::KeyRing) -> CacheConfig {
+    let ring = configsync_envelope::KeyRing::from_json(&ring.to_json()).expect("ring copy");
+    CacheConfig {
+        cache: crate::cache::SourceCache::new(&dir.join("cache"), ring),
+        timeout: Duration::from_millis(100),
+    }
+}
+
+#[tokio::test]
+async fn live_sync_fills_the_cache_which_is_served_when_sources_stay_silent_then_replaced_by_live_data()
+ {
+    let ring = configsync_envelope::KeyRing::generate(None);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cache_root = dir.path().to_owned();
+    let mut live = Harness::start_in(
+        dir,
+        1,
+        false,
+        false,
+        Some(mk_cache_config(&cache_root, &ring)),
+    );
+    live.send(
+        0,
+        mk_source(SourceKind::Secret, "db", &[("password", "hunter2")]),
+    )
+    .await;
+    assert!(live.next_batch().await.initial);
+    live.task.abort();
+    let out = cache_root.join("out");
+    std::fs::remove_dir_all(&out).expect("clear the projection");
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut restarted = Harness::start_in(
+        dir,
+        1,
+        false,
+        false,
+        Some(mk_cache_config(&cache_root, &ring)),
+    );
+    let batch = restarted.next_batch().await;
+    assert!(
+        batch.initial && batch.files_changed,
+        "the cache is published as the first sync"
+    );
+    assert_eq!(restarted.read("db/password").as_deref(), Some("hunter2"));
+    assert_eq!(restarted.metrics.cache_loads("loaded"), 1);
+
+    restarted
+        .send(
+            0,
+            mk_source(SourceKind::Secret, "db", &[("password", "s3cret")]),
+        )
+        .await;
+    let batch = restarted.next_batch().await;
+    assert!(
+        !batch.initial && batch.files_changed,
+        "live data replaces the cache at once"
+    );
+    assert_eq!(restarted.read("db/password").as_deref(), Some("s3cret"));
+    restarted.task.abort();
+}
+
+#[tokio::test]
+async fn a_cache_with_no_usable_item_publishes_nothing_and_waits_for_live_data() {
+    let ring = configsync_envelope::KeyRing::generate(None);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let item = dir.path().join("cache/secrets/ns/db/password.sealed");
+    std::fs::create_dir_all(item.parent().expect("parent")).expect("mkdir");
+    std::fs::write(&item, b"not sealed").expect("write corrupt item");
+    let config = mk_cache_config(dir.path(), &ring);
+    let mut h = Harness::start_in(dir, 1, false, false, Some(config));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while h.metrics.cache_loads("corrupt") == 0 {
+        assert!(Instant::now() < deadline, "the corrupt item is reported");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    h.send(
+        0,
+        mk_source(SourceKind::Secret, "db", &[("password", "live")]),
+    )
+    .await;
+    let batch = h.next_batch().await;
+    assert!(
+        batch.initial,
+        "nothing was published from the cache before the live data"
+    );
+    assert_eq!(h.read("db/password").as_deref(), Some("live"));
+    h.task.abort();
 }
