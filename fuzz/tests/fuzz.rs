@@ -45,6 +45,9 @@ fn regressions_replay() {
     let mut replayed = 0;
     for dir in std::fs::read_dir(regressions_dir()).unwrap() {
         let dir = dir.unwrap();
+        if !dir.file_type().unwrap().is_dir() {
+            continue;
+        }
         let name = dir.file_name().into_string().unwrap();
         let target = configsync_fuzz::targets::find(&name)
             .unwrap_or_else(|| panic!("regressions/{name}: no such target"));

@@ -92,7 +92,8 @@ pub fn strategic_merge_patch(data: &[u8]) {
     }
 }
 
-/// Server-side apply of `live \0 applied` (with and without force), then an update recorded over the result.
+/// Server-side apply of `live \0 applied` (with and without force): a success can be re-applied by the same
+/// manager without conflicts; then an update is recorded over the result.
 pub fn server_side_apply(data: &[u8]) {
     let Some((live, applied)) = json_pair(data) else {
         return;
@@ -108,6 +109,14 @@ pub fn server_side_apply(data: &[u8]) {
         };
         if let Ok(mut merged) = apply(request) {
             assert!(merged.is_object());
+            let again = ApplyRequest {
+                live: Some(&merged),
+                force: false,
+                ..request
+            };
+            if let Err(error) = apply(again) {
+                panic!("re-applying the same configuration by the same manager failed: {error}");
+            }
             record_update(Some(&live), &mut merged, "kubectl-edit", NOW, None);
         }
         let create = ApplyRequest {
