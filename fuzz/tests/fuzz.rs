@@ -10,7 +10,7 @@ mod fuzz {
     pub mod json;
 }
 
-use fuzz::driver::{fuzz, regressions_dir};
+use fuzz::driver::{fuzz, fuzz_at_most, regressions_dir};
 use fuzz::inputs;
 
 macro_rules! fuzz_test {
@@ -39,25 +39,47 @@ fuzz_test!(validation, inputs::json_object());
 fuzz_test!(request, inputs::request());
 fuzz_test!(annotations, inputs::annotations());
 
+fuzz_test!(projected_path, inputs::paths());
+
+/// Each case sources the env file in `/bin/sh`: hundreds of cases per run, not a hundred thousand.
+#[test]
+fn env_file() {
+    fuzz_at_most("env_file", 0.5, 200.0, inputs::bytes());
+    fuzz_at_most("env_file", 0.5, 300.0, inputs::env_vars());
+}
+
 /// Every file under `regressions/<target>/` runs through its target; a directory naming no target fails.
 #[test]
 fn regressions_replay() {
+    let replayed = replay(&regressions_dir());
+    eprintln!("replayed {replayed} regression inputs");
+}
+
+/// Inputs that still fail in code whose owner has not fixed them yet (`findings/<target>/`). Once fixed, move
+/// the file to `regressions/` and this test has nothing left to show.
+#[test]
+#[ignore = "known finding: an env file with OPTIND (dash) aborts sourcing; reported to the sidecar owner"]
+fn known_findings_replay() {
+    replay(&regressions_dir().with_file_name("findings"));
+}
+
+fn replay(root: &std::path::Path) -> usize {
     let mut replayed = 0;
-    for dir in std::fs::read_dir(regressions_dir()).unwrap() {
+    for dir in std::fs::read_dir(root).unwrap() {
         let dir = dir.unwrap();
         if !dir.file_type().unwrap().is_dir() {
             continue;
         }
         let name = dir.file_name().into_string().unwrap();
         let target = configsync_fuzz::targets::find(&name)
-            .unwrap_or_else(|| panic!("regressions/{name}: no such target"));
+            .unwrap_or_else(|| panic!("{}/{name}: no such target", root.display()));
         for file in std::fs::read_dir(dir.path()).unwrap() {
             let path = file.unwrap().path();
             (target.run)(&std::fs::read(&path).unwrap());
             replayed += 1;
         }
     }
-    eprintln!("replayed {replayed} regression inputs");
+    replayed
 }
 
 /// Every target has a fuzz test above: the list in `TARGETS` and this file stay in step.
@@ -65,9 +87,11 @@ fn regressions_replay() {
 fn every_target_is_fuzzed() {
     let source: String = include_str!("fuzz.rs").split_whitespace().collect();
     for target in configsync_fuzz::TARGETS {
+        let by_macro = format!("fuzz_test!({},", target.name);
+        let by_hand = format!("fn{}()", target.name);
         assert!(
-            source.contains(&format!("fuzz_test!({},", target.name)),
-            "{} has no fuzz_test!",
+            source.contains(&by_macro) || source.contains(&by_hand),
+            "{} has no fuzz test",
             target.name
         );
     }

@@ -11,6 +11,7 @@ mod cluster;
 mod envelope;
 mod machinery;
 mod operator;
+mod sidecar;
 
 pub use cluster::request;
 pub use envelope::{AAD, envelope_open, envelope_round_trip, fixed_ring, keyring_document};
@@ -19,6 +20,7 @@ pub use machinery::{
     server_side_apply, strategic_merge_patch, table, validation,
 };
 pub use operator::annotations;
+pub use sidecar::{env_file, projected_path};
 
 /// A named fuzz target.
 #[derive(Clone, Copy, Debug)]
@@ -90,6 +92,14 @@ pub const TARGETS: &[Target] = &[
     Target {
         name: "annotations",
         run: annotations,
+    },
+    Target {
+        name: "env_file",
+        run: env_file,
+    },
+    Target {
+        name: "projected_path",
+        run: projected_path,
     },
 ];
 

@@ -26,11 +26,31 @@ fn env_number(name: &str, default: f64) -> f64 {
 /// Run `target` on inputs from `strategy` for `share` of the per-target time budget. Panics with the
 /// minimal failing input on a finding.
 pub fn fuzz(target: &str, share: f64, strategy: impl Strategy<Value = Vec<u8>>) {
+    let max_cases = env_number("CONFIGSYNC_FUZZ_CASES", 100_000.0) as u64;
+    run(target, share, max_cases, strategy);
+}
+
+/// [`fuzz`] capped at `per_second` cases per second of budget, for targets that are expensive per case
+/// (they start a process): the default 2 s give a few hundred cases, a long run proportionally more.
+pub fn fuzz_at_most(
+    target: &str,
+    share: f64,
+    per_second: f64,
+    strategy: impl Strategy<Value = Vec<u8>>,
+) {
+    let max_cases = (seconds() * share * per_second) as u64;
+    run(target, share, max_cases, strategy);
+}
+
+fn seconds() -> f64 {
+    env_number("CONFIGSYNC_FUZZ_SECONDS", 2.0)
+}
+
+fn run(target: &str, share: f64, max_cases: u64, strategy: impl Strategy<Value = Vec<u8>>) {
     let Some(target) = configsync_fuzz::targets::find(target) else {
         panic!("no fuzz target {target}");
     };
-    let budget = Duration::from_secs_f64(env_number("CONFIGSYNC_FUZZ_SECONDS", 2.0) * share);
-    let max_cases = env_number("CONFIGSYNC_FUZZ_CASES", 100_000.0) as u64;
+    let budget = Duration::from_secs_f64(seconds() * share);
     let started = Instant::now();
     let executions = Cell::new(0u64);
     let mut cases = 0u64;
