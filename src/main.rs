@@ -15,8 +15,12 @@ struct Args {
 enum Command {
     /// Run the embedded Kubernetes API server on 127.0.0.1 in the foreground.
     Cluster(cli::cluster::ClusterArgs),
+    /// Write a development CA and serving certificate for the injection webhook.
+    Certs(cli::certs::CertsArgs),
     /// Print the ConfigSync CustomResourceDefinition as YAML.
     Crd(cli::crd::CrdArgs),
+    /// Print a manifest with the sync sidecar injected (like `linkerd inject`).
+    Inject(cli::inject::InjectArgs),
     /// Create and rotate encryption keys; report and re-encrypt stored items.
     Keys(cli::keys::KeysArgs),
     /// Run the kube-apiserver KMS v2 plugin on a unix socket.
@@ -30,7 +34,9 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     match args.command {
         Command::Cluster(cluster) => cluster.run().await,
+        Command::Certs(certs) => certs.run(),
         Command::Crd(crd) => crd.run(),
+        Command::Inject(inject) => inject.run(),
         Command::Keys(keys) => keys.run(),
         Command::Kms(kms) => kms.run().await,
         Command::Sidecar(sidecar) => sidecar.run().await,

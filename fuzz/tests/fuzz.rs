@@ -40,6 +40,7 @@ fuzz_test!(request, inputs::request());
 fuzz_test!(annotations, inputs::annotations());
 
 fuzz_test!(projected_path, inputs::paths());
+fuzz_test!(admission_review, inputs::admission_review());
 
 /// Each case sources the env file in `/bin/sh`: hundreds of cases per run, not a hundred thousand.
 #[test]

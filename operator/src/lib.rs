@@ -10,7 +10,7 @@
 //!     dereference (stores) → validate (policy) → build (hash::workload_hash, plan::decide)
 //!     → apply (plan::apply, server-side apply as `configsync`) + plan::event (names and keys, no values)
 //! ```
-//! Every module here is pure: no client, no clock, no I/O. Time enters as explicit `now` values, so every
+//! Every module here except [`webhook`] is pure: no client, no clock, no I/O. Time enters as explicit `now` values, so every
 //! decision is a plain function with unit tests; the controllers that watch and patch wrap these.
 //!
 //! - [`refs`]: which sources and keys a pod spec consumes.
@@ -21,6 +21,8 @@
 //! - [`index`]: the reverse index from a source to the workloads that consume it.
 //! - [`plan`]: rollout decisions, the apply patch, debounce, the fleet budget and Event texts.
 //! - [`configsync`]: the ConfigSync resource resolved against the caches, claims and conditions.
+//! - [`inject`]: sidecar injection, pod → JSON patch (the webhook and `configsync inject`).
+//! - [`webhook`]: the admission webhook serving [`inject`] over HTTPS (the one I/O module here).
 //! - [`workload`]: one read-only view over Deployment, StatefulSet and DaemonSet.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -31,8 +33,10 @@ pub mod cache;
 pub mod configsync;
 pub mod hash;
 pub mod index;
+pub mod inject;
 pub mod plan;
 pub mod refs;
+pub mod webhook;
 pub mod workload;
 
 #[cfg(test)]

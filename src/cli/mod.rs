@@ -1,6 +1,8 @@
 //! Subcommands: argument parsing and wiring only; the logic lives in the library crates.
+pub mod certs;
 pub mod cluster;
 pub mod crd;
+pub mod inject;
 pub mod keys;
 pub mod kms;
 pub mod sidecar;

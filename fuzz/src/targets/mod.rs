@@ -12,6 +12,7 @@ mod envelope;
 mod machinery;
 mod operator;
 mod sidecar;
+mod webhook;
 
 pub use cluster::request;
 pub use envelope::{AAD, envelope_open, envelope_round_trip, fixed_ring, keyring_document};
@@ -21,6 +22,7 @@ pub use machinery::{
 };
 pub use operator::annotations;
 pub use sidecar::{env_file, projected_path};
+pub use webhook::admission_review;
 
 /// A named fuzz target.
 #[derive(Clone, Copy, Debug)]
@@ -100,6 +102,10 @@ pub const TARGETS: &[Target] = &[
     Target {
         name: "projected_path",
         run: projected_path,
+    },
+    Target {
+        name: "admission_review",
+        run: admission_review,
     },
 ];
 

@@ -598,3 +598,88 @@ pub fn paths() -> impl Strategy<Value = Vec<u8>> {
     ];
     tokens(TOKENS, 12)
 }
+
+/// AdmissionReview bodies for pods carrying the injection annotations with good and bad values.
+pub fn admission_review() -> impl Strategy<Value = Vec<u8>> {
+    const KEYS: &[&str] = &[
+        "configsync.dev/inject",
+        "configsync.dev/injected",
+        "configsync.dev/inject-configmaps",
+        "configsync.dev/inject-secrets",
+        "configsync.dev/inject-selector",
+        "configsync.dev/inject-mount-path",
+        "configsync.dev/inject-containers",
+        "configsync.dev/inject-mode",
+        "configsync.dev/inject-reload-signal",
+        "configsync.dev/inject-process-name",
+        "configsync.dev/inject-reload-url",
+        "configsync.dev/auto",
+    ];
+    const VALUES: &[&str] = &[
+        "true",
+        "false",
+        "enabled",
+        "web-config",
+        "a,b",
+        "Bad_Name",
+        "app=web",
+        "!!!",
+        "/etc/config",
+        "relative",
+        "/",
+        "app",
+        "nope",
+        "exec",
+        "sidecar",
+        "HUP",
+        "SIGUSR1",
+        "SIGFOO",
+        "99",
+        "http://127.0.0.1:9090/-/reload",
+        "ftp://x",
+        "",
+        "x/../y",
+    ];
+    let annotations = prop::collection::btree_map(
+        prop::sample::select(KEYS),
+        prop_oneof![4 => prop::sample::select(VALUES).prop_map(str::to_owned), 1 => "\\PC{0,12}"],
+        0..6,
+    );
+    let base = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "namespace": "default",
+                      "labels": {"app": "web"}},
+                      "spec": {"containers": [{"name": "app", "image": "nginx", "env": [{"name": "A", "value": "1"}]}]}});
+    let object = prop_oneof![3 => Just(base), 1 => k8s_object()];
+    let pod = (object, annotations, any::<bool>()).prop_map(|(mut pod, annotations, opt_in)| {
+        if pod.get("metadata").is_some_and(Value::is_object) {
+            pod["metadata"]["annotations"] = json!(annotations);
+            if opt_in {
+                pod["metadata"]["annotations"]["configsync.dev/inject"] = json!("true");
+                pod["metadata"]["annotations"]["configsync.dev/inject-configmaps"] =
+                    json!("web-config");
+            }
+        }
+        pod
+    });
+    let operation = prop::sample::select(&["CREATE", "UPDATE", "DELETE", "CONNECT", "bogus"][..]);
+    let hole = prop::option::weighted(
+        0.2,
+        (
+            prop::sample::select(&["uid", "kind", "object", "namespace"][..]),
+            value(),
+        ),
+    );
+    (pod, operation, hole).prop_map(|(pod, operation, hole)| {
+        let mut request = json!({
+            "uid": "705ab4f5-6393-11e8-b7cc-42010a800002",
+            "kind": {"group": "", "version": "v1", "kind": "Pod"},
+            "resource": {"group": "", "version": "v1", "resource": "pods"},
+            "namespace": "default", "operation": operation, "userInfo": {"username": "admin"},
+            "object": pod, "dryRun": false,
+        });
+        if let Some((key, value)) = hole {
+            request[key] = value;
+        }
+        let review = json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": request});
+        serde_json::to_vec(&review).unwrap_or_default()
+    })
+}

@@ -88,16 +88,30 @@ pub fn write(object: &mut Value, mut entries: Vec<ManagerEntry>) {
     entries.retain(|entry| !entry.fields.is_empty());
     entries.sort_by(|a, b| {
         let key = |e: &ManagerEntry| {
+            let ManagerEntry {
+                operation,
+                time,
+                manager,
+                api_version,
+                subresource,
+                ..
+            } = e;
             (
-                e.operation.clone(),
-                e.time.clone(),
-                e.manager.clone(),
-                e.api_version.clone(),
-                e.subresource.clone(),
+                operation.clone(),
+                time.clone(),
+                manager.clone(),
+                api_version.clone(),
+                subresource.clone(),
             )
         };
         key(a).cmp(&key(b))
     });
+    if entries.is_empty() {
+        if let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+            metadata.remove("managedFields");
+        }
+        return;
+    }
     let Some(object) = object.as_object_mut() else {
         return;
     };
@@ -107,12 +121,6 @@ pub fn write(object: &mut Value, mut entries: Vec<ManagerEntry>) {
     let Some(metadata) = metadata.as_object_mut() else {
         return;
     };
-    if entries.is_empty() {
-        metadata.remove("managedFields");
-    } else {
-        metadata.insert(
-            "managedFields".into(),
-            entries.iter().map(ManagerEntry::to_json).collect(),
-        );
-    }
+    let managed = entries.iter().map(ManagerEntry::to_json).collect();
+    metadata.insert("managedFields".into(), managed);
 }

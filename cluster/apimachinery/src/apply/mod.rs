@@ -210,7 +210,31 @@ fn transfer_ownership(
     Ok(())
 }
 
+/// The owner the apiserver gives every field of an object that had no managed fields before its first apply.
+fn before_first_apply(live_body: &Value, shape: Shape, now: &str) -> ManagerEntry {
+    ManagerEntry {
+        manager: BEFORE_FIRST_APPLY.into(),
+        operation: managers::UPDATE.into(),
+        api_version: api_version(live_body),
+        time: Some(now.to_owned()),
+        subresource: None,
+        fields: walk::object_set(&tracked_view(live_body), shape, Mode::Update),
+    }
+}
+
 /// Merge `applied` into `live` with field ownership, returning the new object with updated managedFields.
+///
+/// # Guarantees
+/// - `live: None` creates the object; `metadata.managedFields`, `resourceVersion`, `uid`,
+///   `creationTimestamp` and `generation` in `applied` are ignored.
+/// - Re-applying the same configuration returns `live` unchanged (managed fields and times included).
+/// - Fields this manager applied before and omits now are removed unless another manager owns them.
+///
+/// # Errors
+/// [`ApplyError::Conflicts`] when, without `force`, a changed field is owned by another manager (with
+/// `force` that manager loses it instead); [`ApplyError::InvalidObject`] for an applied configuration
+/// that is not an object with `apiVersion` and `kind` (or of another kind than `live`);
+/// [`ApplyError::MissingFieldManager`] for an empty `manager`.
 pub fn server_side_apply(request: ApplyRequest<'_>) -> Result<Value, ApplyError> {
     let ApplyRequest {
         live,
@@ -230,15 +254,7 @@ pub fn server_side_apply(request: ApplyRequest<'_>) -> Result<Value, ApplyError>
     if let Some(live_body) = &live_body
         && entries.is_empty()
     {
-        let fields = walk::object_set(&tracked_view(live_body), shape, Mode::Update);
-        entries.push(ManagerEntry {
-            manager: BEFORE_FIRST_APPLY.into(),
-            operation: managers::UPDATE.into(),
-            api_version: api_version(live_body),
-            time: Some(now.to_owned()),
-            subresource: None,
-            fields,
-        });
+        entries.push(before_first_apply(live_body, shape, now));
     }
     let applier = ManagerEntry {
         manager: manager.to_owned(),

@@ -54,6 +54,12 @@ impl Shape {
         }
     }
 
+    /// Whether the value is an atomic struct or map (for a list field the node is its elements' type, so a
+    /// keyed list of atomic items is not itself atomic).
+    fn is_atomic(self) -> bool {
+        self.node.is_atomic() && self.strategy == ListStrategy::Atomic
+    }
+
     /// Whether an update that adds this value owns the value itself, not only what is inside.
     fn owned_when_added(self, mode: Mode) -> bool {
         mode == Mode::Update && !self.present_when_zero
@@ -85,7 +91,7 @@ pub enum Mode {
 /// and map entries are; so is an empty map, and in an update anything added that a zero Go object lacks).
 /// Null map entries are skipped: they set nothing.
 pub fn value_set(value: &Value, shape: Shape, mode: Mode, member: bool) -> FieldSet {
-    if shape.node.is_atomic() {
+    if shape.is_atomic() {
         return FieldSet::leaf();
     }
     match value {
@@ -164,7 +170,7 @@ pub fn compare(old: Option<&Value>, new: Option<&Value>, shape: Shape, member: b
         (None, None) => {}
         (None, Some(new)) => out.added = value_set(new, shape, Mode::Update, member),
         (Some(old), None) => out.removed = value_set(old, shape, Mode::Update, member),
-        (Some(old), Some(new)) if shape.node.is_atomic() => {
+        (Some(old), Some(new)) if shape.is_atomic() => {
             if old != new {
                 out.modified = FieldSet::leaf();
             }
@@ -225,7 +231,7 @@ pub fn compare(old: Option<&Value>, new: Option<&Value>, shape: Shape, member: b
 /// (in structured-merge-diff's order), atomic values and everything else are replaced. A null in the
 /// configuration removes.
 pub fn merge(live: Option<&Value>, config: &Value, shape: Shape) -> Value {
-    if shape.node.is_atomic() {
+    if shape.is_atomic() {
         return config.clone();
     }
     match config {

@@ -232,7 +232,7 @@ const MAP_TYPED_FIELDS: &[&str] = &[
     "parameters",
 ];
 
-/// Whether a field holds a Go map (see [`MAP_TYPED_FIELDS`]); unknown fields are treated as structs.
+/// Whether a field holds a Go map (`labels`, `data`, `nodeSelector`, ...); unknown fields are structs.
 pub fn is_map_typed(field: &str) -> bool {
     MAP_TYPED_FIELDS.contains(&field)
 }
@@ -252,7 +252,7 @@ const PRESENT_WHEN_ZERO: &[&str] = &[
     "resources",
 ];
 
-/// Whether a field of a built-in kind exists even in a zero object (see [`PRESENT_WHEN_ZERO`]).
+/// Whether a field of a built-in kind exists even in a zero Go object (`spec`, `template`, `containers`, ...).
 pub fn is_present_when_zero(field: &str) -> bool {
     PRESENT_WHEN_ZERO.contains(&field)
 }

@@ -87,6 +87,10 @@ pub fn merge_list(
     node: TypeNode,
     strategy: ListStrategy,
 ) -> Result<Vec<Value>> {
+    if strategy == ListStrategy::Atomic {
+        // Replaced whole, whatever it holds (Go does not look inside either).
+        return Ok(patch);
+    }
     if original.is_empty() && patch.is_empty() {
         return Ok(original);
     }

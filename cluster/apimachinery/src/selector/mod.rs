@@ -3,7 +3,8 @@
 //! A [`LabelSelector`] is a conjunction of [`Requirement`]s read from `metadata.labels`; a [`FieldSelector`]
 //! is a conjunction of [`FieldTerm`]s, each a dotted path into the object JSON compared as a string. Both
 //! parse exactly the syntax the apiserver accepts (see [`label`] and [`field`]) and the empty selector
-//! matches every object.
+//! matches every object. [`LabelSelector::from_label_selector`] reads the structured form objects carry
+//! (`spec.selector`), see [`structured`].
 //!
 //! Approximation: the real apiserver only allows a per-kind list of field paths (`metadata.name`,
 //! `metadata.namespace`, `status.phase`, ...) and rejects the others; here every path is allowed.
@@ -11,6 +12,7 @@ use serde_json::Value;
 
 pub mod field;
 pub mod label;
+pub mod structured;
 #[cfg(test)]
 mod tests;
 
@@ -36,6 +38,14 @@ impl LabelSelector {
     pub fn parse(text: &str) -> Result<Self, SelectorError> {
         Ok(Self {
             requirements: label::parse(text)?,
+        })
+    }
+    /// Convert a structured `metav1.LabelSelector` (`{"matchLabels": {..}, "matchExpressions": [..]}`, as in
+    /// a Deployment's `spec.selector`), validating it as `LabelSelectorAsSelector` does. `{}` matches
+    /// everything.
+    pub fn from_label_selector(selector: &Value) -> Result<Self, SelectorError> {
+        Ok(Self {
+            requirements: structured::from_structured(selector)?,
         })
     }
     /// Whether the object's `metadata.labels` match.

@@ -224,3 +224,60 @@ fn field_parse_errors() {
         }
     }
 }
+
+#[test]
+fn structured_label_selectors() {
+    let selector = json!({
+        "matchLabels": {"app": "web"},
+        "matchExpressions": [
+            {"key": "tier", "operator": "In", "values": ["front", "edge"]},
+            {"key": "legacy", "operator": "DoesNotExist"},
+            {"key": "env", "operator": "NotIn", "values": ["dev"]},
+            {"key": "team", "operator": "Exists"}
+        ]
+    });
+    let parsed = LabelSelector::from_label_selector(&selector);
+    let Ok(parsed) = parsed else {
+        panic!("{parsed:?}")
+    };
+    assert!(parsed.matches_object(&mk_pod(json!({"app": "web", "tier": "edge", "team": "a"}))));
+    assert!(!parsed.matches_object(&mk_pod(json!({"app": "web", "tier": "edge"}))));
+    assert!(!parsed.matches_object(&mk_pod(
+        json!({"app": "web", "tier": "edge", "team": "a", "legacy": "y"})
+    )));
+    assert!(!parsed.matches_object(&mk_pod(
+        json!({"app": "web", "tier": "edge", "team": "a", "env": "dev"})
+    )));
+    let everything = LabelSelector::from_label_selector(&json!({}));
+    assert!(everything.is_ok_and(|s| s.matches_object(&mk_pod(json!({})))));
+    let bad = [
+        (json!([]), "expected an object"),
+        (
+            json!({"matchLabels": {"app": 1}}),
+            "matchLabels[\"app\"] must be a string",
+        ),
+        (json!({"matchLabels": {"-x": "a"}}), "invalid label key"),
+        (
+            json!({"matchExpressions": [{"key": "a", "operator": "In"}]}),
+            "values set can't be empty",
+        ),
+        (
+            json!({"matchExpressions": [{"key": "a", "operator": "Exists", "values": ["x"]}]}),
+            "must be empty",
+        ),
+        (
+            json!({"matchExpressions": [{"key": "a", "operator": "Gt", "values": ["1"]}]}),
+            "\"Gt\" is not a valid",
+        ),
+        (
+            json!({"matchExpressions": {"key": "a"}}),
+            "matchExpressions must be a list",
+        ),
+    ];
+    for (selector, expected) in bad {
+        match LabelSelector::from_label_selector(&selector) {
+            Ok(parsed) => panic!("{selector} should be rejected: {parsed:?}"),
+            Err(err) => assert!(err.to_string().contains(expected), "{selector}: {err}"),
+        }
+    }
+}

@@ -2,6 +2,7 @@ use serde_json::{Value, json};
 
 use super::*;
 
+mod go_vectors;
 mod strategic_cases;
 
 fn mk_configmap() -> Value {
@@ -121,4 +122,57 @@ fn strategic_merge_is_offered_for_built_in_kinds_only() {
     assert!(!supports_strategic_merge(
         &json!({"apiVersion": "configsync.dev/v1", "kind": "ConfigSync"})
     ));
+}
+
+#[test]
+fn odd_patches_give_results_or_errors_never_panics() {
+    let pod = json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"finalizers": ["a"], "labels": {"x": "1"}},
+        "spec": {"containers": [{"name": "c", "env": [{"name": "E"}], "ports": [{"containerPort": 80}]}]}});
+    let odd_values = [
+        json!(null),
+        json!(1),
+        json!("s"),
+        json!([]),
+        json!({}),
+        json!([1, "a"]),
+        json!([{}]),
+        json!([[1]]),
+        json!([{"name": 1}]),
+        json!([{"$patch": 3}]),
+        json!({"$patch": "delete"}),
+    ];
+    let keys = [
+        "spec",
+        "containers",
+        "env",
+        "ports",
+        "finalizers",
+        "$patch",
+        "$retainKeys",
+        "$setElementOrder/containers",
+        "$deleteFromPrimitiveList/finalizers",
+        "$setElementOrder/finalizers",
+    ];
+    for key in keys {
+        for value in &odd_values {
+            for patch in [
+                json!({key: value}),
+                json!({"metadata": {key: value}}),
+                json!({"spec": {key: value}}),
+                json!({"spec": {"containers": [{"name": "c", key: value}]}}),
+            ] {
+                for result in [
+                    apply_strategic_merge_patch(&pod, &patch),
+                    apply_merge_patch(&pod, &patch),
+                    apply_json_patch(&pod, &patch),
+                ] {
+                    assert!(
+                        result.as_ref().map_or(true, Value::is_object),
+                        "{patch}: {result:?}"
+                    );
+                }
+            }
+        }
+    }
 }

@@ -169,6 +169,12 @@ fn cases() -> Vec<(&'static str, Value, Value, Value)> {
                 "status": {"conditions": [{"type": "Available", "status": "True"}, {"type": "Progressing", "status": "True"}]}}),
         ),
         (
+            "atomic lists are replaced whatever they hold",
+            mk_pod(json!({"containers": [{"name": "a", "args": ["x"]}]})),
+            json!({"spec": {"containers": [{"name": "a", "args": ["y", 1, [2], {"z": null}]}]}}),
+            mk_pod(json!({"containers": [{"name": "a", "args": ["y", 1, [2], {"z": null}]}]})),
+        ),
+        (
             "custom resources merge maps and replace lists",
             json!({"apiVersion": "example.com/v1", "kind": "Widget", "spec": {"containers": [{"name": "a"}], "m": {"x": 1}}}),
             json!({"spec": {"containers": [{"name": "b"}], "m": {"y": 2}}}),

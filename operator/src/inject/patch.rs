@@ -1,0 +1,357 @@
+//! The JSON patch: containers, volumes, mounts, env and annotations, parents first, keys as escaped tokens.
+use std::collections::BTreeMap;
+
+use json_patch::jsonptr::PointerBuf;
+use json_patch::{AddOperation, Patch, PatchOperation, RemoveOperation};
+use k8s_openapi::api::core::v1::{
+    Capabilities, Container, EmptyDirVolumeSource, EnvVar, PodSpec, PodTemplateSpec,
+    ResourceRequirements, SeccompProfile, SecurityContext, Volume, VolumeMount,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::annotations::{INJECTED, InjectSpec, Mode, Reload};
+use super::{
+    BIN_DIR, BIN_VOLUME, DATA_VOLUME, INSTALL_NAME, InjectConfig, InjectError, SIDECAR_NAME,
+};
+use crate::hash::ConfigHash;
+
+/// Accumulates operations; array and object parents are created once, before their first child.
+struct Ops(Vec<PatchOperation>);
+
+impl Ops {
+    fn add<'t>(&mut self, tokens: impl IntoIterator<Item = &'t str>, value: Value) {
+        self.0.push(PatchOperation::Add(AddOperation {
+            path: PointerBuf::from_tokens(tokens),
+            value,
+        }));
+    }
+
+    /// Append `items` to the array at `tokens`, creating it when `exists` is false.
+    fn append<'t>(
+        &mut self,
+        tokens: impl IntoIterator<Item = &'t str> + Clone,
+        exists: bool,
+        items: Vec<Value>,
+    ) {
+        if items.is_empty() {
+            return;
+        }
+        if !exists {
+            self.add(tokens, Value::Array(items));
+            return;
+        }
+        for item in items {
+            self.add(tokens.clone().into_iter().chain(["-"]), item);
+        }
+    }
+}
+
+fn to_value(value: impl Serialize) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}
+
+/// The full patch for `pod`.
+pub(super) fn build(
+    pod: &PodTemplateSpec,
+    spec: &InjectSpec,
+    config: &InjectConfig,
+    hash: Option<&ConfigHash>,
+) -> Result<Patch, InjectError> {
+    let empty = PodSpec::default();
+    let pod_spec = pod.spec.as_ref().unwrap_or(&empty);
+    let chosen = chosen_containers(pod_spec, spec)?;
+    let mut ops = Ops(Vec::new());
+    annotate(&mut ops, pod, hash);
+    if pod.spec.is_none() {
+        ops.add(["spec"], json!({"containers": []}));
+    }
+    let env = sidecar_env(spec);
+    match spec.mode {
+        Mode::Sidecar | Mode::Init => {
+            let sidecar = sidecar_container(spec, config, &env);
+            add_sidecar(&mut ops, pod_spec, config, spec.mode, sidecar);
+            mount_into(&mut ops, pod_spec, &chosen, &[data_mount(spec, true)]);
+        }
+        Mode::Exec => {
+            wrap_commands(&mut ops, pod_spec, &chosen, &env)?;
+            let install = install_container(config);
+            ops.append(
+                ["spec", "initContainers"],
+                pod_spec.init_containers.is_some(),
+                vec![to_value(install)],
+            );
+            let mounts = [data_mount(spec, false), bin_mount()];
+            mount_into(&mut ops, pod_spec, &chosen, &mounts);
+        }
+    }
+    let mut volumes = vec![to_value(memory_volume(DATA_VOLUME, true))];
+    if spec.mode == Mode::Exec {
+        volumes.push(to_value(memory_volume(BIN_VOLUME, false)));
+    }
+    ops.append(["spec", "volumes"], pod_spec.volumes.is_some(), volumes);
+    if spec.mode == Mode::Sidecar && matches!(spec.reload, Some(Reload::Signal { .. })) {
+        ops.add(["spec", "shareProcessNamespace"], json!(true));
+    }
+    Ok(Patch(ops.0))
+}
+
+fn annotate(ops: &mut Ops, pod: &PodTemplateSpec, hash: Option<&ConfigHash>) {
+    let meta = pod.metadata.as_ref();
+    if meta.is_none() {
+        ops.add(["metadata"], json!({}));
+    }
+    if meta.and_then(|m| m.annotations.as_ref()).is_none() {
+        ops.add(["metadata", "annotations"], json!({}));
+    }
+    ops.add(["metadata", "annotations", INJECTED], json!("true"));
+    if let Some(hash) = hash {
+        let key = configsync_crds::annotations::CONFIG_HASH;
+        ops.add(["metadata", "annotations", key], json!(hash.as_str()));
+    }
+}
+
+/// Indexes of the app containers that get the mount.
+fn chosen_containers(pod_spec: &PodSpec, spec: &InjectSpec) -> Result<Vec<usize>, InjectError> {
+    let Some(wanted) = &spec.containers else {
+        return Ok((0..pod_spec.containers.len()).collect());
+    };
+    let missing: Vec<String> = wanted
+        .iter()
+        .filter(|name| !pod_spec.containers.iter().any(|c| &c.name == *name))
+        .cloned()
+        .collect();
+    if !missing.is_empty() {
+        return Err(InjectError::SelectContainers { missing });
+    }
+    Ok(pod_spec
+        .containers
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| wanted.contains(&c.name))
+        .map(|(i, _)| i)
+        .collect())
+}
+
+fn add_sidecar(
+    ops: &mut Ops,
+    pod_spec: &PodSpec,
+    config: &InjectConfig,
+    mode: Mode,
+    sidecar: Container,
+) {
+    let has_init = pod_spec.init_containers.is_some();
+    if mode == Mode::Sidecar && !config.native_sidecar {
+        ops.add(["spec", "containers", "-"], to_value(sidecar));
+        return;
+    }
+    // Init mode and native sidecars go first, so the data is in place before other init containers run.
+    if has_init {
+        ops.add(["spec", "initContainers", "0"], to_value(sidecar));
+    } else {
+        ops.add(
+            ["spec", "initContainers"],
+            Value::Array(vec![to_value(sidecar)]),
+        );
+    }
+}
+
+fn mount_into(ops: &mut Ops, pod_spec: &PodSpec, chosen: &[usize], mounts: &[VolumeMount]) {
+    for &index in chosen {
+        let Some(container) = pod_spec.containers.get(index) else {
+            continue;
+        };
+        let index = index.to_string();
+        let items = mounts.iter().map(to_value).collect();
+        let tokens = ["spec", "containers", index.as_str(), "volumeMounts"];
+        ops.append(tokens, container.volume_mounts.is_some(), items);
+    }
+}
+
+fn wrap_commands(
+    ops: &mut Ops,
+    pod_spec: &PodSpec,
+    chosen: &[usize],
+    env: &[EnvVar],
+) -> Result<(), InjectError> {
+    for &index in chosen {
+        let Some(container) = pod_spec.containers.get(index) else {
+            continue;
+        };
+        let Some(command) = container.command.as_ref().filter(|c| !c.is_empty()) else {
+            return Err(InjectError::WrapCommand {
+                container: container.name.clone(),
+            });
+        };
+        let binary = format!("{BIN_DIR}/configsync");
+        let wrapped: Vec<String> = [binary.as_str(), "sidecar", "exec", "--"]
+            .into_iter()
+            .map(str::to_owned)
+            .chain(command.iter().cloned())
+            .chain(container.args.iter().flatten().cloned())
+            .collect();
+        let index = index.to_string();
+        ops.add(
+            ["spec", "containers", index.as_str(), "command"],
+            to_value(wrapped),
+        );
+        if container.args.is_some() {
+            let path = PointerBuf::from_tokens(["spec", "containers", index.as_str(), "args"]);
+            ops.0.push(PatchOperation::Remove(RemoveOperation { path }));
+        }
+        let items = env.iter().map(to_value).collect();
+        let tokens = ["spec", "containers", index.as_str(), "env"];
+        ops.append(tokens, container.env.is_some(), items);
+    }
+    Ok(())
+}
+
+fn env_var(name: &str, value: impl Into<String>) -> EnvVar {
+    EnvVar {
+        name: name.to_owned(),
+        value: Some(value.into()),
+        value_from: None,
+    }
+}
+
+/// The `CONFIGSYNC_*` variables the sidecar CLI reads.
+fn sidecar_env(spec: &InjectSpec) -> Vec<EnvVar> {
+    let join = |names: &std::collections::BTreeSet<String>| {
+        names.iter().cloned().collect::<Vec<_>>().join(",")
+    };
+    let mut env = Vec::new();
+    if !spec.configmaps.is_empty() {
+        env.push(env_var("CONFIGSYNC_CONFIGMAP", join(&spec.configmaps)));
+    }
+    if !spec.secrets.is_empty() {
+        env.push(env_var("CONFIGSYNC_SECRET", join(&spec.secrets)));
+    }
+    if let Some(selector) = &spec.selector {
+        env.push(env_var("CONFIGSYNC_SELECTOR", selector.as_str()));
+    }
+    env.push(env_var("CONFIGSYNC_DIR", spec.mount_path.as_str()));
+    if spec.mode == Mode::Init {
+        env.push(env_var("CONFIGSYNC_ONCE", "true"));
+    }
+    if let Some(wait) = &spec.wait {
+        env.push(env_var("CONFIGSYNC_WAIT", wait.as_str()));
+    }
+    match (&spec.reload, spec.mode) {
+        (_, Mode::Init) | (None, _) => {}
+        (Some(Reload::Signal { signal, process }), mode) => {
+            env.push(env_var("CONFIGSYNC_SIGNAL", signal.as_str()));
+            if let (Some(process), Mode::Sidecar) = (process, mode) {
+                env.push(env_var("CONFIGSYNC_PROCESS_NAME", process.as_str()));
+            }
+        }
+        (Some(Reload::Http(url)), _) => env.push(env_var("CONFIGSYNC_HTTP_URL", url.as_str())),
+        (Some(Reload::Command(command)), _) => {
+            env.push(env_var("CONFIGSYNC_COMMAND", command.as_str()));
+        }
+    }
+    env
+}
+
+fn restricted(run_as_user: i64) -> SecurityContext {
+    SecurityContext {
+        run_as_non_root: Some(true),
+        run_as_user: Some(run_as_user),
+        read_only_root_filesystem: Some(true),
+        allow_privilege_escalation: Some(false),
+        capabilities: Some(Capabilities {
+            drop: Some(vec!["ALL".to_owned()]),
+            add: None,
+        }),
+        seccomp_profile: Some(SeccompProfile {
+            type_: "RuntimeDefault".to_owned(),
+            localhost_profile: None,
+        }),
+        ..SecurityContext::default()
+    }
+}
+
+fn quantities(map: &BTreeMap<String, String>) -> Option<BTreeMap<String, Quantity>> {
+    (!map.is_empty()).then(|| {
+        map.iter()
+            .map(|(k, v)| (k.clone(), Quantity(v.clone())))
+            .collect()
+    })
+}
+
+fn resources(spec: &InjectSpec) -> ResourceRequirements {
+    let mut requests = BTreeMap::from([
+        ("cpu".to_owned(), "10m".to_owned()),
+        ("memory".to_owned(), "32Mi".to_owned()),
+    ]);
+    let mut limits = BTreeMap::from([("memory".to_owned(), "64Mi".to_owned())]);
+    requests.extend(spec.resources.0.clone());
+    limits.extend(spec.resources.1.clone());
+    ResourceRequirements {
+        requests: quantities(&requests),
+        limits: quantities(&limits),
+        ..ResourceRequirements::default()
+    }
+}
+
+fn sidecar_container(spec: &InjectSpec, config: &InjectConfig, env: &[EnvVar]) -> Container {
+    Container {
+        name: SIDECAR_NAME.to_owned(),
+        image: Some(config.image.clone()),
+        command: Some(vec![config.binary_path.clone(), "sidecar".to_owned()]),
+        env: Some(env.to_vec()),
+        volume_mounts: Some(vec![data_mount(spec, false)]),
+        resources: Some(resources(spec)),
+        security_context: Some(restricted(spec.run_as_user)),
+        restart_policy: (spec.mode == Mode::Sidecar && config.native_sidecar)
+            .then(|| "Always".to_owned()),
+        ..Container::default()
+    }
+}
+
+fn install_container(config: &InjectConfig) -> Container {
+    let target = format!("{BIN_DIR}/configsync");
+    Container {
+        name: INSTALL_NAME.to_owned(),
+        image: Some(config.image.clone()),
+        command: Some(vec!["cp".to_owned(), config.binary_path.clone(), target]),
+        volume_mounts: Some(vec![bin_mount_rw()]),
+        security_context: Some(restricted(super::annotations::DEFAULT_RUN_AS_USER)),
+        ..Container::default()
+    }
+}
+
+fn data_mount(spec: &InjectSpec, read_only: bool) -> VolumeMount {
+    VolumeMount {
+        name: DATA_VOLUME.to_owned(),
+        mount_path: spec.mount_path.clone(),
+        read_only: read_only.then_some(true),
+        ..VolumeMount::default()
+    }
+}
+
+fn bin_mount() -> VolumeMount {
+    VolumeMount {
+        read_only: Some(true),
+        ..bin_mount_rw()
+    }
+}
+
+fn bin_mount_rw() -> VolumeMount {
+    VolumeMount {
+        name: BIN_VOLUME.to_owned(),
+        mount_path: BIN_DIR.to_owned(),
+        ..VolumeMount::default()
+    }
+}
+
+fn memory_volume(name: &str, memory: bool) -> Volume {
+    Volume {
+        name: name.to_owned(),
+        empty_dir: Some(EmptyDirVolumeSource {
+            medium: memory.then(|| "Memory".to_owned()),
+            size_limit: None,
+        }),
+        ..Volume::default()
+    }
+}

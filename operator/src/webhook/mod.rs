@@ -1,0 +1,207 @@
+//! The mutating admission webhook: AdmissionReview v1 over HTTPS (rustls), injecting the sync sidecar.
+//!
+//! # Theory of operation
+//! ```text
+//!  kube-apiserver ──TLS (tls::ReloadingCert: follows tls.crt/tls.key)──► hyper http1
+//!     POST /mutate ──► review::review ──► inject::inject (pure) ──► AdmissionReview (patch | warnings | deny)
+//!     GET  /healthz ─► 200 ok
+//! ```
+//! The HTTP adapter is thin: everything it decides is in [`review`] and [`crate::inject`].
+//! [`certs`] generates a development CA and serving certificate (`configsync certs`).
+pub mod certs;
+pub mod lookup;
+pub mod review;
+pub mod tls;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt as _, Full, Limited};
+use hyper::body::Incoming;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+
+pub use lookup::Lookup;
+pub use review::ReviewPolicy;
+
+/// Largest AdmissionReview body accepted (kube-apiserver's request limit is 3 MiB).
+const MAX_BODY: usize = 3 * 1024 * 1024;
+
+/// Where and how to serve.
+#[derive(Clone, Debug)]
+pub struct WebhookConfig {
+    /// Listen address, e.g. `0.0.0.0:8443`.
+    pub addr: SocketAddr,
+    /// PEM certificate chain file.
+    pub cert: PathBuf,
+    /// PEM private key file.
+    pub key: PathBuf,
+    /// How reviews are answered.
+    pub policy: ReviewPolicy,
+}
+
+/// Failures of the webhook server.
+#[derive(Debug, thiserror::Error)]
+pub enum WebhookError {
+    /// The certificate could not be loaded.
+    #[error("load webhook certificate: {0}")]
+    LoadCertificate(#[from] tls::TlsError),
+    /// rustls refused the protocol configuration.
+    #[error("configure TLS: {0}")]
+    ConfigureTls(#[from] rustls::Error),
+    /// The address could not be bound.
+    #[error("bind {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// Accepting a connection failed.
+    #[error("accept: {0}")]
+    Accept(std::io::Error),
+}
+
+/// A bound webhook, ready to [`Webhook::run`].
+pub struct Webhook<L> {
+    listener: TcpListener,
+    acceptor: TlsAcceptor,
+    lookup: Arc<L>,
+    policy: Arc<ReviewPolicy>,
+}
+
+impl<L: Lookup> Webhook<L> {
+    /// Load the certificate and bind the address.
+    ///
+    /// # Errors
+    /// [`WebhookError::LoadCertificate`] or [`WebhookError::Bind`].
+    pub async fn bind(config: WebhookConfig, lookup: L) -> Result<Self, WebhookError> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let resolver = tls::ReloadingCert::new(&config.cert, &config.key, provider.clone())?;
+        let mut tls = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()?
+            .with_no_client_auth()
+            .with_cert_resolver(Arc::new(resolver));
+        tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+        let listener =
+            TcpListener::bind(config.addr)
+                .await
+                .map_err(|source| WebhookError::Bind {
+                    addr: config.addr,
+                    source,
+                })?;
+        Ok(Self {
+            listener,
+            acceptor: TlsAcceptor::from(Arc::new(tls)),
+            lookup: Arc::new(lookup),
+            policy: Arc::new(config.policy),
+        })
+    }
+
+    /// The bound address (useful with port 0).
+    ///
+    /// # Errors
+    /// The socket's error, if it has none.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serve until the task is dropped; each connection runs on its own task.
+    ///
+    /// # Errors
+    /// [`WebhookError::Accept`] when the listener fails.
+    pub async fn run(self) -> Result<(), WebhookError> {
+        loop {
+            let (stream, peer) = self.listener.accept().await.map_err(WebhookError::Accept)?;
+            let acceptor = self.acceptor.clone();
+            let (lookup, policy) = (self.lookup.clone(), self.policy.clone());
+            tokio::spawn(async move {
+                let tls = match acceptor.accept(stream).await {
+                    Ok(tls) => tls,
+                    Err(error) => {
+                        tracing::debug!(%peer, %error, "TLS handshake failed");
+                        return;
+                    }
+                };
+                let service = hyper::service::service_fn(move |request| {
+                    let (lookup, policy) = (lookup.clone(), policy.clone());
+                    async move {
+                        Ok::<_, std::convert::Infallible>(handle(request, &*lookup, &policy).await)
+                    }
+                });
+                let connection = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(tls), service);
+                if let Err(error) = connection.await {
+                    tracing::debug!(%peer, %error, "webhook connection ended");
+                }
+            });
+        }
+    }
+}
+
+/// Bind and serve the webhook with `client` for lookups (what `configsync operator --webhook-addr` runs).
+///
+/// # Errors
+/// See [`Webhook::bind`] and [`Webhook::run`].
+pub async fn serve(config: WebhookConfig, client: kube::Client) -> Result<(), WebhookError> {
+    let webhook = Webhook::bind(config, client).await?;
+    tracing::info!(addr = ?webhook.local_addr().ok(), "serving the injection webhook");
+    webhook.run().await
+}
+
+fn reply(status: StatusCode, content_type: &str, body: Vec<u8>) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    if let Ok(value) = content_type.parse() {
+        response
+            .headers_mut()
+            .insert(hyper::header::CONTENT_TYPE, value);
+    }
+    response
+}
+
+async fn handle(
+    request: Request<Incoming>,
+    lookup: &impl Lookup,
+    policy: &ReviewPolicy,
+) -> Response<Full<Bytes>> {
+    if request.method() == Method::GET && request.uri().path() == "/healthz" {
+        return reply(StatusCode::OK, "text/plain", b"ok".to_vec());
+    }
+    if request.method() != Method::POST {
+        return reply(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "text/plain",
+            b"POST an AdmissionReview".to_vec(),
+        );
+    }
+    let body = match Limited::new(request.into_body(), MAX_BODY).collect().await {
+        Ok(body) => body.to_bytes(),
+        Err(error) => {
+            return reply(
+                StatusCode::BAD_REQUEST,
+                "text/plain",
+                error.to_string().into_bytes(),
+            );
+        }
+    };
+    match review::review(&body, lookup, policy).await {
+        Ok(review) => match serde_json::to_vec(&review) {
+            Ok(json) => reply(StatusCode::OK, "application/json", json),
+            Err(error) => reply(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "text/plain",
+                error.to_string().into_bytes(),
+            ),
+        },
+        Err(error) => reply(
+            StatusCode::BAD_REQUEST,
+            "text/plain",
+            error.to_string().into_bytes(),
+        ),
+    }
+}

@@ -1,0 +1,145 @@
+//! `configsync inject` on the examples (multi-document, other kinds passed through, idempotent) and
+//! `configsync certs`.
+use std::io::Write as _;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+fn configsync(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_configsync"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn configsync");
+    let mut input = child.stdin.take().expect("stdin");
+    input
+        .write_all(stdin.unwrap_or("").as_bytes())
+        .expect("write stdin");
+    drop(input);
+    child.wait_with_output().expect("wait")
+}
+
+fn documents(yaml: &str) -> Vec<Value> {
+    serde_saphyr::from_multiple::<Value>(yaml).expect("yaml")
+}
+
+fn example() -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/inject/deployment.yaml");
+    std::fs::read_to_string(path).expect("example")
+}
+
+#[test]
+fn injects_the_example_deployment_and_passes_other_kinds_through() {
+    let out = configsync(&["inject", "-f", "examples/inject/deployment.yaml"], None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let injected = documents(&String::from_utf8_lossy(&out.stdout));
+    let original = documents(&example());
+    assert_eq!(injected.len(), 3);
+    assert_eq!(injected[0], original[0], "the ConfigMap changed");
+    assert_eq!(injected[2], original[2], "the Service changed");
+    let template = &injected[1]["spec"]["template"];
+    let sidecar = &template["spec"]["initContainers"][0];
+    assert_eq!(sidecar["name"], "configsync");
+    assert_eq!(sidecar["restartPolicy"], "Always");
+    assert_eq!(sidecar["securityContext"]["readOnlyRootFilesystem"], true);
+    assert_eq!(sidecar["securityContext"]["runAsUser"], 101);
+    assert_eq!(template["spec"]["shareProcessNamespace"], true);
+    assert_eq!(
+        template["spec"]["volumes"][0]["emptyDir"]["medium"],
+        "Memory"
+    );
+    let mount = &template["spec"]["containers"][0]["volumeMounts"][0];
+    assert_eq!(mount["mountPath"], "/etc/nginx/conf.d");
+    let hash = template["metadata"]["annotations"]["configsync.dev/config-hash"].as_str();
+    assert!(hash.is_some_and(|h| h.starts_with("v1:")), "{template}");
+}
+
+#[test]
+fn reads_stdin_and_a_second_pass_changes_nothing() {
+    let first = configsync(&["inject", "-f", "-"], Some(&example()));
+    assert!(first.status.success());
+    let first_text = String::from_utf8_lossy(&first.stdout).into_owned();
+    let second = configsync(&["inject", "-f", "-"], Some(&first_text));
+    assert!(second.status.success());
+    assert_eq!(
+        documents(&String::from_utf8_lossy(&second.stdout)),
+        documents(&first_text)
+    );
+}
+
+#[test]
+fn regular_container_flag_and_missing_sources_warn() {
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations:\n    configsync.dev/inject: \"true\"\n    configsync.dev/inject-secrets: creds\nspec:\n  containers:\n  - name: app\n    image: app\n";
+    let out = configsync(&["inject", "-f", "-", "--regular-container"], Some(pod));
+    assert!(out.status.success());
+    let docs = documents(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(docs[0]["spec"]["containers"][1]["name"], "configsync");
+    assert!(
+        docs[0]["spec"]["containers"][1]
+            .get("restartPolicy")
+            .is_none()
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("Pod default/p: config hash not set"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn bad_annotations_fail_naming_the_document() {
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations:\n    configsync.dev/inject: \"true\"\n    configsync.dev/inject-configmaps: c\n    configsync.dev/inject-reload-url: not a url\nspec:\n  containers:\n  - name: app\n    image: app\n";
+    let out = configsync(&["inject", "-f", "-"], Some(pod));
+    assert!(!out.status.success());
+    assert!(
+        out.stdout.is_empty(),
+        "printed a manifest despite the error"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("Pod default/p") && stderr.contains("invalid URL"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn certs_writes_a_ca_and_a_serving_pair() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out_dir = dir.path().join("tls");
+    let out_str = out_dir.to_str().expect("utf-8");
+    let out = configsync(
+        &[
+            "certs",
+            "--out",
+            out_str,
+            "--dns",
+            "localhost",
+            "--dns",
+            "127.0.0.1",
+        ],
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for name in ["ca.crt", "tls.crt"] {
+        let pem = std::fs::read_to_string(out_dir.join(name)).expect(name);
+        assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"), "{name}");
+    }
+    use std::os::unix::fs::PermissionsExt as _;
+    for name in ["ca.key", "tls.key"] {
+        let meta = std::fs::metadata(out_dir.join(name)).expect(name);
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600, "{name}");
+    }
+    let missing = configsync(&["certs", "--out", out_str], None);
+    assert!(!missing.status.success(), "--dns is required");
+}
