@@ -85,3 +85,30 @@ async fn secret_recreated_with_new_content_rolls_with_same_content_does_not() {
     let note = events[0].note.clone().unwrap_or_default();
     assert!(!note.contains("two") && !note.contains("one"), "{note}");
 }
+
+#[tokio::test]
+async fn conflicts_and_server_errors_are_retried() {
+    let cluster = mk_cluster().await;
+    let client = cluster.client();
+    put_configmap(&client, "app", json!({"k": "1"})).await;
+    let annotations = json!({"configsync.dev/auto": "true", "configsync.dev/debounce": "200ms"});
+    create_deployment(&client, &mk_deployment("web", annotations, env_from("app"))).await;
+    let history = TemplateHistory::watch(&client).await;
+    let operator = Operator::start(client.clone(), Config::default()).await;
+    wait_for_record(&client, "web", None).await;
+
+    // The change is debounced, so the apply runs while half of all writes conflict or fail.
+    put_configmap(&client, "app", json!({"k": "2"})).await;
+    cluster.faults().set(configsync_cluster::FaultSettings {
+        conflict_409_share: 0.3,
+        error_500_share: 0.2,
+        ..configsync_cluster::FaultSettings::default()
+    });
+    history.wait_for_rollouts("web", 1).await;
+    cluster
+        .faults()
+        .set(configsync_cluster::FaultSettings::default());
+    sync_point(&client, "after").await;
+    assert_eq!(history.rollouts("web"), 1);
+    drop(operator);
+}

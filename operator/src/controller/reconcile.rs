@@ -242,6 +242,10 @@ impl Controller {
         let tracked = match self.tracked.entry(workload.clone()) {
             Entry::Occupied(entry) => {
                 let tracked = entry.into_mut();
+                // A watch event older than our own apply response (generations only grow) is stale.
+                if observation.progress.generation < tracked.observation.progress.generation {
+                    return;
+                }
                 tracked.observation = observation;
                 tracked
             }

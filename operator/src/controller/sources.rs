@@ -17,6 +17,7 @@ use configsync_crds::annotations::reloader;
 use futures::{Stream, StreamExt};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
 use kube::{Api, Client, Resource};
 use tokio::sync::mpsc;
@@ -93,12 +94,12 @@ pub fn spawn(
         let secret_id = WatchId::new("secrets", namespace);
         tasks.spawn(pump(
             cm_id.clone(),
-            watcher::watcher(cm, config.clone()),
+            watcher::watcher(cm, config.clone()).default_backoff(),
             input_tx.clone(),
         ));
         tasks.spawn(pump(
             secret_id.clone(),
-            watcher::watcher(secret, config),
+            watcher::watcher(secret, config).default_backoff(),
             input_tx.clone(),
         ));
         watches.extend([cm_id, secret_id]);

@@ -10,6 +10,7 @@ use std::collections::HashSet;
 
 use futures::{Stream, StreamExt};
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
+use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
 use kube::{Api, Client, Resource};
 use tokio::sync::mpsc;
@@ -200,7 +201,7 @@ where
 {
     let id = WatchId::new(plural, namespace);
     let api: Api<W> = scope.api(client, namespace);
-    let stream = watcher::watcher(api, scope.workload_config());
+    let stream = watcher::watcher(api, scope.workload_config()).default_backoff();
     tasks.spawn(pump(id.clone(), stream, scope.auto_all, input_tx.clone()));
     id
 }

@@ -15,7 +15,7 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use k8s_openapi::api::events::v1::Event;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
-use kube::runtime::watcher;
+use kube::runtime::{WatchStreamExt, watcher};
 use prometheus_client::registry::Registry;
 use serde_json::{Value, json};
 use tokio::time::Instant;
@@ -217,8 +217,10 @@ impl TemplateHistory {
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
         let task = tokio::spawn(async move {
             let mut ready_tx = Some(ready_tx);
-            let mut stream = std::pin::pin!(watcher::watcher(api, watcher::Config::default()));
-            while let Some(Ok(event)) = stream.next().await {
+            let stream = watcher::watcher(api, watcher::Config::default()).default_backoff();
+            let mut stream = std::pin::pin!(stream);
+            while let Some(event) = stream.next().await {
+                let Ok(event) = event else { continue };
                 match event {
                     watcher::Event::Apply(d) | watcher::Event::InitApply(d) => {
                         let name = d.metadata.name.clone().unwrap_or_default();
