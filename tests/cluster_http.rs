@@ -368,6 +368,44 @@ fn course_manifests_apply_and_read_back() {
         pod["spec"]["volumes"][0]["secret"]["secretName"],
         "mysecret"
     );
+    let nginx = &pod["spec"]["containers"][0];
+    assert_eq!(nginx["volumeMounts"][0]["mountPath"], "/etc/foo");
+    let secret_refs: Vec<_> = ["SECRET_USERNAME", "SECRET_PASSWORD"]
+        .iter()
+        .map(|name| {
+            let mut env = nginx["env"].as_array().into_iter().flatten();
+            let found = env.find(|entry| entry["name"] == *name);
+            found.map(|entry| entry["valueFrom"]["secretKeyRef"]["name"].clone())
+        })
+        .collect();
+    assert_eq!(
+        secret_refs,
+        [Some("mysecret".into()), Some("mysecret".into())]
+    );
+    let busybox = cluster.json(&["get", "pod", "busybox-config"]);
+    let env = &busybox["spec"]["containers"][0]["env"];
+    assert_eq!(env[0]["valueFrom"]["configMapKeyRef"]["name"], "myconfig");
+    assert_eq!(
+        env[0]["valueFrom"]["configMapKeyRef"]["key"],
+        "special.level"
+    );
+    let redis_config = cluster.json(&["get", "configmap", "redis-config"]);
+    assert!(
+        redis_config["data"]["redis.properties"]
+            .as_str()
+            .is_some_and(|text| text.contains("maxmemory")),
+        "{redis_config}"
+    );
+    let redis = cluster.json(&["get", "pod", "redis"]);
+    let mounts = &redis["spec"]["containers"][0]["volumeMounts"];
+    assert!(
+        mounts
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|mount| mount["mountPath"] == "/etc/config"),
+        "{mounts}"
+    );
 }
 
 #[test]
@@ -467,4 +505,330 @@ fn rollout_status_follows_the_controllers() {
         2,
         "{table}"
     );
+}
+
+const POD: &str = "apiVersion: v1
+kind: Pod
+metadata:
+  name: NAME
+  labels: {app: APP}
+  annotations: {ANNOTATIONS}
+spec:
+  containers:
+  - {name: main, image: busybox:1.36}
+";
+
+fn pod_manifest(name: &str, app: &str, annotations: &str) -> String {
+    POD.replace("NAME", name)
+        .replace("APP", app)
+        .replace("ANNOTATIONS", annotations)
+}
+
+/// The columns and the row of one object in `kubectl get` table output.
+fn table_row(table: &str, name: &str) -> (Vec<String>, Vec<String>) {
+    let split = |line: &str| line.split_whitespace().map(str::to_owned).collect();
+    let header = table.lines().next().map(split).unwrap_or_default();
+    let row = table
+        .lines()
+        .find(|line| line.split_whitespace().next() == Some(name))
+        .map(split)
+        .unwrap_or_default();
+    (header, row)
+}
+
+#[test]
+fn get_pods_prints_ready_and_status_from_the_server_table() {
+    let Some(cluster) = start() else { return };
+    let pods = format!(
+        "{}---\n{}",
+        pod_manifest("healthy", "a", ""),
+        pod_manifest("broken", "a", "configsync.dev/simulate-crash: \"true\"")
+    );
+    cluster.ok(&["apply", "-f", path_str(&cluster.file("pods.yaml", &pods))]);
+    support::wait_until("healthy is 1/1 Running and broken crash-loops", || {
+        let table = cluster.ok(&["get", "pods"]);
+        let (header, healthy) = table_row(&table, "healthy");
+        let (_, broken) = table_row(&table, "broken");
+        assert_eq!(header, ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]);
+        healthy.get(1..3) == Some(&["1/1".to_owned(), "Running".to_owned()][..])
+            && broken.get(1..3) == Some(&["0/1".to_owned(), "CrashLoopBackOff".to_owned()][..])
+    });
+    let wide = cluster.ok(&["get", "pod", "healthy", "-o", "wide"]);
+    let (header, _) = table_row(&wide, "healthy");
+    assert!(
+        header.contains(&"IP".to_owned()) && header.contains(&"NODE".to_owned()),
+        "{wide}"
+    );
+}
+
+#[test]
+fn label_and_field_selectors_pick_objects() {
+    let Some(cluster) = start() else { return };
+    cluster.ok(&["create", "namespace", "other"]);
+    for (name, app) in [("one", "a"), ("two", "b"), ("three", "c")] {
+        cluster.ok(&["create", "configmap", name]);
+        cluster.ok(&["label", "configmap", name, &format!("app={app}")]);
+    }
+    cluster.ok(&["create", "configmap", "bare"]);
+    cluster.ok(&["-n", "other", "create", "configmap", "one"]);
+    let names = |args: &[&str]| -> Vec<String> {
+        let mut full = vec!["get", "configmaps", "-o", "name"];
+        full.extend(args);
+        let mut names: Vec<String> = cluster.ok(&full).lines().map(str::to_owned).collect();
+        names.sort();
+        names
+    };
+    assert_eq!(names(&["-l", "app=a"]), ["configmap/one"]);
+    assert_eq!(
+        names(&["-l", "app!=a,app"]),
+        ["configmap/three", "configmap/two"]
+    );
+    assert_eq!(
+        names(&["-l", "app in (a,b)"]),
+        ["configmap/one", "configmap/two"]
+    );
+    assert_eq!(names(&["-l", "app notin (a,b),app"]), ["configmap/three"]);
+    assert_eq!(names(&["-l", "!app"]), ["configmap/bare"]);
+    assert_eq!(
+        names(&["--field-selector", "metadata.name=two"]),
+        ["configmap/two"]
+    );
+    assert_eq!(
+        names(&[
+            "-A",
+            "--field-selector",
+            "metadata.name=one,metadata.namespace=other"
+        ]),
+        ["configmap/one"]
+    );
+}
+
+#[test]
+fn chunked_get_pages_with_limit_and_continue() {
+    let Some(cluster) = start() else { return };
+    for index in 0..5 {
+        cluster.ok(&["create", "configmap", &format!("page-{index}")]);
+    }
+    let out = cluster.run(&["get", "configmaps", "-o", "name", "--chunk-size=2", "-v=6"]);
+    assert!(out.status.success());
+    let log = String::from_utf8_lossy(&out.stderr);
+    let pages = log
+        .lines()
+        .filter(|line| line.contains("/configmaps?") && line.contains("limit=2"))
+        .count();
+    let continued = log
+        .lines()
+        .filter(|line| line.contains("continue="))
+        .count();
+    assert_eq!((pages, continued), (3, 2), "{log}");
+    let names = String::from_utf8_lossy(&out.stdout);
+    let expected: Vec<String> = (0..5)
+        .map(|index| format!("configmap/page-{index}"))
+        .collect();
+    assert_eq!(names.lines().collect::<Vec<_>>(), expected);
+}
+
+#[test]
+fn describe_shows_events_of_the_object() {
+    let Some(cluster) = start() else { return };
+    cluster.ok(&["create", "deployment", "web", "--image=nginx:1.27"]);
+    let uid = cluster.ok(&["get", "deployment", "web", "-o", "jsonpath={.metadata.uid}"]);
+    let event = format!(
+        "apiVersion: v1
+kind: Event
+metadata: {{name: web.scaled}}
+involvedObject: {{apiVersion: apps/v1, kind: Deployment, name: web, namespace: default, uid: {uid}}}
+reason: ScalingReplicaSet
+message: Scaled up replica set web-1 to 1
+type: Normal
+source: {{component: deployment-controller}}
+count: 1
+"
+    );
+    cluster.ok(&[
+        "create",
+        "-f",
+        path_str(&cluster.file("event.yaml", &event)),
+    ]);
+    let described = cluster.ok(&["describe", "deployment", "web"]);
+    let events = described
+        .split("Events:")
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        events.contains("ScalingReplicaSet")
+            && events.contains("deployment-controller")
+            && events.contains("Scaled up replica set web-1 to 1"),
+        "{described}"
+    );
+    let listed = cluster.ok(&[
+        "get",
+        "events",
+        "--field-selector",
+        "involvedObject.kind=Deployment",
+    ]);
+    assert!(listed.contains("deployment/web"), "{listed}");
+}
+
+#[test]
+fn generate_name_and_the_size_limit() {
+    let Some(cluster) = start() else { return };
+    let generated = cluster.file(
+        "generated.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {generateName: gen-}\ndata: {a: b}\n",
+    );
+    let first = cluster.ok(&["create", "-f", path_str(&generated), "-o", "name"]);
+    let second = cluster.ok(&["create", "-f", path_str(&generated), "-o", "name"]);
+    for name in [&first, &second] {
+        let suffix = name
+            .trim()
+            .strip_prefix("configmap/gen-")
+            .unwrap_or_default();
+        assert_eq!(suffix.len(), 5, "gen- plus five random characters: {name}");
+    }
+    assert_ne!(first, second);
+    let blob = "x".repeat(1024 * 1024 + 1);
+    let big = cluster.file(
+        "big.yaml",
+        &format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: big}}\ndata:\n  blob: {blob}\n"
+        ),
+    );
+    for apply in [
+        &["apply", "-f"][..],
+        &["apply", "--server-side", "-f"],
+        &["create", "-f"],
+    ] {
+        let mut args = apply.to_vec();
+        args.push(path_str(&big));
+        let rejected = cluster.fails(&args);
+        assert!(
+            rejected.contains("The ConfigMap \"big\" is invalid")
+                && rejected.contains("Too long: may not be more than 1048576 bytes"),
+            "{apply:?}: {}",
+            &rejected[..rejected.len().min(500)]
+        );
+    }
+    cluster.fails(&["get", "configmap", "big"]);
+}
+
+#[test]
+fn finalizers_stale_updates_and_namespace_deletion() {
+    let Some(cluster) = start() else { return };
+    cluster.ok(&["create", "namespace", "team"]);
+    let held = cluster.file(
+        "held.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: held, namespace: team, finalizers: [example.com/hold]}\n",
+    );
+    cluster.ok(&["apply", "-f", path_str(&held)]);
+    cluster.ok(&[
+        "-n",
+        "team",
+        "create",
+        "secret",
+        "generic",
+        "inner",
+        "--from-literal=k=v",
+    ]);
+    cluster.ok(&["-n", "team", "delete", "configmap", "held", "--wait=false"]);
+    let terminating = cluster.json(&["-n", "team", "get", "configmap", "held"]);
+    assert!(
+        terminating["metadata"]["deletionTimestamp"].is_string(),
+        "{terminating}"
+    );
+    let stale = cluster.file(
+        "stale.yaml",
+        &cluster
+            .ok(&["-n", "team", "get", "secret", "inner", "-o", "yaml"])
+            .replace("kind: Secret", "kind: Secret\nstringData: {extra: plain}"),
+    );
+    cluster.ok(&["-n", "team", "label", "secret", "inner", "bumped=yes"]);
+    let conflict = cluster.fails(&["replace", "-f", path_str(&stale)]);
+    assert!(
+        conflict.contains("the object has been modified; please apply your changes to the latest version and try again"),
+        "{conflict}"
+    );
+    cluster.ok(&["delete", "namespace", "team", "--wait=false"]);
+    let phase = cluster.ok(&["get", "namespace", "team", "-o", "jsonpath={.status.phase}"]);
+    assert_eq!(phase, "Terminating", "the finalizer holds the namespace");
+    support::wait_until("the secret is removed with its namespace", || {
+        !cluster
+            .ok(&["get", "secrets", "-A", "-o", "name"])
+            .contains("secret/inner")
+    });
+    cluster.ok(&[
+        "-n",
+        "team",
+        "patch",
+        "configmap",
+        "held",
+        "--type=json",
+        "-p",
+        r#"[{"op":"remove","path":"/metadata/finalizers"}]"#,
+    ]);
+    support::wait_until("the namespace is gone", || {
+        !cluster.run(&["get", "namespace", "team"]).status.success()
+    });
+    assert!(
+        !cluster
+            .ok(&["get", "configmaps", "-A", "-o", "name"])
+            .contains("held")
+    );
+}
+
+#[test]
+fn secret_string_data_is_merged_into_base64_data() {
+    let Some(cluster) = start() else { return };
+    let secret = cluster.file(
+        "secret.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: mixed}\ndata: {username: YWRtaW4=}\nstringData: {password: 1f2d1e2e67df}\n",
+    );
+    cluster.ok(&["apply", "-f", path_str(&secret)]);
+    let stored = cluster.json(&["get", "secret", "mixed"]);
+    assert_eq!(
+        stored["data"],
+        serde_json::json!({"username": "YWRtaW4=", "password": "MWYyZDFlMmU2N2Rm"})
+    );
+    assert!(stored.get("stringData").is_none(), "{stored}");
+}
+
+#[test]
+fn get_watch_prints_added_modified_and_deleted_events() {
+    let Some(cluster) = start() else { return };
+    cluster.ok(&["create", "configmap", "watched", "--from-literal=a=1"]);
+    let mut watch = cluster
+        .command(&[
+            "get",
+            "configmap",
+            "--watch",
+            "--output-watch-events",
+            "--request-timeout=30s",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("kubectl get -w");
+    let stdout = watch.stdout.take().expect("stdout");
+    let (line_tx, line_rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = line_tx.send(line);
+        }
+    });
+    let expect = |event: &str| {
+        let line = support::wait_for_line(&line_rx, event);
+        assert!(
+            line.as_deref().is_some_and(|line| line.contains("watched")),
+            "kubectl printed {event} for the configmap: {line:?}"
+        );
+    };
+    // The watch resumes from the list's resourceVersion, so changes made after ADDED are never missed.
+    expect("ADDED");
+    cluster.ok(&["label", "configmap", "watched", "seen=yes"]);
+    expect("MODIFIED");
+    cluster.ok(&["delete", "configmap", "watched"]);
+    expect("DELETED");
+    let _ = watch.kill();
+    let _ = watch.wait();
 }

@@ -38,6 +38,7 @@ pub mod handler;
 pub mod kubeconfig;
 pub mod meta;
 pub mod request;
+pub mod requests;
 pub mod state;
 pub mod status;
 pub mod store;

@@ -70,6 +70,25 @@ pub fn resource_version(object: &Value) -> Option<u64> {
     meta_str(object, "resourceVersion")?.parse().ok()
 }
 
+/// Whether the apiserver keeps `metadata.generation` for this kind: the strategies of the apps workloads,
+/// CustomResourceDefinitions, webhook configurations and every custom resource set it; ConfigMaps, Secrets,
+/// Pods (without the alpha `PodObservedGenerationTracking` gate), Namespaces, Services and the rest do not.
+pub fn tracks_generation(rt: &configsync_apimachinery::ResourceType) -> bool {
+    let custom_resource = rt.printer_columns.is_some();
+    custom_resource
+        || matches!(
+            (rt.group.as_str(), rt.plural.as_str()),
+            (
+                "apps",
+                "deployments" | "statefulsets" | "daemonsets" | "replicasets"
+            ) | ("apiextensions.k8s.io", "customresourcedefinitions")
+                | (
+                    "admissionregistration.k8s.io",
+                    "mutatingwebhookconfigurations"
+                )
+        )
+}
+
 /// `metadata.generation`, or 0.
 pub fn generation(object: &Value) -> i64 {
     object

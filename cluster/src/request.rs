@@ -26,6 +26,8 @@ pub enum Route {
     OpenApiV2,
     /// The fault-injection admin endpoint (`/configsync.dev/faults[/close-watches]`).
     Faults { close_watches: bool },
+    /// The request counts by client and verb (`/configsync.dev/requests`).
+    Requests,
     /// A resource or object.
     Resource(Target),
     /// Anything else.
@@ -68,6 +70,7 @@ pub fn parse_path(path: &str) -> Route {
         ["configsync.dev", "faults", "close-watches"] => Route::Faults {
             close_watches: true,
         },
+        ["configsync.dev", "requests"] => Route::Requests,
         ["api"] => Route::CoreVersions,
         ["apis"] => Route::Groups,
         ["apis", group] => Route::Group((*group).to_owned()),

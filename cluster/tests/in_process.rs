@@ -454,3 +454,48 @@ async fn metadata_watcher_and_body_limits() {
         "{invalid:?}"
     );
 }
+
+#[tokio::test]
+async fn faults_answer_409_and_429_shares_and_delay_answers() {
+    let cluster = mk_cluster(Config::default()).await;
+    let api: Api<ConfigMap> = Api::default_namespaced(cluster.client());
+    cluster.faults().set(FaultSettings {
+        conflict_409_share: 1.0,
+        ..FaultSettings::default()
+    });
+    let conflict = api
+        .create(&PostParams::default(), &mk_configmap("c", "1"))
+        .await
+        .expect_err("injected 409");
+    assert!(
+        matches!(conflict, kube::Error::Api(ref status) if status.code == 409 && status.reason == "Conflict"),
+        "{conflict:?}"
+    );
+    let listed = api
+        .list(&ListParams::default())
+        .await
+        .expect("reads are never answered 409");
+    assert!(listed.items.is_empty(), "the injected 409 stored nothing");
+    cluster.faults().set(FaultSettings {
+        error_429_share: 1.0,
+        ..FaultSettings::default()
+    });
+    let throttled = api
+        .list(&ListParams::default())
+        .await
+        .expect_err("injected 429");
+    assert!(
+        matches!(throttled, kube::Error::Api(ref status) if status.code == 429),
+        "{throttled:?}"
+    );
+    let latency = Duration::from_millis(300);
+    cluster.faults().set(FaultSettings {
+        latency_ms: 300,
+        ..FaultSettings::default()
+    });
+    let started = std::time::Instant::now();
+    api.list(&ListParams::default())
+        .await
+        .expect("delayed, not failed");
+    assert!(started.elapsed() >= latency, "{:?}", started.elapsed());
+}

@@ -64,8 +64,8 @@
 //! `UnknownKeyId` (add the key to the ring), and one opaque `DecryptionFailed` for every authentication failure.
 //!
 //! # Benchmark
-//! `cargo run --release -p configsync-envelope --example bench` prints seal and open throughput at 1 KiB,
-//! 64 KiB and 1 MiB; compare with `openssl speed -evp aes-256-gcm` on the same machine. `aes-gcm` picks AES-NI
+//! `bench primitives` (crate `configsync-bench`, see `BENCHMARKS.md`) measures seal and open throughput at
+//! 1 KiB, 64 KiB and 1 MiB next to `openssl speed -evp aes-256-gcm` in the same run. `aes-gcm` picks AES-NI
 //! and CLMUL (PCLMULQDQ) at run time through the `aes` and `polyval` crates' CPU feature detection.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

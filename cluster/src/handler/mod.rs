@@ -2,8 +2,8 @@
 //! in-process `kube::Client` service and the HTTP server.
 //!
 //! ```text
-//!  request ─► route (request::parse_path) ─┬─ discovery, /version, /healthz, /openapi/v2, fault admin
-//!                                          └─ resource ─► faults ─► verb ─► read | watch | write ─► State
+//!  request ─► route (request::parse_path) ─┬─ discovery, /version, /healthz, /openapi/v2, fault admin, counts
+//!                                          └─ resource ─► faults ─► verb (counted) ─► read | watch | write ─► State
 //! ```
 //!
 //! `/openapi/v2` answers 200 with an empty body of type `application/com.github.proto-openapi.spec.v2.v1.0+protobuf`:
@@ -21,6 +21,7 @@ mod write;
 use crate::catalog::is_events_v1;
 use crate::faults::Faults;
 use crate::request::{Query, Route, Target, parse_path};
+use crate::requests::{self, RequestCounts};
 use crate::state::{State, WriteRequest};
 use crate::status::ApiError;
 use bytes::Bytes;
@@ -45,6 +46,7 @@ pub struct Handler {
     state: Arc<State>,
     faults: Faults,
     settings: HandlerSettings,
+    requests: RequestCounts,
 }
 
 /// Everything about one resource request.
@@ -129,6 +131,7 @@ impl Handler {
             state,
             faults,
             settings,
+            requests: RequestCounts::default(),
         }
     }
 
@@ -162,6 +165,7 @@ impl Handler {
                 self.faults
                     .admin(request.method(), request.body(), close_watches)
             }
+            Route::Requests => self.requests.admin(request.method()),
             Route::Unknown => respond::text(404, "404 page not found"),
             discovery_route => discovery::serve(&self.state, &discovery_route),
         }
@@ -217,6 +221,10 @@ impl Handler {
     fn dispatch(&self, ctx: Ctx, body: Bytes) -> Result<Response, ApiError> {
         let named = ctx.target.name.is_some();
         let watching = ctx.target.watch_prefix || ctx.query.flag("watch");
+        self.requests.record(
+            &ctx.user_agent,
+            requests::verb(&ctx.method, named, watching),
+        );
         match (ctx.method.as_str(), named) {
             ("GET", _) if watching => {
                 watch::serve(self.state.clone(), &self.faults, &self.settings, ctx)

@@ -448,3 +448,21 @@ async fn field_managers_come_from_the_query_or_the_user_agent() {
         "kubectl-edit"
     );
 }
+
+#[tokio::test]
+async fn resource_requests_are_counted_by_client_and_verb() {
+    let handler = mk_handler();
+    let agent = [("user-agent", "configsync-bench/0.1")];
+    let body = r#"{"metadata": {"name": "a"}, "data": {"k": "v"}}"#;
+    assert_eq!(call(&handler, "POST", CM, &agent, body).await.0, 201);
+    call(&handler, "GET", &format!("{CM}/a"), &agent, "").await;
+    call(&handler, "GET", CM, &[], "").await;
+    call(&handler, "GET", "/api/v1", &agent, "").await;
+    let (code, counts) = call(&handler, "GET", "/configsync.dev/requests", &[], "").await;
+    assert_eq!(code, 200);
+    assert_eq!(
+        counts["byClient"],
+        json!({"configsync-bench": {"create": 1, "get": 1}, "unknown": {"list": 1}}),
+        "discovery and the counter itself are not counted"
+    );
+}

@@ -98,6 +98,29 @@ fn generate_name_and_missing_namespaces() {
 }
 
 #[test]
+fn generation_is_kept_only_for_kinds_whose_strategy_sets_it() {
+    let state = mk_state();
+    let configmaps = rt(&state, "", "configmaps");
+    let req = request(&configmaps, Some("default"));
+    let created = state
+        .create(
+            &req,
+            json!({"metadata": {"name": "c", "generation": 7}, "data": {"k": "v"}}),
+        )
+        .expect("create");
+    assert!(created["metadata"].get("generation").is_none(), "{created}");
+    let change = |old: &Value| {
+        let mut new = old.clone();
+        new["data"]["k"] = json!("w");
+        Ok(new)
+    };
+    let (changed, _) = state
+        .write(&req, "c", Mutation::Patch(&change))
+        .expect("patch");
+    assert!(changed["metadata"].get("generation").is_none(), "{changed}");
+}
+
+#[test]
 fn generation_bumps_on_spec_changes_only() {
     let state = mk_state();
     let deployments = rt(&state, "apps", "deployments");
@@ -181,7 +204,10 @@ fn finalizers_hold_deletion_until_removed() {
         .delete(&req, "held", &DeleteOptions::default())
         .expect("delete");
     assert!(meta::is_deleting(&pending));
-    assert_eq!(pending["metadata"]["generation"], 2);
+    assert!(
+        pending["metadata"].get("generation").is_none(),
+        "ConfigMaps carry no generation, even while deleting"
+    );
     assert!(
         state.get(&configmaps, Some("default"), "held").is_ok(),
         "kept while finalizers remain"

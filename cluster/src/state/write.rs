@@ -120,7 +120,7 @@ pub(super) fn create(
     validation::validate(rt, &object, None)
         .map_err(|invalid| ApiError::invalid(&rt.group, &rt.kind, &name, &invalid.causes))?;
     let now = meta::now_rfc3339();
-    stamp_new(&mut object, &now);
+    stamp_new(rt, &mut object, &now);
     if record {
         apply::record_update(
             None,
@@ -144,8 +144,9 @@ pub(super) fn create(
     lifecycle::after_write(inner, rt, &stored)
 }
 
-/// The metadata the server sets on create: uid, creationTimestamp, generation 1, no deletion fields.
-fn stamp_new(object: &mut Value, now: &str) {
+/// The metadata the server sets on create: uid, creationTimestamp, generation 1 (for kinds that track it), no
+/// deletion fields.
+fn stamp_new(rt: &ResourceType, object: &mut Value, now: &str) {
     let metadata = metadata_mut(object);
     for field in [
         "deletionTimestamp",
@@ -156,7 +157,11 @@ fn stamp_new(object: &mut Value, now: &str) {
     }
     metadata.insert("uid".into(), json!(meta::new_uid()));
     metadata.insert("creationTimestamp".into(), json!(now));
-    metadata.insert("generation".into(), json!(1));
+    if meta::tracks_generation(rt) {
+        metadata.insert("generation".into(), json!(1));
+    } else {
+        metadata.remove("generation");
+    }
 }
 
 /// Fill in apiVersion and kind, and reject a body of another type.
@@ -267,13 +272,17 @@ fn update(
     validation::validate(rt, &new, Some(old))
         .map_err(|invalid| ApiError::invalid(&rt.group, &rt.kind, &name, &invalid.causes))?;
     lifecycle::check_finalizers(rt, old, &new, &name)?;
-    let generation = meta::generation(old);
-    let generation = if !status_write && meta::spec_changed(old, &new) {
-        generation + 1
+    if meta::tracks_generation(rt) {
+        let generation = meta::generation(old);
+        let generation = if !status_write && meta::spec_changed(old, &new) {
+            generation + 1
+        } else {
+            generation
+        };
+        metadata_mut(&mut new).insert("generation".into(), json!(generation));
     } else {
-        generation
-    };
-    metadata_mut(&mut new).insert("generation".into(), json!(generation));
+        metadata_mut(&mut new).remove("generation");
+    }
     let now = meta::now_rfc3339();
     if record {
         apply::record_update(

@@ -1,0 +1,125 @@
+//! `bench`: configsync's on-demand benchmarks. See `BENCHMARKS.md` for the commands and recorded results.
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use configsync_bench::machine::{self, Machine};
+use configsync_bench::report::{Table, emit};
+use configsync_bench::scale::{self, Endpoint, Params, process};
+use configsync_bench::{openssl, primitives, sidecar};
+
+#[derive(Debug, Parser)]
+#[command(
+    about = "configsync benchmarks (not tests): each prints a table, and a JSON line with --json"
+)]
+struct Args {
+    /// Also print one JSON line with every number.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// sha256 (canonical digest path) and envelope AES-256-GCM against `openssl speed`, same run.
+    Primitives {
+        /// Seconds per case (openssl runs as long for its baseline).
+        #[arg(long, default_value_t = 1)]
+        seconds: u32,
+        /// Rounds of every case; each number is the best of its rounds.
+        #[arg(long, default_value_t = 3)]
+        rounds: u32,
+    },
+    /// The operator at scale on `configsync cluster` over HTTP, the operator as its own process.
+    Scale {
+        #[command(flatten)]
+        params: Params,
+        /// The `configsync` binary (default: next to this one).
+        #[arg(long)]
+        configsync: Option<PathBuf>,
+    },
+    /// Sidecar binary size; latency and memory are not measured yet.
+    Sidecar {
+        /// The `configsync` binary (default: next to this one).
+        #[arg(long)]
+        configsync: Option<PathBuf>,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let machine = Machine::detect();
+    println!("machine: {}", machine.describe());
+    println!(
+        "command: {}",
+        std::env::args().collect::<Vec<_>>().join(" ")
+    );
+    match args.command {
+        Command::Primitives { seconds, rounds } => {
+            println!(
+                "openssl: {}",
+                openssl::version().unwrap_or_else(|| "not available".into())
+            );
+            println!("instructions: {}", machine::instructions_used().join(", "));
+            let cases = primitives::run(seconds, rounds.max(1)).context("primitives benchmark")?;
+            let json = primitives::json(&cases);
+            emit(&[primitives::table(&cases)], args.json.then_some(&json));
+        }
+        Command::Scale { params, configsync } => {
+            let configsync = match configsync {
+                Some(path) => path,
+                None => sibling_configsync()?,
+            };
+            let deadline = Duration::from_secs(params.deadline_seconds);
+            let cluster = tokio::task::spawn_blocking({
+                let configsync = configsync.clone();
+                move || process::start_cluster(&configsync, deadline)
+            })
+            .await?
+            .context("starting configsync cluster")?;
+            let endpoint = Endpoint {
+                kubeconfig: cluster.kubeconfig.clone(),
+                server_pid: Some(cluster.process.pid()),
+            };
+            let report = scale::run(&params, &endpoint, Some(&configsync)).await?;
+            let json = scale::json(&params, &report);
+            emit(&scale::tables(&params, &report), args.json.then_some(&json));
+        }
+        Command::Sidecar { configsync } => {
+            let configsync = match configsync {
+                Some(path) => path,
+                None => sibling_configsync()?,
+            };
+            let size = sidecar::binary_size(&configsync).context("measuring the binary")?;
+            let mib =
+                |bytes: u64| format!("{:.1} MiB ({bytes} B)", bytes as f64 / (1024.0 * 1024.0));
+            let mut table = Table::new("sidecar", &["measure", "value"]);
+            table.row(vec!["configsync binary as built".into(), mib(size.built)]);
+            table.row(vec![
+                "configsync binary stripped".into(),
+                mib(size.stripped),
+            ]);
+            for (measure, reason) in sidecar::NOT_YET_MEASURED {
+                table.row(vec![measure.into(), format!("not measured: {reason}")]);
+            }
+            let json = serde_json::json!({"benchmark": "sidecar", "binary": size});
+            emit(&[table], args.json.then_some(&json));
+        }
+    }
+    Ok(())
+}
+
+/// `configsync` in the same target directory as this binary.
+fn sibling_configsync() -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe().context("locating the bench binary")?;
+    let path = exe.with_file_name("configsync");
+    anyhow::ensure!(
+        path.exists(),
+        "{} not found: build it (cargo build --release -p configsync) or pass --configsync",
+        path.display()
+    );
+    Ok(path)
+}

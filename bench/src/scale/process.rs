@@ -1,0 +1,200 @@
+//! The processes under test: `configsync cluster` (the API server over HTTP) and `configsync operator`.
+//! Both are killed when their handle drops. Every wait polls a condition against a deadline.
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use crate::procfs;
+
+/// Failures starting or watching a process.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The binary could not be started.
+    #[error("starting {what}")]
+    SpawnProcess {
+        /// Which process.
+        what: &'static str,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The process did not get ready in time.
+    #[error("{0} was not ready within the deadline")]
+    WaitReady(&'static str),
+    /// A temporary directory could not be made.
+    #[error("creating a temporary directory")]
+    CreateTempDir(#[source] std::io::Error),
+}
+
+/// A child process, killed on drop.
+#[derive(Debug)]
+pub struct Process {
+    child: Child,
+    /// When it was spawned.
+    pub started: Instant,
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Process {
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Its memory now.
+    pub fn memory(&self) -> Result<procfs::Memory, procfs::Error> {
+        procfs::memory(self.pid())
+    }
+
+    /// Its CPU time so far, in clock ticks.
+    pub fn cpu_ticks(&self) -> Result<u64, procfs::Error> {
+        procfs::cpu_ticks(self.pid())
+    }
+}
+
+/// A running `configsync cluster` on a free port.
+#[derive(Debug)]
+pub struct ClusterProcess {
+    /// The process.
+    pub process: Process,
+    /// `127.0.0.1:<port>`.
+    pub addr: String,
+    /// The kubeconfig it wrote.
+    pub kubeconfig: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+/// Start `configsync cluster --port 0` and wait for its address and `/readyz`.
+pub fn start_cluster(configsync: &Path, deadline: Duration) -> Result<ClusterProcess, Error> {
+    let dir = tempfile::tempdir().map_err(Error::CreateTempDir)?;
+    let kubeconfig = dir.path().join("kubeconfig");
+    let mut child = Command::new(configsync)
+        .args(["cluster", "--port", "0", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|source| Error::SpawnProcess {
+            what: "configsync cluster",
+            source,
+        })?;
+    let stdout = child.stdout.take();
+    let process = Process {
+        child,
+        started: Instant::now(),
+    };
+    let (line_tx, line_rx) = mpsc::channel();
+    if let Some(stdout) = stdout {
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = line_tx.send(line);
+            }
+        });
+    }
+    let addr = wait_for_line(&line_rx, "listening on http://", deadline)
+        .and_then(|line| line.rsplit("http://").next().map(str::to_owned))
+        .ok_or(Error::WaitReady("configsync cluster"))?;
+    wait_until(deadline, || http_status(&addr, "/readyz") == Some(200))
+        .ok_or(Error::WaitReady("configsync cluster"))?;
+    Ok(ClusterProcess {
+        process,
+        addr,
+        kubeconfig,
+        _dir: dir,
+    })
+}
+
+/// Whether this build has `configsync operator`; the reason when not.
+pub fn operator_available(configsync: &Path) -> Result<(), String> {
+    let out = Command::new(configsync)
+        .args(["operator", "--help"])
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", configsync.display()))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err("`configsync operator` is not in this build yet (branch operator-runtime)".to_owned())
+    }
+}
+
+/// Start `configsync operator <args>` against `kubeconfig`.
+pub fn start_operator(
+    configsync: &Path,
+    kubeconfig: &Path,
+    args: &[String],
+) -> Result<Process, Error> {
+    let child = Command::new(configsync)
+        .arg("operator")
+        .args(args)
+        .env("KUBECONFIG", kubeconfig)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|source| Error::SpawnProcess {
+            what: "configsync operator",
+            source,
+        })?;
+    Ok(Process {
+        child,
+        started: Instant::now(),
+    })
+}
+
+/// Wait until `GET http://<addr>/readyz` answers 200; the time since the process started.
+pub fn wait_ready(process: &Process, addr: &str, deadline: Duration) -> Result<Duration, Error> {
+    wait_until(deadline, || http_status(addr, "/readyz") == Some(200))
+        .ok_or(Error::WaitReady("configsync operator"))?;
+    Ok(process.started.elapsed())
+}
+
+/// Poll `condition` every 10 ms until it holds or `deadline` passes.
+pub fn wait_until(deadline: Duration, mut condition: impl FnMut() -> bool) -> Option<()> {
+    let end = Instant::now() + deadline;
+    loop {
+        if condition() {
+            return Some(());
+        }
+        if Instant::now() >= end {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn wait_for_line(
+    lines: &mpsc::Receiver<String>,
+    needle: &str,
+    deadline: Duration,
+) -> Option<String> {
+    let end = Instant::now() + deadline;
+    while let Some(left) = end.checked_duration_since(Instant::now()) {
+        match lines.recv_timeout(left) {
+            Ok(line) if line.contains(needle) => return Some(line),
+            Ok(_) => {}
+            Err(_) => return None,
+        }
+    }
+    None
+}
+
+/// The status code of a plain `GET`, `None` when nothing answers.
+pub fn http_status(addr: &str, path: &str) -> Option<u16> {
+    let mut stream = TcpStream::connect(addr).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    response.split_whitespace().nth(1)?.parse().ok()
+}
