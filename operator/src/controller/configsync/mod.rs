@@ -46,7 +46,7 @@ use plan::{Findings, Gate, Step};
 
 /// What the reconciler uses from the API.
 pub const ACCESS: &[Access] = &[
-    Access::new("configsync.dev", "configsyncs", &["get", "list", "watch"]),
+    Access::new("configsync.dev", "configsyncs", &["list", "watch"]),
     Access::new("configsync.dev", "configsyncs/status", &["patch"]),
 ];
 
