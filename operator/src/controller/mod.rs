@@ -28,6 +28,7 @@ use crate::annotations::Debounce;
 use crate::workload::WorkloadRef;
 
 pub mod apply;
+pub mod configsync;
 pub mod events;
 pub mod health;
 pub mod leader;
@@ -102,6 +103,7 @@ pub const REQUIRED_ACCESS: &[&[Access]] = &[
     workloads::ACCESS,
     events::ACCESS,
     leader::ACCESS,
+    configsync::ACCESS,
 ];
 
 /// One running watch, by resource and namespace (for readiness and logs).
@@ -212,6 +214,11 @@ pub async fn run(
     let mut tasks = JoinSet::new();
     let mut watches = sources::spawn(&client, &scope, &input_tx, &mut tasks);
     watches.extend(workloads::spawn(&client, &scope, &input_tx, &mut tasks));
+    tasks.spawn(configsync::run(
+        client.clone(),
+        config.auto_all,
+        config.instance.clone(),
+    ));
     drop(input_tx);
     let controller = reconcile::Controller::new(client, config, metrics, ready, watches)?;
     // `tasks` lives as long as the loop: stopping the controller stops its watches.
