@@ -58,6 +58,9 @@ pub struct Config {
     pub source_selector: Option<String>,
     /// The Event `reportingInstance` (the pod name).
     pub instance: Option<String>,
+    /// Run the `ConfigSync` reconciler. Experimental and off by default: a workload followed both by
+    /// annotations and by a ConfigSync is still hashed differently by the two reconcilers.
+    pub configsync_resources: bool,
 }
 
 /// Failures that stop the controller.
@@ -214,11 +217,13 @@ pub async fn run(
     let mut tasks = JoinSet::new();
     let mut watches = sources::spawn(&client, &scope, &input_tx, &mut tasks);
     watches.extend(workloads::spawn(&client, &scope, &input_tx, &mut tasks));
-    tasks.spawn(configsync::run(
-        client.clone(),
-        config.auto_all,
-        config.instance.clone(),
-    ));
+    if config.configsync_resources {
+        tasks.spawn(configsync::run(
+            client.clone(),
+            config.auto_all,
+            config.instance.clone(),
+        ));
+    }
     drop(input_tx);
     let controller = reconcile::Controller::new(client, config, metrics, ready, watches)?;
     // `tasks` lives as long as the loop: stopping the controller stops its watches.
