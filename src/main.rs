@@ -17,6 +17,8 @@ enum Command {
     Cluster(cli::cluster::ClusterArgs),
     /// Print the ConfigSync CustomResourceDefinition as YAML.
     Crd(cli::crd::CrdArgs),
+    /// The whole system in one command: embedded cluster, operator, sidecar and a demo app, narrated.
+    Demo(cli::demo::DemoArgs),
     /// Create and rotate encryption keys; report and re-encrypt stored items.
     Keys(cli::keys::KeysArgs),
     /// Run the kube-apiserver KMS v2 plugin on a unix socket.
@@ -29,6 +31,7 @@ async fn main() -> anyhow::Result<()> {
     match args.command {
         Command::Cluster(cluster) => cluster.run().await,
         Command::Crd(crd) => crd.run(),
+        Command::Demo(demo) => demo.run().await,
         Command::Keys(keys) => keys.run(),
         Command::Kms(kms) => kms.run().await,
     }

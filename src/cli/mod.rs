@@ -1,5 +1,6 @@
 //! Subcommands: argument parsing and wiring only; the logic lives in the library crates.
 pub mod cluster;
 pub mod crd;
+pub mod demo;
 pub mod keys;
 pub mod kms;
