@@ -96,6 +96,80 @@ fn has(output: &[String], needle: &str) -> bool {
     output.iter().any(|line| line.contains(needle))
 }
 
+/// The steps whose components have landed on this branch; the demo leaves the others out.
+const LANDED_STEPS: &[usize] = &[];
+
+/// The lines printed by step `number` (from its heading to the next one).
+fn section(output: &[String], number: usize) -> Vec<String> {
+    let heading = format!("==> Step {number}:");
+    let start = output.iter().position(|line| line.starts_with(&heading));
+    let Some(start) = start else {
+        panic!("step {number} was not run:\n{}", output.join("\n"));
+    };
+    output
+        .iter()
+        .skip(start + 1)
+        .take_while(|line| !line.starts_with("==> ") && !line.starts_with("The story is complete"))
+        .cloned()
+        .collect()
+}
+
+fn assert_rolled(step: &[String], what: &str) {
+    assert!(
+        has(
+            step,
+            "rollout finished: deployment/web moved from ReplicaSet"
+        ),
+        "{what}: web did not roll:\n{}",
+        step.join("\n")
+    );
+    assert!(has(step, "    web: ["), "{what}: no progress line");
+}
+
+fn assert_step(output: &[String], number: usize) {
+    let step = section(output, number);
+    let text = step.join("\n");
+    match number {
+        1 => assert_rolled(&step, "myconfig edit"),
+        2 => {
+            let app_pid = child_pids(output)
+                .into_iter()
+                .find_map(|(name, pid)| (name == "demo app").then_some(pid))
+                .expect("the demo app was started");
+            assert!(has(&step, "the sidecar rewrote redis.properties"), "{text}");
+            assert!(
+                has(&step, &format!("[demo-app pid {app_pid}] SIGHUP")),
+                "{text}"
+            );
+            assert!(
+                has(&step, "    maxmemory 4mb"),
+                "the app did not print the new file:\n{text}"
+            );
+            assert!(
+                has(&step, &format!("reloaded in place: same PID {app_pid}")),
+                "{text}"
+            );
+        }
+        3 => {
+            assert_rolled(&step, "mysecret rotation");
+            assert!(has(&step, "secret-driven restart"), "{text}");
+        }
+        _ => {
+            let header = step
+                .iter()
+                .find(|line| line.contains("NAME"))
+                .expect("table header");
+            for column in ["SOURCES", "TARGETS", "HASH", "READY"] {
+                assert!(header.contains(column), "no {column} column: {header}");
+            }
+            let row = step
+                .iter()
+                .find(|line| line.trim_start().starts_with("redis "));
+            assert!(row.is_some_and(|row| row.contains("True")), "{text}");
+        }
+    }
+}
+
 #[test]
 fn the_story_runs_to_completion_and_leaves_nothing_behind() {
     let (child, lines) = start_demo(&[]);
@@ -116,6 +190,16 @@ fn the_story_runs_to_completion_and_leaves_nothing_behind() {
         has(&output, "applied examples/demo/configsync.yaml"),
         "{text}"
     );
+    for number in 1..=4 {
+        if LANDED_STEPS.contains(&number) {
+            assert_step(&output, number);
+        } else {
+            assert!(
+                !has(&output, &format!("==> Step {number}:")),
+                "step {number} ran without its component"
+            );
+        }
+    }
     assert!(has(&output, "The story is complete."), "{text}");
     assert_clean_exit(&output);
 }

@@ -68,12 +68,12 @@ fn print_config(event: AppEvent, dir: &Path) {
     let mut text = story::app_header(event, &dir.display().to_string());
     let files = config_files(dir, dir);
     if files.is_empty() {
-        text.push_str("\n      (no configuration files yet)");
+        text.push_str("\n  (no configuration files yet)");
     }
     for (name, content) in files {
-        text.push_str(&format!("\n      {name}:"));
+        text.push_str(&format!("\n  {name}:"));
         for line in content.lines() {
-            text.push_str(&format!("\n        {line}"));
+            text.push_str(&format!("\n    {line}"));
         }
     }
     println!("{text}");

@@ -128,13 +128,17 @@ pub fn progress_line(deploy: &DeploymentView, sets: &[ReplicaSetView]) -> String
     line
 }
 
-/// The closing line of a finished rollout.
+/// The closing line of a finished rollout (`from` is `None` for a Deployment's first rollout).
 pub fn rollout_done(deploy: &DeploymentView, from: Option<&str>, to: &str) -> String {
-    let from = from.unwrap_or("(none)");
-    format!(
-        "    rollout finished: deployment/{} moved from ReplicaSet {from} to {to}, {}/{} available",
-        deploy.name, deploy.available, deploy.replicas
-    )
+    let (name, available, replicas) = (&deploy.name, deploy.available, deploy.replicas);
+    match from {
+        Some(from) => format!(
+            "    rollout finished: deployment/{name} moved from ReplicaSet {from} to {to}, {available}/{replicas} available"
+        ),
+        None => format!(
+            "    deployment/{name} is ready: ReplicaSet {to}, {available}/{replicas} available"
+        ),
+    }
 }
 
 /// Why the demo app printed its configuration.

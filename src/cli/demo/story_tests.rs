@@ -85,3 +85,16 @@ fn headings_number_the_steps() {
     assert!(heading(&EDIT_MYCONFIG).starts_with("\n==> Step 1: edit ConfigMap myconfig"));
     assert!(heading(&SHOW_CONFIGSYNC).contains("Step 4"));
 }
+
+#[test]
+fn rollout_done_names_both_sets_or_the_first() {
+    let deploy = deploy(3, 3, 3);
+    assert_eq!(
+        rollout_done(&deploy, Some("web-a"), "web-b"),
+        "    rollout finished: deployment/web moved from ReplicaSet web-a to web-b, 3/3 available"
+    );
+    assert_eq!(
+        rollout_done(&deploy, None, "web-a"),
+        "    deployment/web is ready: ReplicaSet web-a, 3/3 available"
+    );
+}
