@@ -442,3 +442,30 @@ spec:
         "{unknown}"
     );
 }
+
+#[test]
+#[ignore = "needs the simulated workload controllers (cluster-controllers branch): remove this line once they are on main"]
+fn rollout_status_follows_the_controllers() {
+    let Some(cluster) = start() else { return };
+    cluster.ok(&[
+        "create",
+        "deployment",
+        "api",
+        "--image=nginx:1.27",
+        "--replicas=2",
+    ]);
+    let done = cluster.ok(&["rollout", "status", "deployment/api", "--timeout=30s"]);
+    assert!(done.contains("successfully rolled out"), "{done}");
+    cluster.ok(&["set", "image", "deployment/api", "nginx=nginx:1.28"]);
+    let done = cluster.ok(&["rollout", "status", "deployment/api", "--timeout=30s"]);
+    assert!(done.contains("successfully rolled out"), "{done}");
+    let table = cluster.ok(&["get", "pods", "-l", "app=api"]);
+    assert_eq!(
+        table
+            .lines()
+            .filter(|line| line.contains("Running"))
+            .count(),
+        2,
+        "{table}"
+    );
+}

@@ -3,6 +3,31 @@
 //! It serves the subset of the Kubernetes REST API that configsync and `kubectl` use, with the semantics the
 //! real kube-apiserver documents, and runs simulated workload controllers so that rollouts can be observed.
 //! It is used in-process as the service behind a `kube::Client`, and over HTTP on 127.0.0.1.
+//!
+//! ```text
+//!  kube::Client ──► transport::InProcessService ─┐
+//!  kubectl ──HTTP/1.1──► transport::HttpServer ───┴─► handler::Handler ──► state::State ──► store::Store
+//!                                                     │ routes, negotiation,   │ semantics   │ revisions,
+//!                                                     │ watch streams, faults  │ of writes   │ history, broadcast
+//!                                                     └─ configsync-apimachinery (pure: patches, apply,
+//!                                                        selectors, tables, protobuf, validation, discovery)
+//!  controllers::start(client) ─ simulated Deployment/ReplicaSet/StatefulSet/DaemonSet/Pod controllers
+//! ```
+//!
+//! # Theory of operation
+//! Every object is JSON, stored under (group, plural, namespace, name). One global revision counter stamps
+//! `metadata.resourceVersion` on each write and orders a bounded event history; watches replay from it and then
+//! follow a broadcast. The handler turns each request into a call on [`state::State`], which applies the
+//! apiserver's write rules under one lock, and renders the result as JSON, a Table or metadata only.
+//! [`EmbeddedCluster`] wires it together; [`Faults`] makes it misbehave on purpose.
+//!
+//! # Approximations
+//! - No authentication, authorization or admission webhooks; every request is allowed.
+//! - `generation` is kept for every kind (the apiserver keeps it only for kinds with a spec/status split).
+//! - Garbage collection runs synchronously on deletion; `Foreground` propagation behaves like `Background`.
+//! - Deleting a CRD removes its objects at once, ignoring their finalizers.
+//! - A watch or list at a resourceVersion newer than the latest is served as the latest instead of waiting.
+//! - Objects are served in one version per kind; there is no conversion between versions.
 #![forbid(unsafe_code)]
 
 pub mod catalog;

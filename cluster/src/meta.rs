@@ -109,13 +109,19 @@ pub fn spec_changed(old: &Value, new: &Value) -> bool {
 }
 
 /// Whether `new` and `old` are the same object apart from the bookkeeping the server maintains; an update that
-/// changes nothing is not written (no new resourceVersion, no event), as in kube-apiserver.
+/// changes nothing is not written (no new resourceVersion, no event), as in kube-apiserver. A change of field
+/// ownership is a change; a managedFields entry whose only difference is its `time` is not (kube-apiserver's
+/// `IgnoreManagedFieldsTimestampsTransformer`).
 pub fn is_noop(old: &Value, new: &Value) -> bool {
     let strip = |value: &Value| -> Value {
         let mut copy = value.clone();
         let metadata = metadata_mut(&mut copy);
-        metadata.remove("managedFields");
         metadata.remove("resourceVersion");
+        if let Some(Value::Array(entries)) = metadata.get_mut("managedFields") {
+            for entry in entries.iter_mut().filter_map(Value::as_object_mut) {
+                entry.remove("time");
+            }
+        }
         copy
     };
     strip(old) == strip(new)
@@ -153,12 +159,13 @@ mod tests {
     }
 
     #[test]
-    fn noop_ignores_managed_fields_and_resource_version() {
-        let old =
-            json!({"metadata": {"resourceVersion": "3", "managedFields": [1]}, "data": {"k": "v"}});
-        let same =
-            json!({"metadata": {"resourceVersion": "2", "managedFields": [2]}, "data": {"k": "v"}});
+    fn noop_ignores_managed_fields_times_and_resource_version() {
+        let entry = |manager: &str, time: &str| json!([{"manager": manager, "time": time}]);
+        let old = json!({"metadata": {"resourceVersion": "3", "managedFields": entry("a", "t1")}, "data": {"k": "v"}});
+        let same = json!({"metadata": {"resourceVersion": "2", "managedFields": entry("a", "t2")}, "data": {"k": "v"}});
         assert!(is_noop(&old, &same));
+        let co_owned = json!({"metadata": {"managedFields": entry("b", "t2")}, "data": {"k": "v"}});
+        assert!(!is_noop(&old, &co_owned), "an ownership change is written");
         assert!(!is_noop(&old, &json!({"metadata": {}, "data": {"k": "w"}})));
     }
 

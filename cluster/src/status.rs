@@ -164,6 +164,15 @@ impl ApiError {
         Self::new(422, "UnprocessableEntity", message)
     }
 
+    /// 413 for a request body over the limit.
+    pub fn request_entity_too_large(limit: usize) -> Self {
+        Self::new(
+            413,
+            "RequestEntityTooLarge",
+            format!("Request entity too large: limit is {limit}"),
+        )
+    }
+
     /// 500 InternalError.
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(

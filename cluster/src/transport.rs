@@ -1,7 +1,8 @@
 //! The two ways in: an in-process `tower::Service` for `kube::Client`, and HTTP/1.1 on 127.0.0.1 (hyper).
 //! Both collect the request body and call the same [`Handler`]; responses (watches included) stream.
-use crate::handler::{Handler, Response};
-use http_body_util::BodyExt;
+use crate::handler::{Handler, Response, respond};
+use crate::status::ApiError;
+use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use std::convert::Infallible;
@@ -11,6 +12,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::task::{JoinHandle, JoinSet};
+
+/// The largest request body accepted, as kube-apiserver's default (`--max-request-body-bytes`, 3 MiB).
+pub const MAX_REQUEST_BYTES: usize = 3 * 1024 * 1024;
 
 /// The error type of the in-process service.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -44,11 +48,10 @@ impl tower::Service<http::Request<kube::client::Body>> for InProcessService {
         let handler = self.handler.clone();
         Box::pin(async move {
             let (parts, body) = request.into_parts();
-            let bytes = body
-                .collect()
-                .await
-                .map_err(|error| Box::new(error) as BoxError)?
-                .to_bytes();
+            let bytes = match Limited::new(body, MAX_REQUEST_BYTES).collect().await {
+                Ok(collected) => collected.to_bytes(),
+                Err(error) => return Ok(body_error(&error)),
+            };
             Ok(handler
                 .handle(http::Request::from_parts(parts, bytes))
                 .await)
@@ -114,16 +117,21 @@ async fn accept_loop(listener: TcpListener, handler: Arc<Handler>) {
 
 async fn serve_one(handler: &Handler, request: http::Request<Incoming>) -> Response {
     let (parts, body) = request.into_parts();
-    let bytes = match body.collect().await {
+    let bytes = match Limited::new(body, MAX_REQUEST_BYTES).collect().await {
         Ok(collected) => collected.to_bytes(),
-        Err(error) => {
-            let status = crate::status::ApiError::bad_request(format!(
-                "reading the request body failed: {error}"
-            ));
-            return crate::handler::respond::error(&status);
-        }
+        Err(error) => return body_error(&error),
     };
     handler
         .handle(http::Request::from_parts(parts, bytes))
         .await
+}
+
+/// The answer to a body that could not be read: 413 when over the limit, else 400.
+fn body_error(error: &BoxError) -> Response {
+    let status = if error.is::<http_body_util::LengthLimitError>() {
+        ApiError::request_entity_too_large(MAX_REQUEST_BYTES)
+    } else {
+        ApiError::bad_request(format!("reading the request body failed: {error}"))
+    };
+    respond::error(&status)
 }

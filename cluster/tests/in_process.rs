@@ -411,3 +411,46 @@ async fn http_server_with_kubeconfig_and_fault_admin() {
         200
     );
 }
+
+#[tokio::test]
+async fn metadata_watcher_and_body_limits() {
+    let cluster = mk_cluster(Config::default()).await;
+    let api: Api<ConfigMap> = Api::default_namespaced(cluster.client());
+    let metadata: Api<kube::core::PartialObjectMeta<ConfigMap>> =
+        Api::default_namespaced(cluster.client());
+    let mut events = watcher::watcher(metadata, watcher::Config::default()).boxed();
+    api.create(&PostParams::default(), &mk_configmap("meta", "1"))
+        .await
+        .expect("create");
+    let seen = timeout(WAIT, async {
+        while let Some(event) = events.try_next().await.expect("metadata watch") {
+            if let watcher::Event::Apply(meta) | watcher::Event::InitApply(meta) = event
+                && meta.metadata.name.as_deref() == Some("meta")
+            {
+                return meta.metadata.labels.unwrap_or_default();
+            }
+        }
+        Default::default()
+    })
+    .await
+    .expect("metadata event in time");
+    assert_eq!(seen.get("app").map(String::as_str), Some("web"));
+    let huge = mk_configmap("huge", &"x".repeat(4 * 1024 * 1024));
+    let refused = api
+        .create(&PostParams::default(), &huge)
+        .await
+        .expect_err("over the body limit");
+    assert!(
+        matches!(refused, kube::Error::Api(ref status) if status.code == 413),
+        "{refused:?}"
+    );
+    let big = mk_configmap("big", &"x".repeat(1024 * 1024 + 1));
+    let invalid = api
+        .create(&PostParams::default(), &big)
+        .await
+        .expect_err("over 1 MiB");
+    assert!(
+        matches!(invalid, kube::Error::Api(ref status) if status.code == 422),
+        "{invalid:?}"
+    );
+}

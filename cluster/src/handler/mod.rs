@@ -115,11 +115,7 @@ impl Ctx {
         WriteRequest {
             rt: &self.storage_rt,
             namespace: self.namespace(),
-            subresource: self
-                .target
-                .subresource
-                .as_deref()
-                .filter(|sub| *sub == "status"),
+            subresource: self.target.subresource.as_deref(),
             manager,
             dry_run,
         }
@@ -138,6 +134,13 @@ impl Handler {
 
     /// Answer one request.
     pub async fn handle(&self, request: http::Request<Bytes>) -> Response {
+        let (method, uri) = (request.method().clone(), request.uri().clone());
+        let response = self.route(request).await;
+        tracing::debug!(%method, %uri, status = response.status().as_u16(), "request");
+        response
+    }
+
+    async fn route(&self, request: http::Request<Bytes>) -> Response {
         let route = parse_path(request.uri().path());
         match route {
             Route::Resource(target) => {

@@ -358,6 +358,14 @@ async fn scale_subresource_reads_and_writes_replicas() {
     let (_, deployment) = call(&handler, "GET", &format!("{deployments}/d"), &[], "").await;
     assert_eq!(deployment["spec"]["replicas"], 5);
     assert_eq!(deployment["metadata"]["generation"], 2);
+    let entries = deployment["metadata"]["managedFields"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        entries.iter().any(|entry| entry["subresource"] == "scale"),
+        "{entries:?}"
+    );
 }
 
 #[tokio::test]
@@ -379,4 +387,38 @@ async fn injected_throttling_carries_retry_after() {
     );
     let (code, _) = call(&handler, "GET", "/api/v1", &[], "").await;
     assert_ne!(code, 429, "discovery is never faulted");
+}
+
+#[tokio::test]
+async fn field_managers_come_from_the_query_or_the_user_agent() {
+    let handler = mk_handler();
+    let agent = [(
+        "user-agent",
+        "kubectl-create/v1.33.0 (linux/amd64) kubernetes/abc",
+    )];
+    let (_, created) = call(
+        &handler,
+        "POST",
+        CM,
+        &agent,
+        r#"{"metadata":{"name":"ua"},"data":{"k":"v"}}"#,
+    )
+    .await;
+    assert_eq!(
+        created["metadata"]["managedFields"][0]["manager"],
+        "kubectl-create"
+    );
+    let uri = format!("{CM}?fieldManager=kubectl-edit");
+    let (_, edited) = call(
+        &handler,
+        "POST",
+        &uri,
+        &agent,
+        r#"{"metadata":{"name":"fm"},"data":{"k":"v"}}"#,
+    )
+    .await;
+    assert_eq!(
+        edited["metadata"]["managedFields"][0]["manager"],
+        "kubectl-edit"
+    );
 }

@@ -15,10 +15,12 @@ use super::respond::{self, Response};
 use super::{Ctx, HandlerSettings};
 use crate::faults::Faults;
 use crate::meta;
+use crate::state::Listing;
 use crate::state::State;
 use crate::status::ApiError;
-use crate::store::{EventType, Expired, StoreEvent};
+use crate::store::{EventType, Expired, SharedEvent, StoreEvent, Subscription};
 use bytes::Bytes;
+use futures::StreamExt;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
@@ -63,6 +65,25 @@ impl Scope {
             _ => return None,
         };
         Some((kind, now))
+    }
+
+    /// Synthetic ADDED events for the current objects.
+    fn initial_lines(&self, listing: &Listing) -> Vec<Bytes> {
+        let wire = listing
+            .objects
+            .iter()
+            .map(|object| self.ctx.to_wire((**object).clone()));
+        wire.filter(|object| self.matches(object))
+            .map(|object| self.line("ADDED", object))
+            .collect()
+    }
+
+    /// The events of a replay that this watch passes.
+    fn replay_lines(&self, events: &[SharedEvent]) -> Vec<Bytes> {
+        let passed = events.iter().filter_map(|event| self.translate(event));
+        passed
+            .map(|(kind, object)| self.line(kind, object))
+            .collect()
     }
 
     fn line(&self, kind: &str, object: Value) -> Bytes {
@@ -151,76 +172,97 @@ pub(super) fn serve(
     let options = options(&ctx, faults)?;
     let scope = Scope { ctx, selectors };
     let subscribed = state.watch(&scope.ctx.storage_rt, scope.ctx.namespace(), options.since);
-    let (listing, mut subscription) = match subscribed {
+    let (listing, subscription) = match subscribed {
         Ok(subscribed) => subscribed,
         Err(expired) => {
-            return Ok(respond::stream(futures::stream::once(async move {
-                expired_line(expired)
-            })));
+            let line = expired_line(expired);
+            return Ok(respond::stream(futures::stream::once(async move { line })));
         }
     };
     let mut close_rx = faults.close_signal();
     close_rx.borrow_and_update();
-    let interval = settings.bookmark_interval;
-    let chunks = async_stream::stream! {
-        if options.since.is_none() {
-            for object in &listing.objects {
-                let wire = scope.ctx.to_wire((**object).clone());
-                if scope.matches(&wire) {
-                    yield scope.line("ADDED", wire);
+    let mut first = Vec::new();
+    if options.since.is_none() {
+        first.extend(scope.initial_lines(&listing));
+    }
+    if options.send_initial {
+        first.push(scope.bookmark(listing.revision, true));
+    }
+    first.extend(scope.replay_lines(&subscription.replay));
+    let feed = Feed {
+        state,
+        scope,
+        options,
+        subscription,
+        close_rx,
+        interval: settings.bookmark_interval,
+    };
+    Ok(respond::stream(
+        futures::stream::iter(first).chain(feed.live()),
+    ))
+}
+
+/// The live part of a watch.
+struct Feed {
+    state: Arc<State>,
+    scope: Scope,
+    options: WatchOptions,
+    subscription: Subscription,
+    close_rx: tokio::sync::watch::Receiver<u64>,
+    interval: Duration,
+}
+
+impl Feed {
+    fn live(self) -> impl futures::Stream<Item = Bytes> + Send {
+        let Self {
+            state,
+            scope,
+            options,
+            mut subscription,
+            mut close_rx,
+            interval,
+        } = self;
+        async_stream::stream! {
+            let mut last = subscription.revision;
+            let mut ticker = tokio::time::interval_at(Instant::now() + interval, interval);
+            let resource = crate::catalog::storage_key(&scope.ctx.storage_rt);
+            loop {
+                tokio::select! {
+                    received = subscription.live.recv() => match received {
+                        Ok(event) if event.revision <= last => {}
+                        Ok(event) => {
+                            last = event.revision;
+                            if event.key.resource == resource
+                                && let Some((kind, object)) = scope.translate(&event)
+                            {
+                                yield scope.line(kind, object);
+                            }
+                        }
+                        Err(RecvError::Lagged(_)) => {
+                            // Too slow for the broadcast: resume from the history, or end with 410.
+                            match state.watch(&scope.ctx.storage_rt, scope.ctx.namespace(), Some(last)) {
+                                Ok((_, resumed)) => {
+                                    subscription = resumed;
+                                    for line in scope.replay_lines(&subscription.replay) {
+                                        yield line;
+                                    }
+                                    last = subscription.revision;
+                                }
+                                Err(expired) => {
+                                    yield expired_line(expired);
+                                    break;
+                                }
+                            }
+                        }
+                        Err(RecvError::Closed) => break,
+                    },
+                    _ = ticker.tick(), if options.bookmarks => yield scope.bookmark(last, false),
+                    _ = close_rx.changed() => break,
+                    _ = sleep_until(options.deadline) => break,
                 }
             }
         }
-        if options.send_initial {
-            yield scope.bookmark(listing.revision, true);
-        }
-        for event in &subscription.replay {
-            if let Some((kind, object)) = scope.translate(event) {
-                yield scope.line(kind, object);
-            }
-        }
-        let mut last = subscription.revision;
-        let mut ticker = tokio::time::interval_at(Instant::now() + interval, interval);
-        let resource = crate::catalog::storage_key(&scope.ctx.storage_rt);
-        loop {
-            tokio::select! {
-                received = subscription.live.recv() => match received {
-                    Ok(event) => {
-                        if event.revision <= last {
-                            continue;
-                        }
-                        last = event.revision;
-                        if event.key.resource != resource {
-                            continue;
-                        }
-                        if let Some((kind, object)) = scope.translate(&event) {
-                            yield scope.line(kind, object);
-                        }
-                    }
-                    Err(RecvError::Lagged(_)) => match state.watch(&scope.ctx.storage_rt, scope.ctx.namespace(), Some(last)) {
-                        Ok((_, resumed)) => {
-                            subscription = resumed;
-                            for event in &subscription.replay {
-                                if let Some((kind, object)) = scope.translate(event) {
-                                    yield scope.line(kind, object);
-                                }
-                            }
-                            last = subscription.revision;
-                        }
-                        Err(expired) => {
-                            yield expired_line(expired);
-                            break;
-                        }
-                    },
-                    Err(RecvError::Closed) => break,
-                },
-                _ = ticker.tick(), if options.bookmarks => yield scope.bookmark(last, false),
-                _ = close_rx.changed() => break,
-                _ = sleep_until(options.deadline) => break,
-            }
-        }
-    };
-    Ok(respond::stream(chunks))
+    }
 }
 
 async fn sleep_until(deadline: Option<Instant>) {

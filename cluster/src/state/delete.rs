@@ -15,8 +15,8 @@ pub struct DeleteOptions {
     pub resource_version: Option<String>,
     /// `gracePeriodSeconds`, recorded as `deletionGracePeriodSeconds`.
     pub grace_period_seconds: Option<i64>,
-    /// `propagationPolicy` (`Orphan`, `Background`, `Foreground`). Accepted but approximated: dependents
-    /// whose owners are all gone are always collected at once, as with `Background`.
+    /// `propagationPolicy`: `Orphan` strips the owner reference from dependents and keeps them; otherwise
+    /// dependents whose owners are all gone are collected at once (`Foreground` is approximated as `Background`).
     pub propagation_policy: Option<String>,
 }
 
@@ -69,14 +69,28 @@ pub(super) fn delete(
     if request.dry_run {
         return Ok((*old).clone());
     }
+    if options.propagation_policy.as_deref() == Some("Orphan")
+        && let Some(uid) = meta::meta_str(&old, "uid")
+    {
+        lifecycle::orphan_dependents(inner, uid);
+    }
     match delete_key(inner, &key, options.grace_period_seconds) {
         Some(Outcome::Pending(object)) => Ok(object),
+        Some(Outcome::Removed(object)) if returns_deleted_object(&rt.group, &rt.plural) => {
+            Ok(object)
+        }
         Some(Outcome::Removed(object)) => {
             let uid = meta::meta_str(&object, "uid").unwrap_or("");
             Ok(deleted_status(&rt.group, &rt.plural, name, uid))
         }
         None => Err(ApiError::not_found(&rt.group, &rt.plural, name)),
     }
+}
+
+/// The kinds whose registry sets `ReturnDeletedObject` (pods, serviceaccounts): an immediate delete answers
+/// with the object; every other kind answers with a success `Status`.
+fn returns_deleted_object(group: &str, plural: &str) -> bool {
+    group.is_empty() && matches!(plural, "pods" | "serviceaccounts")
 }
 
 fn check_preconditions(old: &Value, options: &DeleteOptions) -> Result<(), String> {

@@ -1,4 +1,4 @@
-//! Object lifecycles the apiserver (and its built-in controllers) drive: namespaces (Active → Terminating →
+//! Object lifecycles the apiserver (and its built-in controllers) drive: pods start `Pending`; namespaces (Active → Terminating →
 //! gone once empty), CRDs (served and `Established` on create, unserved with their objects on delete),
 //! finalizers (an object is removed only when its last finalizer goes), and owner-reference garbage collection
 //! (background propagation: dependents whose owners are all gone are deleted).
@@ -77,6 +77,10 @@ pub(super) fn prepare_create(rt: &ResourceType, object: &mut Value) -> Result<()
         }
         object["spec"] = json!({ "finalizers": ["kubernetes"] });
         object["status"] = json!({ "phase": "Active" });
+    }
+    if rt.group.is_empty() && rt.plural == "pods" {
+        // As kube-apiserver's pod strategy does; the (simulated) kubelet takes it from there.
+        object["status"] = json!({ "phase": "Pending" });
     }
     if is_crd(rt) {
         crd_types(rt, object)?;
@@ -252,6 +256,21 @@ fn collect_dependents(inner: &mut Inner, owner_uid: &str) {
         .collect();
     for key in orphans {
         delete::delete_key(inner, &key, None);
+    }
+}
+
+/// `propagationPolicy=Orphan`: dependents lose their owner reference to `owner_uid` and are kept.
+pub(super) fn orphan_dependents(inner: &mut Inner, owner_uid: &str) {
+    for (key, object) in inner.store.find(|_, object| is_owned_by(object, owner_uid)) {
+        let mut orphan = (*object).clone();
+        if let Some(owners) = orphan
+            .pointer_mut("/metadata/ownerReferences")
+            .and_then(Value::as_array_mut)
+        {
+            owners.retain(|owner| owner.get("uid").and_then(Value::as_str) != Some(owner_uid));
+        }
+        // The key was just listed under the same lock.
+        let _ = inner.store.update(key, orphan);
     }
 }
 

@@ -242,6 +242,22 @@ fn immediate_delete_returns_status_and_checks_preconditions() {
         (Some("Status"), Some("Success"))
     );
     assert_eq!(status["details"]["uid"], created["metadata"]["uid"]);
+    let pods = rt(&state, "", "pods");
+    let pod = json!({"metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "image": "nginx"}]}});
+    state
+        .create(&request(&pods, Some("default")), pod)
+        .expect("pod");
+    let deleted = state
+        .delete(
+            &request(&pods, Some("default")),
+            "p",
+            &DeleteOptions::default(),
+        )
+        .expect("delete");
+    assert_eq!(
+        deleted["kind"], "Pod",
+        "pods answer with the deleted object"
+    );
 }
 
 #[test]
@@ -334,6 +350,37 @@ fn owner_references_cascade_deletion() {
             .code,
         404
     );
+}
+
+#[test]
+fn orphan_propagation_keeps_dependents() {
+    let state = mk_state();
+    let (deployments, replicasets) = (
+        rt(&state, "apps", "deployments"),
+        rt(&state, "apps", "replicasets"),
+    );
+    let owner = state
+        .create(
+            &request(&deployments, Some("default")),
+            mk_deployment("web", 1),
+        )
+        .expect("owner");
+    let mut owned = mk_deployment("web-1", 1);
+    owned["metadata"]["ownerReferences"] = json!([{"uid": owner["metadata"]["uid"], "kind": "Deployment", "name": "web", "apiVersion": "apps/v1"}]);
+    state
+        .create(&request(&replicasets, Some("default")), owned)
+        .expect("dependent");
+    let orphan = DeleteOptions {
+        propagation_policy: Some("Orphan".into()),
+        ..Default::default()
+    };
+    state
+        .delete(&request(&deployments, Some("default")), "web", &orphan)
+        .expect("delete");
+    let kept = state
+        .get(&replicasets, Some("default"), "web-1")
+        .expect("orphan kept");
+    assert_eq!(kept["metadata"]["ownerReferences"], json!([]));
 }
 
 #[test]

@@ -22,7 +22,8 @@ pub struct WriteRequest<'a> {
     pub rt: &'a ResourceType,
     /// The namespace from the path.
     pub namespace: Option<&'a str>,
-    /// `status` when writing the status subresource.
+    /// The subresource written (`status` or `scale`), recorded in managedFields; only `status` writes are
+    /// isolated to the status.
     pub subresource: Option<&'a str>,
     /// The field manager recorded in managedFields.
     pub manager: &'a str,
@@ -119,17 +120,7 @@ pub(super) fn create(
     validation::validate(rt, &object, None)
         .map_err(|invalid| ApiError::invalid(&rt.group, &rt.kind, &name, &invalid.causes))?;
     let now = meta::now_rfc3339();
-    let metadata = metadata_mut(&mut object);
-    for field in [
-        "deletionTimestamp",
-        "deletionGracePeriodSeconds",
-        "resourceVersion",
-    ] {
-        metadata.remove(field);
-    }
-    metadata.insert("uid".into(), json!(meta::new_uid()));
-    metadata.insert("creationTimestamp".into(), json!(now));
-    metadata.insert("generation".into(), json!(1));
+    stamp_new(&mut object, &now);
     if record {
         apply::record_update(
             None,
@@ -151,6 +142,21 @@ pub(super) fn create(
             StoreError::UpdateMissing => ApiError::internal("store refused the create"),
         })?;
     lifecycle::after_write(inner, rt, &stored)
+}
+
+/// The metadata the server sets on create: uid, creationTimestamp, generation 1, no deletion fields.
+fn stamp_new(object: &mut Value, now: &str) {
+    let metadata = metadata_mut(object);
+    for field in [
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "resourceVersion",
+    ] {
+        metadata.remove(field);
+    }
+    metadata.insert("uid".into(), json!(meta::new_uid()));
+    metadata.insert("creationTimestamp".into(), json!(now));
+    metadata.insert("generation".into(), json!(1));
 }
 
 /// Fill in apiVersion and kind, and reject a body of another type.

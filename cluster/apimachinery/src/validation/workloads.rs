@@ -19,18 +19,19 @@ const STATEFULSET_MUTABLE: &[&str] = &[
 
 /// Rules for the `apps/v1` workload kinds.
 pub(super) fn apps(causes: &mut Causes, kind: &str, object: &Value, old: Option<&Value>) {
-    let empty = Value::Null;
-    let spec = object.get("spec").unwrap_or(&empty);
-    if !spec.is_object() {
-        causes.type_invalid("spec", spec, "object");
-        return;
-    }
+    // ControllerRevision has no spec: only the workloads are checked.
     let name = match kind {
         "Deployment" | "ReplicaSet" => "deployment",
         "StatefulSet" => "statefulset",
         "DaemonSet" => "daemonset",
         _ => return,
     };
+    let empty = Value::Null;
+    let spec = object.get("spec").unwrap_or(&empty);
+    if !spec.is_object() {
+        causes.type_invalid("spec", spec, "object");
+        return;
+    }
     if kind != "DaemonSet"
         && let Some(replicas) = causes.integer(spec, "replicas", "spec.replicas")
         && replicas < 0
