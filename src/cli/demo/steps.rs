@@ -23,7 +23,8 @@ enum Component {
 
 const fn landed(component: Component) -> bool {
     match component {
-        Component::Controllers | Component::Operator | Component::Sidecar => false,
+        Component::Controllers => true,
+        Component::Operator | Component::Sidecar => false,
     }
 }
 
