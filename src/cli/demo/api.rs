@@ -190,6 +190,26 @@ fn replica_set_view(set: &ReplicaSet) -> ReplicaSetView {
     }
 }
 
+/// One metadata annotation of a Deployment.
+pub async fn annotation(
+    client: &kube::Client,
+    name: &str,
+    key: &str,
+) -> Result<Option<String>, ApiError> {
+    let deployments: Api<Deployment> = Api::default_namespaced(client.clone());
+    let deployment = deployments
+        .get(name)
+        .await
+        .map_err(|source| ApiError::Read {
+            what: format!("deployment/{name}"),
+            source,
+        })?;
+    Ok(deployment
+        .metadata
+        .annotations
+        .and_then(|mut a| a.remove(key)))
+}
+
 /// The ReplicaSet the Deployment currently runs (the newest), if any.
 pub async fn current_replica_set(
     client: &kube::Client,

@@ -2,6 +2,7 @@
 //! (`--step-timeout`); what is printed comes from [`super::story`].
 use super::story::{self, AppEvent, Cause, Step};
 use super::{Demo, api, manifests};
+use configsync_crds::annotations::OBSERVED_HASH;
 use futures::StreamExt as _;
 use k8s_openapi::api::core::v1::Event;
 use kube::core::GroupVersionKind;
@@ -77,16 +78,40 @@ pub async fn set_up(demo: &mut Demo) -> anyhow::Result<()> {
             println!("{done}");
         }
     }
+    if landed(Component::Operator) {
+        wait_for_adoption(demo).await?;
+    }
     if landed(Component::Sidecar) {
         start_sidecar_and_app(demo).await?;
     }
     Ok(())
 }
 
-/// Start `configsync operator` against the cluster.
+/// Start `configsync operator` against the cluster (its health and metrics on a free local port).
 fn start_operator(demo: &mut Demo) -> anyhow::Result<()> {
-    let args = ["operator"].map(String::from);
+    let args = ["operator", "--metrics-addr", "127.0.0.1:0"].map(String::from);
     demo.children.spawn_logged("operator", &args)?;
+    Ok(())
+}
+
+/// Wait until the operator has adopted web: it records the hash it observed, without restarting anything.
+/// Editing a source before that would be adopted as the baseline instead of rolling.
+async fn wait_for_adoption(demo: &mut Demo) -> anyhow::Result<()> {
+    let client = &demo.client;
+    let hash = api::wait_for(
+        "the operator adopts deployment/web",
+        demo.deadline(),
+        || async {
+            api::annotation(client, "web", OBSERVED_HASH)
+                .await
+                .ok()
+                .flatten()
+        },
+    )
+    .await?;
+    println!(
+        "    the operator adopted deployment/web without restarting it ({OBSERVED_HASH}: {hash})"
+    );
     Ok(())
 }
 
