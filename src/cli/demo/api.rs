@@ -287,28 +287,38 @@ pub async fn get_table(client: &kube::Client, path: &str) -> Result<Table, ApiEr
     Ok(table_view(&table))
 }
 
+/// The columns `kubectl get` shows by default (priority 0; `-o wide` adds the others) and their cells.
 fn table_view(table: &serde_json::Value) -> Table {
-    let columns = table["columnDefinitions"].as_array().into_iter().flatten();
-    let rows = table["rows"].as_array().into_iter().flatten();
+    let columns: Vec<&serde_json::Value> = table["columnDefinitions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .collect();
+    let shown: Vec<bool> = columns
+        .iter()
+        .map(|c| c["priority"].as_i64().unwrap_or(0) == 0)
+        .collect();
     let cell = |value: &serde_json::Value| match value {
         serde_json::Value::String(text) => text.clone(),
         serde_json::Value::Null => "<none>".to_owned(),
         other => other.to_string(),
     };
+    let keep = |index: usize| shown.get(index).copied().unwrap_or(false);
+    let rows = table["rows"].as_array().into_iter().flatten().map(|row| {
+        let cells = row["cells"].as_array().into_iter().flatten().enumerate();
+        cells
+            .filter(|(index, _)| keep(*index))
+            .map(|(_, value)| cell(value))
+            .collect()
+    });
     Table {
         columns: columns
-            .map(|c| c["name"].as_str().unwrap_or_default().to_owned())
+            .iter()
+            .enumerate()
+            .filter(|(index, _)| keep(*index))
+            .map(|(_, c)| c["name"].as_str().unwrap_or_default().to_owned())
             .collect(),
-        rows: rows
-            .map(|row| {
-                row["cells"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(cell)
-                    .collect()
-            })
-            .collect(),
+        rows: rows.collect(),
     }
 }
 
@@ -317,11 +327,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn table_view_reads_columns_and_cells() {
+    fn table_view_keeps_the_default_columns_and_their_cells() {
         let table = serde_json::json!({
             "kind": "Table",
-            "columnDefinitions": [{"name": "Name"}, {"name": "Ready"}, {"name": "Replicas"}],
-            "rows": [{"cells": ["redis", "True", 3]}, {"cells": ["web", null, 1]}],
+            "columnDefinitions": [
+                {"name": "Name", "priority": 0},
+                {"name": "Ready"},
+                {"name": "Strategy", "priority": 1},
+                {"name": "Replicas", "priority": 0},
+            ],
+            "rows": [{"cells": ["redis", "True", "reload", 3]}, {"cells": ["web", null, "restart", 1]}],
         });
         let view = table_view(&table);
         assert_eq!(view.columns, ["Name", "Ready", "Replicas"]);
