@@ -23,6 +23,8 @@ enum Command {
     Keys(cli::keys::KeysArgs),
     /// Run the kube-apiserver KMS v2 plugin on a unix socket.
     Kms(cli::kms::KmsArgs),
+    /// Project ConfigMaps and Secrets into files and env atomically, and reload the app on change.
+    Sidecar(Box<cli::sidecar::SidecarArgs>),
 }
 
 #[tokio::main]
@@ -34,5 +36,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Demo(demo) => demo.run().await,
         Command::Keys(keys) => keys.run(),
         Command::Kms(kms) => kms.run().await,
+        Command::Sidecar(sidecar) => sidecar.run().await,
     }
 }

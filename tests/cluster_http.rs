@@ -444,7 +444,6 @@ spec:
 }
 
 #[test]
-#[ignore = "needs the simulated workload controllers (cluster-controllers branch): remove this line once they are on main"]
 fn rollout_status_follows_the_controllers() {
     let Some(cluster) = start() else { return };
     cluster.ok(&[

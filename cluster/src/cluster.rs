@@ -83,7 +83,11 @@ impl EmbeddedCluster {
         let settings = HandlerSettings {
             bookmark_interval: config.bookmark_interval,
         };
-        let handler = Arc::new(Handler::new(state, faults.clone(), settings));
+        let handler = Arc::new(Handler::new(
+            state.clone(),
+            faults.clone(),
+            settings.clone(),
+        ));
         let mut cluster = Self {
             config,
             handler,
@@ -92,7 +96,10 @@ impl EmbeddedCluster {
             controllers: None,
         };
         if cluster.config.run_controllers {
-            cluster.controllers = Some(controllers::start(cluster.client(), &cluster.config));
+            // The simulated controllers get their own client, which injected faults never reach.
+            let internal = Arc::new(Handler::new(state, Faults::default(), settings));
+            let client = kube::Client::new(InProcessService::new(internal), "default");
+            cluster.controllers = Some(controllers::start(client, &cluster.config));
         }
         cluster
     }

@@ -13,7 +13,8 @@
 //!
 //! Only resource requests (`/api/v1/...`, `/apis/...` with a resource) are affected; discovery, health and
 //! this admin endpoint never are, so that clients can still start. [`Faults::close_watches`] ends every open
-//! watch stream at once, like an apiserver restart.
+//! watch stream at once, like an apiserver restart. The simulated workload controllers use their own
+//! in-process client that faults never reach, so rollouts keep progressing while the code under test suffers.
 //!
 //! Over HTTP, outside the Kubernetes API:
 //! - `GET /configsync.dev/faults`: the current settings as JSON;

@@ -96,7 +96,9 @@ async fn accept_loop(listener: TcpListener, handler: Arc<Handler>) {
         let stream = match accepted {
             Ok((stream, _)) => stream,
             Err(error) => {
+                // E.g. out of file descriptors: back off instead of spinning on the error.
                 tracing::warn!(%error, "accepting a connection failed");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
                 continue;
             }
         };

@@ -1,1 +1,36 @@
 //! The sync sidecar: atomic file and env projection of ConfigMaps and Secrets, hot reload, exec supervision.
+//!
+//! ```text
+//!  api::ApiSource (kube watcher, resync)  ┐
+//!  mounted::MountedDir (notify, re-check) ┼─ watchdog ─▶ sync::SyncLoop ─▶ render (pure) ─▶ atomic::AtomicWriter
+//!  (any source::Source)                   ┘  (restarts      │ debounce (timing)            (..data swap, env files)
+//!                                             silent ones)  ▼
+//!                                                        Batch ─▶ runner::run_notifier ─▶ reload (signal|HTTP|command)
+//!                                                              └▶ supervise (exec mode: reload signal or restart)
+//!  health: /healthz (ready after first sync, live while sources report), /livez, /metrics (metrics)
+//! ```
+//!
+//! # Theory of operation
+//! Sources report complete snapshots of their objects; the watchdog forwards them and restarts any source that
+//! fails or goes silent. The sync loop renders everything with the pure [`render::render`], publishes all files of
+//! all sources in one kubelet-style `..data` swap ([`atomic`]), writes the env files, and only then emits one
+//! [`sync::Batch`]. In sidecar mode the batch becomes one notice to the app (none for the initial sync unless asked);
+//! in exec mode the pure [`supervise::state::Supervisor`] turns it into a reload signal (files only) or a graceful
+//! restart (env changed). Values are held in zeroizing buffers and never logged; errors name sources and keys only.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod api;
+pub mod atomic;
+pub mod health;
+pub mod metrics;
+pub mod mounted;
+pub mod reload;
+pub mod render;
+pub mod runner;
+pub mod signal;
+pub mod source;
+pub mod supervise;
+pub mod sync;
+pub mod timing;
+pub mod watchdog;

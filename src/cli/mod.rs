@@ -4,3 +4,4 @@ pub mod crd;
 pub mod demo;
 pub mod keys;
 pub mod kms;
+pub mod sidecar;

@@ -22,6 +22,16 @@
 //! A pod annotated `configsync.dev/simulate-crash: "true"` ([`kubelet::CRASH_ANNOTATION`]) never becomes ready:
 //! its containers wait in `CrashLoopBackOff` with a growing `restartCount`. Put the annotation on a workload's pod
 //! template and its rollout stalls exactly like a rollout of a broken configuration does.
+//!
+//! # Approximations
+//! - `pod-template-hash` and `controller-revision-hash` are FNV-32a over the template's canonical JSON, rendered
+//!   like Kubernetes renders its (spew-based) hash: same shape, different values.
+//! - One node, `configsync-node`; pods are bound by patching `spec.nodeName`. A terminating pod is deleted at once
+//!   with grace period 0; its finalizers, if any, still hold it.
+//! - No Events are emitted; no proportional scaling of several ReplicaSets during a rollout; orphaned ReplicaSets
+//!   and pods are not adopted; StatefulSet `volumeClaimTemplates` create no PersistentVolumeClaims.
+//! - The garbage collector knows the `apps/v1` workload owners and their dependents (ReplicaSets, Pods,
+//!   ControllerRevisions) only.
 
 use std::time::Duration;
 

@@ -116,13 +116,12 @@ pub fn new_pod(rs: &ReplicaSet) -> Option<Pod> {
     let uid = rs.metadata.uid.as_deref()?;
     let pod_name = format!("{name}-{}", random_suffix(5));
     let namespace = rs.metadata.namespace.as_deref().unwrap_or("default");
-    Some(pods::pod_from_template(
-        template,
-        &pod_name,
-        namespace,
-        controller_ref("ReplicaSet", name, uid),
-        &[],
-    ))
+    let owner = controller_ref("ReplicaSet", name, uid);
+    let mut pod = pods::pod_from_template(template, &pod_name, namespace, owner, &[]);
+    // The real controller sends only `generateName`; the name is chosen here so that a retried create cannot
+    // produce a second pod, and `generateName` is kept for fidelity.
+    pod.metadata.generate_name = Some(format!("{name}-"));
+    Some(pod)
 }
 
 // === I/O ===

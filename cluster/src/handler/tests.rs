@@ -328,6 +328,32 @@ async fn initial_events_end_with_an_annotated_bookmark() {
 }
 
 #[tokio::test]
+async fn watch_options_are_validated() {
+    let handler = mk_handler();
+    let (code, status) = call(
+        &handler,
+        "GET",
+        &format!("{CM}?watch=1&sendInitialEvents=true"),
+        &[],
+        "",
+    )
+    .await;
+    assert_eq!(code, 422);
+    assert_eq!(
+        status["details"]["causes"].as_array().map(Vec::len),
+        Some(2),
+        "{status}"
+    );
+    let uri = format!("{CM}?watch=1&resourceVersion=1&resourceVersionMatch=Exact");
+    let (code, status) = call(&handler, "GET", &uri, &[], "").await;
+    assert_eq!(code, 422);
+    assert_eq!(
+        status["details"]["causes"][0]["field"],
+        "resourceVersionMatch"
+    );
+}
+
+#[tokio::test]
 async fn scale_subresource_reads_and_writes_replicas() {
     let handler = mk_handler();
     let deployments = "/apis/apps/v1/namespaces/default/deployments";

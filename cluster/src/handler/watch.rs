@@ -20,6 +20,7 @@ use crate::state::State;
 use crate::status::ApiError;
 use crate::store::{EventType, Expired, SharedEvent, StoreEvent, Subscription};
 use bytes::Bytes;
+use configsync_apimachinery::validation::FieldCause;
 use futures::StreamExt;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -132,7 +133,39 @@ struct WatchOptions {
     deadline: Option<Instant>,
 }
 
+/// kube-apiserver's `ValidateListOptions` for watches: `resourceVersionMatch` only with `sendInitialEvents`,
+/// which needs `resourceVersionMatch=NotOlderThan` and `allowWatchBookmarks=true` (422 otherwise).
+fn check_watch_options(ctx: &Ctx) -> Result<(), ApiError> {
+    let forbidden = |field: &str, message: &str| FieldCause {
+        reason: "FieldValueForbidden".into(),
+        message: format!("Forbidden: {message}"),
+        field: field.into(),
+    };
+    let mut causes = Vec::new();
+    let matching = ctx.query.non_empty("resourceVersionMatch");
+    if ctx.query.flag("sendInitialEvents") {
+        if matching != Some("NotOlderThan") {
+            let message = "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan";
+            causes.push(forbidden("resourceVersionMatch", message));
+        }
+        if !ctx.query.flag("allowWatchBookmarks") {
+            let message = "sendInitialEvents requires setting allowWatchBookmarks to true";
+            causes.push(forbidden("allowWatchBookmarks", message));
+        }
+    } else if matching.is_some() {
+        causes.push(forbidden(
+            "resourceVersionMatch",
+            "resourceVersionMatch is forbidden for watch",
+        ));
+    }
+    if causes.is_empty() {
+        return Ok(());
+    }
+    Err(ApiError::invalid("meta.k8s.io", "ListOptions", "", &causes))
+}
+
 fn options(ctx: &Ctx, faults: &Faults) -> Result<WatchOptions, ApiError> {
+    check_watch_options(ctx)?;
     let send_initial = ctx.query.flag("sendInitialEvents");
     let since = match ctx.query.non_empty("resourceVersion") {
         None | Some("0") => None,

@@ -1,6 +1,6 @@
 //! Deletion: preconditions, graceful deletion while finalizers remain (deletionTimestamp set, object kept,
 //! generation bumped), immediate removal otherwise, and namespace termination.
-use super::{Inner, WriteRequest, lifecycle, object_key};
+use super::{Inner, WriteRequest, gc, lifecycle, object_key};
 use crate::meta::{self, metadata_mut};
 use crate::status::{ApiError, deleted_status};
 use crate::store::{ObjectKey, ResourceKey};
@@ -15,8 +15,7 @@ pub struct DeleteOptions {
     pub resource_version: Option<String>,
     /// `gracePeriodSeconds`, recorded as `deletionGracePeriodSeconds`.
     pub grace_period_seconds: Option<i64>,
-    /// `propagationPolicy`: `Orphan` strips the owner reference from dependents and keeps them; otherwise
-    /// dependents whose owners are all gone are collected at once (`Foreground` is approximated as `Background`).
+    /// `propagationPolicy`: `Orphan`, `Background` (default) or `Foreground`; see `gc`.
     pub propagation_policy: Option<String>,
 }
 
@@ -69,12 +68,18 @@ pub(super) fn delete(
     if request.dry_run {
         return Ok((*old).clone());
     }
-    if options.propagation_policy.as_deref() == Some("Orphan")
-        && let Some(uid) = meta::meta_str(&old, "uid")
-    {
-        lifecycle::orphan_dependents(inner, uid);
+    let uid = meta::meta_str(&old, "uid").unwrap_or("").to_owned();
+    let policy = options.propagation_policy.as_deref();
+    match policy {
+        Some("Orphan") => gc::orphan_dependents(inner, &uid),
+        Some("Foreground") => gc::hold_for_dependents(inner, &key, &old),
+        _ => {}
     }
-    match delete_key(inner, &key, options.grace_period_seconds) {
+    let outcome = delete_key(inner, &key, options.grace_period_seconds);
+    if policy == Some("Foreground") {
+        gc::delete_dependents(inner, &uid);
+    }
+    match outcome {
         Some(Outcome::Pending(object)) => Ok(object),
         Some(Outcome::Removed(object)) if returns_deleted_object(&rt.group, &rt.plural) => {
             Ok(object)

@@ -1,8 +1,7 @@
 //! Object lifecycles the apiserver (and its built-in controllers) drive: pods start `Pending`; namespaces (Active → Terminating →
 //! gone once empty), CRDs (served and `Established` on create, unserved with their objects on delete),
-//! finalizers (an object is removed only when its last finalizer goes), and owner-reference garbage collection
-//! (background propagation: dependents whose owners are all gone are deleted).
-use super::{Inner, delete};
+//! and finalizers (an object is removed only when its last finalizer goes). Garbage collection is in `gc`.
+use super::{Inner, delete, gc};
 use crate::catalog::storage_key;
 use crate::meta::{self, metadata_mut};
 use crate::status::ApiError;
@@ -220,8 +219,9 @@ pub(super) fn after_removal(inner: &mut Inner, key: &ObjectKey, removed: &Value)
         sweep_namespace(inner, &key.namespace);
     }
     if let Some(uid) = meta::meta_str(removed, "uid") {
-        collect_dependents(inner, uid);
+        gc::collect_dependents(inner, uid);
     }
+    gc::release_owners(inner, removed);
 }
 
 /// Delete every object of a terminating namespace; remove the namespace once none remain.
@@ -242,50 +242,4 @@ fn sweep_namespace(inner: &mut Inner, name: &str) {
     if terminating && inner.store.keys_in_namespace(name).is_empty() {
         inner.store.remove(&key);
     }
-}
-
-/// Background garbage collection: delete objects all of whose owners are gone.
-fn collect_dependents(inner: &mut Inner, owner_uid: &str) {
-    let live: HashSet<String> = inner.store.all_uids();
-    let orphans: Vec<ObjectKey> = inner
-        .store
-        .find(|_, object| is_owned_by(object, owner_uid))
-        .into_iter()
-        .filter(|(_, object)| owner_uids(object).iter().all(|uid| !live.contains(uid)))
-        .map(|(key, _)| key)
-        .collect();
-    for key in orphans {
-        delete::delete_key(inner, &key, None);
-    }
-}
-
-/// `propagationPolicy=Orphan`: dependents lose their owner reference to `owner_uid` and are kept.
-pub(super) fn orphan_dependents(inner: &mut Inner, owner_uid: &str) {
-    for (key, object) in inner.store.find(|_, object| is_owned_by(object, owner_uid)) {
-        let mut orphan = (*object).clone();
-        if let Some(owners) = orphan
-            .pointer_mut("/metadata/ownerReferences")
-            .and_then(Value::as_array_mut)
-        {
-            owners.retain(|owner| owner.get("uid").and_then(Value::as_str) != Some(owner_uid));
-        }
-        // The key was just listed under the same lock.
-        let _ = inner.store.update(key, orphan);
-    }
-}
-
-fn owner_uids(object: &Value) -> Vec<String> {
-    let owners = object
-        .pointer("/metadata/ownerReferences")
-        .and_then(Value::as_array);
-    owners
-        .into_iter()
-        .flatten()
-        .filter_map(|owner| owner.get("uid")?.as_str().map(str::to_owned))
-        .collect()
-}
-
-/// Whether `object` names `uid` among its owners.
-fn is_owned_by(object: &Value, uid: &str) -> bool {
-    owner_uids(object).iter().any(|owner| owner == uid)
 }

@@ -384,6 +384,64 @@ fn orphan_propagation_keeps_dependents() {
 }
 
 #[test]
+fn foreground_deletion_waits_for_dependents() {
+    let state = mk_state();
+    let (deployments, replicasets) = (
+        rt(&state, "apps", "deployments"),
+        rt(&state, "apps", "replicasets"),
+    );
+    let in_default = |rt| request(rt, Some("default"));
+    let owner = state
+        .create(&in_default(&deployments), mk_deployment("web", 1))
+        .expect("owner");
+    let mut owned = mk_deployment("web-1", 1);
+    owned["metadata"]["ownerReferences"] = json!([{"uid": owner["metadata"]["uid"], "kind": "Deployment", "name": "web", "apiVersion": "apps/v1"}]);
+    owned["metadata"]["finalizers"] = json!(["example.com/hold"]);
+    state
+        .create(&in_default(&replicasets), owned)
+        .expect("dependent");
+    let foreground = DeleteOptions {
+        propagation_policy: Some("Foreground".into()),
+        ..Default::default()
+    };
+    let pending = state
+        .delete(&in_default(&deployments), "web", &foreground)
+        .expect("delete");
+    assert_eq!(
+        pending["metadata"]["finalizers"],
+        json!(["foregroundDeletion"])
+    );
+    assert!(meta::is_deleting(&pending));
+    let dependent = state
+        .get(&replicasets, Some("default"), "web-1")
+        .expect("held by its finalizer");
+    assert!(meta::is_deleting(&dependent));
+    assert!(
+        state.get(&deployments, Some("default"), "web").is_ok(),
+        "the owner waits"
+    );
+    let release = |old: &Value| {
+        let mut new = old.clone();
+        new["metadata"]["finalizers"] = json!([]);
+        Ok(new)
+    };
+    state
+        .write(
+            &in_default(&replicasets),
+            "web-1",
+            Mutation::Patch(&release),
+        )
+        .expect("release");
+    assert_eq!(
+        state
+            .get(&deployments, Some("default"), "web")
+            .expect_err("owner gone")
+            .code,
+        404
+    );
+}
+
+#[test]
 fn secrets_store_base64_data() {
     let state = mk_state();
     let secrets = rt(&state, "", "secrets");

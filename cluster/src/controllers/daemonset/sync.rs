@@ -49,13 +49,10 @@ fn build_pod(ds: &DaemonSet, hash: &str) -> Option<Pod> {
     ];
     let namespace = ds.metadata.namespace.as_deref().unwrap_or("default");
     let pod_name = format!("{name}-{}", random_suffix(5));
-    Some(pods::pod_from_template(
-        &spec.template,
-        &pod_name,
-        namespace,
-        controller_ref("DaemonSet", name, uid),
-        &extra,
-    ))
+    let owner = controller_ref("DaemonSet", name, uid);
+    let mut pod = pods::pod_from_template(&spec.template, &pod_name, namespace, owner, &extra);
+    pod.metadata.generate_name = Some(format!("{name}-"));
+    Some(pod)
 }
 
 async fn reconcile(ds: Arc<DaemonSet>, client: Arc<Client>) -> Result<Action, Error> {

@@ -92,6 +92,7 @@ fn new_pods_follow_the_template_and_point_at_the_replicaset() {
         name.starts_with("web-abc-") && name.len() == "web-abc-".len() + 5,
         "{name}"
     );
+    assert_eq!(pod.metadata.generate_name.as_deref(), Some("web-abc-"));
     assert!(pods::is_controlled_by(&pod.metadata, "uid-web-abc"));
     assert_eq!(pod.labels().get("app").map(String::as_str), Some("web"));
     assert_eq!(pod.metadata.namespace.as_deref(), Some("ns"));

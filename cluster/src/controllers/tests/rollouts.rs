@@ -327,3 +327,107 @@ async fn paused_deployment_waits_for_resume() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn recreate_stops_old_pods_before_starting_new_ones() {
+    let cluster = start_cluster().await;
+    let client = cluster.client();
+    namespace(&client, "d6").await;
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), "d6");
+    let mut deployment = mk_deployment("web", 2, "nginx:1");
+    if let Some(spec) = deployment.spec.as_mut() {
+        spec.strategy = Some(k8s_openapi::api::apps::v1::DeploymentStrategy {
+            type_: Some("Recreate".into()),
+            rolling_update: None,
+        });
+    }
+    let created = deployments
+        .create(&PostParams::default(), &deployment)
+        .await;
+    assert!(created.is_ok(), "{created:?}");
+    wait_rolled_out(&deployments, "web").await;
+    let mixed = track_mixed_templates(&client, "d6");
+    let patch = json!({"spec": {"template": {"spec": {"containers": [{"name": "app", "image": "nginx:2"}]}}}});
+    let patched = deployments
+        .patch("web", &PatchParams::default(), &Patch::Strategic(&patch))
+        .await;
+    assert!(patched.is_ok(), "{patched:?}");
+    eventually("recreated", || async {
+        let d = deployments.get("web").await.ok()?;
+        let revision = d.annotations().get(deployment::REVISION).cloned();
+        (rolled_out(&d) && revision.as_deref() == Some("2")).then_some(())
+    })
+    .await;
+    let mixed = mixed.lock().map(|m| *m).unwrap_or(true);
+    assert!(!mixed, "old and new pods were alive at the same time");
+}
+
+/// Watches the namespace's pods and records whether live pods of two templates ever coexisted.
+fn track_mixed_templates(client: &Client, ns: &str) -> Arc<Mutex<bool>> {
+    let mixed = Arc::new(Mutex::new(false));
+    let seen = mixed.clone();
+    let api: Api<Pod> = Api::namespaced(client.clone(), ns);
+    tokio::spawn(async move {
+        let mut live: BTreeMap<String, String> = BTreeMap::new();
+        let mut events = watcher(api, watcher::Config::default()).boxed();
+        while let Some(Ok(event)) = events.next().await {
+            match event {
+                watcher::Event::Apply(pod) | watcher::Event::InitApply(pod) => {
+                    let hash = pod.labels().get(deployment::POD_TEMPLATE_HASH).cloned();
+                    if pod.metadata.deletion_timestamp.is_none() {
+                        live.insert(pod.name_any(), hash.unwrap_or_default());
+                    } else {
+                        live.remove(&pod.name_any());
+                    }
+                }
+                watcher::Event::Delete(pod) => drop(live.remove(&pod.name_any())),
+                _ => {}
+            }
+            let templates: std::collections::BTreeSet<&String> = live.values().collect();
+            if let Ok(mut mixed) = seen.lock() {
+                *mixed |= templates.len() > 1;
+            }
+        }
+    });
+    mixed
+}
+
+#[tokio::test]
+async fn rolling_back_reuses_the_old_replicaset_as_the_newest_revision() {
+    let cluster = start_cluster().await;
+    let client = cluster.client();
+    namespace(&client, "d7").await;
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), "d7");
+    let created = deployments
+        .create(&PostParams::default(), &mk_deployment("web", 2, "nginx:1"))
+        .await;
+    assert!(created.is_ok(), "{created:?}");
+    let at_revision = |wanted: &'static str| {
+        let deployments = deployments.clone();
+        async move {
+            eventually(&format!("revision {wanted} rolled out"), || async {
+                let d = deployments.get("web").await.ok()?;
+                let revision = d.annotations().get(deployment::REVISION).cloned();
+                (rolled_out(&d) && revision.as_deref() == Some(wanted)).then_some(d)
+            })
+            .await
+        }
+    };
+    at_revision("1").await;
+    for (image, revision) in [("nginx:2", "2"), ("nginx:1", "3")] {
+        let patch = json!({"spec": {"template": {"spec": {"containers": [{"name": "app", "image": image}]}}}});
+        let patched = deployments
+            .patch("web", &PatchParams::default(), &Patch::Strategic(&patch))
+            .await;
+        assert!(patched.is_ok(), "{patched:?}");
+        at_revision(revision).await;
+    }
+    let replicasets = list(&Api::<ReplicaSet>::namespaced(client.clone(), "d7")).await;
+    assert_eq!(replicasets.len(), 2, "the nginx:1 ReplicaSet is reused");
+    let serving: Vec<String> = replicasets
+        .iter()
+        .filter(|rs| rs.spec.as_ref().and_then(|s| s.replicas) == Some(2))
+        .filter_map(|rs| rs.annotations().get(deployment::REVISION).cloned())
+        .collect();
+    assert_eq!(serving, vec!["3".to_string()]);
+}

@@ -1,0 +1,366 @@
+//! Atomic multi-file publishing, following the kubelet's AtomicWriter (`pkg/volume/util/atomic_writer.go`).
+//!
+//! ```text
+//! <dir>/..2026_11_27_01_30_00.Ab3xYz/   one complete version (files chmod-ed explicitly, fsynced)
+//! <dir>/..data -> ..2026_11_27_01_30_00.Ab3xYz   switched with one rename(2)
+//! <dir>/redis-config -> ..data/redis-config     user-visible names: symlinks through ..data
+//! ```
+//! # Theory of operation
+//! 1. Read the current version through `..data` and byte-compare it (bytes and modes) with the new payload; stop if
+//!    equal, so unchanged content is never rewritten.
+//! 2. Write every file into a fresh hidden timestamped directory, `chmod` it explicitly (regardless of umask) and
+//!    `fsync` it, then `fsync` the directories.
+//! 3. Create missing user-visible symlinks `name -> ..data/name` (they resolve through `..data`, so they point at the
+//!    old version until the swap). An existing entry that is not such a link belongs to someone else: error.
+//! 4. `symlink(new, ..data_tmp)` then `rename(..data_tmp, ..data)`: the one atomic switch; `fsync` the directory.
+//! 5. Remove user-visible links no longer in the payload, remove the old version, `fsync` the directory.
+//!
+//! # Guarantees
+//! A reader that resolves `..data` once sees one complete version: never a half-written file, never a mix of two
+//! versions, even when many sources change in one publish. Any failure before step 4 (disk full, permission denied,
+//! a foreign entry in the way) removes what this attempt created and leaves the published version untouched.
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::io::{self, Write};
+use std::os::unix::fs::{PermissionsExt, symlink};
+use std::path::{Path, PathBuf};
+
+use crate::render::{FileEntry, RelPath};
+use crate::source::Value;
+
+/// The symlink that points at the current version.
+pub const DATA_LINK: &str = "..data";
+/// The temporary symlink renamed over [`DATA_LINK`].
+pub const DATA_TMP_LINK: &str = "..data_tmp";
+
+/// What a publish did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Publish {
+    /// The payload equals the published version; nothing was written.
+    Unchanged,
+    /// A new version is visible.
+    Published {
+        /// The name of the new timestamped directory.
+        version: String,
+    },
+}
+
+/// Why a publish failed. The previously published version is intact in every case.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// The target directory could not be created or read.
+    #[error("prepare target directory {path}: {source}")]
+    PrepareTarget {
+        /// The directory.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// The published version could not be read for comparison.
+    #[error("read published version {path}: {source}")]
+    ReadPublished {
+        /// The file or directory.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// Creating or filling the new version failed (disk full, permission denied, ...).
+    #[error("write new version {path}: {source}")]
+    WriteVersion {
+        /// The file or directory.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// An entry that is not our `..data` link occupies a user-visible name.
+    #[error("{path} exists and is not a link through ..data; refusing to replace it")]
+    ForeignEntry {
+        /// The occupied path.
+        path: PathBuf,
+    },
+    /// Creating a user-visible link or swapping `..data` failed.
+    #[error("switch to the new version at {path}: {source}")]
+    Switch {
+        /// The link.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// Publishes complete versions of a file set into one directory.
+#[derive(Debug, Clone)]
+pub struct AtomicWriter {
+    dir: PathBuf,
+}
+
+impl AtomicWriter {
+    /// A writer for `dir` (created on first publish).
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self { dir: dir.into() }
+    }
+
+    /// The target directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Publish `files` as one version; see the module docs.
+    ///
+    /// # Errors
+    /// [`WriteError`]; the previous version stays published and this attempt's leftovers are removed.
+    pub fn publish(&self, files: &BTreeMap<RelPath, FileEntry>) -> Result<Publish, WriteError> {
+        fs::create_dir_all(&self.dir).map_err(|source| WriteError::PrepareTarget {
+            path: self.dir.clone(),
+            source,
+        })?;
+        let old_version = self.current_version()?;
+        if old_version.is_some() && self.is_published(files) {
+            return Ok(Publish::Unchanged);
+        }
+        let new_dir = self.write_version(files)?;
+        let visible: BTreeSet<&str> = files.keys().map(RelPath::first_element).collect();
+        let created = self.create_visible_links(&visible)?;
+        let version = file_name(new_dir.path());
+        if let Err(error) = self.swap_data_link(&version) {
+            remove_links(&created);
+            return Err(error);
+        }
+        let _kept = new_dir.keep();
+        self.cleanup(&visible, old_version.as_deref());
+        Ok(Publish::Published { version })
+    }
+
+    /// The name of the directory `..data` points to, if any version is published.
+    ///
+    /// # Errors
+    /// [`WriteError::ReadPublished`] when `..data` exists but cannot be read as a link.
+    pub fn current_version(&self) -> Result<Option<String>, WriteError> {
+        let link = self.dir.join(DATA_LINK);
+        match fs::read_link(&link) {
+            Ok(target) => Ok(Some(target.to_string_lossy().into_owned())),
+            Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(WriteError::ReadPublished { path: link, source }),
+        }
+    }
+
+    /// Every file of the published version (empty when nothing is published).
+    ///
+    /// # Errors
+    /// [`WriteError::ReadPublished`] when a file cannot be read or has a name that is not a valid [`RelPath`].
+    pub fn read_published(&self) -> Result<BTreeMap<RelPath, FileEntry>, WriteError> {
+        let Some(version) = self.current_version()? else {
+            return Ok(BTreeMap::new());
+        };
+        let mut files = BTreeMap::new();
+        read_tree(&self.dir.join(version), "", &mut files)?;
+        Ok(files)
+    }
+
+    /// Whether `files` equal the published version byte for byte (an unreadable version counts as different).
+    fn is_published(&self, files: &BTreeMap<RelPath, FileEntry>) -> bool {
+        match self.read_published() {
+            Ok(published) => published == *files,
+            Err(error) => {
+                tracing::warn!(%error, "published version unreadable; writing a new one");
+                false
+            }
+        }
+    }
+
+    fn write_version(
+        &self,
+        files: &BTreeMap<RelPath, FileEntry>,
+    ) -> Result<tempfile::TempDir, WriteError> {
+        let prefix = format!(
+            "..{}.",
+            jiff::Timestamp::now().strftime("%Y_%m_%d_%H_%M_%S")
+        );
+        let failed = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| WriteError::WriteVersion { path, source }
+        };
+        let new_dir = tempfile::Builder::new()
+            .prefix(&prefix)
+            .rand_bytes(6)
+            .tempdir_in(&self.dir)
+            .map_err(failed(&self.dir))?;
+        let root = new_dir.path();
+        fs::set_permissions(root, fs::Permissions::from_mode(0o755)).map_err(failed(root))?;
+        let mut dirs = BTreeSet::from([root.to_path_buf()]);
+        for (path, entry) in files {
+            let target = root.join(path.as_str());
+            if let Some(parent) = target.parent().filter(|p| !dirs.contains(*p)) {
+                fs::create_dir_all(parent).map_err(failed(parent))?;
+                fs::set_permissions(parent, fs::Permissions::from_mode(0o755))
+                    .map_err(failed(parent))?;
+                dirs.insert(parent.to_path_buf());
+            }
+            write_file(&target, entry).map_err(failed(&target))?;
+        }
+        for dir in dirs.iter().rev() {
+            sync_dir(dir).map_err(failed(dir))?;
+        }
+        Ok(new_dir)
+    }
+
+    /// Create `name -> ..data/name` for each visible name that has no link yet; returns the links created.
+    fn create_visible_links(&self, visible: &BTreeSet<&str>) -> Result<Vec<PathBuf>, WriteError> {
+        let mut created = Vec::new();
+        for name in visible {
+            let path = self.dir.join(name);
+            let wanted = Path::new(DATA_LINK).join(name);
+            let outcome = match fs::symlink_metadata(&path) {
+                Ok(_) if fs::read_link(&path).is_ok_and(|target| target == wanted) => Ok(()),
+                Ok(_) => Err(WriteError::ForeignEntry { path: path.clone() }),
+                Err(error) if error.kind() == io::ErrorKind::NotFound => symlink(&wanted, &path)
+                    .map(|()| created.push(path.clone()))
+                    .map_err(|source| WriteError::Switch {
+                        path: path.clone(),
+                        source,
+                    }),
+                Err(source) => Err(WriteError::Switch {
+                    path: path.clone(),
+                    source,
+                }),
+            };
+            if let Err(error) = outcome {
+                remove_links(&created);
+                return Err(error);
+            }
+        }
+        Ok(created)
+    }
+
+    fn swap_data_link(&self, version: &str) -> Result<(), WriteError> {
+        let tmp = self.dir.join(DATA_TMP_LINK);
+        let switch = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| WriteError::Switch { path, source }
+        };
+        match fs::remove_file(&tmp) {
+            Err(error) if error.kind() != io::ErrorKind::NotFound => {
+                return Err(switch(&tmp)(error));
+            }
+            _ => {}
+        }
+        symlink(version, &tmp).map_err(switch(&tmp))?;
+        let data = self.dir.join(DATA_LINK);
+        fs::rename(&tmp, &data).map_err(switch(&data))?;
+        if let Err(error) = sync_dir(&self.dir) {
+            tracing::warn!(%error, "could not fsync target directory after the swap");
+        }
+        Ok(())
+    }
+
+    /// Remove stale visible links and the old version. Failures here are logged: the new version is already live.
+    fn cleanup(&self, visible: &BTreeSet<&str>, old_version: Option<&str>) {
+        if let Ok(entries) = fs::read_dir(&self.dir) {
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let ours = fs::read_link(entry.path())
+                    .is_ok_and(|t| t == Path::new(DATA_LINK).join(&name));
+                let stale = !name.starts_with("..") && ours && !visible.contains(name.as_str());
+                if let Err(error) = stale.then(|| fs::remove_file(entry.path())).transpose() {
+                    tracing::warn!(%error, name, "could not remove stale link");
+                }
+            }
+        }
+        let old = old_version.filter(|old| old.starts_with("..") && !old.contains('/'));
+        if let Err(error) = old
+            .map(|old| fs::remove_dir_all(self.dir.join(old)))
+            .transpose()
+        {
+            tracing::warn!(%error, ?old, "could not remove old version");
+        }
+        if let Err(error) = sync_dir(&self.dir) {
+            tracing::warn!(%error, "could not fsync target directory");
+        }
+    }
+}
+
+/// Replace the single file `path` atomically: write a temporary file beside it, `chmod`, `fsync`, `rename` over
+/// `path`, then `fsync` the directory. Readers see the old or the new content, never a partial file.
+///
+/// # Errors
+/// The I/O error; `path` is unchanged when it happens before the rename.
+pub fn write_file_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    fs::create_dir_all(parent)?;
+    let mut file = tempfile::Builder::new()
+        .prefix(".configsync-")
+        .tempfile_in(parent)?;
+    file.write_all(bytes)?;
+    file.as_file()
+        .set_permissions(fs::Permissions::from_mode(mode))?;
+    file.as_file().sync_all()?;
+    file.persist(path).map_err(|e| e.error)?;
+    sync_dir(parent)
+}
+
+fn write_file(path: &Path, entry: &FileEntry) -> io::Result<()> {
+    let mut file = fs::File::create(path)?;
+    file.write_all(entry.bytes.as_bytes())?;
+    file.set_permissions(fs::Permissions::from_mode(entry.mode))?;
+    file.sync_all()
+}
+
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    fs::File::open(dir)?.sync_all()
+}
+
+fn remove_links(links: &[PathBuf]) {
+    for link in links {
+        if let Err(error) = fs::remove_file(link) {
+            tracing::warn!(%error, link = %link.display(), "could not remove link created by a failed publish");
+        }
+    }
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn read_tree(
+    dir: &Path,
+    prefix: &str,
+    out: &mut BTreeMap<RelPath, FileEntry>,
+) -> Result<(), WriteError> {
+    let failed = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| WriteError::ReadPublished { path, source }
+    };
+    for entry in fs::read_dir(dir).map_err(failed(dir))? {
+        let entry = entry.map_err(failed(dir))?;
+        let path = entry.path();
+        let rel = format!("{prefix}{}", entry.file_name().to_string_lossy());
+        let meta = entry.metadata().map_err(failed(&path))?;
+        if meta.is_dir() {
+            read_tree(&path, &format!("{rel}/"), out)?;
+            continue;
+        }
+        let bytes = Value::from(fs::read(&path).map_err(failed(&path))?);
+        let rel = RelPath::new(&rel)
+            .map_err(|e| failed(&path)(io::Error::new(io::ErrorKind::InvalidData, e)))?;
+        out.insert(
+            rel,
+            FileEntry {
+                bytes,
+                mode: meta.permissions().mode() & 0o7777,
+            },
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

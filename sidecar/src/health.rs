@@ -1,0 +1,261 @@
+//! Health state and the tiny HTTP server for `/healthz`, `/livez` and `/metrics`.
+//!
+//! * `/healthz` (readiness): 503 until the first full sync, then 200 while every source is live.
+//! * `/livez` (liveness): 503 when a source has not reported (snapshot or heartbeat) for longer than `stale_after`,
+//!   so the kubelet restarts a sidecar whose watches are stuck even after the watchdog's restarts.
+//! * `/metrics`: the prometheus-client registry in text format.
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use prometheus_client::registry::Registry;
+use tokio::net::TcpListener;
+use tokio::time::Instant;
+
+/// What the probes report, decided by [`HealthState::status`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Status {
+    /// The first full sync is done.
+    pub synced: bool,
+    /// Every source reported within `stale_after`.
+    pub live: bool,
+}
+
+/// Plain data behind [`Health`].
+#[derive(Debug, Clone)]
+pub struct HealthState {
+    synced: bool,
+    last_seen: Vec<Instant>,
+    stale_after: Duration,
+}
+
+impl HealthState {
+    /// `sources` sources, all counted as just seen at `now`.
+    pub fn new(sources: usize, stale_after: Duration, now: Instant) -> Self {
+        Self {
+            synced: false,
+            last_seen: vec![now; sources],
+            stale_after,
+        }
+    }
+
+    /// The probe results at `now`.
+    pub fn status(&self, now: Instant) -> Status {
+        let live = self
+            .last_seen
+            .iter()
+            .all(|seen| now.saturating_duration_since(*seen) <= self.stale_after);
+        Status {
+            synced: self.synced,
+            live,
+        }
+    }
+}
+
+/// Shared health state, updated by the sync loop and the watchdogs.
+#[derive(Debug, Clone)]
+pub struct Health(Arc<Mutex<HealthState>>);
+
+impl Health {
+    /// See [`HealthState::new`].
+    pub fn new(sources: usize, stale_after: Duration) -> Self {
+        Self(Arc::new(Mutex::new(HealthState::new(
+            sources,
+            stale_after,
+            Instant::now(),
+        ))))
+    }
+
+    /// Source `slot` reported.
+    pub fn seen(&self, slot: usize) {
+        if let Ok(mut state) = self.0.lock()
+            && let Some(seen) = state.last_seen.get_mut(slot)
+        {
+            *seen = Instant::now();
+        }
+    }
+
+    /// The first full sync is done.
+    pub fn synced(&self) {
+        if let Ok(mut state) = self.0.lock() {
+            state.synced = true;
+        }
+    }
+
+    /// The probe results now.
+    pub fn status(&self) -> Status {
+        self.0
+            .lock()
+            .map(|state| state.status(Instant::now()))
+            .unwrap_or(Status {
+                synced: false,
+                live: false,
+            })
+    }
+}
+
+/// Serve the probes and metrics on `listener` until the task is dropped.
+pub async fn serve(listener: TcpListener, health: Health, registry: Arc<Registry>) {
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                tracing::warn!(%error, "health server accept failed");
+                continue;
+            }
+        };
+        let (health, registry) = (health.clone(), Arc::clone(&registry));
+        let service = service_fn(move |request: Request<Incoming>| {
+            let response = respond(request.uri().path(), &health, &registry);
+            async move { Ok::<_, Infallible>(response) }
+        });
+        tokio::spawn(async move {
+            if let Err(error) = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await
+            {
+                tracing::debug!(%error, %peer, "health connection ended");
+            }
+        });
+    }
+}
+
+/// Bind `addr` and serve in a background task; returns the bound address.
+///
+/// # Errors
+/// The bind error.
+pub async fn spawn_server(
+    addr: SocketAddr,
+    health: Health,
+    registry: Arc<Registry>,
+) -> std::io::Result<SocketAddr> {
+    let listener = TcpListener::bind(addr).await?;
+    let bound = listener.local_addr()?;
+    tokio::spawn(serve(listener, health, registry));
+    Ok(bound)
+}
+
+fn respond(path: &str, health: &Health, registry: &Registry) -> Response<Full<Bytes>> {
+    let status = health.status();
+    let (code, body) = match path {
+        "/healthz" | "/readyz" if !status.synced => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "waiting for the first sync\n".into(),
+        ),
+        "/healthz" | "/readyz" | "/livez" if !status.live => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "a source is stale\n".into(),
+        ),
+        "/healthz" | "/readyz" | "/livez" => (StatusCode::OK, "ok\n".into()),
+        "/metrics" => {
+            let mut text = String::new();
+            match prometheus_client::encoding::text::encode(&mut text, registry) {
+                Ok(()) => (StatusCode::OK, text),
+                Err(_) => (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "metrics encoding failed\n".into(),
+                ),
+            }
+        }
+        _ => (StatusCode::NOT_FOUND, "not found\n".into()),
+    };
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = code;
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn get(addr: SocketAddr, path: &str) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.expect("send");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).await.expect("read");
+        response
+    }
+
+    #[tokio::test]
+    async fn server_answers_probes_and_metrics_over_http() {
+        let health = Health::new(1, Duration::from_secs(3600));
+        let mut registry = Registry::default();
+        let metrics = crate::metrics::Metrics::register(&mut registry);
+        metrics.sync(true);
+        let addr = spawn_server(
+            "127.0.0.1:0".parse().expect("addr"),
+            health.clone(),
+            Arc::new(registry),
+        )
+        .await;
+        let addr = addr.expect("bind");
+        assert!(get(addr, "/healthz").await.starts_with("HTTP/1.1 503"));
+        health.synced();
+        assert!(get(addr, "/healthz").await.starts_with("HTTP/1.1 200"));
+        let metrics_text = get(addr, "/metrics").await;
+        assert!(
+            metrics_text.contains("configsync_sidecar_syncs_total 1"),
+            "{metrics_text}"
+        );
+    }
+
+    #[test]
+    fn status_is_pure_over_time() {
+        let t0 = Instant::now();
+        let mut state = HealthState::new(2, Duration::from_secs(10), t0);
+        assert_eq!(
+            state.status(t0),
+            Status {
+                synced: false,
+                live: true
+            }
+        );
+        state.synced = true;
+        state.last_seen[0] = t0 + Duration::from_secs(8);
+        assert_eq!(
+            state.status(t0 + Duration::from_secs(10)),
+            Status {
+                synced: true,
+                live: true
+            }
+        );
+        assert_eq!(
+            state.status(t0 + Duration::from_secs(11)),
+            Status {
+                synced: true,
+                live: false
+            },
+            "slot 1 stale"
+        );
+    }
+
+    #[test]
+    fn probes_answer_by_state() {
+        let health = Health::new(1, Duration::from_secs(3600));
+        let registry = Registry::default();
+        let code = |path: &str, health: &Health| respond(path, health, &registry).status();
+        assert_eq!(code("/healthz", &health), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(code("/livez", &health), StatusCode::OK);
+        health.synced();
+        assert_eq!(code("/healthz", &health), StatusCode::OK);
+        assert_eq!(code("/metrics", &health), StatusCode::OK);
+        assert_eq!(code("/other", &health), StatusCode::NOT_FOUND);
+        let stale = Health::new(1, Duration::ZERO);
+        stale.synced();
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while stale.status().live && std::time::Instant::now() < deadline {
+            std::thread::yield_now();
+        }
+        assert_eq!(code("/livez", &stale), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(code("/healthz", &stale), StatusCode::SERVICE_UNAVAILABLE);
+    }
+}

@@ -1,0 +1,265 @@
+//! The sync loop: collects source snapshots, renders, publishes, and emits one [`Batch`] per published change.
+//!
+//! ```text
+//! watchdog(source 0) ─┐                       ┌─ render ─ AtomicWriter (files, one swap) ─┐
+//! watchdog(source 1) ─┼─ SourceEvent ─ debounce ┤                                         ├─ Batch ─▶ notifier / supervisor
+//! watchdog(source n) ─┘   (--wait min,max)      └─ env file + JSON (atomic single files) ─┘
+//! ```
+//! # Theory of operation
+//! The first sync happens as soon as every source has reported once (no quiet period: the app is waiting). Later
+//! snapshots only arm the [`Debounce`]; when the quiet period ends, everything is rendered and published at once,
+//! so changes to several sources land in one swap and produce one batch. A batch is emitted only after the files are
+//! visible. Render or write failures are logged and counted and the loop keeps the last published version,
+//! retrying after each quiet period; in `--once` mode the first failure is returned instead.
+use std::path::PathBuf;
+
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use crate::atomic::{AtomicWriter, Publish, WriteError, write_file_atomic};
+use crate::health::Health;
+use crate::metrics::{ErrorCategory, Metrics};
+use crate::render::env::{render_dotenv, render_json};
+use crate::render::{EnvVars, Layout, RenderError, render};
+use crate::source::{Snapshot, SourceData, SourceEvent, SourceKind};
+use crate::timing::{Debounce, Wait};
+
+/// Where and how to project.
+#[derive(Debug, Clone, Default)]
+pub struct SyncConfig {
+    /// Files layout and env rules.
+    pub layout: Layout,
+    /// Target directory for files (none: env only).
+    pub dir: Option<PathBuf>,
+    /// Dotenv file to write.
+    pub env_file: Option<PathBuf>,
+    /// JSON env file to write.
+    pub env_json: Option<PathBuf>,
+    /// Quiet period after changes.
+    pub wait: Wait,
+}
+
+/// One published change, handed to the notifier or the supervisor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Batch {
+    /// This is the first sync.
+    pub initial: bool,
+    /// A new file version was published.
+    pub files_changed: bool,
+    /// The environment differs from the previous batch.
+    pub env_changed: bool,
+    /// The full environment after this batch.
+    pub env: EnvVars,
+}
+
+/// Why a sync failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// The data cannot be projected.
+    #[error("render: {0}")]
+    Render(#[from] RenderError),
+    /// The files could not be published.
+    #[error("publish files: {0}")]
+    Publish(#[from] WriteError),
+    /// The env file could not be written.
+    #[error("write env file {path}: {source}")]
+    WriteEnv {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A blocking task panicked or was cancelled.
+    #[error("background write task failed: {0}")]
+    Task(String),
+    /// Every source is gone.
+    #[error("all sources stopped")]
+    SourcesClosed,
+    /// The batch consumer is gone.
+    #[error("the notifier or supervisor stopped")]
+    ConsumerClosed,
+}
+
+impl SyncError {
+    fn category(&self) -> ErrorCategory {
+        match self {
+            Self::Render(_) => ErrorCategory::Render,
+            Self::SourcesClosed => ErrorCategory::Source,
+            Self::Publish(_) | Self::WriteEnv { .. } | Self::Task(_) | Self::ConsumerClosed => {
+                ErrorCategory::Write
+            }
+        }
+    }
+}
+
+/// State of the sync loop.
+#[derive(Debug)]
+pub struct SyncLoop {
+    config: SyncConfig,
+    snapshots: Vec<Option<Snapshot>>,
+    debounce: Debounce,
+    last_env: Option<EnvVars>,
+    files_pending: bool,
+    synced: bool,
+    health: Health,
+    metrics: Metrics,
+}
+
+impl SyncLoop {
+    /// A loop over `sources` sources.
+    pub fn new(config: SyncConfig, sources: usize, health: Health, metrics: Metrics) -> Self {
+        let debounce = Debounce::new(config.wait);
+        let snapshots = vec![None; sources];
+        Self {
+            config,
+            snapshots,
+            debounce,
+            last_env: None,
+            files_pending: false,
+            synced: false,
+            health,
+            metrics,
+        }
+    }
+
+    /// Run until the sources or the consumer go away; with `once`, return after the first successful sync.
+    ///
+    /// # Errors
+    /// [`SyncError::SourcesClosed`]/[`SyncError::ConsumerClosed`]; in `once` mode also the first sync's error.
+    pub async fn run(
+        mut self,
+        mut rx: mpsc::Receiver<SourceEvent>,
+        batch_tx: mpsc::Sender<Batch>,
+        once: bool,
+    ) -> Result<(), SyncError> {
+        loop {
+            let deadline = self.debounce.deadline();
+            let due = async move {
+                match deadline {
+                    Some(deadline) => tokio::time::sleep_until(deadline).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                event = rx.recv() => match event {
+                    None => return Err(SyncError::SourcesClosed),
+                    Some(SourceEvent::Heartbeat { .. }) => {}
+                    Some(SourceEvent::Snapshot { slot, snapshot }) => {
+                        if let Some(current) = self.snapshots.get_mut(slot) {
+                            *current = Some(snapshot);
+                        }
+                        if self.synced {
+                            self.debounce.change(Instant::now());
+                        } else if self.snapshots.iter().all(Option::is_some) {
+                            let outcome = self.sync_and_emit(&batch_tx).await;
+                            match outcome {
+                                Ok(()) if once => return Ok(()),
+                                Err(error) if once || matches!(error, SyncError::ConsumerClosed) => return Err(error),
+                                _ => {}
+                            }
+                        }
+                    }
+                },
+                () = due => {
+                    if self.debounce.fire(Instant::now()) {
+                        match self.sync_and_emit(&batch_tx).await {
+                            Err(SyncError::ConsumerClosed) => return Err(SyncError::ConsumerClosed),
+                            // Retry after another quiet period (a full disk may have been cleaned up by then).
+                            Err(_) => self.debounce.change(Instant::now()),
+                            Ok(()) => {}
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    async fn sync_and_emit(&mut self, batch_tx: &mpsc::Sender<Batch>) -> Result<(), SyncError> {
+        let batch = match self.sync().await {
+            Ok(batch) => batch,
+            Err(error) => {
+                tracing::error!(%error, "sync failed; keeping the last published version");
+                self.metrics.error(error.category());
+                return Err(error);
+            }
+        };
+        if let Some(batch) = batch {
+            batch_tx
+                .send(batch)
+                .await
+                .map_err(|_| SyncError::ConsumerClosed)?;
+        }
+        Ok(())
+    }
+
+    /// Render and publish the current snapshots; `Some(batch)` when this is the first sync or something changed.
+    async fn sync(&mut self) -> Result<Option<Batch>, SyncError> {
+        let sources: Vec<SourceData> = self.snapshots.iter().flatten().flatten().cloned().collect();
+        let rendered = render(&sources, &self.config.layout)?;
+        for warning in &rendered.warnings {
+            tracing::warn!(warning, "environment key renamed");
+        }
+        if let Some(dir) = &self.config.dir {
+            let (writer, files) = (AtomicWriter::new(dir), rendered.files.clone());
+            let outcome = tokio::task::spawn_blocking(move || writer.publish(&files))
+                .await
+                .map_err(|e| SyncError::Task(e.to_string()))??;
+            if let Publish::Published { version } = outcome {
+                tracing::info!(
+                    version,
+                    files = rendered.files.len(),
+                    "published new version"
+                );
+                self.files_pending = true;
+            }
+        }
+        let env_changed = self.last_env.as_ref() != Some(&rendered.env);
+        if env_changed {
+            let mode = env_file_mode(&sources, &self.config.layout);
+            self.write_env_files(&rendered.env, mode).await?;
+        }
+        let initial = !self.synced;
+        let files_changed = std::mem::take(&mut self.files_pending);
+        self.last_env = Some(rendered.env.clone());
+        self.synced = true;
+        self.health.synced();
+        self.metrics.sync(files_changed || env_changed);
+        let changed = files_changed || env_changed;
+        Ok((initial || changed).then_some(Batch {
+            initial,
+            files_changed,
+            env_changed,
+            env: rendered.env,
+        }))
+    }
+
+    async fn write_env_files(&self, env: &EnvVars, mode: u32) -> Result<(), SyncError> {
+        let outputs = [
+            (&self.config.env_file, render_dotenv(env)),
+            (&self.config.env_json, render_json(env)),
+        ];
+        for (path, bytes) in outputs {
+            let Some(path) = path.clone() else { continue };
+            let target = path.clone();
+            tokio::task::spawn_blocking(move || write_file_atomic(&target, bytes.as_bytes(), mode))
+                .await
+                .map_err(|e| SyncError::Task(e.to_string()))?
+                .map_err(|source| SyncError::WriteEnv { path, source })?;
+        }
+        Ok(())
+    }
+}
+
+/// Env files carry Secret values when any source is a Secret: then they get the Secret mode.
+fn env_file_mode(sources: &[SourceData], layout: &Layout) -> u32 {
+    let has_secret = sources.iter().any(|s| s.kind == SourceKind::Secret);
+    if has_secret {
+        layout.secret_mode
+    } else {
+        layout.configmap_mode
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,573 @@
+//! `configsync sidecar`: keep ConfigMap/Secret data projected into files and env, and tell the app.
+//!
+//! `configsync sidecar [options]` runs beside the app (or once, as an init container, with `--once`);
+//! `configsync sidecar exec [options] -- app args...` runs as the app's entrypoint and supervises it.
+//! Every flag can also be set through its `CONFIGSYNC_...` environment variable (the injection webhook uses them).
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use configsync_sidecar::api::{ApiSource, Selection};
+use configsync_sidecar::mounted::MountedDir;
+use configsync_sidecar::reload::http::HttpReload;
+use configsync_sidecar::reload::{ProcessTarget, Reloader, Retry};
+use configsync_sidecar::render::{DirLayout, EnvRules, Item, Layout};
+use configsync_sidecar::runner::{NotifyPolicy, RunConfig, run_exec_mode, run_sidecar};
+use configsync_sidecar::signal::Signal;
+use configsync_sidecar::source::{Source, SourceKind};
+use configsync_sidecar::supervise::{ExecPolicy, forward_os_signals};
+use configsync_sidecar::sync::SyncConfig;
+use configsync_sidecar::timing::{Wait, parse_duration};
+use configsync_sidecar::watchdog::WatchdogConfig;
+
+/// Project ConfigMaps and Secrets into files and env atomically, and reload the app on change.
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct SidecarArgs {
+    #[command(flatten)]
+    options: SidecarOptions,
+    #[command(subcommand)]
+    mode: Option<SidecarMode>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum SidecarMode {
+    /// Run the app as a child: render first, start it with the projected env, reload or restart it on change.
+    Exec(ExecArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ExecArgs {
+    #[command(flatten)]
+    options: SidecarOptions,
+    /// Signal that stops the app for a restart when its env changes.
+    #[arg(long, default_value = "TERM", env = "CONFIGSYNC_STOP_SIGNAL")]
+    stop_signal: Signal,
+    /// How long the app may take to stop before SIGKILL.
+    #[arg(long, default_value = "30s", value_parser = parse_duration, env = "CONFIGSYNC_GRACE_PERIOD")]
+    grace_period: Duration,
+    /// The app and its arguments.
+    #[arg(last = true, required = true, num_args = 1..)]
+    command: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+struct SidecarOptions {
+    /// ConfigMap to watch through the API (repeatable).
+    #[arg(
+        long = "configmap",
+        env = "CONFIGSYNC_CONFIGMAP",
+        value_delimiter = ',',
+        help_heading = "Sources"
+    )]
+    configmaps: Vec<String>,
+    /// Secret to watch through the API (repeatable).
+    #[arg(
+        long = "secret",
+        env = "CONFIGSYNC_SECRET",
+        value_delimiter = ',',
+        help_heading = "Sources"
+    )]
+    secrets: Vec<String>,
+    /// Watch every ConfigMap and Secret matching this label selector.
+    #[arg(long, env = "CONFIGSYNC_SELECTOR", help_heading = "Sources")]
+    selector: Option<String>,
+    /// Namespace(s) to watch; defaults to the pod's own.
+    #[arg(
+        long = "namespace",
+        env = "CONFIGSYNC_NAMESPACE",
+        value_delimiter = ',',
+        help_heading = "Sources"
+    )]
+    namespaces: Vec<String>,
+    /// Mounted ConfigMap volume or plain directory to watch, as DIR or NAME=DIR (repeatable).
+    #[arg(
+        long = "watch-dir",
+        env = "CONFIGSYNC_WATCH_DIR",
+        value_delimiter = ',',
+        help_heading = "Sources"
+    )]
+    watch_dirs: Vec<DirSpec>,
+    /// Mounted Secret volume to watch, as DIR or NAME=DIR (repeatable; files default to mode 0400).
+    #[arg(
+        long = "watch-secret-dir",
+        env = "CONFIGSYNC_WATCH_SECRET_DIR",
+        value_delimiter = ',',
+        help_heading = "Sources"
+    )]
+    watch_secret_dirs: Vec<DirSpec>,
+    /// Re-read watched directories and re-list watched objects this often, catching missed events.
+    #[arg(long, default_value = "30s", value_parser = parse_duration, env = "CONFIGSYNC_RECHECK_INTERVAL", help_heading = "Sources")]
+    recheck_interval: Duration,
+    /// Restart a source that reported nothing (not even a heartbeat) for this long; liveness fails meanwhile.
+    #[arg(long, default_value = "2m", value_parser = parse_duration, env = "CONFIGSYNC_STALE_AFTER", help_heading = "Sources")]
+    stale_after: Duration,
+
+    /// Output directory for files (kubelet-style atomic `..data` swap).
+    #[arg(long, env = "CONFIGSYNC_DIR", help_heading = "Projection")]
+    dir: Option<PathBuf>,
+    /// Put all keys directly in --dir instead of one sub-directory per source.
+    #[arg(long, env = "CONFIGSYNC_FLAT", help_heading = "Projection")]
+    flat: bool,
+    /// Project only listed keys of a source, as SOURCE:KEY=PATH or SOURCE:KEY=PATH:MODE (repeatable).
+    #[arg(
+        long = "item",
+        env = "CONFIGSYNC_ITEM",
+        value_delimiter = ',',
+        help_heading = "Projection"
+    )]
+    items: Vec<ItemSpec>,
+    /// File mode of ConfigMap keys (octal).
+    #[arg(long, default_value = "0644", value_parser = parse_mode, env = "CONFIGSYNC_CONFIGMAP_MODE", help_heading = "Projection")]
+    configmap_mode: u32,
+    /// File mode of Secret keys (octal).
+    #[arg(long, default_value = "0400", value_parser = parse_mode, env = "CONFIGSYNC_SECRET_MODE", help_heading = "Projection")]
+    secret_mode: u32,
+    /// Write the env as a dotenv file (`set -a; . FILE` reads it back exactly).
+    #[arg(long, env = "CONFIGSYNC_ENV_FILE", help_heading = "Projection")]
+    env_file: Option<PathBuf>,
+    /// Write the env as a JSON object.
+    #[arg(long, env = "CONFIGSYNC_ENV_JSON", help_heading = "Projection")]
+    env_json: Option<PathBuf>,
+    /// Only these sources feed the env (repeatable; default: all).
+    #[arg(
+        long = "env-from",
+        env = "CONFIGSYNC_ENV_FROM",
+        value_delimiter = ',',
+        help_heading = "Projection"
+    )]
+    env_from: Vec<String>,
+    /// Prefix of every env variable name.
+    #[arg(
+        long,
+        default_value = "",
+        env = "CONFIGSYNC_ENV_PREFIX",
+        help_heading = "Projection"
+    )]
+    env_prefix: String,
+    /// Upper-case env variable names.
+    #[arg(long, env = "CONFIGSYNC_ENV_UPPER_CASE", help_heading = "Projection")]
+    env_upper_case: bool,
+
+    /// Signal the process whose PID is in this file.
+    #[arg(
+        long,
+        env = "CONFIGSYNC_PID_FILE",
+        group = "reload",
+        help_heading = "Reload"
+    )]
+    pid_file: Option<PathBuf>,
+    /// Signal every process with this name (needs shareProcessNamespace).
+    #[arg(
+        long,
+        env = "CONFIGSYNC_PROCESS_NAME",
+        group = "reload",
+        help_heading = "Reload"
+    )]
+    process_name: Option<String>,
+    /// Reload signal (HUP, SIGHUP, hup or a number).
+    #[arg(
+        long,
+        default_value = "HUP",
+        env = "CONFIGSYNC_SIGNAL",
+        help_heading = "Reload"
+    )]
+    signal: Signal,
+    /// Send an HTTP request to this http:// URL.
+    #[arg(
+        long,
+        env = "CONFIGSYNC_HTTP_URL",
+        group = "reload",
+        help_heading = "Reload"
+    )]
+    http_url: Option<String>,
+    /// HTTP method of the reload request.
+    #[arg(
+        long,
+        default_value = "POST",
+        env = "CONFIGSYNC_HTTP_METHOD",
+        help_heading = "Reload"
+    )]
+    http_method: String,
+    /// Status the reload request must answer.
+    #[arg(
+        long,
+        default_value_t = 200,
+        env = "CONFIGSYNC_HTTP_STATUS",
+        help_heading = "Reload"
+    )]
+    http_status: u16,
+    /// Timeout of one reload request or command.
+    #[arg(long, default_value = "10s", value_parser = parse_duration, env = "CONFIGSYNC_RELOAD_TIMEOUT", help_heading = "Reload")]
+    reload_timeout: Duration,
+    /// Run this command through `sh -c`.
+    #[arg(
+        long,
+        env = "CONFIGSYNC_COMMAND",
+        group = "reload",
+        help_heading = "Reload"
+    )]
+    command: Option<String>,
+    /// Attempts per notice before giving up on a batch.
+    #[arg(
+        long,
+        default_value_t = 5,
+        env = "CONFIGSYNC_RELOAD_ATTEMPTS",
+        help_heading = "Reload"
+    )]
+    reload_attempts: u32,
+    /// Quiet period: MIN or MIN,MAX (MAX defaults to 4×MIN).
+    #[arg(
+        long,
+        default_value = "1s",
+        env = "CONFIGSYNC_WAIT",
+        help_heading = "Reload"
+    )]
+    wait: Wait,
+    /// Random delay up to this before each notice, to spread replicas.
+    #[arg(long, default_value = "0s", value_parser = parse_duration, env = "CONFIGSYNC_SPLAY", help_heading = "Reload")]
+    splay: Duration,
+    /// Also notify after the initial sync.
+    #[arg(long, env = "CONFIGSYNC_NOTIFY_ON_START", help_heading = "Reload")]
+    notify_on_start: bool,
+
+    /// Render once and exit (init container).
+    #[arg(long, env = "CONFIGSYNC_ONCE")]
+    once: bool,
+    /// Serve /healthz, /livez and /metrics here ("off" to disable).
+    #[arg(long, default_value = "0.0.0.0:9533", env = "CONFIGSYNC_HEALTH_ADDR")]
+    health_addr: HealthAddr,
+}
+
+/// `DIR` or `NAME=DIR`.
+#[derive(Debug, Clone)]
+struct DirSpec {
+    name: Option<String>,
+    dir: PathBuf,
+}
+
+impl FromStr for DirSpec {
+    type Err = String;
+
+    fn from_str(input: &str) -> Result<Self, Self::Err> {
+        match input.split_once('=') {
+            Some((name, dir)) if !name.is_empty() && !name.contains('/') && !dir.is_empty() => {
+                Ok(Self {
+                    name: Some(name.to_string()),
+                    dir: dir.into(),
+                })
+            }
+            _ if input.is_empty() => Err("empty directory".into()),
+            _ => Ok(Self {
+                name: None,
+                dir: input.into(),
+            }),
+        }
+    }
+}
+
+/// `SOURCE:KEY=PATH[:MODE]`.
+#[derive(Debug, Clone)]
+struct ItemSpec {
+    source: String,
+    item: Item,
+}
+
+impl FromStr for ItemSpec {
+    type Err = String;
+
+    fn from_str(input: &str) -> Result<Self, Self::Err> {
+        let malformed =
+            || format!("invalid item {input:?}: expected SOURCE:KEY=PATH or SOURCE:KEY=PATH:MODE");
+        let (source, rest) = input.split_once(':').ok_or_else(malformed)?;
+        let (key, target) = rest.split_once('=').ok_or_else(malformed)?;
+        let (path, mode) = match target.rsplit_once(':') {
+            Some((path, mode)) => (path, Some(parse_mode(mode)?)),
+            None => (target, None),
+        };
+        if source.is_empty() || key.is_empty() || path.is_empty() {
+            return Err(malformed());
+        }
+        Ok(Self {
+            source: source.into(),
+            item: Item {
+                key: key.into(),
+                path: path.into(),
+                mode,
+            },
+        })
+    }
+}
+
+/// A socket address, or `off`.
+#[derive(Debug, Clone, Copy)]
+struct HealthAddr(Option<SocketAddr>);
+
+impl FromStr for HealthAddr {
+    type Err = String;
+
+    fn from_str(input: &str) -> Result<Self, Self::Err> {
+        if input.eq_ignore_ascii_case("off") {
+            return Ok(Self(None));
+        }
+        input
+            .parse()
+            .map(|addr| Self(Some(addr)))
+            .map_err(|_| format!("invalid address {input:?}: expected IP:PORT or off"))
+    }
+}
+
+fn parse_mode(input: &str) -> Result<u32, String> {
+    let digits = input.strip_prefix("0o").unwrap_or(input);
+    u32::from_str_radix(digits, 8)
+        .ok()
+        .filter(|mode| *mode <= 0o7777)
+        .ok_or_else(|| format!("invalid file mode {input:?}: expected octal like 0644"))
+}
+
+impl SidecarArgs {
+    pub async fn run(self) -> anyhow::Result<()> {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_env("CONFIGSYNC_LOG")
+                    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+            )
+            .with_writer(std::io::stderr)
+            .try_init();
+        match self {
+            Self {
+                mode: Some(SidecarMode::Exec(exec)),
+                ..
+            } => exec.run().await,
+            Self {
+                options,
+                mode: None,
+            } => options.run().await,
+        }
+    }
+}
+
+impl ExecArgs {
+    async fn run(self) -> anyhow::Result<()> {
+        let Self {
+            options,
+            stop_signal,
+            grace_period,
+            command,
+        } = self;
+        let policy = ExecPolicy {
+            reload_signal: options.signal,
+            stop_signal,
+            grace: grace_period,
+        };
+        let (sources, config) = options.normalise(true).await?;
+        let signals = forward_os_signals()?;
+        let code = run_exec_mode(sources, config, &command, policy, signals).await?;
+        std::process::exit(code)
+    }
+}
+
+impl SidecarOptions {
+    async fn run(self) -> anyhow::Result<()> {
+        let reloader = self.reloader()?;
+        let policy = NotifyPolicy {
+            notify_on_start: self.notify_on_start,
+            splay: self.splay,
+            retry: Retry {
+                attempts: self.reload_attempts.max(1),
+                ..Retry::default()
+            },
+        };
+        let (sources, config) = self.normalise(false).await?;
+        if config.sync.dir.is_none()
+            && config.sync.env_file.is_none()
+            && config.sync.env_json.is_none()
+        {
+            bail!("nothing to write: give --dir, --env-file or --env-json");
+        }
+        run_sidecar(sources, config, reloader, policy).await?;
+        Ok(())
+    }
+
+    fn reloader(&self) -> anyhow::Result<Option<Reloader>> {
+        let target = match (&self.pid_file, &self.process_name) {
+            (Some(file), _) => Some(ProcessTarget::PidFile(file.clone())),
+            (None, Some(name)) => Some(ProcessTarget::Name(name.clone())),
+            (None, None) => None,
+        };
+        Ok(if let Some(target) = target {
+            Some(Reloader::Signal {
+                target,
+                signal: self.signal,
+            })
+        } else if let Some(url) = &self.http_url {
+            Some(Reloader::Http(HttpReload::new(
+                url,
+                &self.http_method,
+                self.http_status,
+                self.reload_timeout,
+            )?))
+        } else {
+            self.command.clone().map(|command| Reloader::Command {
+                command,
+                timeout: self.reload_timeout,
+            })
+        })
+    }
+
+    /// API-watch sources for `--configmap`, `--secret` and `--selector`, in each `--namespace` (default: the
+    /// client's namespace, which is the pod's own in-cluster).
+    async fn api_sources(&self) -> anyhow::Result<Vec<Arc<dyn Source>>> {
+        let wanted =
+            !self.configmaps.is_empty() || !self.secrets.is_empty() || self.selector.is_some();
+        if !wanted {
+            if !self.namespaces.is_empty() {
+                bail!("--namespace needs --configmap, --secret or --selector");
+            }
+            return Ok(Vec::new());
+        }
+        let client = configsync_sidecar::api::connect().await.context(
+            "--configmap, --secret and --selector watch the Kubernetes API: no cluster connection",
+        )?;
+        let namespaces = if self.namespaces.is_empty() {
+            vec![client.default_namespace().to_string()]
+        } else {
+            self.namespaces.clone()
+        };
+        let mut selections = Vec::new();
+        selections.extend(
+            self.configmaps
+                .iter()
+                .map(|n| (SourceKind::ConfigMap, Selection::Name(n.clone()))),
+        );
+        selections.extend(
+            self.secrets
+                .iter()
+                .map(|n| (SourceKind::Secret, Selection::Name(n.clone()))),
+        );
+        if let Some(labels) = &self.selector {
+            selections.push((SourceKind::ConfigMap, Selection::Labels(labels.clone())));
+            selections.push((SourceKind::Secret, Selection::Labels(labels.clone())));
+        }
+        let mut sources: Vec<Arc<dyn Source>> = Vec::new();
+        for namespace in &namespaces {
+            for (kind, selection) in &selections {
+                let source = ApiSource::new(
+                    client.clone(),
+                    *kind,
+                    namespace,
+                    selection.clone(),
+                    self.recheck_interval,
+                );
+                sources.push(Arc::new(source));
+            }
+        }
+        Ok(sources)
+    }
+
+    /// Check the combination of flags and build the sources and run configuration.
+    async fn normalise(self, exec: bool) -> anyhow::Result<(Vec<Arc<dyn Source>>, RunConfig)> {
+        if self.recheck_interval.is_zero() || self.stale_after <= self.recheck_interval {
+            bail!(
+                "--stale-after ({:?}) must be longer than --recheck-interval ({:?})",
+                self.stale_after,
+                self.recheck_interval
+            );
+        }
+        let mut sources = self.api_sources().await?;
+        let dirs = self
+            .watch_dirs
+            .iter()
+            .map(|spec| (spec, SourceKind::ConfigMap));
+        let secret_dirs = self
+            .watch_secret_dirs
+            .iter()
+            .map(|spec| (spec, SourceKind::Secret));
+        for (spec, kind) in dirs.chain(secret_dirs) {
+            let source = MountedDir::new(&spec.dir, kind, self.recheck_interval);
+            let source = match &spec.name {
+                Some(name) => source.with_name(name),
+                None => source,
+            };
+            sources.push(Arc::new(source));
+        }
+        if sources.is_empty() {
+            bail!(
+                "no source: give --configmap, --secret, --selector, --watch-dir or --watch-secret-dir"
+            );
+        }
+        let mut items: BTreeMap<String, Vec<Item>> = BTreeMap::new();
+        for spec in self.items {
+            items.entry(spec.source).or_default().push(spec.item);
+        }
+        let wants_env = exec || self.env_file.is_some() || self.env_json.is_some();
+        let layout = Layout {
+            dirs: if self.flat {
+                DirLayout::Flat
+            } else {
+                DirLayout::PerSource
+            },
+            configmap_mode: self.configmap_mode,
+            secret_mode: self.secret_mode,
+            items,
+            env: wants_env.then_some(EnvRules {
+                prefix: self.env_prefix,
+                upper_case: self.env_upper_case,
+            }),
+            env_sources: (!self.env_from.is_empty())
+                .then(|| self.env_from.into_iter().collect::<BTreeSet<_>>()),
+        };
+        let sync = SyncConfig {
+            layout,
+            dir: self.dir,
+            env_file: self.env_file,
+            env_json: self.env_json,
+            wait: self.wait,
+        };
+        let watchdog = WatchdogConfig {
+            stale_after: self.stale_after,
+            restart: Retry::default(),
+        };
+        let health_addr = if self.once { None } else { self.health_addr.0 };
+        let config = RunConfig {
+            sync,
+            health_addr,
+            watchdog,
+            once: self.once,
+        };
+        Ok((sources, config))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn item_and_dir_specs_parse() {
+        let item: ItemSpec = "app:log.level=conf/level:0600".parse().expect("valid");
+        assert_eq!(
+            (
+                item.source.as_str(),
+                item.item.key.as_str(),
+                item.item.path.as_str()
+            ),
+            ("app", "log.level", "conf/level")
+        );
+        assert_eq!(item.item.mode, Some(0o600));
+        assert!("app=x".parse::<ItemSpec>().is_err());
+        assert!("app:k=p:999".parse::<ItemSpec>().is_err());
+        let named: DirSpec = "redis-config=/etc/redis".parse().expect("valid");
+        assert_eq!(
+            (named.name.as_deref(), named.dir),
+            (Some("redis-config"), PathBuf::from("/etc/redis"))
+        );
+        let plain: DirSpec = "/etc/a=b/c".parse().expect("valid");
+        assert_eq!((plain.name, plain.dir), (None, PathBuf::from("/etc/a=b/c")));
+        assert_eq!(parse_mode("0o755"), Ok(0o755));
+    }
+}
