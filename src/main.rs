@@ -25,6 +25,8 @@ enum Command {
     Kms(cli::kms::KmsArgs),
     /// Project ConfigMaps and Secrets into files and env atomically, and reload the app on change.
     Sidecar(Box<cli::sidecar::SidecarArgs>),
+    /// Run the rollout operator: restart workloads when the config they consume changes.
+    Operator(Box<cli::operator::OperatorArgs>),
 }
 
 #[tokio::main]
@@ -37,5 +39,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Keys(keys) => keys.run(),
         Command::Kms(kms) => kms.run().await,
         Command::Sidecar(sidecar) => sidecar.run().await,
+        Command::Operator(operator) => operator.run().await,
     }
 }

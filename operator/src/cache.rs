@@ -126,7 +126,13 @@ impl SourceCache {
         }
     }
 
-    fn apply(&mut self, kind: SourceKind, meta: &ObjectMeta, digests: KeyDigests) -> SourceUpdate {
+    /// Record a source from digests computed elsewhere (the watch task hashes and drops the values).
+    pub fn apply(
+        &mut self,
+        kind: SourceKind,
+        meta: &ObjectMeta,
+        digests: KeyDigests,
+    ) -> SourceUpdate {
         let namespace = meta.namespace.clone().unwrap_or_default();
         let id = SourceId {
             kind,

@@ -22,6 +22,7 @@
 //! - [`plan`]: rollout decisions, the apply patch, debounce, the fleet budget and Event texts.
 //! - [`configsync`]: the ConfigSync resource resolved against the caches, claims and conditions.
 //! - [`workload`]: one read-only view over Deployment, StatefulSet and DaemonSet.
+//! - [`controller`]: the I/O shell (watches, apply, Events, metrics, health, leader election) around them.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
@@ -29,6 +30,7 @@
 pub mod annotations;
 pub mod cache;
 pub mod configsync;
+pub mod controller;
 pub mod hash;
 pub mod index;
 pub mod plan;

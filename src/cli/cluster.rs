@@ -49,7 +49,7 @@ impl ClusterArgs {
 }
 
 /// Wait for Ctrl-C or SIGTERM.
-async fn wait_for_shutdown() -> anyhow::Result<()> {
+pub(crate) async fn wait_for_shutdown() -> anyhow::Result<()> {
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
         interrupted = tokio::signal::ctrl_c() => interrupted?,

@@ -4,4 +4,5 @@ pub mod crd;
 pub mod demo;
 pub mod keys;
 pub mod kms;
+pub mod operator;
 pub mod sidecar;

@@ -1,0 +1,220 @@
+//! Leader election on a `coordination.k8s.io/v1` Lease (`--leader-elect`).
+//!
+//! ```text
+//!  acquire: loop { get Lease → next_lease(spec, me, now) → create/replace (resourceVersion-guarded) }
+//!           until we hold it, then a renew task every retry period
+//!  lost:    no successful renew for the renew deadline → Leadership::lost() resolves; the process exits
+//! ```
+//! The optimistic concurrency of `replace` (resourceVersion) makes the take-over race safe: of two
+//! candidates that see an expired Lease, one write wins and the other gets 409 and stays standby. A new
+//! leader needs no handover state: its catch-up pass compares live content with each workload's
+//! `observed-hash` record, so it rolls what changed during the election, once, and nothing else.
+use std::time::Duration;
+
+use jiff::Timestamp;
+use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
+use kube::api::PostParams;
+use kube::{Api, Client};
+use tokio::sync::watch;
+
+use super::Access;
+
+/// What leader election needs from the API.
+pub const ACCESS: &[Access] = &[Access::new(
+    "coordination.k8s.io",
+    "leases",
+    &["get", "create", "update"],
+)];
+
+/// Lease name, namespace, identity and timings.
+#[derive(Clone, Debug)]
+pub struct LeaseConfig {
+    /// The Lease name.
+    pub name: String,
+    /// The Lease namespace.
+    pub namespace: String,
+    /// This candidate's identity (the pod name).
+    pub identity: String,
+    /// How long a Lease stays valid without a renew (whole seconds in the Lease).
+    pub lease_duration: Duration,
+    /// How long the leader keeps trying to renew before it gives up.
+    pub renew_deadline: Duration,
+    /// How often candidates retry and the leader renews.
+    pub retry_period: Duration,
+}
+
+/// Failures of leader election.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Timings that could produce two leaders.
+    #[error(
+        "leader election needs retry period < renew deadline < lease duration, and a lease of at least 1s"
+    )]
+    ValidateTimings,
+}
+
+/// Holding the Lease. Dropping it stops renewing (the Lease then expires).
+#[derive(Debug)]
+pub struct Leadership {
+    lost_rx: watch::Receiver<bool>,
+    renew: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Leadership {
+    fn drop(&mut self) {
+        self.renew.abort();
+    }
+}
+
+impl Leadership {
+    /// Resolves when the Lease could not be renewed within the renew deadline.
+    pub async fn lost(&mut self) {
+        let _ = self.lost_rx.wait_for(|lost| *lost).await;
+    }
+}
+
+/// The Lease spec to write, or `None` when another holder's Lease is still valid.
+pub fn next_lease(
+    current: Option<&LeaseSpec>,
+    identity: &str,
+    now: Timestamp,
+    duration: Duration,
+) -> Option<LeaseSpec> {
+    let seconds = i32::try_from(duration.as_secs()).unwrap_or(i32::MAX).max(1);
+    let fresh = LeaseSpec {
+        holder_identity: Some(identity.to_owned()),
+        lease_duration_seconds: Some(seconds),
+        acquire_time: Some(MicroTime(now)),
+        renew_time: Some(MicroTime(now)),
+        lease_transitions: Some(0),
+        ..LeaseSpec::default()
+    };
+    let Some(current) = current else {
+        return Some(fresh);
+    };
+    let transitions = current.lease_transitions.unwrap_or(0);
+    if current.holder_identity.as_deref() == Some(identity) {
+        return Some(LeaseSpec {
+            renew_time: Some(MicroTime(now)),
+            lease_duration_seconds: Some(seconds),
+            ..current.clone()
+        });
+    }
+    let held_for = i64::from(current.lease_duration_seconds.unwrap_or(seconds));
+    let expired = match (&current.holder_identity, &current.renew_time) {
+        (None, _) | (_, None) => true,
+        (Some(_), Some(MicroTime(renewed))) => {
+            now.as_second() >= renewed.as_second().saturating_add(held_for)
+        }
+    };
+    expired.then(|| LeaseSpec {
+        lease_transitions: Some(transitions.saturating_add(1)),
+        ..fresh
+    })
+}
+
+/// Wait until this candidate holds the Lease, then keep renewing it in the background.
+///
+/// # Errors
+/// [`Error::ValidateTimings`] for timings that could elect two leaders.
+pub async fn acquire(client: Client, config: LeaseConfig) -> Result<Leadership, Error> {
+    let valid = config.retry_period < config.renew_deadline
+        && config.renew_deadline < config.lease_duration
+        && config.lease_duration >= Duration::from_secs(1);
+    if !valid {
+        return Err(Error::ValidateTimings);
+    }
+    let api: Api<Lease> = Api::namespaced(client, &config.namespace);
+    while !try_acquire_or_renew(&api, &config).await {
+        tokio::time::sleep(config.retry_period).await;
+    }
+    tracing::info!(lease = %config.name, identity = %config.identity, "became the leader");
+    let (lost_tx, lost_rx) = watch::channel(false);
+    let renew = tokio::spawn(renew(api, config, lost_tx));
+    Ok(Leadership { lost_rx, renew })
+}
+
+async fn renew(api: Api<Lease>, config: LeaseConfig, lost_tx: watch::Sender<bool>) {
+    let mut last_renew = tokio::time::Instant::now();
+    loop {
+        tokio::time::sleep(config.retry_period).await;
+        if try_acquire_or_renew(&api, &config).await {
+            last_renew = tokio::time::Instant::now();
+        } else if last_renew.elapsed() >= config.renew_deadline {
+            tracing::error!(lease = %config.name, "lost the Lease");
+            let _ = lost_tx.send(true);
+            return;
+        }
+    }
+}
+
+/// One attempt; true when this candidate holds the Lease afterwards.
+async fn try_acquire_or_renew(api: &Api<Lease>, config: &LeaseConfig) -> bool {
+    let current = match api.get_opt(&config.name).await {
+        Ok(current) => current,
+        Err(error) => {
+            tracing::warn!(%error, "reading the Lease failed");
+            return false;
+        }
+    };
+    let spec = current.as_ref().and_then(|lease| lease.spec.as_ref());
+    let Some(next) = next_lease(
+        spec,
+        &config.identity,
+        Timestamp::now(),
+        config.lease_duration,
+    ) else {
+        return false;
+    };
+    let lease = Lease {
+        metadata: ObjectMeta {
+            name: Some(config.name.clone()),
+            namespace: Some(config.namespace.clone()),
+            resource_version: current.and_then(|lease| lease.metadata.resource_version),
+            ..ObjectMeta::default()
+        },
+        spec: Some(next),
+    };
+    let written = match lease.metadata.resource_version {
+        Some(_) => {
+            api.replace(&config.name, &PostParams::default(), &lease)
+                .await
+        }
+        None => api.create(&PostParams::default(), &lease).await,
+    };
+    written
+        .inspect_err(|error| tracing::debug!(%error, "writing the Lease failed"))
+        .is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LEASE: Duration = Duration::from_secs(15);
+
+    fn at(second: i64) -> Timestamp {
+        Timestamp::from_second(second).unwrap()
+    }
+
+    #[test]
+    fn takes_a_missing_lease_and_renews_its_own() {
+        let mine = next_lease(None, "a", at(100), LEASE).unwrap();
+        assert_eq!(mine.holder_identity.as_deref(), Some("a"));
+        assert_eq!(mine.lease_duration_seconds, Some(15));
+        let renewed = next_lease(Some(&mine), "a", at(110), LEASE).unwrap();
+        assert_eq!(renewed.renew_time, Some(MicroTime(at(110))));
+        assert_eq!(renewed.acquire_time, Some(MicroTime(at(100))));
+        assert_eq!(renewed.lease_transitions, Some(0));
+    }
+
+    #[test]
+    fn waits_for_another_holder_to_expire() {
+        let theirs = next_lease(None, "a", at(100), LEASE).unwrap();
+        assert_eq!(next_lease(Some(&theirs), "b", at(114), LEASE), None);
+        let taken = next_lease(Some(&theirs), "b", at(115), LEASE).unwrap();
+        assert_eq!(taken.holder_identity.as_deref(), Some("b"));
+        assert_eq!(taken.lease_transitions, Some(1));
+    }
+}

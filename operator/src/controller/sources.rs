@@ -1,0 +1,282 @@
+//! ConfigMap and Secret watches: each object is turned into per-key digests in the watch task, and the
+//! object (with its values) is dropped there.
+//!
+//! ```text
+//!  watcher(ConfigMap|Secret) ─► KeyDigests + trimmed metadata ─► Input::Source ─► controller loop
+//!        Init … InitDone      ─► Deleted for every name not listed again (a relist after a gap)
+//! ```
+//! The metadata is trimmed as well: `kubectl apply` keeps the whole object, values included, in the
+//! `last-applied-configuration` annotation, so only name, namespace, resourceVersion, labels and the
+//! ignore annotations travel on. Memory grows with the number of objects and keys, not their size.
+use std::collections::{BTreeMap, HashSet};
+use std::time::Instant;
+
+use configsync_crds::SourceKind;
+use configsync_crds::annotations::IGNORE;
+use configsync_crds::annotations::reloader;
+use futures::{Stream, StreamExt};
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::runtime::watcher::{self, Event};
+use kube::{Api, Client, Resource};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+use super::{Access, Input, Scope, WatchId};
+use crate::hash::KeyDigests;
+use crate::refs::SourceId;
+
+/// What the source watches need from the API.
+pub const ACCESS: &[Access] = &[
+    Access::new("", "configmaps", &["list", "watch"]),
+    Access::new("", "secrets", &["list", "watch"]),
+];
+
+/// One source as the controller sees it: digests and trimmed metadata, never a value.
+#[derive(Debug)]
+pub enum SourceInput {
+    /// Added or modified.
+    Applied {
+        /// ConfigMap or Secret.
+        kind: SourceKind,
+        /// Name, namespace, resourceVersion, labels and the ignore annotations only.
+        meta: Box<ObjectMeta>,
+        /// Per-key digests of `data` and `binaryData`.
+        digests: KeyDigests,
+        /// When the watch delivered it (for the event→patch latency).
+        seen: Instant,
+    },
+    /// Deleted (or gone after a relist).
+    Deleted {
+        /// The namespace.
+        namespace: String,
+        /// The source.
+        id: SourceId,
+        /// When the watch delivered it.
+        seen: Instant,
+    },
+}
+
+/// A source kind the operator can watch.
+trait Source: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope> {
+    const KIND: SourceKind;
+    fn digests(&self) -> KeyDigests;
+}
+
+impl Source for ConfigMap {
+    const KIND: SourceKind = SourceKind::ConfigMap;
+    fn digests(&self) -> KeyDigests {
+        KeyDigests::from_config_map(self)
+    }
+}
+
+impl Source for Secret {
+    const KIND: SourceKind = SourceKind::Secret;
+    fn digests(&self) -> KeyDigests {
+        KeyDigests::from_secret(self)
+    }
+}
+
+/// Spawn the ConfigMap and Secret watches for every namespace of `scope`.
+pub fn spawn(
+    client: &Client,
+    scope: &Scope,
+    input_tx: &mpsc::Sender<Input>,
+    tasks: &mut JoinSet<()>,
+) -> Vec<WatchId> {
+    let mut watches = Vec::new();
+    for namespace in scope.namespaces() {
+        let config = scope.source_config();
+        let cm: Api<ConfigMap> = scope.api(client, namespace);
+        let secret: Api<Secret> = scope.api(client, namespace);
+        let cm_id = WatchId::new("configmaps", namespace);
+        let secret_id = WatchId::new("secrets", namespace);
+        tasks.spawn(pump(
+            cm_id.clone(),
+            watcher::watcher(cm, config.clone()),
+            input_tx.clone(),
+        ));
+        tasks.spawn(pump(
+            secret_id.clone(),
+            watcher::watcher(secret, config),
+            input_tx.clone(),
+        ));
+        watches.extend([cm_id, secret_id]);
+    }
+    watches
+}
+
+/// Feed one watch into the controller until the controller goes away.
+async fn pump<K: Source + Clone + std::fmt::Debug + Send + 'static>(
+    id: WatchId,
+    stream: impl Stream<Item = Result<Event<K>, watcher::Error>>,
+    input_tx: mpsc::Sender<Input>,
+) {
+    let mut stream = std::pin::pin!(stream);
+    let mut known: HashSet<(String, String)> = HashSet::new();
+    let mut listed: HashSet<(String, String)> = HashSet::new();
+    while let Some(event) = stream.next().await {
+        let inputs = match event {
+            Ok(event) => translate(event, &mut known, &mut listed, &id),
+            Err(error) => {
+                tracing::warn!(watch = %id, %error, "source watch failed; retrying");
+                vec![Input::WatchError]
+            }
+        };
+        for input in inputs {
+            if input_tx.send(input).await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+fn translate<K: Source>(
+    event: Event<K>,
+    known: &mut HashSet<(String, String)>,
+    listed: &mut HashSet<(String, String)>,
+    id: &WatchId,
+) -> Vec<Input> {
+    let seen = Instant::now();
+    match event {
+        Event::Init => {
+            listed.clear();
+            Vec::new()
+        }
+        Event::InitApply(object) => {
+            listed.insert(key_of(object.meta()));
+            vec![applied(&object, known, seen)]
+        }
+        Event::Apply(object) => vec![applied(&object, known, seen)],
+        Event::Delete(object) => {
+            let (namespace, name) = key_of(object.meta());
+            known.remove(&(namespace.clone(), name.clone()));
+            vec![deleted::<K>(namespace, name, seen)]
+        }
+        Event::InitDone => {
+            let gone: Vec<_> = known.difference(listed).cloned().collect();
+            let mut inputs: Vec<Input> = gone
+                .into_iter()
+                .map(|(namespace, name)| {
+                    known.remove(&(namespace.clone(), name.clone()));
+                    deleted::<K>(namespace, name, seen)
+                })
+                .collect();
+            listed.clear();
+            inputs.push(Input::Synced(id.clone()));
+            inputs
+        }
+    }
+}
+
+fn applied<K: Source>(object: &K, known: &mut HashSet<(String, String)>, seen: Instant) -> Input {
+    known.insert(key_of(object.meta()));
+    Input::Source(SourceInput::Applied {
+        kind: K::KIND,
+        meta: Box::new(trimmed(object.meta())),
+        digests: object.digests(),
+        seen,
+    })
+}
+
+fn deleted<K: Source>(namespace: String, name: String, seen: Instant) -> Input {
+    let id = SourceId {
+        kind: K::KIND,
+        name,
+    };
+    Input::Source(SourceInput::Deleted {
+        namespace,
+        id,
+        seen,
+    })
+}
+
+fn key_of(meta: &ObjectMeta) -> (String, String) {
+    (
+        meta.namespace.clone().unwrap_or_default(),
+        meta.name.clone().unwrap_or_default(),
+    )
+}
+
+/// The metadata the source cache reads, and nothing that could carry a value.
+fn trimmed(meta: &ObjectMeta) -> ObjectMeta {
+    let annotations: BTreeMap<String, String> = meta
+        .annotations
+        .iter()
+        .flatten()
+        .filter(|(key, _)| [IGNORE, reloader::IGNORE].contains(&key.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    ObjectMeta {
+        name: meta.name.clone(),
+        namespace: meta.namespace.clone(),
+        resource_version: meta.resource_version.clone(),
+        labels: meta.labels.clone(),
+        annotations: (!annotations.is_empty()).then_some(annotations),
+        ..ObjectMeta::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn mk_secret(name: &str) -> Secret {
+        serde_json::from_value(json!({
+            "metadata": {"name": name, "namespace": "prod", "resourceVersion": "7",
+                "labels": {"app": "web"},
+                "annotations": {
+                    "kubectl.kubernetes.io/last-applied-configuration": "{\"data\":{\"password\":\"czNjcjN0\"}}",
+                    "configsync.dev/ignore": "false"}},
+            "data": {"password": "czNjcjN0"},
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn applied_secret_keeps_digests_and_no_value() {
+        let mut known = HashSet::new();
+        let input = applied(&mk_secret("db"), &mut known, Instant::now());
+        let Input::Source(SourceInput::Applied { meta, digests, .. }) = input else {
+            panic!("expected an applied source");
+        };
+        let rendered = format!("{meta:?} {digests:?}");
+        assert!(!rendered.contains("czNjcjN0"), "{rendered}");
+        assert!(!rendered.contains("s3cr3t"), "{rendered}");
+        assert_eq!(digests.keys().collect::<Vec<_>>(), ["password"]);
+        assert_eq!(meta.resource_version.as_deref(), Some("7"));
+        assert_eq!(
+            meta.annotations.unwrap().keys().collect::<Vec<_>>(),
+            ["configsync.dev/ignore"]
+        );
+        assert!(known.contains(&("prod".to_owned(), "db".to_owned())));
+    }
+
+    #[test]
+    fn relist_deletes_what_was_not_listed_again() {
+        let id = WatchId::new("secrets", None);
+        let (mut known, mut listed) = (HashSet::new(), HashSet::new());
+        for event in [
+            Event::Init,
+            Event::InitApply(mk_secret("a")),
+            Event::InitApply(mk_secret("b")),
+            Event::InitDone,
+            Event::Init,
+            Event::InitApply(mk_secret("b")),
+        ] {
+            translate(event, &mut known, &mut listed, &id);
+        }
+        let inputs = translate(Event::<Secret>::InitDone, &mut known, &mut listed, &id);
+        let deleted: Vec<_> = inputs
+            .iter()
+            .filter_map(|input| match input {
+                Input::Source(SourceInput::Deleted { id, .. }) => Some(id.name.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(deleted, ["a"]);
+        assert!(matches!(inputs.last(), Some(Input::Synced(_))));
+    }
+}

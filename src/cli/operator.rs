@@ -1,0 +1,200 @@
+//! `configsync operator`: the rollout operator, with health and metrics endpoints and optional leader
+//! election. Every flag can also be set through its `CONFIGSYNC_…` environment variable.
+use std::io::IsTerminal;
+use std::net::SocketAddr;
+use std::num::NonZeroUsize;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::Context;
+use configsync_operator::annotations::{Debounce, parse_debounce, parse_duration};
+use configsync_operator::controller::health::{self, HealthState};
+use configsync_operator::controller::leader::{self, LeaseConfig};
+use configsync_operator::controller::{self, Config, Metrics};
+
+/// Log line format.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Plain,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Run the rollout operator.
+#[derive(Debug, clap::Args)]
+pub struct OperatorArgs {
+    /// Follow every workload; `configsync.dev/auto: "false"` opts one out.
+    #[arg(long, env = "CONFIGSYNC_AUTO_ALL")]
+    pub auto_all: bool,
+    /// Default quiet period `min[,max]` (e.g. `5s,30s`) for workloads that set no `configsync.dev/debounce`.
+    #[arg(long, env = "CONFIGSYNC_DEBOUNCE", value_parser = parse_debounce_flag)]
+    pub debounce: Option<Debounce>,
+    /// Rollouts in progress at once across the fleet (0: unlimited).
+    #[arg(long, default_value_t = 0, env = "CONFIGSYNC_MAX_CONCURRENT_ROLLOUTS")]
+    pub max_concurrent_rollouts: usize,
+    /// Rollouts started per second across the fleet (unset: unlimited).
+    #[arg(long, env = "CONFIGSYNC_ROLLOUTS_PER_SECOND")]
+    pub rollouts_per_second: Option<f64>,
+    /// Elect a leader on a coordination.k8s.io Lease; only the leader acts.
+    #[arg(long, env = "CONFIGSYNC_LEADER_ELECT")]
+    pub leader_elect: bool,
+    /// The Lease name.
+    #[arg(
+        long,
+        default_value = "configsync-operator",
+        env = "CONFIGSYNC_LEASE_NAME"
+    )]
+    pub lease_name: String,
+    /// The Lease namespace.
+    #[arg(
+        long,
+        default_value = "configsync-system",
+        env = "CONFIGSYNC_LEASE_NAMESPACE"
+    )]
+    pub lease_namespace: String,
+    /// How long a Lease is valid without a renew.
+    #[arg(long, default_value = "15s", env = "CONFIGSYNC_LEASE_DURATION", value_parser = parse_duration_flag)]
+    pub lease_duration: Duration,
+    /// How long the leader retries renewing before it steps down.
+    #[arg(long, default_value = "10s", env = "CONFIGSYNC_RENEW_DEADLINE", value_parser = parse_duration_flag)]
+    pub renew_deadline: Duration,
+    /// How often candidates retry and the leader renews.
+    #[arg(long, default_value = "2s", env = "CONFIGSYNC_RETRY_PERIOD", value_parser = parse_duration_flag)]
+    pub retry_period: Duration,
+    /// This replica's identity in the Lease and Events (defaults to $HOSTNAME, the pod name).
+    #[arg(long, env = "CONFIGSYNC_IDENTITY")]
+    pub identity: Option<String>,
+    /// Namespaces to watch, comma-separated (default: all).
+    #[arg(long, value_delimiter = ',', env = "CONFIGSYNC_NAMESPACES")]
+    pub namespaces: Vec<String>,
+    /// Label selector for Deployments, StatefulSets and DaemonSets.
+    #[arg(long, env = "CONFIGSYNC_WORKLOAD_SELECTOR")]
+    pub workload_selector: Option<String>,
+    /// Label selector for ConfigMaps and Secrets.
+    #[arg(long, env = "CONFIGSYNC_SOURCE_SELECTOR")]
+    pub source_selector: Option<String>,
+    /// Address for /healthz, /readyz and /metrics.
+    #[arg(long, default_value = "0.0.0.0:8080", env = "CONFIGSYNC_METRICS_ADDR")]
+    pub metrics_addr: SocketAddr,
+    /// Log format.
+    #[arg(
+        long,
+        value_enum,
+        default_value = "plain",
+        env = "CONFIGSYNC_LOG_FORMAT"
+    )]
+    pub log_format: LogFormat,
+    /// Log filter (tracing-subscriber EnvFilter syntax), e.g. `info` or `configsync_operator=debug`.
+    #[arg(long, default_value = "info", env = "CONFIGSYNC_LOG_LEVEL")]
+    pub log_level: String,
+}
+
+fn parse_debounce_flag(text: &str) -> Result<Debounce, String> {
+    parse_debounce(text).map_err(|invalid| invalid.to_string())
+}
+
+fn parse_duration_flag(text: &str) -> Result<Duration, String> {
+    parse_duration(text).map_err(|invalid| invalid.to_string())
+}
+
+impl OperatorArgs {
+    pub async fn run(self) -> anyhow::Result<()> {
+        let Self {
+            auto_all,
+            debounce,
+            max_concurrent_rollouts,
+            rollouts_per_second,
+            leader_elect,
+            lease_name,
+            lease_namespace,
+            lease_duration,
+            renew_deadline,
+            retry_period,
+            identity,
+            namespaces,
+            workload_selector,
+            source_selector,
+            metrics_addr,
+            log_format,
+            log_level,
+        } = self;
+        init_logging(log_format, &log_level)?;
+        let identity = identity
+            .or_else(|| std::env::var("HOSTNAME").ok())
+            .unwrap_or_else(|| format!("configsync-{}", std::process::id()));
+        let config = Config {
+            auto_all,
+            debounce,
+            max_concurrent_rollouts: NonZeroUsize::new(max_concurrent_rollouts),
+            rollouts_per_second,
+            namespaces,
+            workload_selector,
+            source_selector,
+            instance: Some(identity.clone()),
+        };
+        let client = kube::Client::try_default()
+            .await
+            .context("connecting to the Kubernetes API (kubeconfig or in-cluster)")?;
+        let (registry, metrics) = Metrics::with_registry();
+        let ready = Arc::new(AtomicBool::new(false));
+        let state = HealthState {
+            ready: ready.clone(),
+            registry: Arc::new(registry),
+        };
+        let bound = health::serve(metrics_addr, state).await?;
+        println!("configsync operator serving health and metrics on http://{bound}");
+        let lease = leader_elect.then_some(LeaseConfig {
+            name: lease_name,
+            namespace: lease_namespace,
+            identity,
+            lease_duration,
+            renew_deadline,
+            retry_period,
+        });
+        tokio::select! {
+            result = lead_and_run(client, config, metrics, ready, lease) => result,
+            result = super::cluster::wait_for_shutdown() => {
+                tracing::info!("shutting down");
+                result
+            }
+        }
+    }
+}
+
+/// Wait for the Lease (when electing), then run the controller until it fails or leadership is lost.
+async fn lead_and_run(
+    client: kube::Client,
+    config: Config,
+    metrics: Metrics,
+    ready: Arc<AtomicBool>,
+    lease: Option<LeaseConfig>,
+) -> anyhow::Result<()> {
+    let Some(lease) = lease else {
+        return Ok(controller::run(client, config, metrics, ready).await?);
+    };
+    // A standby is healthy and ready as a standby (so the operator's own rollouts can proceed); once it
+    // leads, it is ready again only when its watches have listed.
+    ready.store(true, Ordering::Release);
+    let mut leadership = leader::acquire(client.clone(), lease).await?;
+    ready.store(false, Ordering::Release);
+    tokio::select! {
+        result = controller::run(client, config, metrics, ready) => Ok(result?),
+        () = leadership.lost() => anyhow::bail!("lost the leader Lease; exiting so a standby can take over"),
+    }
+}
+
+fn init_logging(format: LogFormat, level: &str) -> anyhow::Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_new(level)
+        .with_context(|| format!("invalid --log-level {level:?}"))?;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Plain => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+    Ok(())
+}
