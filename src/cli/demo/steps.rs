@@ -26,8 +26,8 @@ enum Component {
 
 const fn landed(component: Component) -> bool {
     match component {
-        Component::Controllers | Component::Sidecar => true,
-        Component::Operator | Component::ConfigSyncStatus => false,
+        Component::Controllers | Component::Sidecar | Component::Operator => true,
+        Component::ConfigSyncStatus => false,
     }
 }
 
