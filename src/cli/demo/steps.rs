@@ -67,12 +67,12 @@ pub async fn set_up(demo: &mut Demo) -> anyhow::Result<()> {
     let configsync = GroupVersionKind::gvk("configsync.dev", "v1alpha1", "ConfigSync");
     api::wait_for_kind(&demo.client, &configsync, demo.deadline()).await?;
     println!("    applied {}", manifests::CRD.path);
-    if landed(Component::Operator) {
-        start_operator(demo)?;
-    }
     for manifest in manifests::EXAMPLES {
         api::apply(&demo.client, manifest).await?;
         println!("    applied {}", manifest.path);
+    }
+    if landed(Component::Operator) {
+        start_operator(demo)?;
     }
     if landed(Component::Controllers) {
         for deployment in ["web", "redis"] {
