@@ -21,6 +21,8 @@ enum Command {
     Crd(cli::crd::CrdArgs),
     /// Print a manifest with the sync sidecar injected (like `linkerd inject`).
     Inject(cli::inject::InjectArgs),
+    /// The whole system in one command: embedded cluster, operator, sidecar and a demo app, narrated.
+    Demo(cli::demo::DemoArgs),
     /// Create and rotate encryption keys; report and re-encrypt stored items.
     Keys(cli::keys::KeysArgs),
     /// Run the kube-apiserver KMS v2 plugin on a unix socket.
@@ -39,6 +41,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Certs(certs) => certs.run(),
         Command::Crd(crd) => crd.run(),
         Command::Inject(inject) => inject.run(),
+        Command::Demo(demo) => demo.run().await,
         Command::Keys(keys) => keys.run(),
         Command::Kms(kms) => kms.run().await,
         Command::Sidecar(sidecar) => sidecar.run().await,

@@ -2,6 +2,7 @@
 pub mod certs;
 pub mod cluster;
 pub mod crd;
+pub mod demo;
 pub mod inject;
 pub mod keys;
 pub mod kms;

@@ -1,0 +1,259 @@
+//! End-to-end tests of `configsync demo`: the real binary runs the whole story as a process, and what it
+//! printed is checked step by step; afterwards none of its children may be left running and its temp dir must
+//! be gone. A second test stops `--interactive` with SIGTERM and checks the same clean-up.
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// The whole story, including rollouts of simulated pods, on a loaded 2-core machine.
+const STORY_DEADLINE: Duration = Duration::from_secs(180);
+
+fn start_demo(extra: &[&str]) -> (Child, mpsc::Receiver<String>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_configsync"))
+        .args(["demo", "--pause", "0s", "--pod-ready-delay", "100ms"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn configsync demo");
+    let stdout = child.stdout.take().expect("stdout");
+    let (line_tx, line_rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            println!("demo> {line}");
+            let _ = line_tx.send(line);
+        }
+    });
+    (child, line_rx)
+}
+
+/// Every line until the demo's stdout closes, then its exit status.
+fn run_to_completion(mut child: Child, lines: &mpsc::Receiver<String>) -> (Vec<String>, bool) {
+    let deadline = Instant::now() + STORY_DEADLINE;
+    let mut output = Vec::new();
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        match lines.recv_timeout(left) {
+            Ok(line) => output.push(line),
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                let _ = child.kill();
+                panic!(
+                    "the demo did not finish in {STORY_DEADLINE:?}; output:\n{}",
+                    output.join("\n")
+                );
+            }
+        }
+    }
+    let status = child.wait().expect("wait for the demo");
+    (output, status.success())
+}
+
+/// The PIDs of the children the demo reported starting (`started NAME (pid N)`).
+fn child_pids(output: &[String]) -> Vec<(String, i32)> {
+    output
+        .iter()
+        .filter_map(|line| {
+            let rest = line.trim().strip_prefix("started ")?;
+            let (name, pid) = rest.split_once(" (pid ")?;
+            Some((name.to_owned(), pid.strip_suffix(')')?.parse().ok()?))
+        })
+        .collect()
+}
+
+fn temp_dir(output: &[String]) -> String {
+    output
+        .iter()
+        .find_map(|line| line.trim().strip_prefix("temp dir "))
+        .expect("the demo prints its temp dir")
+        .to_owned()
+}
+
+/// No child outlives the demo, and its temp files are gone.
+fn assert_clean_exit(output: &[String]) {
+    for (name, pid) in child_pids(output) {
+        assert!(
+            !Path::new(&format!("/proc/{pid}")).exists(),
+            "{name} (pid {pid}) is still running after the demo exited"
+        );
+    }
+    let dir = temp_dir(output);
+    assert!(
+        !Path::new(&dir).exists(),
+        "the temp dir {dir} was not removed"
+    );
+    assert!(
+        output
+            .iter()
+            .any(|l| l.contains("every child stopped, temp files removed"))
+    );
+}
+
+fn has(output: &[String], needle: &str) -> bool {
+    output.iter().any(|line| line.contains(needle))
+}
+
+/// The steps whose components have landed on this branch; the demo leaves the others out.
+const LANDED_STEPS: &[usize] = &[1, 2, 3, 4];
+/// Whether the operator's ConfigSync controller has landed (it fills in the READY column).
+const CONFIGSYNC_STATUS_LANDED: bool = false;
+
+/// The lines printed by step `number` (from its heading to the next one).
+fn section(output: &[String], number: usize) -> Vec<String> {
+    let heading = format!("==> Step {number}:");
+    let start = output.iter().position(|line| line.starts_with(&heading));
+    let Some(start) = start else {
+        panic!("step {number} was not run:\n{}", output.join("\n"));
+    };
+    output
+        .iter()
+        .skip(start + 1)
+        .take_while(|line| !line.starts_with("==> ") && !line.starts_with("The story is complete"))
+        .cloned()
+        .collect()
+}
+
+fn assert_rolled(step: &[String], what: &str) {
+    assert!(
+        has(
+            step,
+            "rollout finished: deployment/web moved from ReplicaSet"
+        ),
+        "{what}: web did not roll:\n{}",
+        step.join("\n")
+    );
+    assert!(has(step, "    web: ["), "{what}: no progress line");
+}
+
+fn assert_step(output: &[String], number: usize) {
+    let step = section(output, number);
+    let text = step.join("\n");
+    match number {
+        1 => assert_rolled(&step, "myconfig edit"),
+        2 => {
+            let app_pid = child_pids(output)
+                .into_iter()
+                .find_map(|(name, pid)| (name == "demo app").then_some(pid))
+                .expect("the demo app was started");
+            assert!(has(&step, "the sidecar rewrote redis.properties"), "{text}");
+            assert!(
+                has(&step, &format!("[demo-app pid {app_pid}] SIGHUP")),
+                "{text}"
+            );
+            assert!(
+                has(&step, "    maxmemory 4mb"),
+                "the app did not print the new file:\n{text}"
+            );
+            assert!(
+                has(&step, &format!("reloaded in place: same PID {app_pid}")),
+                "{text}"
+            );
+        }
+        3 => {
+            assert_rolled(&step, "mysecret rotation");
+            assert!(has(&step, "secret-driven restart"), "{text}");
+        }
+        _ => {
+            let header = step
+                .iter()
+                .find(|line| line.contains("NAME"))
+                .expect("table header");
+            for column in ["SOURCES", "TARGETS", "HASH", "READY"] {
+                assert!(header.contains(column), "no {column} column: {header}");
+            }
+            let row = step
+                .iter()
+                .find(|line| line.trim_start().starts_with("redis "))
+                .unwrap_or_else(|| panic!("no row for ConfigSync redis:\n{text}"));
+            if CONFIGSYNC_STATUS_LANDED {
+                assert!(row.contains("True"), "ConfigSync redis is not READY: {row}");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_story_runs_to_completion_and_leaves_nothing_behind() {
+    let (child, lines) = start_demo(&[]);
+    let (output, success) = run_to_completion(child, &lines);
+    let text = output.join("\n");
+    assert!(success, "the demo failed:\n{text}");
+    assert!(has(&output, "export KUBECONFIG="), "{text}");
+    for manifest in [
+        "crds/configsync.dev_configsyncs.yaml",
+        "examples/course/redis-config.yaml",
+    ] {
+        assert!(
+            has(&output, &format!("applied {manifest}")),
+            "{manifest} not applied:\n{text}"
+        );
+    }
+    assert!(
+        has(&output, "applied examples/demo/configsync.yaml"),
+        "{text}"
+    );
+    for number in 1..=4 {
+        if LANDED_STEPS.contains(&number) {
+            assert_step(&output, number);
+        } else {
+            assert!(
+                !has(&output, &format!("==> Step {number}:")),
+                "step {number} ran without its component"
+            );
+        }
+    }
+    assert!(has(&output, "The story is complete."), "{text}");
+    assert_clean_exit(&output);
+}
+
+#[test]
+fn sigterm_during_interactive_mode_stops_every_child() {
+    let (child, lines) = start_demo(&["--interactive"]);
+    let mut output = Vec::new();
+    let deadline = Instant::now() + STORY_DEADLINE;
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        let line = lines
+            .recv_timeout(left)
+            .expect("the demo reaches interactive mode");
+        output.push(line);
+        if has(&output, "Waiting for your changes") {
+            break;
+        }
+    }
+    if support::kubectl_available() {
+        let kubeconfig = output
+            .iter()
+            .find_map(|line| line.strip_prefix("export KUBECONFIG="))
+            .expect("export line");
+        let get = Command::new("kubectl")
+            .args([
+                "--kubeconfig",
+                kubeconfig,
+                "get",
+                "configmap",
+                "myconfig",
+                "-o",
+                "name",
+            ])
+            .output()
+            .expect("run kubectl");
+        assert_eq!(
+            String::from_utf8_lossy(&get.stdout).trim(),
+            "configmap/myconfig"
+        );
+    }
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("pid"));
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("send SIGTERM");
+    let (rest, success) = run_to_completion(child, &lines);
+    output.extend(rest);
+    assert!(
+        success,
+        "the demo failed on SIGTERM:\n{}",
+        output.join("\n")
+    );
+    assert!(has(&output, "SIGTERM received: stopping"));
+    assert_clean_exit(&output);
+}
