@@ -56,14 +56,6 @@ fn regressions_replay() {
     eprintln!("replayed {replayed} regression inputs");
 }
 
-/// Inputs that still fail in code whose owner has not fixed them yet (`findings/<target>/`). Once fixed, move
-/// the file to `regressions/` and this test has nothing left to show.
-#[test]
-#[ignore = "known finding: an env file with OPTIND (dash) aborts sourcing; reported to the sidecar owner"]
-fn known_findings_replay() {
-    replay(&regressions_dir().with_file_name("findings"));
-}
-
 fn replay(root: &std::path::Path) -> usize {
     let mut replayed = 0;
     for dir in std::fs::read_dir(root).unwrap() {

@@ -525,6 +525,8 @@ pub fn annotations() -> impl Strategy<Value = Vec<u8>> {
 /// `flags, key \0 value \0 ...` for the env-file renderer: shell-special names and values full of quotes.
 pub fn env_vars() -> impl Strategy<Value = Vec<u8>> {
     const KEYS: &[&str] = &[
+        "OPTIND",
+        "UID",
         "PATH",
         "HOME",
         "IFS",
@@ -549,16 +551,8 @@ pub fn env_vars() -> impl Strategy<Value = Vec<u8>> {
         "", "'", "''", "'\\''", "\"", "$HOME", "$(id)", "`id`", "\\", "\\n", "\n", "\r\n", "a\nb",
         " ", "\t", "é😀", "#", ";", "&&", "|", "*", "~", "!", "${x:-y}", "=", "x=y",
     ];
-    // OPTIND is a known finding (findings/env_file/): left out until the renderer handles it.
     let key =
-        prop_oneof![4 => prop::sample::select(KEYS).prop_map(str::to_owned), 1 => "\\PC{0,8}"]
-            .prop_map(|key| {
-                if key.to_uppercase().contains("OPTIND") {
-                    "x".to_owned()
-                } else {
-                    key
-                }
-            });
+        prop_oneof![4 => prop::sample::select(KEYS).prop_map(str::to_owned), 1 => "\\PC{0,8}"];
     let value = prop_oneof![
         4 => prop::collection::vec(prop::sample::select(VALUES), 0..4).prop_map(|v| v.concat().into_bytes()),
         2 => "\\PC{0,16}".prop_map(String::into_bytes),

@@ -1,7 +1,8 @@
 //! Environment projection: key-to-variable naming, a dotenv file `set -a; . file` reads back exactly, and JSON.
 //!
 //! Naming: `prefix + key`, optionally upper-cased; every byte outside `[A-Za-z0-9_]` becomes `_`, and a name that
-//! would start with a digit gets a leading `_`. Each key whose name had to be sanitised produces a warning (the
+//! would start with a digit gets a leading `_`, and so does a name the shell will not let `set -a; . file` assign
+//! (see [`SHELL_RESERVED`]). Each key whose name had to be sanitised produces a warning (the
 //! prefix and upper-casing are asked for, so they do not warn). Two keys that end up with the same name are an error,
 //! never a silent overwrite.
 //!
@@ -60,6 +61,18 @@ pub enum EnvError {
     },
 }
 
+/// Names a POSIX shell refuses to source from a file: `OPTIND` must be a number in dash (an empty or textual value
+/// aborts `.` and every later line is lost), and bash keeps the others read-only.
+pub const SHELL_RESERVED: [&str; 7] = [
+    "OPTIND",
+    "UID",
+    "EUID",
+    "PPID",
+    "SHELLOPTS",
+    "BASHOPTS",
+    "BASH_VERSINFO",
+];
+
 /// The variable name for `key`, and whether sanitising changed it.
 pub fn env_name(key: &str, rules: &EnvRules) -> (String, bool) {
     let wanted = format!("{}{key}", rules.prefix);
@@ -78,7 +91,10 @@ pub fn env_name(key: &str, rules: &EnvRules) -> (String, bool) {
             }
         })
         .collect();
-    if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
+    if name.is_empty()
+        || name.starts_with(|c: char| c.is_ascii_digit())
+        || SHELL_RESERVED.contains(&name.as_str())
+    {
         name.insert(0, '_');
     }
     let renamed = name != wanted;
@@ -182,6 +198,21 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), Value::from(*v)))
             .collect()
+    }
+
+    #[test]
+    fn names_the_shell_refuses_to_assign_are_renamed() {
+        for reserved in SHELL_RESERVED {
+            let (name, renamed) = env_name(reserved, &EnvRules::default());
+            assert_eq!(name, format!("_{reserved}"));
+            assert!(renamed);
+        }
+        let upper = EnvRules {
+            upper_case: true,
+            ..EnvRules::default()
+        };
+        assert_eq!(env_name("optind", &upper), ("_OPTIND".to_owned(), true));
+        assert_eq!(env_name("OPTIND_X", &EnvRules::default()).0, "OPTIND_X");
     }
 
     #[test]
