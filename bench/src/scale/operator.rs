@@ -89,8 +89,12 @@ pub async fn measure(
         .wait_seen(params.deployments + params.fanout, deadline)
         .await?;
     let before_start = load::request_counts(client).await?;
-    let operator =
-        process::start_operator(configsync, &endpoint.kubeconfig, &params.operator_args)?;
+    let operator = process::start_operator(
+        configsync,
+        &endpoint.kubeconfig,
+        &params.operator_health,
+        &params.operator_args,
+    )?;
     let ready_time = ready(&operator, params).await?;
     wait_quiet(client, deadline).await?;
     let memory = operator.memory()?;
@@ -107,7 +111,12 @@ pub async fn measure(
         "--rollouts-per-second".to_owned(),
         params.rollouts_per_second.to_string(),
     ]);
-    let operator = process::start_operator(configsync, &endpoint.kubeconfig, &args)?;
+    let operator = process::start_operator(
+        configsync,
+        &endpoint.kubeconfig,
+        &params.operator_health,
+        &args,
+    )?;
     let restart_ready = ready(&operator, params).await?;
     wait_quiet(client, deadline).await?;
     let restart_patches = writes(&before_restart, &load::request_counts(client).await?);

@@ -125,14 +125,16 @@ pub fn operator_available(configsync: &Path) -> Result<(), String> {
     }
 }
 
-/// Start `configsync operator <args>` against `kubeconfig`.
+/// Start `configsync operator --metrics-addr <health> <args>` against `kubeconfig`.
 pub fn start_operator(
     configsync: &Path,
     kubeconfig: &Path,
+    health: &str,
     args: &[String],
 ) -> Result<Process, Error> {
     let child = Command::new(configsync)
         .arg("operator")
+        .args(["--metrics-addr", health])
         .args(args)
         .env("KUBECONFIG", kubeconfig)
         .stdout(Stdio::null())
