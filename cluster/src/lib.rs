@@ -24,7 +24,7 @@
 //! # Approximations
 //! - No authentication, authorization or admission webhooks; every request is allowed.
 //! - `generation` is kept for every kind (the apiserver keeps it only for kinds with a spec/status split).
-//! - Garbage collection (Background, Foreground, Orphan) runs synchronously inside the deleting request.
+//! - Garbage collection follows owner references of the `apps/v1` workloads only (see `controllers::gc`).
 //! - Deleting a CRD removes its objects at once, ignoring their finalizers.
 //! - A watch or list at a resourceVersion newer than the latest is served as the latest instead of waiting.
 //! - Objects are served in one version per kind; there is no conversion between versions.

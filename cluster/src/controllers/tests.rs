@@ -14,6 +14,7 @@ use serde_json::json;
 use super::*;
 use crate::{Config, EmbeddedCluster};
 
+mod propagation;
 mod rollouts;
 mod workloads;
 
