@@ -15,6 +15,7 @@ use super::*;
 use crate::{Config, EmbeddedCluster};
 
 mod propagation;
+mod recorded_events;
 mod rollouts;
 mod workloads;
 
