@@ -1,7 +1,7 @@
 //! The handler end to end, without a client: routes, negotiation, watches, errors and faults.
 use super::*;
 use crate::faults::FaultSettings;
-use crate::testing::test_types;
+use configsync_apimachinery::registry::builtin_resources;
 use http_body_util::BodyExt;
 use serde_json::json;
 
@@ -10,7 +10,7 @@ fn mk_handler() -> Handler {
         bookmark_interval: Duration::from_millis(20),
     };
     Handler::new(
-        Arc::new(State::new(test_types(), 100)),
+        Arc::new(State::new(builtin_resources(), 100)),
         Faults::default(),
         settings,
     )

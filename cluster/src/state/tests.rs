@@ -1,11 +1,11 @@
 //! State semantics: metadata, generation, status isolation, conflicts, finalizers, namespaces.
 use super::*;
 use crate::meta;
-use crate::testing::test_types;
+use configsync_apimachinery::registry::builtin_resources;
 use serde_json::json;
 
 fn mk_state() -> State {
-    State::new(test_types(), 100)
+    State::new(builtin_resources(), 100)
 }
 
 fn rt(state: &State, group: &str, plural: &str) -> ResourceType {
