@@ -13,26 +13,39 @@ use serde_json::json;
 
 use super::*;
 
-/// Watches the namespace's pods and records the largest number of live (not terminating) pods seen at once.
-fn track_max_live_pods(client: &Client, ns: &str) -> Arc<Mutex<usize>> {
-    let max = Arc::new(Mutex::new(0));
-    let seen = max.clone();
+/// Watches the namespace's pods and calls `observe` with the live (not terminating) ones after every event.
+fn watch_live_pods<F>(client: &Client, ns: &str, mut observe: F)
+where
+    F: FnMut(&BTreeMap<String, Pod>) + Send + 'static,
+{
     let api: Api<Pod> = Api::namespaced(client.clone(), ns);
     tokio::spawn(async move {
-        let mut live: BTreeMap<String, bool> = BTreeMap::new();
+        let mut live: BTreeMap<String, Pod> = BTreeMap::new();
         let mut events = watcher(api, watcher::Config::default()).boxed();
         while let Some(Ok(event)) = events.next().await {
             match event {
                 watcher::Event::Apply(pod) | watcher::Event::InitApply(pod) => {
-                    live.insert(pod.name_any(), pod.metadata.deletion_timestamp.is_none());
+                    if pod.metadata.deletion_timestamp.is_none() {
+                        live.insert(pod.name_any(), pod);
+                    } else {
+                        live.remove(&pod.name_any());
+                    }
                 }
                 watcher::Event::Delete(pod) => drop(live.remove(&pod.name_any())),
                 _ => {}
             }
-            let count = live.values().filter(|alive| **alive).count();
-            if let Ok(mut max) = seen.lock() {
-                *max = (*max).max(count);
-            }
+            observe(&live);
+        }
+    });
+}
+
+/// Records the largest number of live pods seen at once in the namespace.
+fn track_max_live_pods(client: &Client, ns: &str) -> Arc<Mutex<usize>> {
+    let max = Arc::new(Mutex::new(0));
+    let seen = max.clone();
+    watch_live_pods(client, ns, move |live| {
+        if let Ok(mut max) = seen.lock() {
+            *max = (*max).max(live.len());
         }
     });
     max
@@ -362,31 +375,17 @@ async fn recreate_stops_old_pods_before_starting_new_ones() {
     assert!(!mixed, "old and new pods were alive at the same time");
 }
 
-/// Watches the namespace's pods and records whether live pods of two templates ever coexisted.
+/// Records whether live pods of two templates ever coexisted in the namespace.
 fn track_mixed_templates(client: &Client, ns: &str) -> Arc<Mutex<bool>> {
     let mixed = Arc::new(Mutex::new(false));
     let seen = mixed.clone();
-    let api: Api<Pod> = Api::namespaced(client.clone(), ns);
-    tokio::spawn(async move {
-        let mut live: BTreeMap<String, String> = BTreeMap::new();
-        let mut events = watcher(api, watcher::Config::default()).boxed();
-        while let Some(Ok(event)) = events.next().await {
-            match event {
-                watcher::Event::Apply(pod) | watcher::Event::InitApply(pod) => {
-                    let hash = pod.labels().get(deployment::POD_TEMPLATE_HASH).cloned();
-                    if pod.metadata.deletion_timestamp.is_none() {
-                        live.insert(pod.name_any(), hash.unwrap_or_default());
-                    } else {
-                        live.remove(&pod.name_any());
-                    }
-                }
-                watcher::Event::Delete(pod) => drop(live.remove(&pod.name_any())),
-                _ => {}
-            }
-            let templates: std::collections::BTreeSet<&String> = live.values().collect();
-            if let Ok(mut mixed) = seen.lock() {
-                *mixed |= templates.len() > 1;
-            }
+    watch_live_pods(client, ns, move |live| {
+        let templates: std::collections::BTreeSet<Option<&String>> = live
+            .values()
+            .map(|pod| pod.labels().get(deployment::POD_TEMPLATE_HASH))
+            .collect();
+        if let Ok(mut mixed) = seen.lock() {
+            *mixed |= templates.len() > 1;
         }
     });
     mixed
