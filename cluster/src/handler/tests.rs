@@ -466,3 +466,35 @@ async fn resource_requests_are_counted_by_client_and_verb() {
         "discovery and the counter itself are not counted"
     );
 }
+
+#[tokio::test]
+async fn field_selectors_accept_only_the_kinds_labels() {
+    let handler = mk_handler();
+    let events = "/api/v1/namespaces/default/events";
+    let (code, _) = call(
+        &handler,
+        "GET",
+        &format!("{events}?fieldSelector=reason%3DX"),
+        &[],
+        "",
+    )
+    .await;
+    assert_eq!(code, 200);
+    for (uri, message) in [
+        (
+            format!("{events}?fieldSelector=note%3DX"),
+            "field label not supported: note",
+        ),
+        (
+            "/api/v1/namespaces/default/configmaps?watch=true&fieldSelector=data.k%3Dv".to_owned(),
+            r#""data.k" is not a known field selector: only "metadata.name", "metadata.namespace""#,
+        ),
+    ] {
+        let (code, status) = call(&handler, "GET", &uri, &[], "").await;
+        assert_eq!(
+            (code, status["reason"].as_str(), status["message"].as_str()),
+            (400, Some("BadRequest"), Some(message)),
+            "{uri}"
+        );
+    }
+}
