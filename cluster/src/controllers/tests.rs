@@ -5,7 +5,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::Namespace;
 use kube::Client;
 use kube::api::{Api, ListParams, PostParams};
@@ -77,6 +77,19 @@ pub(super) fn mk_deployment(name: &str, replicas: i32, image: &str) -> Deploymen
             "replicas": replicas,
             "selector": {"matchLabels": {"app": name}},
             "template": {"metadata": {"labels": {"app": name}}, "spec": {"containers": [{"name": "app", "image": image}]}}
+        }
+    }))
+    .unwrap_or_default()
+}
+
+/// A StatefulSet `name` of `replicas` pods running `image`, with a governing service of the same name.
+pub(super) fn mk_statefulset(name: &str, replicas: i32, image: &str) -> StatefulSet {
+    serde_json::from_value(json!({
+        "metadata": {"name": name},
+        "spec": {
+            "replicas": replicas, "serviceName": name,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {"metadata": {"labels": {"app": name}}, "spec": {"containers": [{"name": name, "image": image}]}}
         }
     }))
     .unwrap_or_default()

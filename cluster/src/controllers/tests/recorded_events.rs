@@ -113,15 +113,7 @@ async fn statefulset_events_name_the_set() {
     let cluster = start_cluster().await;
     let client = cluster.client();
     namespace(&client, "ev-sts").await;
-    let sts: StatefulSet = serde_json::from_value(json!({
-        "metadata": {"name": "db"},
-        "spec": {
-            "replicas": 1, "serviceName": "db",
-            "selector": {"matchLabels": {"app": "db"}},
-            "template": {"metadata": {"labels": {"app": "db"}}, "spec": {"containers": [{"name": "db", "image": "postgres"}]}}
-        }
-    }))
-    .unwrap_or_default();
+    let sts = mk_statefulset("db", 1, "postgres");
     let created = Api::<StatefulSet>::namespaced(client.clone(), "ev-sts")
         .create(&PostParams::default(), &sts)
         .await;
