@@ -41,6 +41,19 @@ pub(super) async fn namespace(client: &Client, name: &str) {
     );
 }
 
+/// Creates `deployment` in the namespace `ns` (created if missing) and returns the namespace's Deployments.
+pub(super) async fn create_deployment(
+    client: &Client,
+    ns: &str,
+    deployment: &Deployment,
+) -> Api<Deployment> {
+    namespace(client, ns).await;
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), ns);
+    let created = deployments.create(&PostParams::default(), deployment).await;
+    assert!(created.is_ok(), "{created:?}");
+    deployments
+}
+
 /// Polls `probe` until it returns `Some`, failing the test with `what` after the deadline.
 pub(super) async fn eventually<T, F, Fut>(what: &str, mut probe: F) -> T
 where

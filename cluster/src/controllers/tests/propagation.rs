@@ -3,18 +3,13 @@
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::Pod;
 use kube::ResourceExt;
-use kube::api::{Api, DeleteParams, PostParams};
+use kube::api::{Api, DeleteParams};
 
 use super::*;
 
 /// A rolled-out Deployment `web` with two pods in a fresh namespace `ns`.
 async fn mk_rolled_out(client: &Client, ns: &str) -> Api<Deployment> {
-    namespace(client, ns).await;
-    let deployments: Api<Deployment> = Api::namespaced(client.clone(), ns);
-    let created = deployments
-        .create(&PostParams::default(), &mk_deployment("web", 2, "nginx:1"))
-        .await;
-    assert!(created.is_ok(), "{created:?}");
+    let deployments = create_deployment(client, ns, &mk_deployment("web", 2, "nginx:1")).await;
     wait_rolled_out(&deployments, "web").await;
     deployments
 }

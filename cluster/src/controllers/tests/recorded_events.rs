@@ -1,6 +1,6 @@
 //! The Events the controllers record, read back through the API as `kubectl get events` reads them.
 
-use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, StatefulSet};
+use k8s_openapi::api::apps::v1::{ReplicaSet, StatefulSet};
 use k8s_openapi::api::core::v1::{Event, Pod};
 use kube::ResourceExt;
 use kube::api::{Api, Patch, PatchParams, PostParams};
@@ -46,12 +46,7 @@ fn pod_names(pods: &[Pod]) -> Vec<String> {
 async fn deployment_and_replicaset_controllers_record_scaling_and_pod_events() {
     let cluster = start_cluster().await;
     let client = cluster.client();
-    namespace(&client, "ev").await;
-    let deployments: Api<Deployment> = Api::namespaced(client.clone(), "ev");
-    let created = deployments
-        .create(&PostParams::default(), &mk_deployment("web", 3, "nginx:1"))
-        .await;
-    assert!(created.is_ok(), "{created:?}");
+    let deployments = create_deployment(&client, "ev", &mk_deployment("web", 3, "nginx:1")).await;
     wait_rolled_out(&deployments, "web").await;
     let rs = list(&Api::<ReplicaSet>::namespaced(client.clone(), "ev")).await;
     let rs_name = rs.first().map(ResourceExt::name_any).unwrap_or_default();

@@ -55,12 +55,7 @@ fn track_max_live_pods(client: &Client, ns: &str) -> Arc<Mutex<usize>> {
 async fn deployment_creates_one_replicaset_and_ready_pods() {
     let cluster = start_cluster().await;
     let client = cluster.client();
-    namespace(&client, "d1").await;
-    let deployments: Api<Deployment> = Api::namespaced(client.clone(), "d1");
-    deployments
-        .create(&PostParams::default(), &mk_deployment("web", 3, "nginx:1"))
-        .await
-        .expect("create deployment");
+    let deployments = create_deployment(&client, "d1", &mk_deployment("web", 3, "nginx:1")).await;
     let deployment = wait_rolled_out(&deployments, "web").await;
     let status = deployment.status.clone().unwrap_or_default();
     assert_eq!(
@@ -119,12 +114,7 @@ async fn deployment_creates_one_replicaset_and_ready_pods() {
 async fn template_change_rolls_within_surge_and_deleting_collects_everything() {
     let cluster = start_cluster().await;
     let client = cluster.client();
-    namespace(&client, "d2").await;
-    let deployments: Api<Deployment> = Api::namespaced(client.clone(), "d2");
-    let created = deployments
-        .create(&PostParams::default(), &mk_deployment("web", 3, "nginx:1"))
-        .await;
-    assert!(created.is_ok(), "{created:?}");
+    let deployments = create_deployment(&client, "d2", &mk_deployment("web", 3, "nginx:1")).await;
     wait_rolled_out(&deployments, "web").await;
     let max_live = track_max_live_pods(&client, "d2");
 
@@ -184,12 +174,7 @@ async fn template_change_rolls_within_surge_and_deleting_collects_everything() {
 async fn rollout_restart_makes_a_new_replicaset() {
     let cluster = start_cluster().await;
     let client = cluster.client();
-    namespace(&client, "d3").await;
-    let deployments: Api<Deployment> = Api::namespaced(client.clone(), "d3");
-    let created = deployments
-        .create(&PostParams::default(), &mk_deployment("web", 2, "nginx:1"))
-        .await;
-    assert!(created.is_ok(), "{created:?}");
+    let deployments = create_deployment(&client, "d3", &mk_deployment("web", 2, "nginx:1")).await;
     wait_rolled_out(&deployments, "web").await;
     let restart = json!({"spec": {"template": {"metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": "2026-01-01T00:00:00Z"}}}}});
     let patched = deployments
@@ -218,12 +203,7 @@ async fn rollout_restart_makes_a_new_replicaset() {
 async fn crash_annotation_stalls_the_rollout() {
     let cluster = start_cluster().await;
     let client = cluster.client();
-    namespace(&client, "d4").await;
-    let deployments: Api<Deployment> = Api::namespaced(client.clone(), "d4");
-    let created = deployments
-        .create(&PostParams::default(), &mk_deployment("web", 2, "nginx:1"))
-        .await;
-    assert!(created.is_ok(), "{created:?}");
+    let deployments = create_deployment(&client, "d4", &mk_deployment("web", 2, "nginx:1")).await;
     wait_rolled_out(&deployments, "web").await;
     let bad = json!({"spec": {"template": {"metadata": {"annotations": {kubelet::CRASH_ANNOTATION: "true"}}}}});
     let patched = deployments
@@ -306,12 +286,7 @@ async fn rollouts_survive_injected_faults_and_closed_watches() {
 async fn paused_deployment_waits_for_resume() {
     let cluster = start_cluster().await;
     let client = cluster.client();
-    namespace(&client, "d5").await;
-    let deployments: Api<Deployment> = Api::namespaced(client.clone(), "d5");
-    let created = deployments
-        .create(&PostParams::default(), &mk_deployment("web", 2, "nginx:1"))
-        .await;
-    assert!(created.is_ok(), "{created:?}");
+    let deployments = create_deployment(&client, "d5", &mk_deployment("web", 2, "nginx:1")).await;
     wait_rolled_out(&deployments, "web").await;
     let pause = json!({"spec": {"paused": true, "template": {"spec": {"containers": [{"name": "app", "image": "nginx:2"}]}}}});
     let patched = deployments
@@ -395,12 +370,7 @@ fn track_mixed_templates(client: &Client, ns: &str) -> Arc<Mutex<bool>> {
 async fn rolling_back_reuses_the_old_replicaset_as_the_newest_revision() {
     let cluster = start_cluster().await;
     let client = cluster.client();
-    namespace(&client, "d7").await;
-    let deployments: Api<Deployment> = Api::namespaced(client.clone(), "d7");
-    let created = deployments
-        .create(&PostParams::default(), &mk_deployment("web", 2, "nginx:1"))
-        .await;
-    assert!(created.is_ok(), "{created:?}");
+    let deployments = create_deployment(&client, "d7", &mk_deployment("web", 2, "nginx:1")).await;
     let at_revision = |wanted: &'static str| {
         let deployments = deployments.clone();
         async move {
