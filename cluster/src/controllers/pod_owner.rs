@@ -41,10 +41,7 @@ pub enum Error {
     DeletePod { name: String, source: kube::Error },
     /// Writing the owner's status failed.
     #[error("patching {kind} status: {source}")]
-    PatchStatus {
-        kind: &'static str,
-        source: kube::Error,
-    },
+    PatchStatus { kind: String, source: kube::Error },
 }
 
 /// The namespace and uid of a workload to sync; `None` for one that is being deleted (or malformed), which
@@ -139,18 +136,9 @@ where
     write::patch_status(api, &owner.name_any(), &patch, CONTROLLER_MANAGER)
         .await
         .map_err(|source| Error::PatchStatus {
-            kind: static_kind::<K>(),
+            kind: K::kind(&()).into_owned(),
             source,
         })
-}
-
-fn static_kind<K: Resource<DynamicType = ()>>() -> &'static str {
-    match K::kind(&()).as_ref() {
-        "ReplicaSet" => "replicaset",
-        "StatefulSet" => "statefulset",
-        "DaemonSet" => "daemonset",
-        _ => "workload",
-    }
 }
 
 /// Done: wait for the next change; otherwise look again after `recheck` (for readiness and minReadySeconds).
