@@ -99,7 +99,7 @@ async fn a_source_edit_rolls_once_and_status_records_it() {
     let client = cluster.client();
     setup(&client).await;
     let history = TemplateHistory::watch(&client).await;
-    let _operator = Operator::start(client.clone(), configsync_enabled()).await;
+    let _operator = Operator::start(client.clone(), Config::default()).await;
     put_configsync(&client, "redis", redis_spec()).await;
     let adopted = wait_status(&client, "redis", "adopted and Ready", |s| {
         ready_with(s, "True", "Applied")
@@ -154,7 +154,7 @@ async fn missing_sources_and_targets_are_conditions() {
     let cluster = mk_cluster_with_controllers().await;
     let client = cluster.client();
     setup(&client).await;
-    let _operator = Operator::start(client.clone(), configsync_enabled()).await;
+    let _operator = Operator::start(client.clone(), Config::default()).await;
     put_configsync(
         &client,
         "no-source",
@@ -207,7 +207,7 @@ async fn suspend_holds_changes_and_resume_rolls_them_once() {
     let client = cluster.client();
     setup(&client).await;
     let history = TemplateHistory::watch(&client).await;
-    let _operator = Operator::start(client.clone(), configsync_enabled()).await;
+    let _operator = Operator::start(client.clone(), Config::default()).await;
     put_configsync(&client, "redis", redis_spec()).await;
     wait_status(&client, "redis", "Ready", |s| {
         ready_with(s, "True", "Applied")
@@ -255,7 +255,7 @@ async fn the_older_configsync_wins_a_shared_target() {
     let cluster = mk_cluster_with_controllers().await;
     let client = cluster.client();
     setup(&client).await;
-    let _operator = Operator::start(client.clone(), configsync_enabled()).await;
+    let _operator = Operator::start(client.clone(), Config::default()).await;
     put_configsync(&client, "first", redis_spec()).await;
     wait_status(&client, "first", "first is Ready", |s| {
         ready_with(s, "True", "Applied")
@@ -288,7 +288,7 @@ async fn a_restart_rolls_only_what_changed_while_down() {
     let client = cluster.client();
     setup(&client).await;
     let history = TemplateHistory::watch(&client).await;
-    let operator = Operator::start(client.clone(), configsync_enabled()).await;
+    let operator = Operator::start(client.clone(), Config::default()).await;
     put_configsync(&client, "redis", redis_spec()).await;
     let before = wait_status(&client, "redis", "Ready", |s| {
         ready_with(s, "True", "Applied")
@@ -297,7 +297,7 @@ async fn a_restart_rolls_only_what_changed_while_down() {
     operator.stop().await;
 
     // No change: a restart rolls nothing and keeps the status (and its transition times).
-    let operator = Operator::start(client.clone(), configsync_enabled()).await;
+    let operator = Operator::start(client.clone(), Config::default()).await;
     sync_point(&client, "sync-1").await;
     put_configsync(&client, "redis", redis_spec()).await;
     assert_eq!(history.rollouts("redis"), 0);
@@ -305,7 +305,7 @@ async fn a_restart_rolls_only_what_changed_while_down() {
 
     // A change while down rolls once after the restart.
     put_configmap(&client, "redis-config", json!({"redis.conf": "changed"})).await;
-    let _operator = Operator::start(client.clone(), configsync_enabled()).await;
+    let _operator = Operator::start(client.clone(), Config::default()).await;
     history.wait_for_rollouts("redis", 1).await;
     let after = wait_status(&client, "redis", "Ready with the new hash", |s| {
         s["sourceHash"] != before["sourceHash"] && ready_with(s, "True", "Applied")
@@ -314,12 +314,4 @@ async fn a_restart_rolls_only_what_changed_while_down() {
     assert_eq!(after["targets"][0]["appliedHash"], after["sourceHash"]);
     sync_point(&client, "sync-2").await;
     assert_eq!(history.rollouts("redis"), 1, "the change rolled once");
-}
-
-/// The operator with its experimental ConfigSync reconciler switched on.
-fn configsync_enabled() -> Config {
-    Config {
-        configsync_resources: true,
-        ..Config::default()
-    }
 }
