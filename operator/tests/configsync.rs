@@ -4,74 +4,9 @@
 
 mod support;
 
-use configsync_crds::ConfigSync;
 use configsync_operator::controller::Config;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::CustomResourceExt;
-use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 use support::*;
-
-async fn install_crd(client: &kube::Client) {
-    let api: Api<CustomResourceDefinition> = Api::all(client.clone());
-    api.create(&PostParams::default(), &ConfigSync::crd())
-        .await
-        .unwrap();
-    let cs: Api<ConfigSync> = Api::namespaced(client.clone(), NS);
-    wait_until("the ConfigSync resource is served", || async {
-        cs.list(&Default::default()).await.is_ok()
-    })
-    .await;
-}
-
-async fn put_configsync(client: &kube::Client, name: &str, spec: Value) {
-    let api: Api<ConfigSync> = Api::namespaced(client.clone(), NS);
-    let body = json!({"apiVersion": "configsync.dev/v1alpha1", "kind": "ConfigSync",
-        "metadata": {"name": name, "namespace": NS}, "spec": spec});
-    api.patch(
-        name,
-        &PatchParams::apply("test").force(),
-        &Patch::Apply(body),
-    )
-    .await
-    .unwrap();
-}
-
-async fn get_status(client: &kube::Client, name: &str) -> Value {
-    let api: Api<ConfigSync> = Api::namespaced(client.clone(), NS);
-    let cs = api.get(name).await.unwrap();
-    serde_json::to_value(cs.status).unwrap()
-}
-
-fn condition(status: &Value, type_: &str) -> (String, String) {
-    let found = status["conditions"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|c| c["type"] == type_);
-    match found {
-        Some(c) => (
-            c["status"].as_str().unwrap_or_default().to_owned(),
-            c["reason"].as_str().unwrap_or_default().to_owned(),
-        ),
-        None => (String::new(), String::new()),
-    }
-}
-
-/// Wait until `name`'s status satisfies `check`; returns it.
-async fn wait_status(
-    client: &kube::Client,
-    name: &str,
-    what: &str,
-    check: impl Fn(&Value) -> bool,
-) -> Value {
-    wait_until(what, || async { check(&get_status(client, name).await) }).await;
-    get_status(client, name).await
-}
-
-fn ready_with(status: &Value, ready: &str, reason: &str) -> bool {
-    condition(status, "Ready") == (ready.to_owned(), reason.to_owned())
-}
 
 fn redis_spec() -> Value {
     json!({"sources": [{"kind": "ConfigMap", "name": "redis-config"}],
@@ -270,7 +205,12 @@ async fn the_older_configsync_wins_a_shared_target() {
         "targets": [{"kind": "Deployment", "name": "redis"}]}),
     )
     .await;
-    wait_for_event(&client, "second", "TargetClaimed").await;
+    let warning = wait_for_event(&client, "second", "TargetClaimed").await;
+    assert_eq!(warning.type_.as_deref(), Some("Warning"));
+    assert!(
+        warning.note.unwrap_or_default().contains("first"),
+        "the Event names the winner"
+    );
     let second = wait_status(&client, "second", "second reconciled", |s| {
         s["targetCount"] == 0
     })
@@ -301,6 +241,13 @@ async fn a_restart_rolls_only_what_changed_while_down() {
     sync_point(&client, "sync-1").await;
     put_configsync(&client, "redis", redis_spec()).await;
     assert_eq!(history.rollouts("redis"), 0);
+    let kept = get_status(&client, "redis").await;
+    assert_eq!(kept["sourceHash"], before["sourceHash"]);
+    assert_eq!(
+        kept["targets"], before["targets"],
+        "the persisted record stands"
+    );
+    assert_eq!(kept["conditions"], before["conditions"]);
     operator.stop().await;
 
     // A change while down rolls once after the restart.
