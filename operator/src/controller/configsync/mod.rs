@@ -27,6 +27,7 @@ use futures::{Stream, StreamExt};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{ListParams, Patch, PatchParams};
 use kube::runtime::WatchStreamExt;
+use kube::runtime::utils::Backoff;
 use kube::runtime::watcher::{self, Event};
 use kube::{Api, Client, Resource};
 use serde_json::json;
@@ -94,13 +95,42 @@ pub fn spawn(
             Some(ns) => Api::namespaced(client.clone(), ns),
             None => Api::all(client.clone()),
         };
-        let stream = watcher::watcher(api, watcher::Config::default()).default_backoff();
+        let stream =
+            watcher::watcher(api, watcher::Config::default()).backoff(CrdBackoff::default());
         tasks.spawn(pump(id.clone(), stream, input_tx.clone()));
         if crd == Crd::Served {
             watches.push(id);
         }
     }
     watches
+}
+
+/// Retry delays of the ConfigSync watch: 500ms doubling up to 5s, reset by a success. Short enough that
+/// a CRD installed after the operator started is picked up within seconds.
+#[derive(Debug, Default)]
+struct CrdBackoff {
+    next: Option<Duration>,
+}
+
+impl CrdBackoff {
+    const FIRST: Duration = Duration::from_millis(500);
+    const MAX: Duration = Duration::from_secs(5);
+}
+
+impl Iterator for CrdBackoff {
+    type Item = Duration;
+
+    fn next(&mut self) -> Option<Duration> {
+        let delay = self.next.unwrap_or(Self::FIRST);
+        self.next = Some(delay.saturating_mul(2).min(Self::MAX));
+        Some(delay)
+    }
+}
+
+impl Backoff for CrdBackoff {
+    fn reset(&mut self) {
+        self.next = None;
+    }
 }
 
 async fn pump(
@@ -296,4 +326,18 @@ fn cs_reference(cs: &ConfigSync) -> k8s_openapi::api::core::v1::ObjectReference 
     let mut reference = cs.object_ref(&());
     reference.api_version = Some("configsync.dev/v1alpha1".to_owned());
     reference
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn watch_retries_double_up_to_five_seconds_and_reset() {
+        let mut backoff = CrdBackoff::default();
+        let delays: Vec<u128> = backoff.by_ref().take(6).map(|d| d.as_millis()).collect();
+        assert_eq!(delays, [500, 1000, 2000, 4000, 5000, 5000]);
+        backoff.reset();
+        assert_eq!(backoff.next(), Some(Duration::from_millis(500)));
+    }
 }
