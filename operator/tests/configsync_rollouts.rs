@@ -89,6 +89,8 @@ async fn annotations_and_a_configsync_on_one_workload_roll_once_per_change() {
 
     put_configmap(&client, "app", json!({"k": "2"})).await;
     history.wait_for_rollouts("web", 1).await;
+    let rolled = wait_for_event(&client, "web", "ConfigRolled").await;
+    assert_eq!(rolled.type_.as_deref(), Some("Normal"));
     put_configmap(&client, "tuning", json!({"t": "2"})).await;
     history.wait_for_rollouts("web", 2).await;
     let status = wait_status(&client, "web", "Ready after both edits", |s| {

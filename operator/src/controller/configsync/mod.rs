@@ -6,8 +6,8 @@
 //!  source change     ─► ConfigSyncs that name/select it, or own a workload that consumes it ─► queue
 //!  workload event    ─► owned? queue its ConfigSync (rollout progress) : annotation path
 //!  pass(cs) = build   (plan::plan over SourceCache + observations: no I/O)
-//!           → execute (controller::apply per target, Warning Events for lost claims,
-//!                      status merge patch only when it changed)
+//!           → execute (controller::apply per target with the same workload Events as the annotation
+//!                      path, Warning Events for lost claims, status merge patch only when it changed)
 //! ```
 //! **Ownership.** A workload some ConfigSync names is driven by that ConfigSync alone (the oldest, when
 //! several name it); its annotation sources join the ConfigSync's hash, and the annotation path skips it.
@@ -38,7 +38,7 @@ use super::events::Events;
 use super::workloads::Observation;
 use super::{Access, Input, Metrics, Scope, WatchId, apply};
 use crate::cache::SourceCache;
-use crate::plan::event::{EventText, EventType};
+use crate::plan::event::{EventText, EventType, decision_event};
 
 pub mod plan;
 pub mod state;
@@ -283,6 +283,12 @@ pub async fn execute(
                     shell
                         .metrics
                         .rollout(workload.kind.as_str(), crate::plan::event::reason::ROLLED);
+                }
+                if let Some(text) = decision_event(&target.decision, &[]) {
+                    let regarding = apply::object_reference(workload, observation.uid.as_deref());
+                    if shell.events.publish(&text, &regarding).await.is_err() {
+                        shell.metrics.error("event");
+                    }
                 }
                 applied.push(observation);
             }
