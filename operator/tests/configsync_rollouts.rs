@@ -134,12 +134,26 @@ async fn annotations_and_a_configsync_on_one_workload_roll_once_per_change() {
 
 #[tokio::test]
 async fn max_concurrent_waits_for_each_target_to_become_available() {
+    b_waits_until_a_is_available(Config::default(), json!({"maxConcurrent": 1})).await;
+}
+
+#[tokio::test]
+async fn the_fleet_budget_also_holds_configsync_rollouts() {
+    let config = Config {
+        max_concurrent_rollouts: std::num::NonZeroUsize::new(1),
+        ..Config::default()
+    };
+    b_waits_until_a_is_available(config, json!({})).await;
+}
+
+/// `a` crash-loops after the edit; `b` must not roll until `a` is healed and available.
+async fn b_waits_until_a_is_available(config: Config, rollout: Value) {
     let cluster = mk_cluster_with_controllers().await;
     let client = cluster.client();
     two_targets(&client, true).await;
     let history = TemplateHistory::watch(&client).await;
-    let _operator = Operator::start(client.clone(), Config::default()).await;
-    put_configsync(&client, "both", both(json!({"maxConcurrent": 1}))).await;
+    let _operator = Operator::start(client.clone(), config).await;
+    put_configsync(&client, "both", both(rollout)).await;
     wait_status(&client, "both", "both adopted", |s| {
         s["targets"][1]["appliedHash"].is_string()
     })

@@ -223,6 +223,37 @@ pub struct Build {
     now: Time,
 }
 
+impl Build {
+    /// The workloads this pass would roll.
+    pub fn rollouts(&self) -> Vec<crate::workload::WorkloadRef> {
+        let applies = self.pass.applies.iter();
+        applies
+            .filter(|t| t.decision.is_rollout())
+            .map(|t| t.workload.clone())
+            .collect()
+    }
+
+    /// Ask `admit` (the fleet budget) for each rollout; one it refuses is held back as `Pending` and
+    /// retried when the budget frees a slot.
+    pub fn admit_rollouts(&mut self, mut admit: impl FnMut(&crate::workload::WorkloadRef) -> bool) {
+        let pass = &mut self.pass;
+        let mut held = Vec::new();
+        pass.applies.retain(|target| {
+            let keep = !target.decision.is_rollout() || admit(&target.workload);
+            if !keep {
+                held.push(target.index);
+            }
+            keep
+        });
+        for index in held {
+            if let Some(target) = pass.status.targets.get_mut(index) {
+                target.state = configsync_crds::TargetState::Pending;
+                target.last_rollout_time = None;
+            }
+        }
+    }
+}
+
 /// Plan the pass over `key` from the caches (no I/O); `None` when it is gone.
 pub fn build<'a>(
     state: &mut ConfigSyncs,
@@ -247,13 +278,13 @@ pub fn build<'a>(
 }
 
 /// Send the pass: applies in target order, Warning Events for lost claims, then the status (only when
-/// it changed). Returns what the applies read back, for the loop's observations.
+/// it changed). Returns what the applies read back, for the loop's observations, and whether each rolled.
 pub async fn execute(
     shell: &Shell<'_>,
     state: &mut ConfigSyncs,
     key: &CsKey,
     build: Build,
-) -> Vec<Observation> {
+) -> Vec<(Observation, bool)> {
     let Build {
         cs,
         mut pass,
@@ -290,7 +321,7 @@ pub async fn execute(
                         shell.metrics.error("event");
                     }
                 }
-                applied.push(observation);
+                applied.push((observation, target.decision.is_rollout()));
             }
             Err(error) => {
                 tracing::warn!(%workload, configsync = %key, %error, "apply failed; retrying later");

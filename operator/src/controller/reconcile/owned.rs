@@ -3,7 +3,8 @@
 //!
 //! ```text
 //!  queue pop(workload) ── owned by a ConfigSync? ──► that ConfigSync's queue (never reconciled here)
-//!  ConfigSync pass     ── configsync::build (SourceCache, observations) → configsync::execute
+//!  ConfigSync pass     ── configsync::build (SourceCache, observations) → fleet budget for each
+//!                         rollout (a refused one stays Pending) → configsync::execute
 //!                      ── applied observations ─► tracked (so a stale watch event cannot undo them)
 //!  released workload   ── re-baselined by the annotation path: a deleted ConfigSync rolls nothing
 //! ```
@@ -80,29 +81,45 @@ impl Controller {
 
     async fn reconcile_configsync(&mut self, key: &CsKey) {
         let tracked = &self.tracked;
-        let Some(build) = configsync::build(&mut self.configsyncs, key, &self.cache, |w| {
+        let Some(mut build) = configsync::build(&mut self.configsyncs, key, &self.cache, |w| {
             tracked.get(w).map(|t| &t.observation)
         }) else {
             return;
         };
+        build.admit_rollouts(|workload| self.admit(workload));
         let shell = Shell {
             client: &self.client,
             events: &self.events,
             metrics: &self.metrics,
             auto_all: self.config.auto_all,
         };
+        let admitted = build.rollouts();
         let applied = configsync::execute(&shell, &mut self.configsyncs, key, build).await;
-        for observation in applied {
-            self.record_applied(observation);
+        for workload in admitted {
+            // A failed apply gives its budget slot back.
+            if !applied.iter().any(|(o, _)| o.workload == workload) {
+                self.finish_rollout(&workload);
+            }
+        }
+        for (observation, rolled) in applied {
+            self.record_applied(observation, rolled);
         }
     }
 
-    /// Keep what an apply read back, unless the watch already delivered something newer.
-    fn record_applied(&mut self, observation: Observation) {
+    /// Keep what an apply read back, unless the watch already delivered something newer. A rollout
+    /// holds its fleet budget slot until the workload reports it complete (as on the annotation path).
+    fn record_applied(&mut self, observation: Observation, rolled: bool) {
         let workload: WorkloadRef = observation.workload.clone();
-        if let Some(tracked) = self.tracked.get_mut(&workload)
-            && observation.progress.generation >= tracked.observation.progress.generation
-        {
+        let Some(tracked) = self.tracked.get_mut(&workload) else {
+            if rolled {
+                self.finish_rollout(&workload);
+            }
+            return;
+        };
+        if rolled {
+            tracked.rolling = Some(observation.progress.generation);
+        }
+        if observation.progress.generation >= tracked.observation.progress.generation {
             tracked.observation = observation;
             tracked.pending = None;
         }
