@@ -63,20 +63,22 @@ pub enum Crd {
     Absent,
 }
 
-/// Ask the API server once whether ConfigSyncs are served, and log a clear line when they are not.
+/// Ask the API server once whether ConfigSyncs are served, and log a clear line when they are not
+/// (404, or 403 for missing RBAC). Any other failure counts as served: the watch retries, and readiness
+/// waits for it, so a passing network error does not let annotations act on a ConfigSync's workload.
 pub async fn probe(client: &Client) -> Crd {
     let api: Api<ConfigSync> = Api::all(client.clone());
     match api.list(&ListParams::default().limit(1)).await {
-        Ok(_) => Crd::Served,
-        Err(error) => {
+        Err(kube::Error::Api(status)) if [403, 404].contains(&status.code) => {
             tracing::warn!(
-                %error,
+                code = status.code,
                 "ConfigSync resources are not served (is the configsync.dev CRD installed? \
                  `configsync crd | kubectl apply -f -`); workload annotations work as usual, \
                  and ConfigSyncs are picked up once the CRD is installed"
             );
             Crd::Absent
         }
+        Ok(_) | Err(_) => Crd::Served,
     }
 }
 
