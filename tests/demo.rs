@@ -103,7 +103,7 @@ fn has(output: &[String], needle: &str) -> bool {
 /// The steps whose components have landed on this branch; the demo leaves the others out.
 const LANDED_STEPS: &[usize] = &[1, 2, 3, 4];
 /// Whether the operator's ConfigSync controller has landed (it fills in the READY column).
-const CONFIGSYNC_STATUS_LANDED: bool = false;
+const CONFIGSYNC_STATUS_LANDED: bool = true;
 
 /// The lines printed by step `number` (from its heading to the next one).
 fn section(output: &[String], number: usize) -> Vec<String> {

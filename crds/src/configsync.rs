@@ -209,7 +209,8 @@ pub struct RolloutPolicy {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1))]
     pub max_concurrent: Option<i32>,
-    /// Pause after a target becomes available before the next one starts (`30s`).
+    /// Least time between the starts of two targets' rollouts (`30s`); with `maxConcurrent` each also waits
+    /// for the previous ones to become available.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(pattern(DURATION_PATTERN), length(max = 32))]
     pub pause: Option<String>,

@@ -221,6 +221,88 @@ pub fn claim_winners(claims: &[Claim]) -> Claims {
     settled
 }
 
+/// One ConfigSync of a namespace, as [`settle_namespace`] reads it.
+#[derive(Clone, Copy, Debug)]
+pub struct Claimant<'a> {
+    /// Its name.
+    pub name: &'a str,
+    /// Its `metadata.creationTimestamp`.
+    pub created: Option<&'a Time>,
+    /// Its spec.
+    pub spec: &'a ConfigSyncSpec,
+}
+
+/// What one ConfigSync drives after the claims of its namespace are settled.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Drives {
+    /// The targets it won: it alone rolls them.
+    pub mine: BTreeSet<WorkloadRef>,
+    /// Named targets that do not exist (`TargetMissing`).
+    pub missing: BTreeSet<WorkloadRef>,
+    /// Targets it names that an older ConfigSync drives: (target, the winner's name).
+    pub lost: Vec<(WorkloadRef, String)>,
+    /// Why its spec could not be resolved, if it could not (it then drives nothing).
+    pub invalid: Option<String>,
+}
+
+/// The ownership rule of a namespace. Every workload some ConfigSync names is driven by exactly one of
+/// them, the oldest ([`claim_winners`]); the annotation reconciler leaves every such workload alone, and
+/// the winner hashes the union of its own sources and the workload's annotation sources. A workload no
+/// ConfigSync names stays with its annotations. So each change has one writer and one rollout.
+///
+/// Returns the drives of each ConfigSync (by name) and the owner of each claimed workload.
+pub fn settle_namespace<'a>(
+    namespace: &str,
+    claimants: &[Claimant<'_>],
+    workloads: impl IntoIterator<Item = (&'a WorkloadRef, &'a Labels)> + Clone,
+) -> (BTreeMap<String, Drives>, BTreeMap<WorkloadRef, String>) {
+    let mut drives: BTreeMap<String, Drives> = BTreeMap::new();
+    let mut claims = Vec::with_capacity(claimants.len());
+    for claimant in claimants {
+        let entry = drives.entry(claimant.name.to_owned()).or_default();
+        match resolve_targets(claimant.spec, namespace, workloads.clone()) {
+            Ok(targets) => {
+                entry.missing = targets.missing;
+                claims.push(Claim {
+                    name: claimant.name.to_owned(),
+                    created: claimant.created.cloned(),
+                    targets: targets.found,
+                });
+            }
+            Err(error) => entry.invalid = Some(error.to_string()),
+        }
+    }
+    let settled = claim_winners(&claims);
+    for (workload, winner) in &settled.winners {
+        drives
+            .entry(winner.clone())
+            .or_default()
+            .mine
+            .insert(workload.clone());
+    }
+    for (workload, loser) in settled.conflicts {
+        if let Some(winner) = settled.winners.get(&workload) {
+            let lost = (workload.clone(), winner.clone());
+            drives.entry(loser).or_default().lost.push(lost);
+        }
+    }
+    (drives, settled.winners)
+}
+
+/// Whether a source (by id and labels) is one `spec` follows, by name or by selector, so that its
+/// change must wake the ConfigSync. An invalid selector follows nothing.
+pub fn follows_source(spec: &ConfigSyncSpec, id: &SourceId, labels: &Labels) -> bool {
+    spec.sources.iter().any(|source| {
+        source.kind == id.kind
+            && (source.name.as_deref() == Some(id.name.as_str())
+                || source
+                    .selector
+                    .as_ref()
+                    .and_then(|s| Selector::try_from(s.clone()).ok())
+                    .is_some_and(|s| s.matches(labels)))
+    })
+}
+
 /// A condition to set: type, status (`True`/`False`/`Unknown`), reason and message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConditionUpdate<'a> {

@@ -225,3 +225,82 @@ fn conditions_keep_transition_time_while_status_holds() {
         ["Ready", "Degraded"]
     );
 }
+
+#[test]
+fn settle_gives_each_claimed_workload_one_owner_the_oldest() {
+    let web = WorkloadRef::new(WorkloadKind::Deployment, "prod", "web");
+    let api = WorkloadRef::new(WorkloadKind::Deployment, "prod", "api");
+    let annotated_only = WorkloadRef::new(WorkloadKind::Deployment, "prod", "batch");
+    let catalog = [
+        (web.clone(), labels(&[("tier", "front")])),
+        (api.clone(), labels(&[("tier", "back")])),
+        (annotated_only.clone(), labels(&[])),
+    ];
+    let by_name = spec(json!({"sources": [{"kind": "ConfigMap", "name": "a"}],
+        "targets": [{"kind": "Deployment", "name": "web"}, {"kind": "Deployment", "name": "gone"}]}));
+    let by_selector = spec(json!({"sources": [{"kind": "ConfigMap", "name": "b"}],
+        "targets": [{"kind": "Deployment", "selector": {"matchExpressions": [
+            {"key": "tier", "operator": "Exists"}]}}]}));
+    let (old, young) = (at(100), at(200));
+    let claimants = [
+        Claimant {
+            name: "young",
+            created: Some(&young),
+            spec: &by_selector,
+        },
+        Claimant {
+            name: "old",
+            created: Some(&old),
+            spec: &by_name,
+        },
+    ];
+    let (drives, owners) =
+        settle_namespace("prod", &claimants, catalog.iter().map(|(w, l)| (w, l)));
+    assert_eq!(owners.get(&web).map(String::as_str), Some("old"));
+    assert_eq!(owners.get(&api).map(String::as_str), Some("young"));
+    assert!(
+        !owners.contains_key(&annotated_only),
+        "unnamed workloads stay with their annotations"
+    );
+    assert_eq!(drives["old"].mine, BTreeSet::from([web.clone()]));
+    assert_eq!(
+        drives["old"].missing,
+        BTreeSet::from([WorkloadRef::new(WorkloadKind::Deployment, "prod", "gone")])
+    );
+    assert_eq!(drives["young"].mine, BTreeSet::from([api]));
+    assert_eq!(drives["young"].lost, vec![(web, "old".to_owned())]);
+}
+
+#[test]
+fn a_source_wakes_the_configsyncs_that_name_or_select_it() {
+    let spec = spec(json!({
+        "sources": [{"kind": "ConfigMap", "name": "redis-config"},
+                    {"kind": "Secret", "selector": {"matchLabels": {"team": "a"}}}],
+        "targets": [{"kind": "Deployment", "name": "redis"}]}));
+    let none = labels(&[]);
+    assert!(follows_source(
+        &spec,
+        &SourceId::config_map("redis-config"),
+        &none
+    ));
+    assert!(!follows_source(
+        &spec,
+        &SourceId::secret("redis-config"),
+        &none
+    ));
+    assert!(follows_source(
+        &spec,
+        &SourceId::secret("x"),
+        &labels(&[("team", "a")])
+    ));
+    assert!(!follows_source(
+        &spec,
+        &SourceId::secret("x"),
+        &labels(&[("team", "b")])
+    ));
+    assert!(!follows_source(
+        &spec,
+        &SourceId::config_map("x"),
+        &labels(&[("team", "a")])
+    ));
+}

@@ -4,74 +4,9 @@
 
 mod support;
 
-use configsync_crds::ConfigSync;
 use configsync_operator::controller::Config;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::CustomResourceExt;
-use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 use support::*;
-
-async fn install_crd(client: &kube::Client) {
-    let api: Api<CustomResourceDefinition> = Api::all(client.clone());
-    api.create(&PostParams::default(), &ConfigSync::crd())
-        .await
-        .unwrap();
-    let cs: Api<ConfigSync> = Api::namespaced(client.clone(), NS);
-    wait_until("the ConfigSync resource is served", || async {
-        cs.list(&Default::default()).await.is_ok()
-    })
-    .await;
-}
-
-async fn put_configsync(client: &kube::Client, name: &str, spec: Value) {
-    let api: Api<ConfigSync> = Api::namespaced(client.clone(), NS);
-    let body = json!({"apiVersion": "configsync.dev/v1alpha1", "kind": "ConfigSync",
-        "metadata": {"name": name, "namespace": NS}, "spec": spec});
-    api.patch(
-        name,
-        &PatchParams::apply("test").force(),
-        &Patch::Apply(body),
-    )
-    .await
-    .unwrap();
-}
-
-async fn get_status(client: &kube::Client, name: &str) -> Value {
-    let api: Api<ConfigSync> = Api::namespaced(client.clone(), NS);
-    let cs = api.get(name).await.unwrap();
-    serde_json::to_value(cs.status).unwrap()
-}
-
-fn condition(status: &Value, type_: &str) -> (String, String) {
-    let found = status["conditions"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|c| c["type"] == type_);
-    match found {
-        Some(c) => (
-            c["status"].as_str().unwrap_or_default().to_owned(),
-            c["reason"].as_str().unwrap_or_default().to_owned(),
-        ),
-        None => (String::new(), String::new()),
-    }
-}
-
-/// Wait until `name`'s status satisfies `check`; returns it.
-async fn wait_status(
-    client: &kube::Client,
-    name: &str,
-    what: &str,
-    check: impl Fn(&Value) -> bool,
-) -> Value {
-    wait_until(what, || async { check(&get_status(client, name).await) }).await;
-    get_status(client, name).await
-}
-
-fn ready_with(status: &Value, ready: &str, reason: &str) -> bool {
-    condition(status, "Ready") == (ready.to_owned(), reason.to_owned())
-}
 
 fn redis_spec() -> Value {
     json!({"sources": [{"kind": "ConfigMap", "name": "redis-config"}],
@@ -99,7 +34,7 @@ async fn a_source_edit_rolls_once_and_status_records_it() {
     let client = cluster.client();
     setup(&client).await;
     let history = TemplateHistory::watch(&client).await;
-    let _operator = Operator::start(client.clone(), configsync_enabled()).await;
+    let _operator = Operator::start(client.clone(), Config::default()).await;
     put_configsync(&client, "redis", redis_spec()).await;
     let adopted = wait_status(&client, "redis", "adopted and Ready", |s| {
         ready_with(s, "True", "Applied")
@@ -154,7 +89,7 @@ async fn missing_sources_and_targets_are_conditions() {
     let cluster = mk_cluster_with_controllers().await;
     let client = cluster.client();
     setup(&client).await;
-    let _operator = Operator::start(client.clone(), configsync_enabled()).await;
+    let _operator = Operator::start(client.clone(), Config::default()).await;
     put_configsync(
         &client,
         "no-source",
@@ -207,7 +142,7 @@ async fn suspend_holds_changes_and_resume_rolls_them_once() {
     let client = cluster.client();
     setup(&client).await;
     let history = TemplateHistory::watch(&client).await;
-    let _operator = Operator::start(client.clone(), configsync_enabled()).await;
+    let _operator = Operator::start(client.clone(), Config::default()).await;
     put_configsync(&client, "redis", redis_spec()).await;
     wait_status(&client, "redis", "Ready", |s| {
         ready_with(s, "True", "Applied")
@@ -255,7 +190,7 @@ async fn the_older_configsync_wins_a_shared_target() {
     let cluster = mk_cluster_with_controllers().await;
     let client = cluster.client();
     setup(&client).await;
-    let _operator = Operator::start(client.clone(), configsync_enabled()).await;
+    let _operator = Operator::start(client.clone(), Config::default()).await;
     put_configsync(&client, "first", redis_spec()).await;
     wait_status(&client, "first", "first is Ready", |s| {
         ready_with(s, "True", "Applied")
@@ -270,7 +205,12 @@ async fn the_older_configsync_wins_a_shared_target() {
         "targets": [{"kind": "Deployment", "name": "redis"}]}),
     )
     .await;
-    wait_for_event(&client, "second", "TargetClaimed").await;
+    let warning = wait_for_event(&client, "second", "TargetClaimed").await;
+    assert_eq!(warning.type_.as_deref(), Some("Warning"));
+    assert!(
+        warning.note.unwrap_or_default().contains("first"),
+        "the Event names the winner"
+    );
     let second = wait_status(&client, "second", "second reconciled", |s| {
         s["targetCount"] == 0
     })
@@ -288,7 +228,7 @@ async fn a_restart_rolls_only_what_changed_while_down() {
     let client = cluster.client();
     setup(&client).await;
     let history = TemplateHistory::watch(&client).await;
-    let operator = Operator::start(client.clone(), configsync_enabled()).await;
+    let operator = Operator::start(client.clone(), Config::default()).await;
     put_configsync(&client, "redis", redis_spec()).await;
     let before = wait_status(&client, "redis", "Ready", |s| {
         ready_with(s, "True", "Applied")
@@ -297,15 +237,22 @@ async fn a_restart_rolls_only_what_changed_while_down() {
     operator.stop().await;
 
     // No change: a restart rolls nothing and keeps the status (and its transition times).
-    let operator = Operator::start(client.clone(), configsync_enabled()).await;
+    let operator = Operator::start(client.clone(), Config::default()).await;
     sync_point(&client, "sync-1").await;
     put_configsync(&client, "redis", redis_spec()).await;
     assert_eq!(history.rollouts("redis"), 0);
+    let kept = get_status(&client, "redis").await;
+    assert_eq!(kept["sourceHash"], before["sourceHash"]);
+    assert_eq!(
+        kept["targets"], before["targets"],
+        "the persisted record stands"
+    );
+    assert_eq!(kept["conditions"], before["conditions"]);
     operator.stop().await;
 
     // A change while down rolls once after the restart.
     put_configmap(&client, "redis-config", json!({"redis.conf": "changed"})).await;
-    let _operator = Operator::start(client.clone(), configsync_enabled()).await;
+    let _operator = Operator::start(client.clone(), Config::default()).await;
     history.wait_for_rollouts("redis", 1).await;
     let after = wait_status(&client, "redis", "Ready with the new hash", |s| {
         s["sourceHash"] != before["sourceHash"] && ready_with(s, "True", "Applied")
@@ -314,12 +261,4 @@ async fn a_restart_rolls_only_what_changed_while_down() {
     assert_eq!(after["targets"][0]["appliedHash"], after["sourceHash"]);
     sync_point(&client, "sync-2").await;
     assert_eq!(history.rollouts("redis"), 1, "the change rolled once");
-}
-
-/// The operator with its experimental ConfigSync reconciler switched on.
-fn configsync_enabled() -> Config {
-    Config {
-        configsync_resources: true,
-        ..Config::default()
-    }
 }

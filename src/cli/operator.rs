@@ -75,10 +75,10 @@ pub struct OperatorArgs {
     /// Label selector for ConfigMaps and Secrets.
     #[arg(long, env = "CONFIGSYNC_SOURCE_SELECTOR")]
     pub source_selector: Option<String>,
-    /// Also reconcile `ConfigSync` resources (experimental: do not combine a ConfigSync target with workload
-    /// annotations yet).
-    #[arg(long, env = "CONFIGSYNC_EXPERIMENTAL_CONFIGSYNC")]
-    pub experimental_configsync: bool,
+    /// Leave `ConfigSync` resources alone: only workload annotations drive rollouts. By default both
+    /// do, and a workload a ConfigSync names is driven by that ConfigSync alone.
+    #[arg(long, env = "CONFIGSYNC_NO_CONFIGSYNC")]
+    pub no_configsync: bool,
     /// Address for /healthz, /readyz and /metrics.
     #[arg(long, default_value = "0.0.0.0:8080", env = "CONFIGSYNC_METRICS_ADDR")]
     pub metrics_addr: SocketAddr,
@@ -132,7 +132,7 @@ impl OperatorArgs {
             namespaces,
             workload_selector,
             source_selector,
-            experimental_configsync,
+            no_configsync,
             metrics_addr,
             log_format,
             log_level,
@@ -154,7 +154,7 @@ impl OperatorArgs {
             workload_selector,
             source_selector,
             instance: Some(identity.clone()),
-            configsync_resources: experimental_configsync,
+            no_configsync,
         };
         let client = kube::Client::try_default()
             .await

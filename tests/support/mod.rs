@@ -226,3 +226,70 @@ pub fn start_operator(cluster: &Cluster, extra: &[&str]) -> Operator {
 pub fn path_str(path: &Path) -> &str {
     path.to_str().expect("utf-8 temp path")
 }
+
+/// A running `configsync operator`; killed on drop. Its stdout lines are kept in `log`.
+pub struct Operator {
+    pub child: Child,
+    pub log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Operator {
+    /// Whether the operator has printed a line containing `needle`.
+    pub fn logged(&self, needle: &str) -> bool {
+        self.log
+            .lock()
+            .is_ok_and(|log| log.iter().any(|line| line.contains(needle)))
+    }
+}
+
+impl Drop for Operator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Start the operator against `cluster` and wait until `/readyz` says it has listed everything. Its
+/// stdout and stderr (the logs, echoed to the test's stderr) are kept in [`Operator::log`].
+pub fn start_operator(cluster: &Cluster) -> Operator {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_configsync"))
+        .args(["operator", "--metrics-addr", "127.0.0.1:0"])
+        .env("KUBECONFIG", &cluster.kubeconfig)
+        .env("CONFIGSYNC_LOG_LEVEL", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn configsync operator");
+    let stdout = child.stdout.take().expect("stdout");
+    let stderr = child.stderr.take().expect("stderr");
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let operator = Operator {
+        child,
+        log: log.clone(),
+    };
+    let stderr_log = log.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            eprintln!("{line}");
+            if let Ok(mut log) = stderr_log.lock() {
+                log.push(line);
+            }
+        }
+    });
+    let (line_tx, line_rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Ok(mut log) = log.lock() {
+                log.push(line.clone());
+            }
+            let _ = line_tx.send(line);
+        }
+    });
+    let line = wait_for_line(&line_rx, "serving health and metrics on http://")
+        .expect("the operator prints its health address");
+    let addr = line.rsplit("http://").next().unwrap_or_default().to_owned();
+    wait_until("the operator is ready", || {
+        http_get(&addr, "/readyz").is_some()
+    });
+    operator
+}

@@ -5,10 +5,14 @@
 //! ```text
 //!  sources::spawn   (ConfigMap, Secret watch tasks: digests only) ─┐
 //!  workloads::spawn (Deployment, StatefulSet, DaemonSet tasks)     ─┤ mpsc<Input>
+//!  configsync::spawn (ConfigSync watch)                            ─┤
 //!                                                                  ▼
-//!  reconcile::Controller (one task, owns SourceCache + RefIndex + Debouncer + RolloutBudget)
+//!  reconcile::Controller (one task, owns SourceCache + RefIndex + Debouncer + RolloutBudget
+//!                         + configsync::ConfigSyncs: who drives which workload)
 //!     source event  → SourceUpdate::affected(index) → debounce → reconcile exactly those workloads
+//!                     (a workload a ConfigSync drives → that ConfigSync's pass instead)
 //!     workload event→ index.apply_workload           → reconcile that workload (adoption, policy change)
+//!     ConfigSync    → settle claims of its namespace → configsync pass (build from caches → execute)
 //!     reconcile     = dereference (cache, observation) → validate (policy) → build (hash, decide, body)
 //!                     → apply (apply::apply, SSA as `configsync`) + events::Events::publish
 //! ```
@@ -58,9 +62,8 @@ pub struct Config {
     pub source_selector: Option<String>,
     /// The Event `reportingInstance` (the pod name).
     pub instance: Option<String>,
-    /// Run the `ConfigSync` reconciler. Experimental and off by default: a workload followed both by
-    /// annotations and by a ConfigSync is still hashed differently by the two reconcilers.
-    pub configsync_resources: bool,
+    /// Leave `ConfigSync` resources alone (`--no-configsync`): only annotations drive rollouts.
+    pub no_configsync: bool,
 }
 
 /// Failures that stop the controller.
@@ -132,11 +135,15 @@ pub enum Input {
     /// A ConfigMap or Secret changed (digests only).
     Source(sources::SourceInput),
     /// A workload was added or modified.
-    Workload(workloads::Observation),
+    Workload(Box<workloads::Observation>),
     /// A workload is gone.
     WorkloadDeleted(WorkloadRef),
     /// A watch completed its (re)list.
     Synced(WatchId),
+    /// A ConfigSync was added or modified.
+    ConfigSync(Box<configsync_crds::ConfigSync>),
+    /// A ConfigSync is gone.
+    ConfigSyncDeleted(configsync::CsKey),
     /// A watch failed and will retry (counted).
     WatchError,
 }
@@ -217,11 +224,10 @@ pub async fn run(
     let mut tasks = JoinSet::new();
     let mut watches = sources::spawn(&client, &scope, &input_tx, &mut tasks);
     watches.extend(workloads::spawn(&client, &scope, &input_tx, &mut tasks));
-    if config.configsync_resources {
-        tasks.spawn(configsync::run(
-            client.clone(),
-            config.auto_all,
-            config.instance.clone(),
+    if !config.no_configsync {
+        let crd = configsync::probe(&client).await;
+        watches.extend(configsync::spawn(
+            &client, &scope, crd, &input_tx, &mut tasks,
         ));
     }
     drop(input_tx);

@@ -7,8 +7,11 @@
 //!  timer           → debouncer.due() and budget waiters → queue
 //!  queue           → reconcile(w): dereference → validate → build (plan) → apply + Event + metrics
 //! ```
+//! A workload a ConfigSync drives is never reconciled here: its events wake that ConfigSync's pass
+//! instead ([`owned`]), so each change has one writer and one rollout.
+//!
 //! Until every watch has listed once the loop only fills the cache and index; then it queues every
-//! workload once (the catch-up pass), which is where restarts and failovers are made safe.
+//! workload and ConfigSync once (the catch-up pass), which is where restarts and failovers are made safe.
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -20,6 +23,7 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use super::apply::{self, object_reference};
+use super::configsync::ConfigSyncs;
 use super::events::Events;
 use super::sources::SourceInput;
 use super::workloads::Observation;
@@ -84,7 +88,10 @@ pub struct Controller {
     waiting: BTreeSet<WorkloadRef>,
     wake_at: Option<Instant>,
     queue: BTreeSet<WorkloadRef>,
+    configsyncs: ConfigSyncs,
 }
+
+mod owned;
 
 impl Controller {
     /// A loop that waits for `watches` to list before it acts.
@@ -119,6 +126,7 @@ impl Controller {
             waiting: BTreeSet::new(),
             wake_at: None,
             queue: BTreeSet::new(),
+            configsyncs: ConfigSyncs::default(),
         })
     }
 
@@ -128,10 +136,14 @@ impl Controller {
     /// [`Error::ReceiveInput`] when every watch task is gone.
     pub async fn run(mut self, mut input_rx: mpsc::Receiver<Input>) -> Result<(), Error> {
         loop {
-            let deadline = [self.debouncer.next_deadline(), self.wake_at]
-                .into_iter()
-                .flatten()
-                .min();
+            let deadline = [
+                self.debouncer.next_deadline(),
+                self.wake_at,
+                self.configsyncs.next_deadline(),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
             let sleep = deadline.map(tokio::time::Instant::from_std);
             tokio::select! {
                 input = input_rx.recv() => match input {
@@ -140,18 +152,18 @@ impl Controller {
                 },
                 () = sleep_until(sleep), if sleep.is_some() => self.on_timer(Instant::now()),
             }
-            while let Some(workload) = self.queue.pop_first() {
-                self.reconcile(&workload).await;
-            }
+            self.drain().await;
         }
     }
 
     fn handle(&mut self, input: Input) {
         match input {
             Input::Source(source) => self.on_source(source),
-            Input::Workload(observation) => self.on_workload(observation),
+            Input::Workload(observation) => self.on_workload(*observation),
             Input::WorkloadDeleted(workload) => self.on_workload_deleted(&workload),
             Input::Synced(watch) => self.on_synced(&watch),
+            Input::ConfigSync(cs) => self.on_configsync(*cs),
+            Input::ConfigSyncDeleted(key) => self.on_configsync_deleted(&key),
             Input::WatchError => self.metrics.error("watch"),
         }
     }
@@ -168,33 +180,49 @@ impl Controller {
                 "every watch has listed; catching up"
             );
             self.queue.extend(self.tracked.keys().cloned());
+            self.settle_all();
             self.ready.store(true, Ordering::Release);
         }
     }
 
     fn on_source(&mut self, source: SourceInput) {
-        let (update, seen) = match source {
+        let (update, labels, seen) = match source {
             SourceInput::Applied {
                 kind,
                 meta,
                 digests,
                 seen,
-            } => (self.cache.apply(kind, &meta, digests), seen),
+            } => {
+                let labels = meta.labels.clone().unwrap_or_default();
+                (self.cache.apply(kind, &meta, digests), labels, seen)
+            }
             SourceInput::Deleted {
                 namespace,
                 id,
                 seen,
-            } => (self.cache.delete(&namespace, &id), seen),
+            } => {
+                let labels = self
+                    .cache
+                    .get(&namespace, &id)
+                    .map(|e| e.labels.clone())
+                    .unwrap_or_default();
+                (self.cache.delete(&namespace, &id), labels, seen)
+            }
         };
         if !self.is_ready() {
             return;
         }
+        self.configsyncs
+            .on_source(&update.namespace, &update.id, &labels, seen);
         let affected = update.affected(&self.index);
         tracing::debug!(
             ns = %update.namespace, source = %update.id, affected = affected.len(), "source changed"
         );
         for workload in affected {
-            self.note_change(&workload, &update, seen);
+            match self.configsyncs.owner(&workload) {
+                Some(owner) => self.configsyncs.on_owned_source(owner.clone(), seen),
+                None => self.note_change(&workload, &update, seen),
+            }
         }
     }
 
@@ -239,6 +267,7 @@ impl Controller {
         self.metrics
             .followed_sources
             .set(i64::try_from(self.index.source_count()).unwrap_or(i64::MAX));
+        let mut relabelled = true;
         let tracked = match self.tracked.entry(workload.clone()) {
             Entry::Occupied(entry) => {
                 let tracked = entry.into_mut();
@@ -246,6 +275,7 @@ impl Controller {
                 if observation.progress.generation < tracked.observation.progress.generation {
                     return;
                 }
+                relabelled = tracked.observation.labels != observation.labels;
                 tracked.observation = observation;
                 tracked
             }
@@ -263,8 +293,18 @@ impl Controller {
             tracked.rolling = None;
             self.finish_rollout(&workload);
         }
-        if self.is_ready() && !self.debouncer.is_pending(&workload) {
-            self.queue.insert(workload);
+        if !self.is_ready() {
+            return;
+        }
+        if relabelled {
+            self.settle(&workload.namespace);
+        }
+        match self.configsyncs.owner(&workload) {
+            Some(owner) => self.configsyncs.queue(owner.clone()),
+            None if !self.debouncer.is_pending(&workload) => {
+                self.queue.insert(workload);
+            }
+            None => {}
         }
     }
 
@@ -274,6 +314,9 @@ impl Controller {
         self.debouncer.cancel(workload);
         self.waiting.remove(workload);
         self.finish_rollout(workload);
+        if self.is_ready() {
+            self.settle(&workload.namespace);
+        }
     }
 
     /// Free `workload`'s budget slot and let every waiter try again.
@@ -284,6 +327,7 @@ impl Controller {
 
     fn on_timer(&mut self, now: Instant) {
         self.queue.extend(self.debouncer.due(now));
+        self.configsyncs.due(now);
         if self.wake_at.is_some_and(|at| at <= now) {
             self.wake_at = None;
             self.queue.append(&mut self.waiting);

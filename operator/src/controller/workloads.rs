@@ -42,6 +42,8 @@ pub struct Observation {
     pub observed_hash: Option<String>,
     /// Rollout progress from status.
     pub progress: Progress,
+    /// `metadata.labels` (ConfigSync target selectors match them).
+    pub labels: std::collections::BTreeMap<String, String>,
 }
 
 /// Where the workload's own controller is with its latest spec.
@@ -141,6 +143,7 @@ pub fn observe<W: Watched>(object: &W, auto_all: bool) -> Observation {
         template_hash: object.template_hash().map(str::to_owned),
         observed_hash: object.observed_hash().map(str::to_owned),
         progress: object.progress(),
+        labels: Workload::meta(object).labels.clone().unwrap_or_default(),
     }
 }
 
@@ -247,7 +250,7 @@ fn translate<W: Watched>(
             let observation = observe(&object, auto_all);
             listed.insert(observation.workload.clone());
             known.insert(observation.workload.clone());
-            vec![Input::Workload(observation)]
+            vec![Input::Workload(Box::new(observation))]
         }
         Event::Delete(object) => {
             let workload = object.workload_ref();

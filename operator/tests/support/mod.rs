@@ -9,11 +9,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use configsync_cluster::{Config as ClusterConfig, EmbeddedCluster};
+use configsync_crds::ConfigSync;
 use configsync_operator::controller::{self, Config, Metrics};
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use k8s_openapi::api::events::v1::Event;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::CustomResourceExt;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::runtime::{WatchStreamExt, watcher};
 use prometheus_client::registry::Registry;
@@ -297,4 +300,67 @@ pub async fn sync_point(client: &kube::Client, name: &str) {
     );
     create_deployment(client, &deployment).await;
     wait_for_record(client, name, None).await;
+}
+
+// === ConfigSync ===
+
+pub async fn install_crd(client: &kube::Client) {
+    let api: Api<CustomResourceDefinition> = Api::all(client.clone());
+    api.create(&PostParams::default(), &ConfigSync::crd())
+        .await
+        .unwrap();
+    let cs: Api<ConfigSync> = Api::namespaced(client.clone(), NS);
+    wait_until("the ConfigSync resource is served", || async {
+        cs.list(&Default::default()).await.is_ok()
+    })
+    .await;
+}
+
+pub async fn put_configsync(client: &kube::Client, name: &str, spec: Value) {
+    let api: Api<ConfigSync> = Api::namespaced(client.clone(), NS);
+    let body = json!({"apiVersion": "configsync.dev/v1alpha1", "kind": "ConfigSync",
+        "metadata": {"name": name, "namespace": NS}, "spec": spec});
+    api.patch(
+        name,
+        &PatchParams::apply("test").force(),
+        &Patch::Apply(body),
+    )
+    .await
+    .unwrap();
+}
+
+pub async fn get_status(client: &kube::Client, name: &str) -> Value {
+    let api: Api<ConfigSync> = Api::namespaced(client.clone(), NS);
+    let cs = api.get(name).await.unwrap();
+    serde_json::to_value(cs.status).unwrap()
+}
+
+pub fn condition(status: &Value, type_: &str) -> (String, String) {
+    let found = status["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["type"] == type_);
+    match found {
+        Some(c) => (
+            c["status"].as_str().unwrap_or_default().to_owned(),
+            c["reason"].as_str().unwrap_or_default().to_owned(),
+        ),
+        None => (String::new(), String::new()),
+    }
+}
+
+/// Wait until `name`'s status satisfies `check`; returns it.
+pub async fn wait_status(
+    client: &kube::Client,
+    name: &str,
+    what: &str,
+    check: impl Fn(&Value) -> bool,
+) -> Value {
+    wait_until(what, || async { check(&get_status(client, name).await) }).await;
+    get_status(client, name).await
+}
+
+pub fn ready_with(status: &Value, ready: &str, reason: &str) -> bool {
+    condition(status, "Ready") == (ready.to_owned(), reason.to_owned())
 }

@@ -26,8 +26,10 @@ enum Component {
 
 const fn landed(component: Component) -> bool {
     match component {
-        Component::Controllers | Component::Sidecar | Component::Operator => true,
-        Component::ConfigSyncStatus => false,
+        Component::Controllers
+        | Component::Sidecar
+        | Component::Operator
+        | Component::ConfigSyncStatus => true,
     }
 }
 

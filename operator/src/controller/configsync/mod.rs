@@ -1,269 +1,300 @@
-//! The ConfigSync reconciler: a kube-runtime `Controller` over ConfigSyncs, woken by any ConfigMap,
-//! Secret or workload change in a ConfigSync's namespace.
+//! The ConfigSync path of the controller loop: a ConfigSync watch feeding the same loop that owns the
+//! source cache and the workload observations, so a ConfigSync pass reads caches, never lists.
 //!
 //! ```text
-//!  reconcile(cs) = dereference (list sources + workloads → SourceCache, catalogs)
-//!                → validate   (resolve_sources/targets, claim_winners: oldest wins, Warning Event)
-//!                → build      (hash::workload_hash over CS sources ∪ the workload's annotation sources,
-//!                              plan::decide against the workload's observed-hash record)
-//!                → apply      (controller::apply, gated by suspend / maxConcurrent / pause)
-//!                → status     (merge patch of the status subresource, only when it changed)
+//!  watch(ConfigSync) ─► Input::ConfigSync ─► state::ConfigSyncs (settle claims: workload → owner)
+//!  source change     ─► ConfigSyncs that name/select it, or own a workload that consumes it ─► queue
+//!  workload event    ─► owned? queue its ConfigSync (rollout progress) : annotation path
+//!  pass(cs) = build   (plan::plan over SourceCache + observations: no I/O)
+//!           → execute (controller::apply per target with the same workload Events as the annotation
+//!                      path, Warning Events for lost claims, status merge patch only when it changed)
 //! ```
+//! **Ownership.** A workload some ConfigSync names is driven by that ConfigSync alone (the oldest, when
+//! several name it); its annotation sources join the ConfigSync's hash, and the annotation path skips it.
+//! One writer per workload, one hash, so one rollout per change.
+//!
 //! The workload's `configsync.dev/observed-hash` and the status are the "last applied" record, so a
 //! restarted operator rolls only what changed while it was down. Nothing is written to users' objects
 //! but the two annotations the apply path owns: no finalizers, no ownerReferences.
-use std::sync::Arc;
-use std::time::Duration;
+//!
+//! When the CRD is not installed the watch keeps retrying quietly (it starts working once the CRD is
+//! applied) and the annotation path runs as before.
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
 
-use configsync_crds::{ConfigSync, ConfigSyncStatus, SourceStatus, TargetState, TargetStatus};
-use futures::StreamExt;
-use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
-use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use configsync_crds::ConfigSync;
+use futures::{Stream, StreamExt};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{ListParams, Patch, PatchParams};
-use kube::runtime::controller::Action;
-use kube::runtime::reflector::{ObjectRef, Store};
-use kube::runtime::{Controller, watcher};
-use kube::{Api, Client, Resource, ResourceExt};
+use kube::runtime::WatchStreamExt;
+use kube::runtime::utils::Backoff;
+use kube::runtime::watcher::{self, Event};
+use kube::{Api, Client, Resource};
 use serde_json::json;
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
 
-use super::Access;
-use super::apply;
 use super::events::Events;
-use super::workloads::{Observation, Watched, observe};
+use super::workloads::Observation;
+use super::{Access, Input, Metrics, Scope, WatchId, apply};
 use crate::cache::SourceCache;
-use crate::configsync::{Claim, Labels, claim_winners, resolve_sources, resolve_targets};
-use crate::hash::{source_hash, workload_hash};
-use crate::plan::apply::apply_body;
-use crate::plan::event::{EventText, EventType};
-use crate::plan::{Live, decide};
-use crate::refs::merge_refs;
-use crate::workload::{Workload, WorkloadRef};
+use crate::plan::event::{EventText, EventType, decision_event};
 
 pub mod plan;
+pub mod state;
 
-use plan::{Findings, Gate, Step};
+pub use state::{ConfigSyncs, CsKey};
 
-/// What the reconciler uses from the API.
+/// What the ConfigSync path uses from the API.
 pub const ACCESS: &[Access] = &[
     Access::new("configsync.dev", "configsyncs", &["list", "watch"]),
     Access::new("configsync.dev", "configsyncs/status", &["patch"]),
 ];
 
-/// How soon a ConfigSync with rollouts in flight is looked at again (workload watches usually come first).
-const RECHECK: Duration = Duration::from_secs(2);
+/// How long a ConfigSync whose pass failed waits before the next one.
+const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(5);
 
-/// Failures of one reconcile (retried by the controller).
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// Listing sources or workloads failed.
-    #[error("listing {what} failed")]
-    ListObjects {
-        /// The resource listed.
-        what: &'static str,
-        /// Why.
-        #[source]
-        source: kube::Error,
-    },
-    /// The spec could not be resolved.
-    #[error("resolving the spec failed")]
-    ResolveSpec(#[source] crate::configsync::Error),
-    /// Writing status failed.
-    #[error("patching the status failed")]
-    PatchStatus(#[source] kube::Error),
+/// Whether the `configsync.dev` CRD is served.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Crd {
+    /// Served: the watch must list before the operator is ready.
+    Served,
+    /// Not installed (or not readable): the watch retries in the background, readiness does not wait.
+    Absent,
 }
 
-struct Context {
-    client: Client,
-    auto_all: bool,
-    events: Events,
-    store: Store<ConfigSync>,
-}
-
-/// Run the ConfigSync controller until its stream ends.
-pub async fn run(client: Client, auto_all: bool, instance: Option<String>) {
-    let controller = Controller::new(
-        Api::<ConfigSync>::all(client.clone()),
-        watcher::Config::default(),
-    );
-    let store = controller.store();
-    let wake = |store: Store<ConfigSync>| {
-        move |namespace: Option<String>| -> Vec<ObjectRef<ConfigSync>> {
-            store
-                .state()
-                .iter()
-                .filter(|cs| cs.namespace() == namespace)
-                .map(|cs| ObjectRef::from_obj(cs.as_ref()))
-                .collect()
+/// Ask the API server once whether ConfigSyncs are served, and log a clear line when they are not
+/// (404, or 403 for missing RBAC). Any other failure counts as served: the watch retries, and readiness
+/// waits for it, so a passing network error does not let annotations act on a ConfigSync's workload.
+pub async fn probe(client: &Client) -> Crd {
+    let api: Api<ConfigSync> = Api::all(client.clone());
+    match api.list(&ListParams::default().limit(1)).await {
+        Err(kube::Error::Api(status)) if [403, 404].contains(&status.code) => {
+            tracing::warn!(
+                code = status.code,
+                "ConfigSync resources are not served (is the configsync.dev CRD installed? \
+                 `configsync crd | kubectl apply -f -`); workload annotations work as usual, \
+                 and ConfigSyncs are picked up once the CRD is installed"
+            );
+            Crd::Absent
         }
-    };
-    let (w1, w2, w3, w4, w5) = (
-        wake(store.clone()),
-        wake(store.clone()),
-        wake(store.clone()),
-        wake(store.clone()),
-        wake(store.clone()),
-    );
-    let wc = watcher::Config::default;
-    let context = Arc::new(Context {
-        events: Events::new(client.clone(), instance),
-        client: client.clone(),
-        auto_all,
-        store,
-    });
-    controller
-        .watches(Api::<ConfigMap>::all(client.clone()), wc(), move |o| {
-            w1(o.namespace())
-        })
-        .watches(Api::<Secret>::all(client.clone()), wc(), move |o| {
-            w2(o.namespace())
-        })
-        .watches(Api::<Deployment>::all(client.clone()), wc(), move |o| {
-            w3(o.namespace())
-        })
-        .watches(Api::<StatefulSet>::all(client.clone()), wc(), move |o| {
-            w4(o.namespace())
-        })
-        .watches(Api::<DaemonSet>::all(client), wc(), move |o| {
-            w5(o.namespace())
-        })
-        .run(reconcile, error_policy, context)
-        .for_each(|result| async move {
-            if let Err(error) = result {
-                tracing::debug!(%error, "configsync reconcile");
-            }
-        })
-        .await;
-}
-
-fn error_policy(cs: Arc<ConfigSync>, error: &Error, _: Arc<Context>) -> Action {
-    tracing::warn!(configsync = %cs.name_any(), %error, "configsync reconcile failed; retrying");
-    Action::requeue(Duration::from_secs(5))
-}
-
-/// Everything listed in one namespace.
-struct Listed {
-    cache: SourceCache,
-    workloads: Vec<(Observation, Labels)>,
-}
-
-async fn list_namespace(client: &Client, ns: &str, auto_all: bool) -> Result<Listed, Error> {
-    let lp = ListParams::default();
-    let list_err = |what| move |source| Error::ListObjects { what, source };
-    let mut cache = SourceCache::default();
-    for cm in Api::<ConfigMap>::namespaced(client.clone(), ns)
-        .list(&lp)
-        .await
-        .map_err(list_err("configmaps"))?
-    {
-        cache.apply_config_map(&cm);
+        Ok(_) | Err(_) => Crd::Served,
     }
-    for secret in Api::<Secret>::namespaced(client.clone(), ns)
-        .list(&lp)
-        .await
-        .map_err(list_err("secrets"))?
-    {
-        cache.apply_secret(&secret);
-    }
-    let mut workloads = Vec::new();
-    list_kind::<Deployment>(client, ns, auto_all, &mut workloads).await?;
-    list_kind::<StatefulSet>(client, ns, auto_all, &mut workloads).await?;
-    list_kind::<DaemonSet>(client, ns, auto_all, &mut workloads).await?;
-    Ok(Listed { cache, workloads })
 }
 
-async fn list_kind<W>(
+/// Spawn the ConfigSync watch for every namespace of `scope`; returns the watches readiness waits for.
+pub fn spawn(
     client: &Client,
-    ns: &str,
-    auto_all: bool,
-    out: &mut Vec<(Observation, Labels)>,
-) -> Result<(), Error>
-where
-    W: Watched
-        + Resource<Scope = k8s_openapi::NamespaceResourceScope>
-        + Clone
-        + std::fmt::Debug
-        + serde::de::DeserializeOwned,
-{
-    let api = Api::<W>::namespaced(client.clone(), ns);
-    let list = api
-        .list(&ListParams::default())
-        .await
-        .map_err(|source| Error::ListObjects {
-            what: "workloads",
-            source,
-        })?;
-    out.extend(list.into_iter().map(|w| {
-        (
-            observe(&w, auto_all),
-            Workload::meta(&w).labels.clone().unwrap_or_default(),
-        )
-    }));
-    Ok(())
-}
-
-/// The targets this ConfigSync wins, and the ones another (older) ConfigSync holds.
-fn settle_claims(
-    cs: &ConfigSync,
-    found: &std::collections::BTreeSet<WorkloadRef>,
-    others: &[Arc<ConfigSync>],
-    ns: &str,
-    catalog: &[(WorkloadRef, Labels)],
-) -> (Vec<WorkloadRef>, Vec<(WorkloadRef, String)>) {
-    let me = cs.name_any();
-    let mut claims = vec![Claim {
-        name: me.clone(),
-        created: cs.meta().creation_timestamp.clone(),
-        targets: found.clone(),
-    }];
-    for other in others
-        .iter()
-        .filter(|o| o.namespace().as_deref() == Some(ns) && o.name_any() != me)
-    {
-        let catalog = catalog.iter().map(|(w, l)| (w, l));
-        if let Ok(targets) = resolve_targets(&other.spec, ns, catalog) {
-            claims.push(Claim {
-                name: other.name_any(),
-                created: other.meta().creation_timestamp.clone(),
-                targets: targets.found,
-            });
+    scope: &Scope,
+    crd: Crd,
+    input_tx: &mpsc::Sender<Input>,
+    tasks: &mut JoinSet<()>,
+) -> Vec<WatchId> {
+    let mut watches = Vec::new();
+    for namespace in scope.namespaces() {
+        let id = WatchId::new("configsyncs", namespace);
+        let api: Api<ConfigSync> = match namespace {
+            Some(ns) => Api::namespaced(client.clone(), ns),
+            None => Api::all(client.clone()),
+        };
+        let stream =
+            watcher::watcher(api, watcher::Config::default()).backoff(CrdBackoff::default());
+        tasks.spawn(pump(id.clone(), stream, input_tx.clone()));
+        if crd == Crd::Served {
+            watches.push(id);
         }
     }
-    let settled = claim_winners(&claims);
-    let mine = settled
-        .winners
-        .iter()
-        .filter(|(_, n)| **n == me)
-        .map(|(w, _)| w.clone())
-        .collect();
-    let lost = found
-        .iter()
-        .filter_map(|w| {
-            settled
-                .winners
-                .get(w)
-                .filter(|n| **n != me)
-                .map(|n| (w.clone(), n.clone()))
-        })
-        .collect();
-    (mine, lost)
+    watches
 }
 
-async fn reconcile(cs: Arc<ConfigSync>, ctx: Arc<Context>) -> Result<Action, Error> {
-    let ns = cs.namespace().unwrap_or_default();
+/// Retry delays of the ConfigSync watch: 500ms doubling up to 5s, reset by a success. Short enough that
+/// a CRD installed after the operator started is picked up within seconds.
+#[derive(Debug, Default)]
+struct CrdBackoff {
+    next: Option<Duration>,
+}
+
+impl CrdBackoff {
+    const FIRST: Duration = Duration::from_millis(500);
+    const MAX: Duration = Duration::from_secs(5);
+}
+
+impl Iterator for CrdBackoff {
+    type Item = Duration;
+
+    fn next(&mut self) -> Option<Duration> {
+        let delay = self.next.unwrap_or(Self::FIRST);
+        self.next = Some(delay.saturating_mul(2).min(Self::MAX));
+        Some(delay)
+    }
+}
+
+impl Backoff for CrdBackoff {
+    fn reset(&mut self) {
+        self.next = None;
+    }
+}
+
+async fn pump(
+    id: WatchId,
+    stream: impl Stream<Item = Result<Event<ConfigSync>, watcher::Error>>,
+    input_tx: mpsc::Sender<Input>,
+) {
+    let mut stream = std::pin::pin!(stream);
+    let (mut known, mut listed) = (HashSet::new(), HashSet::new());
+    let mut failing = false;
+    while let Some(event) = stream.next().await {
+        let inputs = match event {
+            Ok(event) => {
+                failing = false;
+                translate(event, &mut known, &mut listed, &id)
+            }
+            Err(error) => {
+                // Logged once per outage: an absent CRD fails every retry.
+                if !failing {
+                    tracing::warn!(watch = %id, %error, "ConfigSync watch failed; retrying");
+                }
+                failing = true;
+                vec![Input::WatchError]
+            }
+        };
+        for input in inputs {
+            if input_tx.send(input).await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+fn translate(
+    event: Event<ConfigSync>,
+    known: &mut HashSet<CsKey>,
+    listed: &mut HashSet<CsKey>,
+    id: &WatchId,
+) -> Vec<Input> {
+    match event {
+        Event::Init => {
+            listed.clear();
+            Vec::new()
+        }
+        Event::InitApply(cs) | Event::Apply(cs) => {
+            let key = CsKey::of(&cs);
+            listed.insert(key.clone());
+            known.insert(key);
+            vec![Input::ConfigSync(Box::new(cs))]
+        }
+        Event::Delete(cs) => {
+            let key = CsKey::of(&cs);
+            known.remove(&key);
+            vec![Input::ConfigSyncDeleted(key)]
+        }
+        Event::InitDone => {
+            let gone: Vec<CsKey> = known.difference(listed).cloned().collect();
+            let mut inputs: Vec<Input> = gone
+                .into_iter()
+                .map(|key| {
+                    known.remove(&key);
+                    Input::ConfigSyncDeleted(key)
+                })
+                .collect();
+            listed.clear();
+            inputs.push(Input::Synced(id.clone()));
+            inputs
+        }
+    }
+}
+
+/// The I/O handles a pass uses.
+pub struct Shell<'a> {
+    /// The API client.
+    pub client: &'a Client,
+    /// Event publisher.
+    pub events: &'a Events,
+    /// Operator metrics.
+    pub metrics: &'a Metrics,
+    /// `--auto-all`, for reading back applied workloads.
+    pub auto_all: bool,
+}
+
+/// A pass planned from the caches, ready to execute.
+#[derive(Debug)]
+pub struct Build {
+    cs: std::sync::Arc<ConfigSync>,
+    pass: plan::Pass,
+    conflicts: Vec<(crate::workload::WorkloadRef, String)>,
+    now: Time,
+}
+
+impl Build {
+    /// The workloads this pass would roll.
+    pub fn rollouts(&self) -> Vec<crate::workload::WorkloadRef> {
+        let applies = self.pass.applies.iter();
+        applies
+            .filter(|t| t.decision.is_rollout())
+            .map(|t| t.workload.clone())
+            .collect()
+    }
+
+    /// Ask `admit` (the fleet budget) for each rollout; one it refuses is held back as `Pending` and
+    /// retried when the budget frees a slot.
+    pub fn admit_rollouts(&mut self, mut admit: impl FnMut(&crate::workload::WorkloadRef) -> bool) {
+        let pass = &mut self.pass;
+        let mut held = Vec::new();
+        pass.applies.retain(|target| {
+            let keep = !target.decision.is_rollout() || admit(&target.workload);
+            if !keep {
+                held.push(target.index);
+            }
+            keep
+        });
+        for index in held {
+            if let Some(target) = pass.status.targets.get_mut(index) {
+                target.state = configsync_crds::TargetState::Pending;
+                target.last_rollout_time = None;
+            }
+        }
+    }
+}
+
+/// Plan the pass over `key` from the caches (no I/O); `None` when it is gone.
+pub fn build<'a>(
+    state: &mut ConfigSyncs,
+    key: &CsKey,
+    cache: &SourceCache,
+    observation: impl Fn(&crate::workload::WorkloadRef) -> Option<&'a Observation>,
+) -> Option<Build> {
+    let (cs, drives) = state.get(key)?;
     let now = Time(jiff::Timestamp::now());
-    let listed = list_namespace(&ctx.client, &ns, ctx.auto_all).await?;
-    let lookup = listed.cache.namespace(&ns);
-    let refs = resolve_sources(&cs.spec, lookup.catalog()).map_err(Error::ResolveSpec)?;
-    let catalog: Vec<(WorkloadRef, Labels)> = listed
-        .workloads
-        .iter()
-        .map(|(o, l)| (o.workload.clone(), l.clone()))
-        .collect();
-    let targets = resolve_targets(&cs.spec, &ns, catalog.iter().map(|(w, l)| (w, l)))
-        .map_err(Error::ResolveSpec)?;
-    let (mine, lost) = settle_claims(&cs, &targets.found, &ctx.store.state(), &ns, &catalog);
-    for (workload, winner) in &lost {
+    match plan::plan(&cs, &drives, cache, observation, &now) {
+        Ok(pass) => Some(Build {
+            conflicts: state.new_conflicts(key),
+            cs,
+            pass,
+            now,
+        }),
+        Err(error) => {
+            tracing::warn!(configsync = %key, %error, "ConfigSync spec cannot be resolved");
+            None
+        }
+    }
+}
+
+/// Send the pass: applies in target order, Warning Events for lost claims, then the status (only when
+/// it changed). Returns what the applies read back, for the loop's observations, and whether each rolled.
+pub async fn execute(
+    shell: &Shell<'_>,
+    state: &mut ConfigSyncs,
+    key: &CsKey,
+    build: Build,
+) -> Vec<(Observation, bool)> {
+    let Build {
+        cs,
+        mut pass,
+        conflicts,
+        now,
+    } = build;
+    let reference = cs_reference(&cs);
+    for (workload, winner) in conflicts {
         let text = EventText {
             type_: EventType::Warning,
             reason: configsync_crds::configsync::condition::TARGET_CLAIMED,
@@ -271,196 +302,81 @@ async fn reconcile(cs: Arc<ConfigSync>, ctx: Arc<Context>) -> Result<Action, Err
                 "{workload} is also claimed by the older ConfigSync {winner}, which drives it"
             ),
         };
-        let _ = ctx.events.publish(&text, &cs_reference(&cs)).await;
-    }
-    let old = cs.status.clone();
-    let mut status = ConfigSyncStatus {
-        observed_generation: cs.meta().generation,
-        conditions: old
-            .as_ref()
-            .map(|s| s.conditions.clone())
-            .unwrap_or_default(),
-        last_rollout_time: old.as_ref().and_then(|s| s.last_rollout_time.clone()),
-        ..ConfigSyncStatus::default()
-    };
-    let mut findings = Findings {
-        suspended: cs.spec.suspend,
-        missing_targets: targets.missing.iter().map(ToString::to_string).collect(),
-        ..Findings::default()
-    };
-    match workload_hash(&refs, &lookup) {
-        Ok(hash) => {
-            status.short_hash = Some(hash.short().to_owned());
-            status.source_hash = Some(hash.as_str().to_owned());
-        }
-        Err(crate::hash::Error::HashWorkload { missing }) => {
-            findings.missing_sources = missing
-                .iter()
-                .map(|id| format!("{}/{}", id.kind, id.name))
-                .collect();
+        if shell.events.publish(&text, &reference).await.is_err() {
+            shell.metrics.error("event");
         }
     }
-    for r in &refs {
-        let entry = listed.cache.get(&ns, &r.id);
-        status.sources.push(SourceStatus {
-            kind: r.id.kind,
-            name: r.id.name.clone(),
-            hash: entry.map(|e| {
-                source_hash(&r.id, &r.keys, Some(&e.digests))
-                    .as_str()
-                    .to_owned()
-            }),
-            resource_version: entry.and_then(|e| e.resource_version.clone()),
-        });
-    }
-    let mut gate = Gate {
-        suspended: cs.spec.suspend,
-        max_concurrent: cs
-            .spec
-            .rollout
-            .as_ref()
-            .and_then(|r| r.max_concurrent)
-            .and_then(|m| usize::try_from(m).ok()),
-        in_flight: 0,
-        pausing: pausing(&cs, old.as_ref(), &now),
-    };
-    for workload in &mine {
-        let Some((observation, _)) = listed
-            .workloads
-            .iter()
-            .find(|(o, _)| o.workload == *workload)
-        else {
-            continue;
-        };
-        let target = roll_target(
-            &ctx,
-            &cs,
-            &refs,
-            observation,
-            &lookup,
-            &mut gate,
-            &mut findings,
-            old.as_ref(),
-            &now,
-        )
-        .await;
-        if target.last_rollout_time.as_ref() == Some(&now) {
-            status.last_rollout_time = Some(now.clone());
-        }
-        status.targets.push(target);
-    }
-    for workload in &targets.missing {
-        status.targets.push(TargetStatus {
-            kind: workload.kind,
-            name: workload.name.clone(),
-            applied_hash: None,
-            last_rollout_time: None,
-            state: TargetState::Missing,
-        });
-    }
-    status.source_count = i32::try_from(status.sources.len()).ok();
-    status.target_count = i32::try_from(mine.len()).ok();
-    plan::set_conditions(&mut status, &findings, cs.meta().generation, &now);
-    if old.as_ref() != Some(&status) {
-        let api = Api::<ConfigSync>::namespaced(ctx.client.clone(), &ns);
-        let patch = Patch::Merge(json!({"status": status}));
-        api.patch_status(&cs.name_any(), &PatchParams::default(), &patch)
-            .await
-            .map_err(Error::PatchStatus)?;
-    }
-    let busy = status
-        .targets
-        .iter()
-        .any(|t| matches!(t.state, TargetState::RollingOut | TargetState::Pending));
-    Ok(if busy {
-        Action::requeue(RECHECK)
-    } else {
-        Action::await_change()
-    })
-}
-
-/// Whether `spec.rollout.pause` has not elapsed since the last rollout.
-fn pausing(cs: &ConfigSync, old: Option<&ConfigSyncStatus>, now: &Time) -> bool {
-    let pause = cs
-        .spec
-        .rollout
-        .as_ref()
-        .and_then(|r| r.pause.as_deref())
-        .and_then(|p| crate::annotations::parse_duration(p).ok());
-    let last = old.and_then(|s| s.last_rollout_time.as_ref());
-    match (pause, last) {
-        (Some(pause), Some(last)) => {
-            let elapsed = now.0.duration_since(last.0).unsigned_abs();
-            elapsed < pause
-        }
-        _ => false,
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn roll_target(
-    ctx: &Context,
-    cs: &ConfigSync,
-    refs: &[crate::refs::SourceRef],
-    observation: &Observation,
-    lookup: &impl crate::hash::DigestLookup,
-    gate: &mut Gate,
-    findings: &mut Findings,
-    old: Option<&ConfigSyncStatus>,
-    now: &Time,
-) -> TargetStatus {
-    let workload = &observation.workload;
-    let mut all = refs.to_vec();
-    if let Ok(Some(followed)) = &observation.follow {
-        all.extend(followed.sources.iter().cloned());
-    }
-    let computed = workload_hash(&merge_refs(all), lookup);
-    let live = Live {
-        template_hash: observation.template_hash.as_deref(),
-        observed_hash: observation.observed_hash.as_deref(),
-    };
-    let decision = decide(cs.spec.strategy, live, computed);
-    let progress = observation.progress;
-    let rolling = !progress.is_complete_for(progress.generation);
-    let mut target = TargetStatus {
-        kind: workload.kind,
-        name: workload.name.clone(),
-        applied_hash: observation.observed_hash.clone(),
-        last_rollout_time: None,
-        state: TargetState::Available,
-    };
-    target.last_rollout_time =
-        plan::previous(old, &target).and_then(|t| t.last_rollout_time.clone());
-    match gate.step(&decision, rolling) {
-        Step::Hold(state) => target.state = state,
-        Step::Apply => {
-            let Some(body) = apply_body(workload, live, &decision) else {
-                return target;
-            };
-            match apply::apply(&ctx.client, workload, &body, ctx.auto_all).await {
-                Ok(applied) => {
-                    target.applied_hash = applied.observed_hash.clone();
-                    if decision.is_rollout() {
-                        tracing::info!(%workload, configsync = %cs.name_any(), "rolled out new config");
-                        target.state = TargetState::RollingOut;
-                        target.last_rollout_time = Some(now.clone());
-                    } else if rolling {
-                        target.state = TargetState::RollingOut;
+    let mut applied = Vec::with_capacity(pass.applies.len());
+    for target in &pass.applies {
+        let workload = &target.workload;
+        match apply::apply(shell.client, workload, &target.body, shell.auto_all).await {
+            Ok(observation) => {
+                if target.decision.is_rollout() {
+                    tracing::info!(%workload, configsync = %key, "rolled out new config");
+                    shell
+                        .metrics
+                        .rollout(workload.kind.as_str(), crate::plan::event::reason::ROLLED);
+                }
+                if let Some(text) = decision_event(&target.decision, &[]) {
+                    let regarding = apply::object_reference(workload, observation.uid.as_deref());
+                    if shell.events.publish(&text, &regarding).await.is_err() {
+                        shell.metrics.error("event");
                     }
                 }
-                Err(error) => {
-                    tracing::warn!(%workload, %error, "configsync apply failed");
-                    findings.failed_targets.push(workload.to_string());
-                    target.state = TargetState::Failed;
-                }
+                applied.push((observation, target.decision.is_rollout()));
+            }
+            Err(error) => {
+                tracing::warn!(%workload, configsync = %key, %error, "apply failed; retrying later");
+                shell.metrics.error(error.category());
+                target.failed(&mut pass.status, &mut pass.findings);
+                state.wake_at(key.clone(), Instant::now() + RETRY_AFTER_FAILURE);
             }
         }
     }
-    target
+    let plan::Pass {
+        mut status,
+        findings,
+        wake_after,
+        ..
+    } = pass;
+    plan::set_conditions(&mut status, &findings, cs.meta().generation, &now);
+    if let Some(after) = wake_after {
+        state.wake_at(key.clone(), Instant::now() + after);
+    }
+    if cs.status.as_ref() != Some(&status) {
+        let api = Api::<ConfigSync>::namespaced(shell.client.clone(), &key.namespace);
+        let patch = Patch::Merge(json!({"status": status}));
+        match api
+            .patch_status(&key.name, &PatchParams::default(), &patch)
+            .await
+        {
+            Ok(_) => state.wrote(key, status),
+            Err(error) => {
+                tracing::warn!(configsync = %key, %error, "patching the status failed; retrying later");
+                shell.metrics.error("status");
+                state.wake_at(key.clone(), Instant::now() + RETRY_AFTER_FAILURE);
+            }
+        }
+    }
+    applied
 }
 
 fn cs_reference(cs: &ConfigSync) -> k8s_openapi::api::core::v1::ObjectReference {
     let mut reference = cs.object_ref(&());
     reference.api_version = Some("configsync.dev/v1alpha1".to_owned());
     reference
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn watch_retries_double_up_to_five_seconds_and_reset() {
+        let mut backoff = CrdBackoff::default();
+        let delays: Vec<u128> = backoff.by_ref().take(6).map(|d| d.as_millis()).collect();
+        assert_eq!(delays, [500, 1000, 2000, 4000, 5000, 5000]);
+        backoff.reset();
+        assert_eq!(backoff.next(), Some(Duration::from_millis(500)));
+    }
 }

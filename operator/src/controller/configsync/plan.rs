@@ -3,19 +3,31 @@
 //!
 //! ```text
 //!  per target: decide(strategy, live, hash over CS sources ∪ annotation sources)
+//!      target new to this ConfigSync → decide_rebaseline (record only: claiming restarts nothing)
 //!      Roll + suspended            → Suspended (nothing sent)
-//!      Roll + slots or pause busy  → Pending  (retried when a target becomes available)
-//!      Roll                        → RollingOut (applied), counts against maxConcurrent
+//!      Roll + slots or pause busy  → Pending  (retried when a target becomes available / the pause ends)
+//!      Roll                        → RollingOut (applied), counts against maxConcurrent, starts the pause
 //!      no roll, workload behind    → RollingOut (still counts), else Available
 //!  conditions: Degraded (missing/failed) > Suspended > RolloutInProgress > Ready
 //! ```
-//! No I/O and no clock: `now` comes in.
-use configsync_crds::configsync::condition;
-use configsync_crds::{ConfigSyncStatus, TargetState, TargetStatus};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+//! No I/O and no clock: `now` comes in. [`plan`] assumes every apply succeeds; the shell marks the
+//! ones that failed ([`TargetPlan::failed`]) and then sets the conditions.
+use std::time::Duration;
 
-use crate::configsync::{ConditionUpdate, set_condition};
-use crate::plan::Decision;
+use configsync_crds::configsync::condition;
+use configsync_crds::{ConfigSync, ConfigSyncStatus, SourceStatus, TargetState, TargetStatus};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use kube::ResourceExt;
+use serde_json::Value;
+
+use super::super::workloads::Observation;
+use crate::cache::SourceCache;
+use crate::configsync::{ConditionUpdate, Drives, resolve_sources, set_condition};
+use crate::hash::{source_hash, workload_hash};
+use crate::plan::apply::apply_body;
+use crate::plan::{Decision, Live, decide, decide_rebaseline};
+use crate::refs::merge_refs;
+use crate::workload::WorkloadRef;
 
 /// Where the rollout of one ConfigSync stands while its targets are walked in order.
 #[derive(Clone, Debug, Default)]
@@ -28,6 +40,8 @@ pub struct Gate {
     pub in_flight: usize,
     /// `spec.rollout.pause` has not elapsed since the last rollout.
     pub pausing: bool,
+    /// `spec.rollout.pause` is set: a rollout started in this pass holds the next target back.
+    pub pause_configured: bool,
 }
 
 /// What to do with one target.
@@ -51,6 +65,7 @@ impl Gate {
                 return Step::Hold(TargetState::Pending);
             }
             self.in_flight += 1;
+            self.pausing = self.pause_configured;
             return Step::Apply;
         }
         if workload_rolling {
@@ -174,74 +189,272 @@ pub fn previous<'a>(
         .find(|t| t.kind == target.kind && t.name == target.name)
 }
 
-#[cfg(test)]
-mod tests {
-    use std::collections::BTreeMap;
+/// One target sent something in this pass.
+#[derive(Debug)]
+pub struct TargetPlan {
+    /// The workload.
+    pub workload: WorkloadRef,
+    /// What was decided.
+    pub decision: Decision,
+    /// The server-side-apply body.
+    pub body: Value,
+    /// Its entry in `status.targets`.
+    pub index: usize,
+}
 
-    use crate::hash::workload_hash;
-
-    use super::*;
-
-    fn roll() -> Decision {
-        let hash = workload_hash(&[], &BTreeMap::new()).unwrap();
-        Decision::Roll { hash }
-    }
-
-    #[test]
-    fn suspend_holds_every_rollout() {
-        let mut gate = Gate {
-            suspended: true,
-            ..Gate::default()
-        };
-        assert_eq!(
-            gate.step(&roll(), false),
-            Step::Hold(TargetState::Suspended)
-        );
-        assert_eq!(gate.in_flight, 0);
-    }
-
-    #[test]
-    fn max_concurrent_counts_rollouts_still_in_progress() {
-        let mut gate = Gate {
-            max_concurrent: Some(1),
-            ..Gate::default()
-        };
-        assert_eq!(
-            gate.step(&Decision::Nothing, true),
-            Step::Hold(TargetState::RollingOut)
-        );
-        assert_eq!(gate.step(&roll(), false), Step::Hold(TargetState::Pending));
-        let mut free = Gate {
-            max_concurrent: Some(1),
-            ..Gate::default()
-        };
-        assert_eq!(free.step(&roll(), false), Step::Apply);
-        assert_eq!(free.step(&roll(), false), Step::Hold(TargetState::Pending));
-    }
-
-    #[test]
-    fn conditions_name_the_first_problem_and_keep_transition_times() {
-        let mut status = ConfigSyncStatus::default();
-        let t0 = Time(jiff::Timestamp::from_second(1000).unwrap());
-        let t1 = Time(jiff::Timestamp::from_second(2000).unwrap());
-        let findings = Findings {
-            missing_sources: vec!["ConfigMap/gone".to_owned()],
-            ..Findings::default()
-        };
-        set_conditions(&mut status, &findings, Some(1), &t0);
-        let ready = |s: &ConfigSyncStatus| {
-            s.conditions
-                .iter()
-                .find(|c| c.type_ == "Ready")
-                .cloned()
-                .unwrap()
-        };
-        assert_eq!(ready(&status).status, "False");
-        assert_eq!(ready(&status).reason, "SourceMissing");
-        set_conditions(&mut status, &findings, Some(1), &t1);
-        assert_eq!(ready(&status).last_transition_time, t0);
-        set_conditions(&mut status, &Findings::default(), Some(1), &t1);
-        assert_eq!(ready(&status).status, "True");
-        assert_eq!(ready(&status).last_transition_time, t1);
+impl TargetPlan {
+    /// Record that the apply failed: the target is `Failed` and the ConfigSync `Degraded`.
+    pub fn failed(&self, status: &mut ConfigSyncStatus, findings: &mut Findings) {
+        if let Some(target) = status.targets.get_mut(self.index) {
+            target.state = TargetState::Failed;
+            target.last_rollout_time = None;
+        }
+        findings.failed_targets.push(self.workload.to_string());
     }
 }
+
+/// One pass over a ConfigSync, built from the caches only.
+#[derive(Debug)]
+pub struct Pass {
+    /// The new status (conditions not yet set: see [`set_conditions`]).
+    pub status: ConfigSyncStatus,
+    /// Problems found, for the conditions.
+    pub findings: Findings,
+    /// The applies to send, in target order.
+    pub applies: Vec<TargetPlan>,
+    /// Look again after this long even if nothing changes (a target waits for the pause to end).
+    pub wake_after: Option<Duration>,
+}
+
+/// Plan one pass: resolve the sources against the cache, then walk the targets this ConfigSync drives.
+///
+/// # Errors
+/// [`crate::configsync::Error`] for a spec the schema should have rejected (a bad selector).
+pub fn plan<'a>(
+    cs: &ConfigSync,
+    drives: &Drives,
+    cache: &SourceCache,
+    observation: impl Fn(&WorkloadRef) -> Option<&'a Observation>,
+    now: &Time,
+) -> Result<Pass, crate::configsync::Error> {
+    let ns = cs.namespace().unwrap_or_default();
+    let lookup = cache.namespace(&ns);
+    let refs = resolve_sources(&cs.spec, lookup.catalog())?;
+    let old = cs.status.as_ref();
+    let mut status = ConfigSyncStatus {
+        observed_generation: cs.metadata.generation,
+        conditions: old.map(|s| s.conditions.clone()).unwrap_or_default(),
+        last_rollout_time: old.and_then(|s| s.last_rollout_time.clone()),
+        ..ConfigSyncStatus::default()
+    };
+    let mut findings = Findings {
+        suspended: cs.spec.suspend,
+        missing_targets: drives.missing.iter().map(ToString::to_string).collect(),
+        ..Findings::default()
+    };
+    match workload_hash(&refs, &lookup) {
+        Ok(hash) => {
+            status.short_hash = Some(hash.short().to_owned());
+            status.source_hash = Some(hash.as_str().to_owned());
+        }
+        Err(crate::hash::Error::HashWorkload { missing }) => {
+            findings.missing_sources = missing
+                .iter()
+                .map(|id| format!("{}/{}", id.kind, id.name))
+                .collect();
+        }
+    }
+    status.sources = refs
+        .iter()
+        .map(|r| {
+            let entry = cache.get(&ns, &r.id);
+            SourceStatus {
+                kind: r.id.kind,
+                name: r.id.name.clone(),
+                hash: entry.map(|e| {
+                    source_hash(&r.id, &r.keys, Some(&e.digests))
+                        .as_str()
+                        .to_owned()
+                }),
+                resource_version: entry.and_then(|e| e.resource_version.clone()),
+            }
+        })
+        .collect();
+    let (pause, remaining) = pause_of(cs, old, now);
+    let mut gate = Gate {
+        suspended: cs.spec.suspend,
+        max_concurrent: cs
+            .spec
+            .rollout
+            .as_ref()
+            .and_then(|r| r.max_concurrent)
+            .and_then(|m| usize::try_from(m).ok()),
+        in_flight: 0,
+        pausing: remaining.is_some(),
+        pause_configured: pause.is_some(),
+    };
+    let mut applies = Vec::new();
+    for observation in drives.mine.iter().filter_map(&observation) {
+        let input = TargetInput {
+            cs,
+            refs: &refs,
+            observation,
+            lookup: &lookup,
+            old,
+            now,
+        };
+        let (target, sent) = plan_target(&input, &mut gate, &mut findings);
+        if target.last_rollout_time.as_ref() == Some(now) {
+            status.last_rollout_time = Some(now.clone());
+        }
+        if let Some((decision, body)) = sent {
+            let index = status.targets.len();
+            applies.push(TargetPlan {
+                workload: observation.workload.clone(),
+                decision,
+                body,
+                index,
+            });
+        }
+        status.targets.push(target);
+    }
+    status
+        .targets
+        .extend(drives.missing.iter().map(|w| TargetStatus {
+            kind: w.kind,
+            name: w.name.clone(),
+            applied_hash: None,
+            last_rollout_time: None,
+            state: TargetState::Missing,
+        }));
+    status.source_count = i32::try_from(status.sources.len()).ok();
+    status.target_count = i32::try_from(drives.mine.len()).ok();
+    let waiting = status
+        .targets
+        .iter()
+        .any(|t| t.state == TargetState::Pending);
+    let wake_after = match (waiting, pause) {
+        (true, Some(pause)) => Some(remaining.unwrap_or(pause)),
+        _ => None,
+    };
+    Ok(Pass {
+        status,
+        findings,
+        applies,
+        wake_after,
+    })
+}
+
+/// `spec.rollout.pause`, and how much of it is left since the last rollout (`None`: elapsed).
+fn pause_of(
+    cs: &ConfigSync,
+    old: Option<&ConfigSyncStatus>,
+    now: &Time,
+) -> (Option<Duration>, Option<Duration>) {
+    let pause = cs
+        .spec
+        .rollout
+        .as_ref()
+        .and_then(|r| r.pause.as_deref())
+        .and_then(|p| crate::annotations::parse_duration(p).ok())
+        .filter(|p| !p.is_zero());
+    let last = old.and_then(|s| s.last_rollout_time.as_ref());
+    let remaining = match (pause, last) {
+        (Some(pause), Some(last)) => {
+            let elapsed =
+                Duration::try_from(now.0.duration_since(last.0)).unwrap_or(Duration::ZERO);
+            pause.checked_sub(elapsed).filter(|left| !left.is_zero())
+        }
+        _ => None,
+    };
+    (pause, remaining)
+}
+
+/// What one target's decision reads.
+struct TargetInput<'a> {
+    cs: &'a ConfigSync,
+    refs: &'a [crate::refs::SourceRef],
+    observation: &'a Observation,
+    lookup: &'a crate::cache::Namespace<'a>,
+    old: Option<&'a ConfigSyncStatus>,
+    now: &'a Time,
+}
+
+/// The status of one target and, when something is sent, the decision and body.
+fn plan_target(
+    input: &TargetInput<'_>,
+    gate: &mut Gate,
+    findings: &mut Findings,
+) -> (TargetStatus, Option<(Decision, Value)>) {
+    let observation = input.observation;
+    let workload = &observation.workload;
+    let mut all = input.refs.to_vec();
+    if let Ok(Some(followed)) = &observation.follow {
+        all.extend(followed.sources.iter().cloned());
+    }
+    let computed = workload_hash(&merge_refs(all), input.lookup);
+    let live = Live {
+        template_hash: observation.template_hash.as_deref(),
+        observed_hash: observation.observed_hash.as_deref(),
+    };
+    let mut target = TargetStatus {
+        kind: workload.kind,
+        name: workload.name.clone(),
+        applied_hash: observation.observed_hash.clone(),
+        last_rollout_time: None,
+        state: TargetState::Available,
+    };
+    let before = previous(input.old, &target);
+    target.last_rollout_time = before.and_then(|t| t.last_rollout_time.clone());
+    let claimed_now = before.is_none_or(|t| t.state == TargetState::Missing);
+    let decision = if claimed_now {
+        decide_rebaseline(live, computed)
+    } else {
+        decide(input.cs.spec.strategy, live, computed)
+    };
+    if let Decision::Warn { missing } = &decision {
+        for id in missing {
+            let name = format!("{}/{}", id.kind, id.name);
+            if !findings.missing_sources.contains(&name) {
+                findings.missing_sources.push(name);
+            }
+        }
+    }
+    let rolling = !observation
+        .progress
+        .is_complete_for(observation.progress.generation);
+    match gate.step(&decision, rolling) {
+        Step::Hold(state) => {
+            target.state = state;
+            (target, None)
+        }
+        Step::Apply => {
+            if let Some(hash) = recorded_hash(&decision) {
+                target.applied_hash = Some(hash.as_str().to_owned());
+            }
+            if decision.is_rollout() {
+                target.state = TargetState::RollingOut;
+                target.last_rollout_time = Some(input.now.clone());
+            } else if rolling {
+                target.state = TargetState::RollingOut;
+            }
+            let sent = apply_body(workload, live, &decision).map(|body| (decision, body));
+            (target, sent)
+        }
+    }
+}
+
+/// The hash a decision writes as the workload's record.
+fn recorded_hash(decision: &Decision) -> Option<&crate::hash::ConfigHash> {
+    match decision {
+        Decision::Adopt { hash }
+        | Decision::Record { hash }
+        | Decision::Roll { hash }
+        | Decision::Report { hash, .. } => Some(hash),
+        Decision::Nothing | Decision::Warn { .. } => None,
+    }
+}
+
+#[cfg(test)]
+#[path = "plan_tests.rs"]
+mod tests;
