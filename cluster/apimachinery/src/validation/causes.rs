@@ -103,6 +103,24 @@ impl Causes {
         );
     }
 
+    /// `field.TypeInvalid` with the bad value already printed and a custom detail (kube-openapi's type errors).
+    pub(crate) fn type_invalid_detail(&mut self, field: &str, bad: &str, detail: &str) {
+        self.push(
+            "FieldValueTypeInvalid",
+            field,
+            Self::with_detail(&format!("Invalid value: {bad}"), detail),
+        );
+    }
+
+    /// `field.TooMany`: a list with more than `max` items.
+    pub(crate) fn too_many(&mut self, field: &str, actual: usize, max: u64) {
+        self.push(
+            "FieldValueTooMany",
+            field,
+            format!("Too many: {actual}: must have at most {max} items"),
+        );
+    }
+
     /// `Ok` when nothing was found.
     pub(crate) fn into_result(self, kind: &str) -> Result<(), Invalid> {
         if self.0.is_empty() {

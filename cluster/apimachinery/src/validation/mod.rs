@@ -20,6 +20,7 @@ mod meta;
 pub mod names;
 mod pod_defaults;
 mod pods;
+pub mod schema;
 mod workloads;
 
 pub(crate) use causes::Causes;

@@ -8,6 +8,7 @@ mod data;
 mod defaults;
 mod events;
 mod metadata;
+mod schema;
 mod workloads;
 
 /// The built-in resource type of `apiVersion`/`kind`.
