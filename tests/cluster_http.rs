@@ -847,3 +847,100 @@ fn get_watch_prints_added_modified_and_deleted_events() {
     let _ = watch.kill();
     let _ = watch.wait();
 }
+
+/// A ConfigSync manifest named `name` with `spec` (flow-style YAML).
+fn configsync_manifest(name: &str, spec: &str) -> String {
+    format!(
+        "apiVersion: configsync.dev/v1alpha1\nkind: ConfigSync\nmetadata: {{name: {name}}}\nspec: {spec}\n"
+    )
+}
+
+#[test]
+fn configsyncs_are_checked_against_the_crd_schema() {
+    let Some(cluster) = start() else { return };
+    let crd = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/crds/configsync.dev_configsyncs.yaml"
+    );
+    cluster.ok(&["apply", "-f", crd]);
+    cluster.ok(&[
+        "wait",
+        "--for=condition=Established",
+        "crd/configsyncs.configsync.dev",
+        "--timeout=20s",
+    ]);
+    let source = "{kind: ConfigMap, name: app}";
+    let target = "{kind: Deployment, name: web}";
+    let malformed = [
+        (
+            format!("{{strategy: bogus, sources: [{source}], targets: [{target}]}}"),
+            r#"spec.strategy: Unsupported value: "bogus": supported values: "restart", "reload", "none""#.to_owned(),
+        ),
+        (
+            format!("{{debounce: {{min: 5 s}}, sources: [{source}], targets: [{target}]}}"),
+            r#"spec.debounce.min: Invalid value: "5 s": spec.debounce.min in body should match '^([0-9]+(ms|s|m|h))+$'"#.to_owned(),
+        ),
+        (
+            format!("{{sources: [{{kind: Secret, name: s, selector: {{}}}}], targets: [{target}]}}"),
+            r#"spec.sources[0]: Invalid value: "object": exactly one of name or selector must be set"#.to_owned(),
+        ),
+        (
+            format!("{{debounce: {{min: 1m, max: 5s}}, sources: [{source}], targets: [{target}]}}"),
+            r#"spec.debounce: Invalid value: "object": debounce max must be >= min"#.to_owned(),
+        ),
+        (
+            format!("{{sources: [{source}]}}"),
+            "spec.targets: Required value".to_owned(),
+        ),
+    ];
+    for (index, (spec, message)) in malformed.iter().enumerate() {
+        let manifest = cluster.file(
+            &format!("bad{index}.yaml"),
+            &configsync_manifest("bad", spec),
+        );
+        let stderr = cluster.fails(&["apply", "-f", path_str(&manifest)]);
+        assert!(
+            stderr.contains(r#"The ConfigSync "bad" is invalid"#),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains(message.as_str()),
+            "wanted {message} in: {stderr}"
+        );
+    }
+    assert!(
+        cluster
+            .fails(&["get", "configsync", "bad"])
+            .contains("not found")
+    );
+    let minimal = cluster.file(
+        "minimal.yaml",
+        &configsync_manifest(
+            "app",
+            &format!("{{sources: [{source}], targets: [{target}], junk: 1}}"),
+        ),
+    );
+    cluster.ok(&["apply", "-f", path_str(&minimal)]);
+    let stored = cluster.json(&["get", "configsync", "app"]);
+    assert_eq!(stored["spec"]["strategy"], "restart");
+    assert_eq!(stored["spec"]["suspend"], false);
+    assert_eq!(stored["spec"]["sources"][0]["optional"], false);
+    assert!(
+        stored["spec"].get("junk").is_none(),
+        "unknown fields are pruned: {stored}"
+    );
+    let wide = cluster.ok(&["get", "configsync", "app", "-o", "wide"]);
+    let header = wide.lines().next().unwrap_or_default();
+    let row = wide
+        .lines()
+        .find(|line| line.starts_with("app "))
+        .unwrap_or_default();
+    let cell = |name: &str| {
+        let start = header.find(name).expect(name);
+        row.get(start..)
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_default()
+    };
+    assert_eq!(cell("STRATEGY"), "restart", "{wide}");
+    assert_eq!(cell("SUSPENDED"), "false", "{wide}");
+}

@@ -9,6 +9,7 @@
 //!
 //! One mutex guards the store and the catalog of served types, so that a write and the checks it depends on
 //! (the namespace exists, the resourceVersion is current) happen atomically. Nothing awaits while holding it.
+mod custom;
 mod delete;
 mod lifecycle;
 mod payload;

@@ -7,11 +7,11 @@
 //! update: name, resourceVersion and uid preconditions → status isolation → server metadata kept from the stored
 //! object → Secret stringData → defaults → validation → finalizer rules → generation → managedFields → no-op
 //! detection (nothing written) → store, or removal when the last finalizer of a deleting object goes.
-use super::{Inner, lifecycle, object_key, payload};
+use super::{Inner, custom, lifecycle, object_key, payload};
 use crate::meta::{self, metadata_mut};
 use crate::status::ApiError;
 use crate::store::StoreError;
-use configsync_apimachinery::validation::{self, FieldCause};
+use configsync_apimachinery::validation::FieldCause;
 use configsync_apimachinery::{ResourceType, apply};
 use serde_json::{Value, json};
 
@@ -116,8 +116,9 @@ pub(super) fn create(
     }
     payload::normalize(rt, &mut object)?;
     lifecycle::prepare_create(rt, &mut object)?;
-    validation::apply_defaults(rt, &mut object);
-    validation::validate(rt, &object, None)
+    let schema = custom::schema_of(inner, rt);
+    custom::apply_defaults(rt, schema.as_ref(), &mut object);
+    custom::validate(rt, schema.as_ref(), &object, None)
         .map_err(|invalid| ApiError::invalid(&rt.group, &rt.kind, &name, &invalid.causes))?;
     let now = meta::now_rfc3339();
     stamp_new(rt, &mut object, &now);
@@ -268,8 +269,9 @@ fn update(
     }
     keep_server_metadata(old, &mut new);
     payload::normalize(rt, &mut new)?;
-    validation::apply_defaults(rt, &mut new);
-    validation::validate(rt, &new, Some(old))
+    let schema = custom::schema_of(inner, rt);
+    custom::apply_defaults(rt, schema.as_ref(), &mut new);
+    custom::validate(rt, schema.as_ref(), &new, Some(old))
         .map_err(|invalid| ApiError::invalid(&rt.group, &rt.kind, &name, &invalid.causes))?;
     lifecycle::check_finalizers(rt, old, &new, &name)?;
     if meta::tracks_generation(rt) {
