@@ -249,6 +249,9 @@ fn check_writable_names_the_directory_and_cleans_up() {
     fs::write(tmp.path().join("file"), "x").expect("file");
     let blocked = AtomicWriter::new(tmp.path().join("file/out"));
     let error = blocked.check_writable().expect_err("a file is in the way");
-    assert!(matches!(error, WriteError::PrepareTarget { .. }), "{error:?}");
+    assert!(
+        matches!(error, WriteError::PrepareTarget { .. }),
+        "{error:?}"
+    );
     assert!(error.to_string().contains("file/out"), "{error}");
 }
