@@ -53,7 +53,8 @@ struct ExecArgs {
     #[arg(long, default_value = "30s", value_parser = parse_duration, env = "CONFIGSYNC_GRACE_PERIOD")]
     grace_period: Duration,
     /// The app and its arguments.
-    #[arg(last = true, required = true, num_args = 1..)]
+    // Its own id: `command` is already the flattened `--command` reload option (clap asserts unique ids).
+    #[arg(id = "app", value_name = "APP", last = true, required = true, num_args = 1..)]
     command: Vec<String>,
 }
 
