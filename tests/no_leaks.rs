@@ -232,16 +232,26 @@ fn the_demo_at_trace_level_never_shows_a_secret_value() {
         let yaml = kubectl(&kubeconfig, &["get", kind, "-A", "-o", "yaml"]);
         blobs.push((format!("kubectl get {kind}"), yaml));
     }
-    for log in ["operator.log", "sidecar.log"] {
-        let text = std::fs::read(dir.join(log)).unwrap_or_else(|e| panic!("{log}: {e}"));
-        assert!(
-            String::from_utf8_lossy(&text).contains("TRACE"),
-            "{log} is at trace level"
-        );
-        blobs.push((log.to_owned(), text));
+    // Every component's log (one `<name>.log` per child in the demo's temp dir).
+    for entry in std::fs::read_dir(&dir)
+        .expect("the demo's temp dir")
+        .flatten()
+    {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".log") {
+            let text = std::fs::read(entry.path()).unwrap_or_else(|e| panic!("{name}: {e}"));
+            blobs.push((name, text));
+        }
     }
-    let operator_log = String::from_utf8_lossy(&blobs[blobs.len() - 2].1).into_owned();
-    let sidecar_log = String::from_utf8_lossy(&blobs[blobs.len() - 1].1).into_owned();
+    let log = |name: &str| {
+        let found = blobs.iter().find(|(label, _)| label == name);
+        let text = found.map(|(_, t)| String::from_utf8_lossy(t).into_owned());
+        text.unwrap_or_else(|| panic!("no {name} in {}", dir.display()))
+    };
+    let (operator_log, sidecar_log) = (log("operator.log"), log("sidecar.log"));
+    for (name, text) in [("operator", &operator_log), ("sidecar", &sidecar_log)] {
+        assert!(text.contains("TRACE"), "the {name} logs at trace level");
+    }
     let operator = metrics_addr(&operator_log, "serving health and metrics", "http://");
     let sidecar = metrics_addr(&sidecar_log, "serving /healthz", "bound=");
     for (name, addr) in [("operator", operator), ("sidecar", sidecar)] {
