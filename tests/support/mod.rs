@@ -116,7 +116,39 @@ pub fn http_get(addr: &str, path: &str) -> Option<String> {
     response.starts_with("HTTP/1.1 200").then_some(response)
 }
 
+/// Send `method path` with a JSON `body`; the whole response when the status is 2xx.
+pub fn http_send(addr: &str, method: &str, path: &str, body: &str) -> Option<String> {
+    let mut stream = TcpStream::connect(addr).ok()?;
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    response.starts_with("HTTP/1.1 2").then_some(response)
+}
+
 impl Cluster {
+    /// Replace the embedded cluster's fault settings (`cluster/src/faults.rs`), e.g. `{"error500Share":1.0}`;
+    /// `{}` turns every fault off.
+    pub fn set_faults(&self, settings: &str) {
+        http_send(&self.addr, "PUT", "/configsync.dev/faults", settings)
+            .unwrap_or_else(|| panic!("PUT /configsync.dev/faults {settings} failed"));
+    }
+
+    /// End every open watch stream now, like an apiserver restart.
+    pub fn close_watches(&self) {
+        http_send(
+            &self.addr,
+            "POST",
+            "/configsync.dev/faults/close-watches",
+            "",
+        )
+        .expect("POST /configsync.dev/faults/close-watches failed");
+    }
+
     pub fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new("kubectl");
         command.arg("--kubeconfig").arg(&self.kubeconfig);
