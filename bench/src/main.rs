@@ -74,9 +74,10 @@ async fn main() -> anyhow::Result<()> {
                 None => sibling_configsync()?,
             };
             let deadline = Duration::from_secs(params.deadline_seconds);
+            let controllers = params.controllers;
             let cluster = tokio::task::spawn_blocking({
                 let configsync = configsync.clone();
-                move || process::start_cluster(&configsync, deadline)
+                move || process::start_cluster(&configsync, controllers, deadline)
             })
             .await?
             .context("starting configsync cluster")?;
