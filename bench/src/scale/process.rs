@@ -44,6 +44,17 @@ impl Drop for Process {
 }
 
 impl Process {
+    /// Spawn `command`; `what` names it in errors.
+    pub fn spawn(mut command: Command, what: &'static str) -> Result<Self, Error> {
+        let child = command
+            .spawn()
+            .map_err(|source| Error::SpawnProcess { what, source })?;
+        Ok(Self {
+            child,
+            started: Instant::now(),
+        })
+    }
+
     /// Its process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
