@@ -629,46 +629,61 @@ fn chunked_get_pages_with_limit_and_continue() {
 }
 
 #[test]
-fn describe_shows_events_of_the_object() {
+fn describe_shows_the_controllers_events_and_delete_collects_dependents() {
     let Some(cluster) = start() else { return };
-    cluster.ok(&["create", "deployment", "web", "--image=nginx:1.27"]);
-    let uid = cluster.ok(&["get", "deployment", "web", "-o", "jsonpath={.metadata.uid}"]);
-    let event = format!(
-        "apiVersion: v1
-kind: Event
-metadata: {{name: web.scaled}}
-involvedObject: {{apiVersion: apps/v1, kind: Deployment, name: web, namespace: default, uid: {uid}}}
-reason: ScalingReplicaSet
-message: Scaled up replica set web-1 to 1
-type: Normal
-source: {{component: deployment-controller}}
-count: 1
-"
-    );
     cluster.ok(&[
         "create",
-        "-f",
-        path_str(&cluster.file("event.yaml", &event)),
+        "deployment",
+        "web",
+        "--image=nginx:1.27",
+        "--replicas=2",
     ]);
-    let described = cluster.ok(&["describe", "deployment", "web"]);
-    let events = described
-        .split("Events:")
-        .nth(1)
-        .unwrap_or_default()
-        .to_owned();
-    assert!(
+    cluster.ok(&["rollout", "status", "deployment/web", "--timeout=120s"]);
+    let rs = cluster.ok(&[
+        "get",
+        "rs",
+        "-l",
+        "app=web",
+        "-o",
+        "jsonpath={.items[0].metadata.name}",
+    ]);
+    let scaled = format!("Scaled up replica set {rs} from 0 to 2");
+    let mut described = String::new();
+    support::wait_until("describe lists the ScalingReplicaSet event", || {
+        described = cluster.ok(&["describe", "deployment", "web"]);
+        let events = described.split("Events:").nth(1).unwrap_or_default();
         events.contains("ScalingReplicaSet")
             && events.contains("deployment-controller")
-            && events.contains("Scaled up replica set web-1 to 1"),
-        "{described}"
-    );
-    let listed = cluster.ok(&[
+            && events.contains(&scaled)
+    });
+    let created = cluster.ok(&[
         "get",
         "events",
         "--field-selector",
-        "involvedObject.kind=Deployment",
+        &format!("involvedObject.kind=ReplicaSet,involvedObject.name={rs},reason=SuccessfulCreate"),
     ]);
-    assert!(listed.contains("deployment/web"), "{listed}");
+    assert_eq!(created.matches("Created pod: ").count(), 2, "{created}");
+    let unsupported = cluster.fails(&[
+        "get",
+        "events",
+        "--field-selector",
+        "involvedObject.color=red",
+    ]);
+    assert!(
+        unsupported.contains("(BadRequest)")
+            && unsupported.contains("field label not supported: involvedObject.color"),
+        "{unsupported}"
+    );
+    cluster.ok(&["delete", "deployment", "web"]);
+    support::wait_until(
+        "the garbage collector removes the ReplicaSet and its pods",
+        || {
+            cluster
+                .ok(&["get", "rs,pods", "-o", "name"])
+                .trim()
+                .is_empty()
+        },
+    );
 }
 
 #[test]

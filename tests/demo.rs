@@ -1,9 +1,11 @@
 //! End-to-end tests of `configsync demo`: the real binary runs the whole story as a process, and what it
 //! printed is checked step by step; afterwards none of its children may be left running and its temp dir must
-//! be gone. A second test stops `--interactive` with SIGTERM and checks the same clean-up.
+//! be gone. Two more tests stop the demo, with a terminal's Ctrl-C (SIGINT to its process group) in the middle
+//! of the story and with SIGTERM in `--interactive` mode, and check the same clean-up.
 mod support;
 
 use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt as _;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -16,6 +18,8 @@ fn start_demo(extra: &[&str]) -> (Child, mpsc::Receiver<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_configsync"))
         .args(["demo", "--pause", "0s", "--pod-ready-delay", "100ms"])
         .args(extra)
+        // Its own process group, as a shell runs a foreground job: Ctrl-C goes to the whole group.
+        .process_group(0)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -205,24 +209,73 @@ fn the_story_runs_to_completion_and_leaves_nothing_behind() {
             );
         }
     }
+    assert_injected_pod(&output);
     assert!(has(&output, "The story is complete."), "{text}");
+    assert_clean_exit(&output);
+}
+
+/// Step 5: the webhook (registered from deploy/webhook.yaml) injected the sidecar into the annotated pod.
+fn assert_injected_pod(output: &[String]) {
+    let registered =
+        "applied deploy/webhook.yaml (calling the operator's webhook at https://127.0.0.1:";
+    assert!(has(output, registered), "{}", output.join("\n"));
+    let step = section(output, 5);
+    let text = step.join("\n");
+    for line in [
+        "created examples/demo/injected-pod.yaml",
+        "pod/redis-injected is Ready, with what the webhook injected:",
+        "configsync: native sidecar (init container, restartPolicy: Always); runAsNonRoot, \
+         readOnlyRootFilesystem, capabilities drop ALL",
+        "volume configsync-data: emptyDir, medium Memory, mounted at /etc/config in redis",
+        "shareProcessNamespace: true",
+        "configsync.dev/config-hash: v1:",
+    ] {
+        assert!(has(&step, line), "step 5 lacks {line:?}:\n{text}");
+    }
+}
+
+/// Lines until one contains `needle` (which is included).
+fn read_until(lines: &mpsc::Receiver<String>, needle: &str) -> Vec<String> {
+    let mut output = Vec::new();
+    let deadline = Instant::now() + STORY_DEADLINE;
+    while !has(&output, needle) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = lines
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("no {needle:?} in:\n{}", output.join("\n")));
+        output.push(line);
+    }
+    output
+}
+
+#[test]
+fn ctrl_c_in_the_middle_of_the_story_stops_every_child() {
+    let (child, lines) = start_demo(&[]);
+    let mut output = read_until(&lines, "==> Step 1:");
+    let group = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("pid"));
+    nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGINT).expect("send Ctrl-C");
+    let (rest, success) = run_to_completion(child, &lines);
+    output.extend(rest);
+    let text = output.join("\n");
+    assert!(success, "the demo failed on Ctrl-C:\n{text}");
+    assert!(has(&output, "Ctrl-C received: stopping"), "{text}");
+    assert!(!has(&output, "The story is complete."), "{text}");
+    let started = child_pids(&output);
+    let names: Vec<&str> = started.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names, ["operator", "sidecar", "demo app"], "{text}");
+    for (name, pid) in &started {
+        assert!(
+            has(&output, &format!("stopped {name} (pid {pid}")),
+            "{text}"
+        );
+    }
     assert_clean_exit(&output);
 }
 
 #[test]
 fn sigterm_during_interactive_mode_stops_every_child() {
     let (child, lines) = start_demo(&["--interactive"]);
-    let mut output = Vec::new();
-    let deadline = Instant::now() + STORY_DEADLINE;
-    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
-        let line = lines
-            .recv_timeout(left)
-            .expect("the demo reaches interactive mode");
-        output.push(line);
-        if has(&output, "Waiting for your changes") {
-            break;
-        }
-    }
+    let mut output = read_until(&lines, "Waiting for your changes");
     if support::kubectl_available() {
         let kubeconfig = output
             .iter()

@@ -1,20 +1,17 @@
-//! End to end: `configsync cluster` as a process, the injection webhook serving a certificate made by
-//! `configsync certs`, and kubectl applying the MutatingWebhookConfiguration of `deploy/webhook.yaml` (pointed
-//! at the webhook's URL, with the caBundle) and the annotated example Deployment; the pods the simulated
-//! controllers create (`kubectl get pod -o yaml`) carry the sidecar, and the injected env drives the real
-//! `configsync sidecar --once` to render the ConfigMap.
-//!
-//! Approximation, until it lands on main: the webhook runs inside the test process (`configsync operator
-//! --webhook-addr` is not on main yet); the cluster still calls it over HTTPS like any external webhook.
+//! End to end, all processes: `configsync cluster`, and `configsync operator --webhook-addr ...` serving a
+//! certificate made by `configsync certs`. kubectl applies the MutatingWebhookConfiguration of
+//! `deploy/webhook.yaml` (rendered with the webhook's URL and the caBundle, since `deploy/` points at a Service)
+//! and an annotated Deployment; the pods the simulated controllers create (`kubectl get pod -o yaml`) carry the
+//! sidecar, and the injected env drives the real `configsync sidecar --once` to render the ConfigMap. A second
+//! test rotates the certificate files under the running operator and checks that the webhook serves the new one.
 mod support;
 
 use std::path::Path;
 use std::process::Command;
 
 use base64::Engine as _;
-use configsync_operator::webhook::{ReviewPolicy, Webhook, WebhookConfig};
 use serde_json::{Value, json};
-use support::{path_str, start, wait_until};
+use support::{Cluster, Operator, path_str, start, start_operator, wait_until};
 
 fn example_documents() -> Vec<Value> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/inject/deployment.yaml");
@@ -47,41 +44,76 @@ fn run_certs(dir: &Path) {
     );
 }
 
-/// The webhook on its own runtime (its worker threads serve while the test thread runs kubectl).
-fn start_webhook(runtime: &tokio::runtime::Runtime, kubeconfig: &Path, tls: &Path) -> String {
-    runtime.block_on(async {
-        let kubeconfig = kube::config::Kubeconfig::read_from(kubeconfig).expect("kubeconfig");
-        let options = kube::config::KubeConfigOptions::default();
-        let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
-            .await
-            .expect("config");
-        let client = kube::Client::try_from(config).expect("client");
-        let webhook = Webhook::bind(
-            WebhookConfig {
-                addr: "127.0.0.1:0".parse().expect("addr"),
-                cert: tls.join("tls.crt"),
-                key: tls.join("tls.key"),
-                policy: ReviewPolicy::default(),
-            },
-            client,
-        )
-        .await
-        .expect("bind the webhook");
-        let url = format!("https://{}/mutate", webhook.local_addr().expect("addr"));
-        tokio::spawn(webhook.run());
-        url
-    })
+/// `configsync operator` with the webhook on a free port, serving `tls/tls.crt`; returns it and its URL.
+fn start_webhook(cluster: &Cluster, tls: &Path) -> (Operator, String) {
+    let cert = tls.join("tls.crt");
+    let key = tls.join("tls.key");
+    let args = [
+        "--webhook-addr",
+        "127.0.0.1:0",
+        "--webhook-cert",
+        path_str(&cert),
+    ];
+    let operator = start_operator(
+        cluster,
+        &[&args[..], &["--webhook-key", path_str(&key)]].concat(),
+    );
+    let addr = operator
+        .printed_addr("injection webhook on https://")
+        .expect("the operator prints the webhook's address");
+    (operator, format!("https://{addr}/mutate"))
 }
 
-/// The sidecar, volume, mounts and securityContext issue 6 asks for, in `kubectl get pod -o yaml` output.
-fn check_injected(yaml: &str) {
-    let pod: Value = serde_saphyr::from_str(yaml).expect("pod YAML");
+/// Register the webhook (deploy/webhook.yaml, pointed at `url`) trusting the CA in `tls/ca.crt`.
+fn register_webhook(cluster: &Cluster, url: &str, tls: &Path) {
+    let ca = std::fs::read_to_string(tls.join("ca.crt")).expect("ca.crt");
+    let config = cluster.file("webhook.json", &webhook_configuration(url, &ca).to_string());
+    cluster.ok(&["apply", "-f", path_str(&config)]);
+}
+
+/// The names of the pods labelled `app=<app>`, once there are `count` of them.
+fn pods_of(cluster: &Cluster, app: &str, count: usize) -> Vec<String> {
+    let mut names = Vec::new();
+    wait_until(&format!("{count} pods of {app} exist"), || {
+        let pods = cluster.json(&["get", "pods", "-l", &format!("app={app}")]);
+        names = pods["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p["metadata"]["name"].as_str().map(str::to_owned))
+            .collect();
+        names.len() == count
+    });
+    names
+}
+
+fn pod_yaml(cluster: &Cluster, name: &str) -> (Value, String) {
+    let yaml = cluster.ok(&["get", "pod", name, "-o", "yaml"]);
+    let pod = serde_saphyr::from_str(&yaml).expect("pod YAML");
+    (pod, yaml)
+}
+
+/// The example Deployment with a second container, which `configsync.dev/inject-containers: nginx` leaves out.
+fn deployment_with_two_containers(docs: &[Value]) -> Value {
+    let mut deployment = docs[1].clone();
+    let containers = deployment["spec"]["template"]["spec"]["containers"]
+        .as_array_mut()
+        .expect("containers");
+    containers.push(json!({"name": "exporter", "image": "nginx/nginx-prometheus-exporter:1.3"}));
+    deployment
+}
+
+/// The sidecar, volume, mounts, securityContext and initial hash issue 6 asks for, in `kubectl get pod -o yaml`.
+fn check_injected(pod: &Value, yaml: &str) {
     let spec = &pod["spec"];
     let sidecar = &spec["initContainers"][0];
     assert_eq!(sidecar["name"], "configsync", "{yaml}");
-    assert_eq!(sidecar["restartPolicy"], "Always");
+    assert_eq!(
+        sidecar["restartPolicy"], "Always",
+        "a native sidecar: {yaml}"
+    );
     let security = &sidecar["securityContext"];
-    assert_eq!(security["runAsNonRoot"], true);
+    assert_eq!(security["runAsNonRoot"], true, "{yaml}");
     assert_eq!(security["readOnlyRootFilesystem"], true);
     assert_eq!(security["allowPrivilegeEscalation"], false);
     assert_eq!(security["capabilities"]["drop"], json!(["ALL"]));
@@ -96,7 +128,10 @@ fn check_injected(yaml: &str) {
         env.contains(&"CONFIGSYNC_CONFIGMAP") && env.contains(&"CONFIGSYNC_PROCESS_NAME"),
         "{env:?}"
     );
-    assert_eq!(spec["shareProcessNamespace"], true);
+    assert_eq!(
+        spec["shareProcessNamespace"], true,
+        "the reload is a signal: {yaml}"
+    );
     let volume = spec["volumes"]
         .as_array()
         .expect("volumes")
@@ -106,66 +141,55 @@ fn check_injected(yaml: &str) {
         volume.expect("the data volume")["emptyDir"]["medium"],
         "Memory"
     );
-    let mount = &spec["containers"][0]["volumeMounts"][0];
-    assert_eq!(mount["name"], "configsync-data");
-    assert_eq!(mount["mountPath"], "/etc/nginx/conf.d");
-    assert_eq!(mount["readOnly"], true);
-}
-
-#[test]
-fn webhook_injects_pods_created_with_kubectl() {
-    let Some(cluster) = start() else { return };
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let tls = cluster.dir.path().join("tls");
-    run_certs(&tls);
-    let url = start_webhook(&runtime, &cluster.kubeconfig, &tls);
-    let ca = std::fs::read_to_string(tls.join("ca.crt")).expect("ca.crt");
-
-    let config = cluster.file(
-        "webhook.json",
-        &webhook_configuration(&url, &ca).to_string(),
+    let mounts = |container: &Value| -> Vec<Value> {
+        let mounts = container["volumeMounts"].as_array().into_iter().flatten();
+        mounts
+            .filter(|m| m["name"] == "configsync-data")
+            .cloned()
+            .collect()
+    };
+    let [nginx, exporter] = [0, 1].map(|i| &spec["containers"][i]);
+    assert_eq!(
+        (&nginx["name"], &exporter["name"]),
+        (&json!("nginx"), &json!("exporter"))
     );
-    cluster.ok(&["apply", "-f", path_str(&config)]);
-    let docs = example_documents();
-    let config_map = cluster.file("configmap.json", &docs[0].to_string());
-    cluster.ok(&["apply", "-f", path_str(&config_map)]);
-    let deployment = cluster.file("deployment.json", &docs[1].to_string());
-    cluster.ok(&["apply", "-f", path_str(&deployment)]);
-
-    let mut names = Vec::new();
-    wait_until("the Deployment's 2 pods exist", || {
-        let pods = cluster.json(&["get", "pods", "-l", "app=web"]);
-        names = pods["items"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|p| p["metadata"]["name"].as_str().map(str::to_owned))
-            .collect();
-        names.len() == 2
-    });
-    for name in &names {
-        let yaml = cluster.ok(&["get", "pod", name, "-o", "yaml"]);
-        check_injected(&yaml);
-    }
-    let yaml = cluster.ok(&["get", "pod", &names[0], "-o", "yaml"]);
-    let pod: Value = serde_saphyr::from_str(&yaml).expect("pod YAML");
-    // The webhook and `configsync inject` compute the same initial config hash from the same ConfigMap.
-    let out = Command::new(env!("CARGO_BIN_EXE_configsync"))
-        .args(["inject", "-f", "examples/inject/deployment.yaml"])
-        .output()
-        .expect("configsync inject");
-    let injected: Vec<Value> =
-        serde_saphyr::from_multiple(&String::from_utf8_lossy(&out.stdout)).expect("YAML");
-    let cli_hash =
-        &injected[1]["spec"]["template"]["metadata"]["annotations"]["configsync.dev/config-hash"];
+    let mount = &mounts(nginx)[..];
+    assert_eq!(
+        mount.len(),
+        1,
+        "the chosen container gets the mount: {yaml}"
+    );
+    assert_eq!(mount[0]["mountPath"], "/etc/nginx/conf.d");
+    assert_eq!(mount[0]["readOnly"], true);
+    assert!(
+        mounts(exporter).is_empty(),
+        "only the chosen container: {yaml}"
+    );
     let hash = &pod["metadata"]["annotations"]["configsync.dev/config-hash"];
     assert!(
         hash.as_str().is_some_and(|h| h.starts_with("v1:")),
         "{yaml}"
     );
-    assert_eq!(hash, cli_hash);
+}
 
-    // The injected env configures the real sidecar: run it once with that env against the cluster.
+/// The initial config hash `configsync inject` computes offline for the example.
+fn offline_hash() -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_configsync"))
+        .args(["inject", "-f", "examples/inject/deployment.yaml"])
+        .output()
+        .expect("configsync inject");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let injected: Vec<Value> =
+        serde_saphyr::from_multiple(&String::from_utf8_lossy(&out.stdout)).expect("YAML");
+    injected[1]["spec"]["template"]["metadata"]["annotations"]["configsync.dev/config-hash"].clone()
+}
+
+/// Run the real sidecar once with the env the webhook injected; returns the file it rendered.
+fn run_injected_sidecar(cluster: &Cluster, pod: &Value) -> String {
     let data = cluster.dir.path().join("data");
     let mut sidecar = Command::new(env!("CARGO_BIN_EXE_configsync"));
     sidecar
@@ -187,8 +211,39 @@ fn webhook_injects_pods_created_with_kubectl() {
         .status()
         .expect("run configsync sidecar");
     assert!(status.success());
-    let rendered =
-        std::fs::read_to_string(data.join("web-config/nginx.conf")).expect("rendered file");
+    std::fs::read_to_string(data.join("web-config/nginx.conf")).expect("rendered file")
+}
+
+#[test]
+fn operator_webhook_injects_pods_created_with_kubectl() {
+    let Some(cluster) = start() else { return };
+    let tls = cluster.dir.path().join("tls");
+    run_certs(&tls);
+    let (_operator, url) = start_webhook(&cluster, &tls);
+    register_webhook(&cluster, &url, &tls);
+    let docs = example_documents();
+    let config_map = cluster.file("configmap.json", &docs[0].to_string());
+    cluster.ok(&["apply", "-f", path_str(&config_map)]);
+    let deployment = deployment_with_two_containers(&docs);
+    let deployment = cluster.file("deployment.json", &deployment.to_string());
+    cluster.ok(&["apply", "-f", path_str(&deployment)]);
+
+    let names = pods_of(&cluster, "web", 2);
+    let cli_hash = offline_hash();
+    for name in &names {
+        let (pod, yaml) = pod_yaml(&cluster, name);
+        check_injected(&pod, &yaml);
+        // The webhook and `configsync inject` compute the same initial hash from the same ConfigMap, so the
+        // operator's first pass adopts the Deployment without a rollout.
+        assert_eq!(
+            pod["metadata"]["annotations"]["configsync.dev/config-hash"],
+            cli_hash
+        );
+    }
+
+    // The injected env configures the real sidecar: run it once with that env against the cluster.
+    let (pod, _) = pod_yaml(&cluster, &names[0]);
+    let rendered = run_injected_sidecar(&cluster, &pod);
     assert_eq!(
         rendered,
         docs[0]["data"]["nginx.conf"]
@@ -203,4 +258,48 @@ fn webhook_injects_pods_created_with_kubectl() {
     cluster.ok(&["apply", "-f", path_str(&plain)]);
     let stored = cluster.json(&["get", "pod", "plain"]);
     assert!(stored["spec"].get("initContainers").is_none(), "{stored}");
+}
+
+/// A bare pod that opts in to injection of the example's ConfigMap.
+fn opted_in_pod(cluster: &Cluster, name: &str) -> std::path::PathBuf {
+    let pod = json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "namespace": "default", "labels": {"app": name},
+            "annotations": {"configsync.dev/inject": "true", "configsync.dev/inject-configmaps": "web-config"}},
+        "spec": {"containers": [{"name": "app", "image": "app"}]}});
+    cluster.file(&format!("{name}.json"), &pod.to_string())
+}
+
+fn is_injected(cluster: &Cluster, name: &str) -> bool {
+    let (pod, _) = pod_yaml(cluster, name);
+    pod["spec"]["initContainers"][0]["name"] == "configsync"
+}
+
+#[test]
+fn operator_webhook_serves_rotated_certificate_files() {
+    let Some(cluster) = start() else { return };
+    let tls = cluster.dir.path().join("tls");
+    run_certs(&tls);
+    let (_operator, url) = start_webhook(&cluster, &tls);
+    register_webhook(&cluster, &url, &tls);
+    let docs = example_documents();
+    let config_map = cluster.file("configmap.json", &docs[0].to_string());
+    cluster.ok(&["apply", "-f", path_str(&config_map)]);
+    cluster.ok(&["apply", "-f", path_str(&opted_in_pod(&cluster, "before"))]);
+    assert!(
+        is_injected(&cluster, "before"),
+        "the first certificate serves"
+    );
+
+    // A new CA and serving pair replace the files under the running operator, and the registration now trusts
+    // only the new CA. failurePolicy is Ignore: had the webhook kept serving the old certificate, the cluster's
+    // TLS check would fail and admit the pod without the sidecar.
+    let old_ca = std::fs::read(tls.join("ca.crt")).expect("ca.crt");
+    run_certs(&tls);
+    assert_ne!(std::fs::read(tls.join("ca.crt")).expect("ca.crt"), old_ca);
+    register_webhook(&cluster, &url, &tls);
+    cluster.ok(&["apply", "-f", path_str(&opted_in_pod(&cluster, "after"))]);
+    assert!(
+        is_injected(&cluster, "after"),
+        "the webhook serves the rotated certificate without a restart"
+    );
 }

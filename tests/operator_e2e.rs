@@ -3,11 +3,7 @@
 //! kubectl must be on PATH (see `support::kubectl_available`). Every wait polls against a deadline.
 mod support;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-
-use support::{Cluster, http_get, path_str, start, wait_for_line, wait_until};
+use support::{Cluster, path_str, start, start_operator, wait_until};
 
 const MANIFEST: &str = "apiVersion: v1
 kind: ConfigMap
@@ -38,45 +34,6 @@ spec:
         - configMapRef: {name: app}
 ";
 
-/// A running `configsync operator`; killed on drop.
-struct Operator {
-    child: Child,
-}
-
-impl Drop for Operator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Start the operator against `cluster` and wait until `/readyz` says it has listed everything.
-fn start_operator(cluster: &Cluster) -> Operator {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_configsync"))
-        .args(["operator", "--metrics-addr", "127.0.0.1:0"])
-        .env("KUBECONFIG", &cluster.kubeconfig)
-        .env("CONFIGSYNC_LOG_LEVEL", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn configsync operator");
-    let stdout = child.stdout.take().expect("stdout");
-    let operator = Operator { child };
-    let (line_tx, line_rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = line_tx.send(line);
-        }
-    });
-    let line = wait_for_line(&line_rx, "serving health and metrics on http://")
-        .expect("the operator prints its health address");
-    let addr = line.rsplit("http://").next().unwrap_or_default().to_owned();
-    wait_until("the operator is ready", || {
-        http_get(&addr, "/readyz").is_some()
-    });
-    operator
-}
-
 fn annotation(cluster: &Cluster, path: &str) -> Option<String> {
     let deployment = cluster.json(&["get", "deployment", "web"]);
     let value = deployment.pointer(path)?;
@@ -88,7 +45,7 @@ const TEMPLATE: &str = "/spec/template/metadata/annotations/configsync.dev~1conf
 
 /// Apply the manifest, let the operator adopt the Deployment, edit the ConfigMap: the template rolls.
 fn edit_rolls_the_deployment(cluster: &Cluster) {
-    let _operator = start_operator(cluster);
+    let _operator = start_operator(cluster, &[]);
     let manifest = cluster.file("app.yaml", MANIFEST);
     cluster.ok(&["apply", "-f", path_str(&manifest)]);
     wait_until("the operator records the Deployment's config", || {

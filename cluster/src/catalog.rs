@@ -77,16 +77,16 @@ pub fn is_events_v1(rt: &ResourceType) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::mk_type;
+    use crate::testing::{builtin, custom};
 
     #[test]
     fn finds_builtin_and_custom_types() {
-        let mut catalog = Catalog::new(vec![mk_type("", "v1", "ConfigMap", "configmaps", true)]);
+        let mut catalog = Catalog::new(vec![builtin("", "configmaps")]);
         assert!(catalog.find("", "v1", "configmaps").is_some());
         assert!(catalog.find("", "v2", "configmaps").is_none());
         catalog.serve_crd(
             "widgets.example.com",
-            vec![mk_type("example.com", "v1", "Widget", "widgets", true)],
+            vec![custom("example.com", "Widget", "widgets")],
         );
         assert!(catalog.is_custom("example.com", "widgets"));
         assert!(!catalog.is_custom("", "configmaps"));
@@ -97,7 +97,7 @@ mod tests {
 
     #[test]
     fn events_v1_shares_core_storage() {
-        let rt = mk_type("events.k8s.io", "v1", "Event", "events", true);
+        let rt = builtin("events.k8s.io", "events");
         assert_eq!(storage_key(&rt), ResourceKey::new("", "events"));
     }
 }

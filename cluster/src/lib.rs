@@ -24,7 +24,10 @@
 //! # Approximations
 //! - No authentication, authorization or admission webhooks; every request is allowed.
 //! - `generation` is kept for every kind (the apiserver keeps it only for kinds with a spec/status split).
-//! - Garbage collection (Background, Foreground, Orphan) runs synchronously inside the deleting request.
+//! - Garbage collection is the `controllers::gc` controller's job, as in kube-controller-manager, and follows owner
+//!   references of the `apps/v1` workloads only; for other kinds `propagationPolicy=Foreground`/`Orphan` act as
+//!   `Background`. With the controllers off, Foreground/Orphan deletions wait on their finalizer forever, as on an
+//!   apiserver without a controller manager.
 //! - Deleting a CRD removes its objects at once, ignoring their finalizers.
 //! - A watch or list at a resourceVersion newer than the latest is served as the latest instead of waiting.
 //! - Objects are served in one version per kind; there is no conversion between versions.

@@ -1,62 +1,26 @@
-//! Test helpers: resource types and a small built-in list for tests that must not depend on
-//! `registry::builtin_resources()`.
+//! Test helpers: the built-in resource types come from the registry the server itself serves
+//! (`registry::builtin_resources()`), so tests exercise the real discovery data.
 use configsync_apimachinery::ResourceType;
+use configsync_apimachinery::registry::builtin_resources;
 
-/// A resource type with the usual verbs; `has_status` for the kinds that have a status subresource.
-pub fn mk_type(
-    group: &str,
-    version: &str,
-    kind: &str,
-    plural: &str,
-    namespaced: bool,
-) -> ResourceType {
-    let verbs = [
-        "create",
-        "delete",
-        "deletecollection",
-        "get",
-        "list",
-        "patch",
-        "update",
-        "watch",
-    ];
+/// The built-in type `group/plural`. Panics (failing the test) when the registry does not serve it.
+pub fn builtin(group: &str, plural: &str) -> ResourceType {
+    builtin_resources()
+        .into_iter()
+        .find(|rt| rt.group == group && rt.plural == plural)
+        .unwrap_or_else(|| panic!("the registry serves no {group}/{plural}"))
+}
+
+/// A namespaced custom type `group/v1` `kind` (`plural`), shaped like a built-in one.
+pub fn custom(group: &str, kind: &str, plural: &str) -> ResourceType {
     ResourceType {
         group: group.into(),
-        version: version.into(),
         kind: kind.into(),
         list_kind: format!("{kind}List"),
         plural: plural.into(),
         singular: kind.to_lowercase(),
-        namespaced,
         short_names: Vec::new(),
         categories: Vec::new(),
-        verbs: verbs.iter().map(|verb| (*verb).to_owned()).collect(),
-        has_status: matches!(
-            kind,
-            "Deployment" | "Namespace" | "Pod" | "CustomResourceDefinition"
-        ),
-        has_scale: kind == "Deployment",
-        printer_columns: None,
+        ..builtin("", "configmaps")
     }
-}
-
-/// The types the state and handler tests use.
-pub fn test_types() -> Vec<ResourceType> {
-    vec![
-        mk_type("", "v1", "Namespace", "namespaces", false),
-        mk_type("", "v1", "ConfigMap", "configmaps", true),
-        mk_type("", "v1", "Secret", "secrets", true),
-        mk_type("", "v1", "Pod", "pods", true),
-        mk_type("", "v1", "Event", "events", true),
-        mk_type("events.k8s.io", "v1", "Event", "events", true),
-        mk_type("apps", "v1", "Deployment", "deployments", true),
-        mk_type("apps", "v1", "ReplicaSet", "replicasets", true),
-        mk_type(
-            "apiextensions.k8s.io",
-            "v1",
-            "CustomResourceDefinition",
-            "customresourcedefinitions",
-            false,
-        ),
-    ]
 }

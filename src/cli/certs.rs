@@ -10,7 +10,7 @@ pub struct CertsArgs {
     #[arg(long)]
     out: PathBuf,
     /// DNS name or IP address the serving certificate is valid for (repeatable), e.g.
-    /// `configsync-webhook.configsync.svc`.
+    /// `configsync-webhook.configsync-system.svc`.
     #[arg(long = "dns", required = true)]
     dns: Vec<String>,
 }

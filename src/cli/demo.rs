@@ -4,7 +4,9 @@
 //! ```text
 //!  configsync demo ──in-process──► EmbeddedCluster (HTTP on 127.0.0.1, kubeconfig in a temp dir)
 //!        │ children (this same binary, real processes):
-//!        ├─► configsync operator                       (rolls Deployments on config change)
+//!        ├─► configsync operator --webhook-addr ...    (rolls Deployments on config change; injects sidecars,
+//!        │       ▲ HTTPS on pod CREATE                   registered from deploy/webhook.yaml with a dev CA)
+//!        │       └── the embedded cluster
 //!        ├─► configsync sidecar --configmap redis-config ──SIGHUP──► configsync demo app
 //!        │
 //!        └─ applies crds/ + examples/, then narrates the steps of [`story`], each waiting on a condition
@@ -23,6 +25,7 @@ use tokio::time::Instant;
 mod api;
 mod app;
 mod children;
+mod inject;
 mod manifests;
 mod steps;
 mod story;

@@ -162,6 +162,67 @@ impl Cluster {
     }
 }
 
+/// A running `configsync operator`; killed on drop. `printed` holds its stdout lines up to the health line
+/// (the webhook's address, when it serves one, comes before it).
+pub struct Operator {
+    pub child: Child,
+    pub printed: Vec<String>,
+}
+
+impl Drop for Operator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Operator {
+    /// The address printed after `marker` (e.g. `"webhook on https://"`), if the operator printed it.
+    pub fn printed_addr(&self, marker: &str) -> Option<String> {
+        self.printed
+            .iter()
+            .find_map(|line| Some(line.split_once(marker)?.1.trim().to_owned()))
+    }
+}
+
+/// Start `configsync operator <extra>` against `cluster` and wait until `/readyz` says it has listed everything.
+pub fn start_operator(cluster: &Cluster, extra: &[&str]) -> Operator {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_configsync"))
+        .args(["operator", "--metrics-addr", "127.0.0.1:0"])
+        .args(extra)
+        .env("KUBECONFIG", &cluster.kubeconfig)
+        .env("CONFIGSYNC_LOG_LEVEL", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn configsync operator");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut operator = Operator {
+        child,
+        printed: Vec::new(),
+    };
+    let (line_tx, line_rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = line_tx.send(line);
+        }
+    });
+    let marker = "serving health and metrics on http://";
+    let deadline = Instant::now() + DEADLINE;
+    while operator.printed_addr(marker).is_none() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = line_rx
+            .recv_timeout(left)
+            .expect("the operator prints its health address");
+        operator.printed.push(line);
+    }
+    let addr = operator.printed_addr(marker).unwrap_or_default();
+    wait_until("the operator is ready", || {
+        http_get(&addr, "/readyz").is_some()
+    });
+    operator
+}
+
 pub fn path_str(path: &Path) -> &str {
     path.to_str().expect("utf-8 temp path")
 }

@@ -136,29 +136,37 @@ async fn cluster() -> (EmbeddedCluster, Api<MutatingWebhookConfiguration>, Api<P
     (cluster, configs, pods)
 }
 
-#[tokio::test]
-async fn a_webhook_changed_by_a_later_one_is_reinvoked_once_if_needed() {
-    let (_cluster, configs, pods) = cluster().await;
-    let first = scripted(Script::Patch(
-        json!([{"op": "add", "path": "/metadata/labels/first", "value": "1"}]),
-    ))
-    .await;
-    let second = scripted(Script::Patch(
-        json!([{"op": "add", "path": "/metadata/labels/second", "value": "2"}]),
-    ))
-    .await;
-    let post = PostParams::default();
-    configs
-        .create(
-            &post,
-            &hook_config("a-first", &first, json!({"reinvocationPolicy": "IfNeeded"})),
+/// Two webhooks that each add a label: `a-first` (`first: "1"`, with `reinvocation`) then `b-second`
+/// (`second: "2"`).
+async fn two_label_hooks(
+    configs: &Api<MutatingWebhookConfiguration>,
+    reinvocation: &str,
+) -> (Scripted, Scripted) {
+    let adds = |label: &str, value: &str| {
+        Script::Patch(
+            json!([{"op": "add", "path": format!("/metadata/labels/{label}"), "value": value}]),
         )
+    };
+    let first = scripted(adds("first", "1")).await;
+    let second = scripted(adds("second", "2")).await;
+    let post = PostParams::default();
+    let policy = json!({"reinvocationPolicy": reinvocation});
+    configs
+        .create(&post, &hook_config("a-first", &first, policy))
         .await
         .unwrap();
     configs
         .create(&post, &hook_config("b-second", &second, json!({})))
         .await
         .unwrap();
+    (first, second)
+}
+
+#[tokio::test]
+async fn a_webhook_changed_by_a_later_one_is_reinvoked_once_if_needed() {
+    let (_cluster, configs, pods) = cluster().await;
+    let (first, second) = two_label_hooks(&configs, "IfNeeded").await;
+    let post = PostParams::default();
     let created = pods.create(&post, &pod("p")).await.unwrap();
     let labels = created.metadata.labels.unwrap();
     assert_eq!(
@@ -176,28 +184,12 @@ async fn a_webhook_changed_by_a_later_one_is_reinvoked_once_if_needed() {
 #[tokio::test]
 async fn without_if_needed_each_webhook_runs_once() {
     let (_cluster, configs, pods) = cluster().await;
-    let first = scripted(Script::Patch(
-        json!([{"op": "add", "path": "/metadata/labels/first", "value": "1"}]),
-    ))
-    .await;
-    let second = scripted(Script::Patch(
-        json!([{"op": "add", "path": "/metadata/labels/second", "value": "2"}]),
-    ))
-    .await;
-    let post = PostParams::default();
-    configs
-        .create(
-            &post,
-            &hook_config("a-first", &first, json!({"reinvocationPolicy": "Never"})),
-        )
+    let (first, second) = two_label_hooks(&configs, "Never").await;
+    pods.create(&PostParams::default(), &pod("p"))
         .await
         .unwrap();
-    configs
-        .create(&post, &hook_config("b-second", &second, json!({})))
-        .await
-        .unwrap();
-    pods.create(&post, &pod("p")).await.unwrap();
-    assert_eq!(first.calls.load(Ordering::SeqCst), 1);
+    let calls = |hook: &Scripted| hook.calls.load(Ordering::SeqCst);
+    assert_eq!((calls(&first), calls(&second)), (1, 1));
 }
 
 #[tokio::test]

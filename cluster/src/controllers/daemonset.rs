@@ -112,7 +112,8 @@ fn status(
 }
 
 mod sync;
-pub use sync::{Error, run};
+pub use super::pod_owner::Error;
+pub use sync::run;
 
 #[cfg(test)]
 #[path = "tests/daemonset.rs"]

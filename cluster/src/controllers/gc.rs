@@ -5,7 +5,9 @@
 //! a tracked owner kind and none of those owners exists any more (background propagation: ReplicaSets of a deleted
 //! Deployment go first, then, once they are gone, their Pods). An owner being deleted with the `foregroundDeletion`
 //! finalizer has its dependents deleted and loses the finalizer when none is left; with the `orphan` finalizer its
-//! dependents lose their reference to it, then it loses the finalizer.
+//! dependents lose their reference to it, then it loses the finalizer. (The API server adds those finalizers on a
+//! DELETE with `propagationPolicy=Foreground` or `Orphan`; this collector is the only place that follows owner
+//! references.)
 //!
 //! Each sweep lists the dependents first and the owners second, so a dependent created during the sweep always
 //! finds its (older) owner in the owner list. [`plan`] decides; [`run`] sweeps on every owner watch event and on a

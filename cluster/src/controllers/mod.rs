@@ -16,7 +16,8 @@
 //! [`daemonset::plan`], [`gc::plan`]) tested as plain functions, and a thin kube-runtime loop that lists the
 //! current state, calls them and writes the result with the real components' field managers
 //! (`kube-controller-manager`, `kubelet`, `kube-scheduler`). Writes are merge patches (status through the status
-//! subresource); failures are retried by requeueing, never by panicking.
+//! subresource); failures are retried by requeueing, never by panicking. The workload controllers share one shell
+//! ([`pod_owner`]: list owned pods, create/delete them with Events, prune revisions, write status, run).
 //!
 //! # Simulating a bad config
 //! A pod annotated `configsync.dev/simulate-crash: "true"` ([`kubelet::CRASH_ANNOTATION`]) never becomes ready:
@@ -28,8 +29,10 @@
 //!   like Kubernetes renders its (spew-based) hash: same shape, different values.
 //! - One node, `configsync-node`; pods are bound by patching `spec.nodeName`. A terminating pod is deleted at once
 //!   with grace period 0; its finalizers, if any, still hold it.
-//! - No Events are emitted; no proportional scaling of several ReplicaSets during a rollout; orphaned ReplicaSets
-//!   and pods are not adopted; StatefulSet `volumeClaimTemplates` create no PersistentVolumeClaims.
+//! - Events are recorded as kube-controller-manager words them ([`events`]), but never aggregated; the kubelet and
+//!   the scheduler record none (`Scheduled`, `Pulled`, `Started`).
+//! - No proportional scaling of several ReplicaSets during a rollout; orphaned ReplicaSets and pods are not
+//!   adopted; StatefulSet `volumeClaimTemplates` create no PersistentVolumeClaims.
 //! - The garbage collector knows the `apps/v1` workload owners and their dependents (ReplicaSets, Pods,
 //!   ControllerRevisions) only.
 
@@ -41,9 +44,11 @@ use tokio::task::JoinHandle;
 pub mod daemonset;
 pub mod deployment;
 pub mod deployment_status;
+pub mod events;
 pub mod gc;
 pub mod hash;
 pub mod kubelet;
+pub mod pod_owner;
 pub mod pods;
 pub mod replicaset;
 pub mod revision;

@@ -9,18 +9,17 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
 use jiff::Timestamp;
 use k8s_openapi::api::apps::v1::{ReplicaSet, ReplicaSetStatus};
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, ListParams, PostParams};
-use kube::runtime::controller::{Action, Controller};
-use kube::runtime::watcher;
-use kube::{Client, ResourceExt};
+use kube::Client;
+use kube::api::Api;
+use kube::runtime::controller::Action;
 
+use super::events::Recorder;
 use super::hash::random_suffix;
+use super::pod_owner;
 use super::pods::{self, controller_ref};
-use super::write::{self, CONTROLLER_MANAGER};
 
 /// What one sync of a ReplicaSet should do.
 #[derive(Clone, Debug, PartialEq)]
@@ -126,86 +125,28 @@ pub fn new_pod(rs: &ReplicaSet) -> Option<Pod> {
 
 // === I/O ===
 
-/// Failures of one ReplicaSet sync.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// Listing the pods of the ReplicaSet's namespace failed.
-    #[error("listing pods: {0}")]
-    ListPods(#[source] kube::Error),
-    /// Creating a pod failed.
-    #[error("creating a pod: {0}")]
-    CreatePod(#[source] kube::Error),
-    /// Deleting a pod failed.
-    #[error("deleting pod {name}: {source}")]
-    DeletePod { name: String, source: kube::Error },
-    /// Writing the ReplicaSet status failed.
-    #[error("patching replicaset status: {0}")]
-    PatchStatus(#[source] kube::Error),
-}
+pub use super::pod_owner::Error;
 
 async fn reconcile(rs: Arc<ReplicaSet>, client: Arc<Client>) -> Result<Action, Error> {
-    let (Some(namespace), Some(uid)) = (rs.namespace(), rs.metadata.uid.clone()) else {
+    let Some((namespace, uid)) = pod_owner::sync_target(rs.as_ref()) else {
         return Ok(Action::await_change());
     };
-    if pods::is_terminating(&rs.metadata) {
-        return Ok(Action::await_change());
-    }
     let pod_api: Api<Pod> = Api::namespaced((*client).clone(), &namespace);
-    let listed = pod_api
-        .list(&ListParams::default())
-        .await
-        .map_err(Error::ListPods)?;
-    let owned: Vec<Pod> = listed
-        .items
-        .into_iter()
-        .filter(|p| pods::is_controlled_by(&p.metadata, &uid))
-        .collect();
+    let owned = pod_owner::owned_pods(&pod_api, &uid).await?;
     let plan = plan(&rs, &owned, Timestamp::now());
-    let params = PostParams {
-        field_manager: Some(CONTROLLER_MANAGER.to_string()),
-        ..PostParams::default()
-    };
-    for pod in (0..plan.create).filter_map(|_| new_pod(&rs)) {
-        match pod_api.create(&params, &pod).await {
-            Err(error) if write::is_already_exists(&error) => {}
-            other => drop(other.map_err(Error::CreatePod)?),
-        }
-    }
-    for name in &plan.delete {
-        write::delete_object(&pod_api, name, None)
-            .await
-            .map_err(|source| Error::DeletePod {
-                name: name.clone(),
-                source,
-            })?;
-    }
-    if rs.status.as_ref() != Some(&plan.status) {
-        let api: Api<ReplicaSet> = Api::namespaced((*client).clone(), &namespace);
-        let patch = write::status_patch(rs.status.as_ref(), &plan.status);
-        write::patch_status(&api, &rs.name_any(), &patch, CONTROLLER_MANAGER)
-            .await
-            .map_err(Error::PatchStatus)?;
-    }
+    let recorder = Recorder::new(&client, rs.as_ref());
+    let create: Vec<Pod> = (0..plan.create).filter_map(|_| new_pod(&rs)).collect();
+    pod_owner::sync_pods(&pod_api, &recorder, create, &plan.delete).await?;
+    let api: Api<ReplicaSet> = Api::namespaced((*client).clone(), &namespace);
+    pod_owner::write_status(&api, &rs, rs.status.as_ref(), &plan.status).await?;
     Ok(plan
         .recheck_after
         .map_or_else(Action::await_change, Action::requeue))
 }
 
-fn error_policy(_rs: Arc<ReplicaSet>, error: &Error, _client: Arc<Client>) -> Action {
-    tracing::debug!(%error, "replicaset sync failed; retrying");
-    Action::requeue(super::RETRY_AFTER)
-}
-
 /// Runs the ReplicaSet controller until the task is aborted.
 pub async fn run(client: Client) {
-    Controller::new(
-        Api::<ReplicaSet>::all(client.clone()),
-        watcher::Config::default(),
-    )
-    .owns(Api::<Pod>::all(client.clone()), watcher::Config::default())
-    .run(reconcile, error_policy, Arc::new(client))
-    .for_each(|_| futures::future::ready(()))
-    .await;
+    pod_owner::run::<ReplicaSet, Pod, _, _, _>(client, reconcile).await;
 }
 
 #[cfg(test)]

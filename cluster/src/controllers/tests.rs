@@ -5,7 +5,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::Namespace;
 use kube::Client;
 use kube::api::{Api, ListParams, PostParams};
@@ -14,6 +14,8 @@ use serde_json::json;
 use super::*;
 use crate::{Config, EmbeddedCluster};
 
+mod propagation;
+mod recorded_events;
 mod rollouts;
 mod workloads;
 
@@ -37,6 +39,19 @@ pub(super) async fn namespace(client: &Client, name: &str) {
         created.is_ok() || created.as_ref().is_err_and(write::is_already_exists),
         "{created:?}"
     );
+}
+
+/// Creates `deployment` in the namespace `ns` (created if missing) and returns the namespace's Deployments.
+pub(super) async fn create_deployment(
+    client: &Client,
+    ns: &str,
+    deployment: &Deployment,
+) -> Api<Deployment> {
+    namespace(client, ns).await;
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), ns);
+    let created = deployments.create(&PostParams::default(), deployment).await;
+    assert!(created.is_ok(), "{created:?}");
+    deployments
 }
 
 /// Polls `probe` until it returns `Some`, failing the test with `what` after the deadline.
@@ -75,6 +90,19 @@ pub(super) fn mk_deployment(name: &str, replicas: i32, image: &str) -> Deploymen
             "replicas": replicas,
             "selector": {"matchLabels": {"app": name}},
             "template": {"metadata": {"labels": {"app": name}}, "spec": {"containers": [{"name": "app", "image": image}]}}
+        }
+    }))
+    .unwrap_or_default()
+}
+
+/// A StatefulSet `name` of `replicas` pods running `image`, with a governing service of the same name.
+pub(super) fn mk_statefulset(name: &str, replicas: i32, image: &str) -> StatefulSet {
+    serde_json::from_value(json!({
+        "metadata": {"name": name},
+        "spec": {
+            "replicas": replicas, "serviceName": name,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {"metadata": {"labels": {"app": name}}, "spec": {"containers": [{"name": name, "image": image}]}}
         }
     }))
     .unwrap_or_default()

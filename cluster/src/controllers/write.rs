@@ -52,14 +52,9 @@ pub async fn patch_status<K>(
 where
     K: Clone + DeserializeOwned + Debug,
 {
-    let params = PatchParams {
-        field_manager: Some(manager.to_string()),
-        ..PatchParams::default()
-    };
-    match api.patch_status(name, &params, &Patch::Merge(patch)).await {
-        Err(error) if is_not_found(&error) => Ok(()),
-        other => other.map(|_| ()),
-    }
+    let params = merge_params(manager);
+    let result = api.patch_status(name, &params, &Patch::Merge(patch)).await;
+    ignore_not_found(result)
 }
 
 /// Merge-patches the main resource of `name`. A vanished object is not an error.
@@ -72,11 +67,22 @@ pub async fn patch_object<K>(
 where
     K: Clone + DeserializeOwned + Debug,
 {
-    let params = PatchParams {
+    let result = api
+        .patch(name, &merge_params(manager), &Patch::Merge(patch))
+        .await;
+    ignore_not_found(result)
+}
+
+fn merge_params(manager: &str) -> PatchParams {
+    PatchParams {
         field_manager: Some(manager.to_string()),
         ..PatchParams::default()
-    };
-    match api.patch(name, &params, &Patch::Merge(patch)).await {
+    }
+}
+
+/// A write whose object vanished did nothing to do: not an error.
+fn ignore_not_found<T>(result: kube::Result<T>) -> kube::Result<()> {
+    match result {
         Err(error) if is_not_found(&error) => Ok(()),
         other => other.map(|_| ()),
     }
@@ -95,10 +101,7 @@ where
         grace_period_seconds: grace_seconds,
         ..DeleteParams::background()
     };
-    match api.delete(name, &params).await {
-        Err(error) if is_not_found(&error) => Ok(()),
-        other => other.map(|_| ()),
-    }
+    ignore_not_found(api.delete(name, &params).await)
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use crate::state::State;
 use crate::status::ApiError;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use configsync_apimachinery::selector::{FieldSelector, LabelSelector};
+use configsync_apimachinery::selector::{FieldSelector, LabelSelector, SelectableFields};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -25,7 +25,9 @@ pub(super) struct Selectors {
 }
 
 impl Selectors {
-    pub(super) fn parse(ctx: &Ctx) -> Result<Self, ApiError> {
+    /// The request's selectors; field labels are checked against the addressed kind (`custom` when it is
+    /// served from a CRD), as the apiserver checks them.
+    pub(super) fn parse(ctx: &Ctx, custom: bool) -> Result<Self, ApiError> {
         let bad = |error: configsync_apimachinery::selector::SelectorError| {
             ApiError::bad_request(error.to_string())
         };
@@ -38,7 +40,7 @@ impl Selectors {
         let field = ctx
             .query
             .non_empty("fieldSelector")
-            .map(FieldSelector::parse)
+            .map(|text| FieldSelector::parse_for(text, SelectableFields::of(&ctx.rt, custom)))
             .transpose()
             .map_err(bad)?;
         Ok(Self { label, field })
@@ -204,7 +206,7 @@ fn list_revision(ctx: &Ctx, token: Option<&ContinueToken>) -> Result<Option<u64>
 }
 
 pub(super) fn list(state: &State, ctx: &Ctx) -> Result<Response, ApiError> {
-    let selectors = Selectors::parse(ctx)?;
+    let selectors = Selectors::parse(ctx, state.is_custom(&ctx.rt.group, &ctx.rt.plural))?;
     let token = ctx
         .query
         .non_empty("continue")

@@ -103,7 +103,7 @@ pub fn partial(object: &Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::mk_type;
+    use crate::testing::builtin;
 
     #[test]
     fn negotiates_kubectl_and_kube_runtime_accept_headers() {
@@ -127,7 +127,7 @@ mod tests {
 
     #[test]
     fn metadata_lists_carry_only_metadata() {
-        let rt = mk_type("", "v1", "ConfigMap", "configmaps", true);
+        let rt = builtin("", "configmaps");
         let items = vec![json!({"metadata": {"name": "a"}, "data": {"secret": "x"}})];
         let rendered = list(Shape::Metadata, &rt, items, json!({"resourceVersion": "5"}));
         assert_eq!(rendered["kind"], "PartialObjectMetadataList");

@@ -1,7 +1,7 @@
 //! The handler end to end, without a client: routes, negotiation, watches, errors and faults.
 use super::*;
 use crate::faults::FaultSettings;
-use crate::testing::test_types;
+use configsync_apimachinery::registry::builtin_resources;
 use http_body_util::BodyExt;
 use serde_json::json;
 
@@ -10,7 +10,7 @@ fn mk_handler() -> Handler {
         bookmark_interval: Duration::from_millis(20),
     };
     Handler::new(
-        Arc::new(State::new(test_types(), 100)),
+        Arc::new(State::new(builtin_resources(), 100)),
         Faults::default(),
         settings,
     )
@@ -465,4 +465,36 @@ async fn resource_requests_are_counted_by_client_and_verb() {
         json!({"configsync-bench": {"create": 1, "get": 1}, "unknown": {"list": 1}}),
         "discovery and the counter itself are not counted"
     );
+}
+
+#[tokio::test]
+async fn field_selectors_accept_only_the_kinds_labels() {
+    let handler = mk_handler();
+    let events = "/api/v1/namespaces/default/events";
+    let (code, _) = call(
+        &handler,
+        "GET",
+        &format!("{events}?fieldSelector=reason%3DX"),
+        &[],
+        "",
+    )
+    .await;
+    assert_eq!(code, 200);
+    for (uri, message) in [
+        (
+            format!("{events}?fieldSelector=note%3DX"),
+            "field label not supported: note",
+        ),
+        (
+            "/api/v1/namespaces/default/configmaps?watch=true&fieldSelector=data.k%3Dv".to_owned(),
+            r#""data.k" is not a known field selector: only "metadata.name", "metadata.namespace""#,
+        ),
+    ] {
+        let (code, status) = call(&handler, "GET", &uri, &[], "").await;
+        assert_eq!(
+            (code, status["reason"].as_str(), status["message"].as_str()),
+            (400, Some("BadRequest"), Some(message)),
+            "{uri}"
+        );
+    }
 }

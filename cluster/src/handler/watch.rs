@@ -201,7 +201,8 @@ pub(super) fn serve(
     settings: &HandlerSettings,
     ctx: Ctx,
 ) -> Result<Response, ApiError> {
-    let selectors = Selectors::parse(&ctx)?;
+    let custom = state.is_custom(&ctx.rt.group, &ctx.rt.plural);
+    let selectors = Selectors::parse(&ctx, custom)?;
     let options = options(&ctx, faults)?;
     let scope = Scope { ctx, selectors };
     let subscribed = state.watch(&scope.ctx.storage_rt, scope.ctx.namespace(), options.since);

@@ -193,7 +193,7 @@ pub(super) fn delete_collection(
     body: &[u8],
 ) -> Result<Response, ApiError> {
     let options = delete_options(ctx, body)?;
-    let selectors = Selectors::parse(ctx)?;
+    let selectors = Selectors::parse(ctx, state.is_custom(&ctx.rt.group, &ctx.rt.plural))?;
     let manager = ctx.manager();
     let request = ctx.write_request(&manager, ctx.dry_run()?);
     let listing = state.list(&ctx.storage_rt, ctx.namespace(), None)?;

@@ -1,6 +1,6 @@
 //! Deletion: preconditions, graceful deletion while finalizers remain (deletionTimestamp set, object kept,
 //! generation bumped), immediate removal otherwise, and namespace termination.
-use super::{Inner, WriteRequest, gc, lifecycle, object_key};
+use super::{Inner, WriteRequest, lifecycle, object_key, propagation};
 use crate::meta::{self, metadata_mut};
 use crate::status::{ApiError, deleted_status};
 use crate::store::{ObjectKey, ResourceKey};
@@ -15,7 +15,7 @@ pub struct DeleteOptions {
     pub resource_version: Option<String>,
     /// `gracePeriodSeconds`, recorded as `deletionGracePeriodSeconds`.
     pub grace_period_seconds: Option<i64>,
-    /// `propagationPolicy`: `Orphan`, `Background` (default) or `Foreground`; see `gc`.
+    /// `propagationPolicy`: `Orphan`, `Background` (default) or `Foreground`; see `propagation`.
     pub propagation_policy: Option<String>,
 }
 
@@ -68,17 +68,9 @@ pub(super) fn delete(
     if request.dry_run {
         return Ok((*old).clone());
     }
-    let uid = meta::meta_str(&old, "uid").unwrap_or("").to_owned();
     let policy = options.propagation_policy.as_deref();
-    match policy {
-        Some("Orphan") => gc::orphan_dependents(inner, &uid),
-        Some("Foreground") => gc::hold_for_dependents(inner, &key, &old),
-        _ => {}
-    }
-    let outcome = delete_key(inner, &key, options.grace_period_seconds);
-    if policy == Some("Foreground") {
-        gc::delete_dependents(inner, &uid);
-    }
+    let finalizers = propagation::deletion_finalizers(rt, &old, policy);
+    let outcome = delete_with_finalizers(inner, &key, options.grace_period_seconds, finalizers);
     match outcome {
         Some(Outcome::Pending(object)) => Ok(object),
         Some(Outcome::Removed(object)) if returns_deleted_object(&rt.group, &rt.plural) => {
@@ -124,6 +116,16 @@ pub(super) fn delete_key(
     key: &ObjectKey,
     grace: Option<i64>,
 ) -> Option<Outcome> {
+    delete_with_finalizers(inner, key, grace, None)
+}
+
+/// [`delete_key`], first replacing the object's finalizers with `finalizers` (the deletion propagation's).
+fn delete_with_finalizers(
+    inner: &mut Inner,
+    key: &ObjectKey,
+    grace: Option<i64>,
+    finalizers: Option<Vec<String>>,
+) -> Option<Outcome> {
     let old = inner.store.get(key)?;
     if key.resource == ResourceKey::new("", "namespaces") {
         return Some(delete_namespace(inner, key, &old));
@@ -131,12 +133,15 @@ pub(super) fn delete_key(
     if meta::is_deleting(&old) {
         return Some(Outcome::Pending((*old).clone()));
     }
-    if meta::finalizers(&old).is_empty() {
+    let mut marked = (*old).clone();
+    if let Some(finalizers) = finalizers {
+        metadata_mut(&mut marked).insert("finalizers".into(), json!(finalizers));
+    }
+    if meta::finalizers(&marked).is_empty() {
         let removed = inner.store.remove(key)?;
-        lifecycle::after_removal(inner, key, &removed);
+        lifecycle::after_removal(inner, key);
         return Some(Outcome::Removed((*removed).clone()));
     }
-    let mut marked = (*old).clone();
     mark_deleting(&mut marked, grace.unwrap_or(0));
     let stored = inner.store.update(key.clone(), marked).ok()?;
     Some(Outcome::Pending((*stored).clone()))

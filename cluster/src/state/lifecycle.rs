@@ -1,7 +1,8 @@
 //! Object lifecycles the apiserver (and its built-in controllers) drive: pods start `Pending`; namespaces (Active → Terminating →
 //! gone once empty), CRDs (served and `Established` on create, unserved with their objects on delete),
-//! and finalizers (an object is removed only when its last finalizer goes). Garbage collection is in `gc`.
-use super::{Inner, delete, gc};
+//! and finalizers (an object is removed only when its last finalizer goes). Owner references are followed by the
+//! garbage collector (`controllers::gc`); deletion requests only set its finalizers (`propagation`).
+use super::{Inner, delete};
 use crate::catalog::storage_key;
 use crate::meta::{self, metadata_mut};
 use crate::status::ApiError;
@@ -202,12 +203,12 @@ pub(super) fn finish_deletion(
         .store
         .remove(key)
         .ok_or_else(|| ApiError::internal("object vanished"))?;
-    after_removal(inner, key, &removed);
+    after_removal(inner, key);
     Ok((*removed).clone())
 }
 
-/// Cascade a removal: a CRD's objects, a namespace's emptiness, dependents.
-pub(super) fn after_removal(inner: &mut Inner, key: &ObjectKey, removed: &Value) {
+/// Cascade a removal: a CRD's objects, a namespace's emptiness.
+pub(super) fn after_removal(inner: &mut Inner, key: &ObjectKey) {
     if key.resource == ResourceKey::new("apiextensions.k8s.io", "customresourcedefinitions") {
         for rt in inner.catalog.remove_crd(&key.name) {
             for (object_key, _) in inner.store.list(&storage_key(&rt), None) {
@@ -218,10 +219,6 @@ pub(super) fn after_removal(inner: &mut Inner, key: &ObjectKey, removed: &Value)
     if !key.namespace.is_empty() {
         sweep_namespace(inner, &key.namespace);
     }
-    if let Some(uid) = meta::meta_str(removed, "uid") {
-        gc::collect_dependents(inner, uid);
-    }
-    gc::release_owners(inner, removed);
 }
 
 /// Delete every object of a terminating namespace; remove the namespace once none remain.

@@ -10,9 +10,9 @@
 //! One mutex guards the store and the catalog of served types, so that a write and the checks it depends on
 //! (the namespace exists, the resourceVersion is current) happen atomically. Nothing awaits while holding it.
 mod delete;
-mod gc;
 mod lifecycle;
 mod payload;
+mod propagation;
 mod write;
 
 pub use delete::DeleteOptions;

@@ -59,10 +59,10 @@ fn illegal_base64(text: &str, error: &DecodeError) -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::mk_type;
+    use crate::testing::builtin;
 
     fn secret_type() -> ResourceType {
-        mk_type("", "v1", "Secret", "secrets", true)
+        builtin("", "secrets")
     }
 
     #[test]
@@ -88,7 +88,7 @@ mod tests {
 
     #[test]
     fn other_kinds_pass_unchanged() {
-        let cm_type = mk_type("", "v1", "ConfigMap", "configmaps", true);
+        let cm_type = builtin("", "configmaps");
         let mut configmap = json!({"data": {"k": "not base64!"}, "stringData": {"x": "y"}});
         let before = configmap.clone();
         normalize(&cm_type, &mut configmap).expect("untouched");

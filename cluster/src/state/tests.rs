@@ -1,11 +1,11 @@
 //! State semantics: metadata, generation, status isolation, conflicts, finalizers, namespaces.
 use super::*;
 use crate::meta;
-use crate::testing::test_types;
+use configsync_apimachinery::registry::builtin_resources;
 use serde_json::json;
 
 fn mk_state() -> State {
-    State::new(test_types(), 100)
+    State::new(builtin_resources(), 100)
 }
 
 fn rt(state: &State, group: &str, plural: &str) -> ResourceType {
@@ -342,48 +342,11 @@ fn namespace_deletion_removes_its_objects() {
     );
 }
 
-#[test]
-fn owner_references_cascade_deletion() {
-    let state = mk_state();
+/// A Deployment `web` and a ReplicaSet `web-1` it owns, in `default`.
+fn mk_owner_and_dependent(state: &State) -> (ResourceType, ResourceType) {
     let (deployments, replicasets) = (
-        rt(&state, "apps", "deployments"),
-        rt(&state, "apps", "replicasets"),
-    );
-    let owner = state
-        .create(
-            &request(&deployments, Some("default")),
-            mk_deployment("web", 1),
-        )
-        .expect("owner");
-    let uid = owner["metadata"]["uid"].clone();
-    let mut owned = mk_deployment("web-1", 1);
-    owned["metadata"]["ownerReferences"] =
-        json!([{"uid": uid, "kind": "Deployment", "name": "web", "apiVersion": "apps/v1"}]);
-    state
-        .create(&request(&replicasets, Some("default")), owned)
-        .expect("dependent");
-    state
-        .delete(
-            &request(&deployments, Some("default")),
-            "web",
-            &DeleteOptions::default(),
-        )
-        .expect("delete");
-    assert_eq!(
-        state
-            .get(&replicasets, Some("default"), "web-1")
-            .expect_err("collected")
-            .code,
-        404
-    );
-}
-
-#[test]
-fn orphan_propagation_keeps_dependents() {
-    let state = mk_state();
-    let (deployments, replicasets) = (
-        rt(&state, "apps", "deployments"),
-        rt(&state, "apps", "replicasets"),
+        rt(state, "apps", "deployments"),
+        rt(state, "apps", "replicasets"),
     );
     let owner = state
         .create(
@@ -396,72 +359,111 @@ fn orphan_propagation_keeps_dependents() {
     state
         .create(&request(&replicasets, Some("default")), owned)
         .expect("dependent");
-    let orphan = DeleteOptions {
-        propagation_policy: Some("Orphan".into()),
+    (deployments, replicasets)
+}
+
+fn delete_with(state: &State, rt: &ResourceType, name: &str, policy: &str) -> Value {
+    let options = DeleteOptions {
+        propagation_policy: Some(policy.into()),
         ..Default::default()
     };
     state
-        .delete(&request(&deployments, Some("default")), "web", &orphan)
-        .expect("delete");
-    let kept = state
-        .get(&replicasets, Some("default"), "web-1")
-        .expect("orphan kept");
-    assert_eq!(kept["metadata"]["ownerReferences"], json!([]));
+        .delete(&request(rt, Some("default")), name, &options)
+        .expect("delete")
 }
 
 #[test]
-fn foreground_deletion_waits_for_dependents() {
+fn background_deletion_leaves_dependents_to_the_garbage_collector() {
     let state = mk_state();
-    let (deployments, replicasets) = (
-        rt(&state, "apps", "deployments"),
-        rt(&state, "apps", "replicasets"),
-    );
-    let in_default = |rt| request(rt, Some("default"));
-    let owner = state
-        .create(&in_default(&deployments), mk_deployment("web", 1))
-        .expect("owner");
-    let mut owned = mk_deployment("web-1", 1);
-    owned["metadata"]["ownerReferences"] = json!([{"uid": owner["metadata"]["uid"], "kind": "Deployment", "name": "web", "apiVersion": "apps/v1"}]);
-    owned["metadata"]["finalizers"] = json!(["example.com/hold"]);
-    state
-        .create(&in_default(&replicasets), owned)
-        .expect("dependent");
-    let foreground = DeleteOptions {
-        propagation_policy: Some("Foreground".into()),
-        ..Default::default()
-    };
-    let pending = state
-        .delete(&in_default(&deployments), "web", &foreground)
-        .expect("delete");
-    assert_eq!(
-        pending["metadata"]["finalizers"],
-        json!(["foregroundDeletion"])
-    );
-    assert!(meta::is_deleting(&pending));
-    let dependent = state
-        .get(&replicasets, Some("default"), "web-1")
-        .expect("held by its finalizer");
-    assert!(meta::is_deleting(&dependent));
-    assert!(
-        state.get(&deployments, Some("default"), "web").is_ok(),
-        "the owner waits"
-    );
-    let release = |old: &Value| {
-        let mut new = old.clone();
-        new["metadata"]["finalizers"] = json!([]);
-        Ok(new)
-    };
-    state
-        .write(
-            &in_default(&replicasets),
-            "web-1",
-            Mutation::Patch(&release),
-        )
-        .expect("release");
+    let (deployments, replicasets) = mk_owner_and_dependent(&state);
+    delete_with(&state, &deployments, "web", "Background");
     assert_eq!(
         state
             .get(&deployments, Some("default"), "web")
-            .expect_err("owner gone")
+            .expect_err("owner removed")
+            .code,
+        404
+    );
+    let dependent = state
+        .get(&replicasets, Some("default"), "web-1")
+        .expect("the request does not collect dependents");
+    assert!(!meta::is_deleting(&dependent));
+}
+
+#[test]
+fn orphan_and_foreground_deletion_wait_on_their_finalizer() {
+    for (policy, finalizer) in [("Orphan", "orphan"), ("Foreground", "foregroundDeletion")] {
+        let state = mk_state();
+        let (deployments, replicasets) = mk_owner_and_dependent(&state);
+        let pending = delete_with(&state, &deployments, "web", policy);
+        assert_eq!(
+            pending["metadata"]["finalizers"],
+            json!([finalizer]),
+            "{policy}"
+        );
+        assert!(meta::is_deleting(&pending), "{policy}");
+        let dependent = state
+            .get(&replicasets, Some("default"), "web-1")
+            .expect("dependent untouched");
+        assert!(
+            dependent["metadata"]["ownerReferences"].is_array(),
+            "{policy}"
+        );
+        // The garbage collector's last step: removing the finalizer completes the deletion.
+        let release = |old: &Value| {
+            let mut new = old.clone();
+            new["metadata"]["finalizers"] = json!([]);
+            Ok(new)
+        };
+        state
+            .write(
+                &request(&deployments, Some("default")),
+                "web",
+                Mutation::Patch(&release),
+            )
+            .expect("release");
+        assert_eq!(
+            state
+                .get(&deployments, Some("default"), "web")
+                .expect_err("owner gone")
+                .code,
+            404,
+            "{policy}"
+        );
+    }
+}
+
+#[test]
+fn propagation_replaces_the_other_deletion_finalizer_and_keeps_the_rest() {
+    let state = mk_state();
+    let deployments = rt(&state, "apps", "deployments");
+    let mut held = mk_deployment("web", 1);
+    held["metadata"]["finalizers"] = json!(["example.com/hold", "orphan"]);
+    state
+        .create(&request(&deployments, Some("default")), held)
+        .expect("create");
+    let pending = delete_with(&state, &deployments, "web", "Foreground");
+    assert_eq!(
+        pending["metadata"]["finalizers"],
+        json!(["example.com/hold", "foregroundDeletion"])
+    );
+}
+
+#[test]
+fn kinds_without_collected_dependents_are_deleted_at_once_under_any_policy() {
+    let state = mk_state();
+    let configmaps = rt(&state, "", "configmaps");
+    state
+        .create(
+            &request(&configmaps, Some("default")),
+            json!({"metadata": {"name": "c"}}),
+        )
+        .expect("create");
+    delete_with(&state, &configmaps, "c", "Foreground");
+    assert_eq!(
+        state
+            .get(&configmaps, Some("default"), "c")
+            .expect_err("removed")
             .code,
         404
     );

@@ -33,12 +33,24 @@ pub enum ApiError {
 
 /// Server-side apply one manifest (in `default` when namespaced), discovering its resource by kind.
 pub async fn apply(client: &kube::Client, manifest: &Manifest) -> Result<(), ApiError> {
+    let object: DynamicObject =
+        serde_saphyr::from_str(manifest.yaml).map_err(|e| ApiError::ParseManifest {
+            path: manifest.path.to_owned(),
+            reason: e.to_string(),
+        })?;
+    apply_object(client, manifest.path, object).await
+}
+
+/// Server-side apply one object (in `default` when namespaced); `path` names it in errors.
+pub async fn apply_object(
+    client: &kube::Client,
+    path: &str,
+    object: DynamicObject,
+) -> Result<(), ApiError> {
     let parse = |reason: String| ApiError::ParseManifest {
-        path: manifest.path.to_owned(),
+        path: path.to_owned(),
         reason,
     };
-    let object: DynamicObject =
-        serde_saphyr::from_str(manifest.yaml).map_err(|e| parse(e.to_string()))?;
     let types = object
         .types
         .clone()
@@ -50,7 +62,7 @@ pub async fn apply(client: &kube::Client, manifest: &Manifest) -> Result<(), Api
         .clone()
         .ok_or_else(|| parse("no metadata.name".into()))?;
     let failed = |source| ApiError::ApplyManifest {
-        path: manifest.path.to_owned(),
+        path: path.to_owned(),
         source,
     };
     let (resource, caps) = discovery::pinned_kind(client, &gvk).await.map_err(failed)?;

@@ -4,7 +4,9 @@
 //! Components log to a file in the demo's temp dir; the demo app's stdout is relayed to the demo's own output,
 //! indented, and its header lines are parsed into [`AppEvent`]s for the story to wait on. [`Children::shutdown`]
 //! sends SIGTERM to every child, waits for it (SIGKILL after a grace period) and reaps it, so no process outlives
-//! the demo; `kill_on_drop` is the backstop when the demo unwinds.
+//! the demo; `kill_on_drop` is the backstop when the demo unwinds. Each child runs in its own process group, so
+//! a terminal's Ctrl-C (SIGINT to the foreground group) reaches only the demo, which then stops the children in
+//! order instead of racing their exits against its own.
 use super::story::{self, AppEvent};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
@@ -68,13 +70,19 @@ impl Children {
             .args(args)
             .env("KUBECONFIG", &self.kubeconfig)
             .stdin(Stdio::null())
+            .process_group(0)
             .kill_on_drop(true);
         command
     }
 
-    /// Start `configsync <args>` with its stdout and stderr in `<log_dir>/<name>.log`; returns its PID.
+    /// The log file of the child `name` started by [`Children::spawn_logged`].
+    pub fn log_file(&self, name: &str) -> PathBuf {
+        self.log_dir.join(format!("{name}.log"))
+    }
+
+    /// Start `configsync <args>` with its stdout and stderr in [`Children::log_file`]; returns its PID.
     pub fn spawn_logged(&mut self, name: &str, args: &[String]) -> Result<u32, ChildError> {
-        let path = self.log_dir.join(format!("{name}.log"));
+        let path = self.log_file(name);
         let create_log = |source| ChildError::CreateLog {
             path: path.clone(),
             source,

@@ -1,6 +1,10 @@
 //! The manifests the demo applies, compiled into the binary so `configsync demo` works from any directory:
 //! the ConfigSync CRD (`crds/`), the course's manifests (`examples/course/`) and the demo's own
 //! (`examples/demo/`). The order matters: the CRD, then the data, then the workloads that consume it.
+//! The injected pod comes last, once the webhook is registered: [`webhook_registration`] points the
+//! MutatingWebhookConfiguration of `deploy/webhook.yaml` (which names an in-cluster Service) at the operator
+//! child's URL, trusting the demo's CA.
+use serde_json::Value;
 
 /// A manifest: its path in the repository and its YAML.
 #[derive(Debug, Clone, Copy)]
@@ -34,6 +38,33 @@ pub const EXAMPLES: &[Manifest] = &[
     manifest!("examples/demo/configsync.yaml"),
 ];
 
+/// A pod annotated for injection, applied after the webhook is registered.
+pub const INJECTED_POD: Manifest = manifest!("examples/demo/injected-pod.yaml");
+
+/// The webhook configuration a real cluster installs.
+pub const WEBHOOK: Manifest = manifest!("deploy/webhook.yaml");
+
+/// The MutatingWebhookConfiguration of [`WEBHOOK`], calling `url` and trusting the PEM CA `ca_pem`.
+///
+/// # Errors
+/// A message when `deploy/webhook.yaml` does not parse or holds no MutatingWebhookConfiguration.
+pub fn webhook_registration(url: &str, ca_pem: &str) -> Result<Value, String> {
+    let docs: Vec<Value> =
+        serde_saphyr::from_multiple(WEBHOOK.yaml).map_err(|e| format!("{}: {e}", WEBHOOK.path))?;
+    let mut config = docs
+        .into_iter()
+        .find(|doc| doc["kind"] == "MutatingWebhookConfiguration")
+        .ok_or_else(|| format!("{} has no MutatingWebhookConfiguration", WEBHOOK.path))?;
+    // caBundle is base64 on the wire, as k8s-openapi's ByteString serializes.
+    let ca = serde_json::to_value(k8s_openapi::ByteString(ca_pem.as_bytes().to_vec()))
+        .map_err(|e| e.to_string())?;
+    let webhooks = config["webhooks"].as_array_mut().into_iter().flatten();
+    for webhook in webhooks {
+        webhook["clientConfig"] = serde_json::json!({"url": url, "caBundle": ca});
+    }
+    Ok(config)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -50,14 +81,32 @@ mod tests {
                     .file_name()
                     .to_string_lossy()
                     .into_owned();
-                if name.ends_with(".yaml") && name != "injected-pod.yaml" {
+                if name.ends_with(".yaml") {
                     on_disk.push(format!("{dir}/{name}"));
                 }
             }
         }
         on_disk.sort();
         let mut applied: Vec<&str> = EXAMPLES.iter().map(|m| m.path).collect();
+        applied.push(INJECTED_POD.path);
         applied.sort_unstable();
         assert_eq!(applied, on_disk);
+    }
+
+    #[test]
+    fn the_registration_keeps_deploy_policies_and_calls_the_url() {
+        let config = webhook_registration("https://127.0.0.1:8443/mutate", "PEM").expect("config");
+        let webhook = &config["webhooks"][0];
+        assert_eq!(config["metadata"]["name"], "configsync-inject");
+        assert_eq!(
+            webhook["clientConfig"],
+            serde_json::json!({"url": "https://127.0.0.1:8443/mutate", "caBundle": "UEVN"})
+        );
+        assert_eq!(webhook["failurePolicy"], "Ignore");
+        assert_eq!(webhook["reinvocationPolicy"], "IfNeeded");
+        assert_eq!(
+            webhook["rules"][0]["resources"],
+            serde_json::json!(["pods"])
+        );
     }
 }

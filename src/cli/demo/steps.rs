@@ -1,7 +1,7 @@
 //! The demo's steps as I/O: set-up, each narrated step, and the interactive loop. Each wait has a deadline
 //! (`--step-timeout`); what is printed comes from [`super::story`].
 use super::story::{self, AppEvent, Cause, Step};
-use super::{Demo, api, manifests};
+use super::{Demo, api, inject, manifests};
 use configsync_crds::annotations::OBSERVED_HASH;
 use futures::StreamExt as _;
 use k8s_openapi::api::core::v1::Event;
@@ -47,6 +47,7 @@ pub fn available() -> Vec<Step> {
         story::EDIT_REDIS_CONFIG,
         story::ROTATE_MYSECRET,
         story::SHOW_CONFIGSYNC,
+        story::SHOW_INJECTED_POD,
     ]
     .into_iter()
     .filter(|step| needs(step).iter().all(|c| landed(*c)))
@@ -72,7 +73,7 @@ pub async fn set_up(demo: &mut Demo) -> anyhow::Result<()> {
         println!("    applied {}", manifest.path);
     }
     if landed(Component::Operator) {
-        start_operator(demo)?;
+        start_operator(demo).await?;
     }
     if landed(Component::Controllers) {
         for deployment in ["web", "redis"] {
@@ -89,11 +90,16 @@ pub async fn set_up(demo: &mut Demo) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Start `configsync operator` against the cluster (its health and metrics on a free local port).
-fn start_operator(demo: &mut Demo) -> anyhow::Result<()> {
-    let args = ["operator", "--metrics-addr", "127.0.0.1:0"].map(String::from);
+/// Start `configsync operator` against the cluster (its health and metrics on a free local port) with the
+/// injection webhook, and register the webhook.
+async fn start_operator(demo: &mut Demo) -> anyhow::Result<()> {
+    let mut args = ["operator", "--metrics-addr", "127.0.0.1:0"]
+        .map(String::from)
+        .to_vec();
+    args.extend(inject::webhook_args(&demo.dir)?);
     demo.children.spawn_logged("operator", &args)?;
-    Ok(())
+    let log = demo.children.log_file("operator");
+    inject::register_webhook(demo, &log).await
 }
 
 /// Wait until the operator has adopted web: it records the hash it observed, without restarting anything.
@@ -175,7 +181,8 @@ pub async fn run(step: Step, demo: &mut Demo) -> anyhow::Result<()> {
         1 => roll_on_change(demo, "ConfigMap", "myconfig", "special.level", "debug").await,
         2 => reload_in_place(demo).await,
         3 => roll_on_change(demo, "Secret", "mysecret", "password", &rotated_password()).await,
-        _ => show_configsync(demo).await,
+        4 => show_configsync(demo).await,
+        _ => inject::show_injected_pod(demo).await,
     }
 }
 
@@ -313,6 +320,10 @@ pub async fn interactive(demo: &mut Demo) -> anyhow::Result<()> {
         "    kubectl patch configmap myconfig -p '{{\"data\":{{\"special.level\":\"warn\"}}}}'"
     );
     println!("    kubectl get configsync");
+    println!(
+        "    kubectl apply -f {}   # the webhook injects the sidecar",
+        manifests::INJECTED_POD.path
+    );
     println!("Waiting for your changes; Events appear below. Press Ctrl-C to stop.");
     let events: kube::Api<Event> = kube::Api::all(demo.client.clone());
     let mut stream = std::pin::pin!(watcher(events, watcher::Config::default()).applied_objects());

@@ -44,6 +44,14 @@ pub const SHOW_CONFIGSYNC: Step = Step {
                   rollout and readiness.",
 };
 
+/// Step 5: a pod that asks for the sidecar is created, and the webhook injects it.
+pub const SHOW_INJECTED_POD: Step = Step {
+    number: 5,
+    title: "create pod redis-injected (annotated configsync.dev/inject: \"true\")",
+    explanation: "the operator's admission webhook adds the sync sidecar when the pod is created: no hand-written \
+                  container spec.",
+};
+
 /// The step's heading, as printed.
 pub fn heading(step: &Step) -> String {
     format!(
@@ -190,6 +198,88 @@ pub fn reload_verdict(started: u32, reloaded: u32) -> String {
     } else {
         format!("    the app was restarted: PID {started} became {reloaded}")
     }
+}
+
+/// The injected `configsync` init container, reduced to what the demo reports.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SidecarView {
+    pub restart_policy: Option<String>,
+    pub run_as_non_root: bool,
+    pub read_only_root_filesystem: bool,
+    pub drops_all_capabilities: bool,
+}
+
+/// What the webhook put into a pod, reduced to what the demo reports.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct InjectedPodView {
+    pub name: String,
+    pub ready: bool,
+    pub sidecar: Option<SidecarView>,
+    /// The data volume is an `emptyDir` with `medium: Memory`.
+    pub memory_volume: bool,
+    /// `(container, mountPath)` of each mount of the data volume.
+    pub mounts: Vec<(String, String)>,
+    pub share_process_namespace: bool,
+    pub config_hash: Option<String>,
+}
+
+/// The lines that show what was injected, or why the pod does not carry the sidecar.
+pub fn injection_report(pod: &InjectedPodView) -> Result<Vec<String>, String> {
+    let name = &pod.name;
+    let Some(sidecar) = &pod.sidecar else {
+        return Err(format!(
+            "pod/{name} has no configsync sidecar: the webhook did not inject it"
+        ));
+    };
+    if !pod.memory_volume || pod.mounts.is_empty() {
+        return Err(format!(
+            "pod/{name} lacks the in-memory data volume or its mounts"
+        ));
+    }
+    let kind = match sidecar.restart_policy.as_deref() {
+        Some("Always") => "native sidecar (init container, restartPolicy: Always)",
+        _ => "regular container",
+    };
+    let flags = [
+        (sidecar.run_as_non_root, "runAsNonRoot"),
+        (sidecar.read_only_root_filesystem, "readOnlyRootFilesystem"),
+        (sidecar.drops_all_capabilities, "capabilities drop ALL"),
+    ];
+    let security: Vec<String> = flags
+        .iter()
+        .map(|(set, flag)| {
+            if *set {
+                (*flag).to_owned()
+            } else {
+                format!("NOT {flag}")
+            }
+        })
+        .collect();
+    let mounts: Vec<String> = pod
+        .mounts
+        .iter()
+        .map(|(c, path)| format!("{path} in {c}"))
+        .collect();
+    let state = if pod.ready { "Ready" } else { "not Ready" };
+    let mut lines = vec![
+        format!("    pod/{name} is {state}, with what the webhook injected:"),
+        format!("      configsync: {kind}; {}", security.join(", ")),
+        format!(
+            "      volume configsync-data: emptyDir, medium Memory, mounted at {}",
+            mounts.join(", ")
+        ),
+    ];
+    if pod.share_process_namespace {
+        lines.push(
+            "      shareProcessNamespace: true, so the sidecar can signal the app".to_owned(),
+        );
+    }
+    if let Some(hash) = &pod.config_hash {
+        lines.push(format!(
+            "      configsync.dev/config-hash: {hash} (set at admission: no extra rollout later)"
+        ));
+    }
+    Ok(lines)
 }
 
 /// A `meta.k8s.io/v1` Table reduced to what is printed.

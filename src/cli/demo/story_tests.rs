@@ -98,3 +98,52 @@ fn rollout_done_names_both_sets_or_the_first() {
         "    deployment/web is ready: ReplicaSet web-a, 3/3 available"
     );
 }
+
+fn injected() -> InjectedPodView {
+    InjectedPodView {
+        name: "redis-injected".into(),
+        ready: true,
+        sidecar: Some(SidecarView {
+            restart_policy: Some("Always".into()),
+            run_as_non_root: true,
+            read_only_root_filesystem: true,
+            drops_all_capabilities: true,
+        }),
+        memory_volume: true,
+        mounts: vec![("redis".into(), "/etc/config".into())],
+        share_process_namespace: true,
+        config_hash: Some("v1:ab".into()),
+    }
+}
+
+#[test]
+fn injection_report_lists_what_the_webhook_added() {
+    let lines = injection_report(&injected()).expect("injected");
+    assert_eq!(
+        lines,
+        [
+            "    pod/redis-injected is Ready, with what the webhook injected:",
+            "      configsync: native sidecar (init container, restartPolicy: Always); runAsNonRoot, \
+             readOnlyRootFilesystem, capabilities drop ALL",
+            "      volume configsync-data: emptyDir, medium Memory, mounted at /etc/config in redis",
+            "      shareProcessNamespace: true, so the sidecar can signal the app",
+            "      configsync.dev/config-hash: v1:ab (set at admission: no extra rollout later)",
+        ]
+    );
+}
+
+#[test]
+fn injection_report_never_hides_a_missing_or_weakened_sidecar() {
+    let mut pod = injected();
+    pod.sidecar
+        .as_mut()
+        .expect("sidecar")
+        .read_only_root_filesystem = false;
+    let lines = injection_report(&pod).expect("still injected");
+    assert!(lines[1].contains("NOT readOnlyRootFilesystem"), "{lines:?}");
+    pod.mounts.clear();
+    assert!(injection_report(&pod).is_err());
+    pod.sidecar = None;
+    let error = injection_report(&pod).expect_err("not injected");
+    assert!(error.contains("did not inject"), "{error}");
+}

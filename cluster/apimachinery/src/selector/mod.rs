@@ -6,18 +6,20 @@
 //! matches every object. [`LabelSelector::from_label_selector`] reads the structured form objects carry
 //! (`spec.selector`), see [`structured`].
 //!
-//! Approximation: the real apiserver only allows a per-kind list of field paths (`metadata.name`,
-//! `metadata.namespace`, `status.phase`, ...) and rejects the others; here every path is allowed.
+//! [`FieldSelector::parse_for`] also applies the apiserver's per-kind list of field labels and their computed
+//! values ([`selectable`]); [`FieldSelector::parse`] alone accepts any path.
 use serde_json::Value;
 
 pub mod field;
 pub mod label;
+pub mod selectable;
 pub mod structured;
 #[cfg(test)]
 mod tests;
 
 pub use field::FieldTerm;
 pub use label::{Operator, Requirement};
+pub use selectable::SelectableFields;
 
 /// A parse failure, carrying the offending selector text.
 #[derive(Debug, thiserror::Error)]
@@ -25,6 +27,9 @@ pub enum SelectorError {
     /// The selector text is not valid.
     #[error("unable to parse requirement: {0}")]
     Parse(String),
+    /// A field label the kind does not support; the message is the apiserver's.
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 /// A parsed label selector.
@@ -72,18 +77,36 @@ impl LabelSelector {
 #[derive(Clone, Debug, Default)]
 pub struct FieldSelector {
     terms: Vec<FieldTerm>,
+    fields: Option<SelectableFields>,
 }
 
 impl FieldSelector {
-    /// Parse the `fieldSelector` query syntax, e.g. `metadata.name=x,involvedObject.kind!=Pod`.
+    /// Parse the `fieldSelector` query syntax, e.g. `metadata.name=x,involvedObject.kind!=Pod`, accepting any
+    /// dotted path.
     pub fn parse(text: &str) -> Result<Self, SelectorError> {
         Ok(Self {
             terms: field::parse(text)?,
+            fields: None,
+        })
+    }
+    /// Parse a selector for one kind: only its field labels are accepted (with the apiserver's message for the
+    /// first other one), and they are read as the apiserver reads them.
+    pub fn parse_for(text: &str, fields: SelectableFields) -> Result<Self, SelectorError> {
+        let terms = field::parse(text)?;
+        for term in &terms {
+            fields.check(&term.path)?;
+        }
+        Ok(Self {
+            terms,
+            fields: Some(fields),
         })
     }
     /// Whether the object's fields match.
     pub fn matches_object(&self, object: &Value) -> bool {
-        self.terms.iter().all(|term| term.matches(object))
+        self.terms.iter().all(|term| match &self.fields {
+            Some(fields) => (fields.value(object, &term.path) == term.value) != term.negated,
+            None => term.matches(object),
+        })
     }
     /// The parsed terms, in the order written.
     pub fn terms(&self) -> &[FieldTerm] {

@@ -281,3 +281,115 @@ fn structured_label_selectors() {
         }
     }
 }
+
+fn selectable(group: &str, plural: &str, custom: bool) -> SelectableFields {
+    let builtin = crate::registry::builtin_resources()
+        .into_iter()
+        .find(|rt| rt.group == group && rt.plural == plural);
+    let rt = builtin.unwrap_or_else(|| panic!("no built-in {group}/{plural}"));
+    SelectableFields::of(&rt, custom)
+}
+
+fn field_error(selector: &str, fields: SelectableFields) -> String {
+    match FieldSelector::parse_for(selector, fields) {
+        Ok(_) => panic!("{selector:?} should be rejected"),
+        Err(err) => err.to_string(),
+    }
+}
+
+#[test]
+fn field_labels_follow_each_kinds_conversion() {
+    for (group, plural, accepted) in [
+        (
+            "",
+            "pods",
+            "spec.nodeName=a,status.phase=Running,spec.serviceAccountName=x,spec.hostNetwork=false",
+        ),
+        (
+            "",
+            "events",
+            "involvedObject.kind=Pod,reason=X,reportingComponent=c,source=c,type=Normal",
+        ),
+        (
+            "events.k8s.io",
+            "events",
+            "regarding.name=web,reportingController=c,reason=X",
+        ),
+        ("", "secrets", "type=Opaque,metadata.name=s"),
+        (
+            "",
+            "namespaces",
+            "status.phase=Active,metadata.name=default",
+        ),
+        ("", "services", "spec.type=ClusterIP,spec.clusterIP=None"),
+        ("", "configmaps", "metadata.name=a,metadata.namespace=b"),
+        ("apps", "deployments", "metadata.name=web"),
+    ] {
+        let parsed = FieldSelector::parse_for(accepted, selectable(group, plural, false));
+        assert!(parsed.is_ok(), "{group}/{plural} {accepted}: {parsed:?}");
+    }
+    assert_eq!(
+        field_error(
+            "status.phase=Running,spec.containers=x",
+            selectable("", "pods", false)
+        ),
+        "field label not supported: spec.containers"
+    );
+    assert_eq!(
+        field_error(
+            "involvedObject.name=a",
+            selectable("events.k8s.io", "events", false)
+        ),
+        "field label not supported: involvedObject.name"
+    );
+    assert_eq!(
+        field_error("metadata.namespace=a", selectable("", "namespaces", false)),
+        "field label not supported: metadata.namespace"
+    );
+    assert_eq!(
+        field_error("data.key=x", selectable("", "configmaps", false)),
+        r#""data.key" is not a known field selector: only "metadata.name", "metadata.namespace""#
+    );
+    assert_eq!(
+        field_error(
+            "status.replicas=1",
+            selectable("apps", "replicasets", false)
+        ),
+        r#""status.replicas" is not a known field selector: only "metadata.name", "metadata.namespace""#
+    );
+    // Custom resources: metadata.name, and metadata.namespace only when namespaced.
+    let widgets = selectable("", "configmaps", true);
+    assert!(FieldSelector::parse_for("metadata.namespace=a", widgets.clone()).is_ok());
+    assert_eq!(
+        field_error("spec.size=1", widgets),
+        "field label not supported: spec.size"
+    );
+    assert_eq!(
+        field_error("metadata.namespace=a", selectable("", "namespaces", true)),
+        "field label not supported: metadata.namespace"
+    );
+}
+
+#[test]
+fn computed_field_values_match_to_selectable_fields() {
+    let matches = |selector: &str, group: &str, plural: &str, object: &Value| {
+        FieldSelector::parse_for(selector, selectable(group, plural, false))
+            .map(|parsed| parsed.matches_object(object))
+            .unwrap_or_else(|err| panic!("{selector}: {err}"))
+    };
+    let pod = json!({"spec": {"nodeName": "n1"}, "status": {"podIPs": [{"ip": "10.0.0.9"}], "podIP": "10.0.0.1"}});
+    assert!(matches("spec.hostNetwork=false", "", "pods", &pod));
+    assert!(matches("spec.host=n1", "", "pods", &pod));
+    assert!(matches("status.podIP=10.0.0.9", "", "pods", &pod));
+    let legacy = json!({"reportingComponent": "kubelet", "source": {}});
+    assert!(matches("source=kubelet", "", "events", &legacy));
+    let recorded =
+        json!({"reportingComponent": "x", "source": {"component": "deployment-controller"}});
+    assert!(matches(
+        "source=deployment-controller",
+        "",
+        "events",
+        &recorded
+    ));
+    assert!(matches("source!=x", "", "events", &recorded));
+}

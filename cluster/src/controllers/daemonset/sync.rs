@@ -1,42 +1,23 @@
-//! The I/O shell of the DaemonSet controller.
+//! The I/O shell of the DaemonSet controller; the steps shared with the other pod owners are in `pod_owner`.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet};
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, ListParams, PostParams};
-use kube::runtime::controller::{Action, Controller};
-use kube::runtime::watcher;
+use kube::api::Api;
+use kube::runtime::controller::Action;
 use kube::{Client, ResourceExt};
 
 use super::{POD_TEMPLATE_GENERATION, plan};
+use crate::controllers::events::Recorder;
 use crate::controllers::hash::random_suffix;
+use crate::controllers::pod_owner::{self, Error};
 use crate::controllers::pods::{self, controller_ref};
 use crate::controllers::revision::{self, CONTROLLER_REVISION_HASH};
-use crate::controllers::write::{self, CONTROLLER_MANAGER};
 
-const DEFAULT_HISTORY_LIMIT: i32 = 10;
 /// How often an unfinished DaemonSet is looked at again (for minReadySeconds).
 const RECHECK: Duration = Duration::from_secs(2);
-
-/// Failures of one DaemonSet sync.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// Listing or creating the ControllerRevisions failed.
-    #[error("syncing controllerrevisions: {0}")]
-    SyncRevisions(#[source] kube::Error),
-    /// Listing the pods failed.
-    #[error("listing pods: {0}")]
-    ListPods(#[source] kube::Error),
-    /// Creating or deleting a pod failed.
-    #[error("updating pod {name}: {source}")]
-    UpdatePod { name: String, source: kube::Error },
-    /// Writing the status failed.
-    #[error("patching daemonset status: {0}")]
-    PatchStatus(#[source] kube::Error),
-}
 
 fn build_pod(ds: &DaemonSet, hash: &str) -> Option<Pod> {
     let spec = ds.spec.as_ref()?;
@@ -56,14 +37,11 @@ fn build_pod(ds: &DaemonSet, hash: &str) -> Option<Pod> {
 }
 
 async fn reconcile(ds: Arc<DaemonSet>, client: Arc<Client>) -> Result<Action, Error> {
-    let (Some(namespace), Some(uid), Some(spec)) =
-        (ds.namespace(), ds.metadata.uid.clone(), ds.spec.as_ref())
+    let (Some((namespace, uid)), Some(spec)) =
+        (pod_owner::sync_target(ds.as_ref()), ds.spec.as_ref())
     else {
         return Ok(Action::await_change());
     };
-    if pods::is_terminating(&ds.metadata) {
-        return Ok(Action::await_change());
-    }
     let revision_api: Api<ControllerRevision> = Api::namespaced((*client).clone(), &namespace);
     let collisions = ds.status.as_ref().and_then(|s| s.collision_count);
     let ensured = revision::ensure_revision(
@@ -82,73 +60,28 @@ async fn reconcile(ds: Arc<DaemonSet>, client: Arc<Client>) -> Result<Action, Er
         return Ok(Action::await_change());
     };
     let pod_api: Api<Pod> = Api::namespaced((*client).clone(), &namespace);
-    let listed = pod_api
-        .list(&ListParams::default())
-        .await
-        .map_err(Error::ListPods)?;
-    let owned: Vec<Pod> = listed
-        .items
-        .into_iter()
-        .filter(|p| pods::is_controlled_by(&p.metadata, &uid))
-        .collect();
+    let owned = pod_owner::owned_pods(&pod_api, &uid).await?;
     let plan = plan(&ds, &owned, &hash, pods::now());
-    if let Some(pod) = build_pod(&ds, &hash).filter(|_| plan.create) {
-        let params = PostParams {
-            field_manager: Some(CONTROLLER_MANAGER.to_string()),
-            ..PostParams::default()
-        };
-        pod_api
-            .create(&params, &pod)
-            .await
-            .map_err(|source| Error::UpdatePod {
-                name: pod.name_any(),
-                source,
-            })?;
-    }
-    for name in &plan.delete {
-        write::delete_object(&pod_api, name, None)
-            .await
-            .map_err(|source| Error::UpdatePod {
-                name: name.clone(),
-                source,
-            })?;
-    }
-    let limit = spec.revision_history_limit.unwrap_or(DEFAULT_HISTORY_LIMIT);
+    let create = build_pod(&ds, &hash).filter(|_| plan.create);
+    let recorder = Recorder::new(&client, ds.as_ref());
+    pod_owner::sync_pods(&pod_api, &recorder, create, &plan.delete).await?;
     let update_name = revisions.update.name_any();
-    for name in revision::revisions_to_prune(&revisions.all, &[update_name.as_str()], limit) {
-        if let Err(error) = write::delete_object(&revision_api, &name, None).await {
-            tracing::debug!(%error, revision = %name, "pruning controllerrevision failed");
-        }
-    }
-    if ds.status.as_ref() != Some(&plan.status) {
-        let api: Api<DaemonSet> = Api::namespaced((*client).clone(), &namespace);
-        let patch = write::status_patch(ds.status.as_ref(), &plan.status);
-        write::patch_status(&api, &ds.name_any(), &patch, CONTROLLER_MANAGER)
-            .await
-            .map_err(Error::PatchStatus)?;
-    }
+    let limit = spec.revision_history_limit;
+    pod_owner::prune_revisions(
+        &revision_api,
+        &revisions.all,
+        &[update_name.as_str()],
+        limit,
+    )
+    .await;
+    let api: Api<DaemonSet> = Api::namespaced((*client).clone(), &namespace);
+    pod_owner::write_status(&api, &ds, ds.status.as_ref(), &plan.status).await?;
     let done =
         plan.status.number_available == Some(1) && plan.status.updated_number_scheduled == Some(1);
-    Ok(if done {
-        Action::await_change()
-    } else {
-        Action::requeue(RECHECK)
-    })
-}
-
-fn error_policy(_ds: Arc<DaemonSet>, error: &Error, _client: Arc<Client>) -> Action {
-    tracing::debug!(%error, "daemonset sync failed; retrying");
-    Action::requeue(crate::controllers::RETRY_AFTER)
+    Ok(pod_owner::requeue_unless(done, RECHECK))
 }
 
 /// Runs the DaemonSet controller until the task is aborted.
 pub async fn run(client: Client) {
-    Controller::new(
-        Api::<DaemonSet>::all(client.clone()),
-        watcher::Config::default(),
-    )
-    .owns(Api::<Pod>::all(client.clone()), watcher::Config::default())
-    .run(reconcile, error_policy, Arc::new(client))
-    .for_each(|_| futures::future::ready(()))
-    .await;
+    pod_owner::run::<DaemonSet, Pod, _, _, _>(client, reconcile).await;
 }

@@ -1,6 +1,8 @@
 //! The I/O shell of the Deployment controller: read, decide with the pure functions of the parent module, write.
 
 use super::*;
+use crate::controllers::events::Recorder;
+use crate::controllers::pod_owner;
 
 /// Failures of one Deployment sync.
 #[derive(Debug, thiserror::Error)]
@@ -22,19 +24,17 @@ pub enum Error {
 struct Apis {
     deployments: Api<Deployment>,
     replicasets: Api<ReplicaSet>,
+    recorder: Recorder,
 }
 
 async fn reconcile(deployment: Arc<Deployment>, client: Arc<Client>) -> Result<Action, Error> {
-    let (Some(namespace), Some(uid)) = (deployment.namespace(), deployment.metadata.uid.clone())
-    else {
+    let Some((namespace, uid)) = pod_owner::sync_target(deployment.as_ref()) else {
         return Ok(Action::await_change());
     };
-    if pods::is_terminating(&deployment.metadata) {
-        return Ok(Action::await_change());
-    }
     let apis = Apis {
         deployments: Api::namespaced((*client).clone(), &namespace),
         replicasets: Api::namespaced((*client).clone(), &namespace),
+        recorder: Recorder::new(&client, deployment.as_ref()),
     };
     let listed = apis
         .replicasets
@@ -74,17 +74,9 @@ async fn reconcile(deployment: Arc<Deployment>, client: Arc<Client>) -> Result<A
         None if strategy == Strategy::Recreate => scale_down_before_create(&old),
         _ => Vec::new(),
     };
-    for step in &steps {
-        let patch = scale_patch(&deployment, step.replicas);
-        write::patch_object(&apis.replicasets, &step.name, &patch, CONTROLLER_MANAGER)
-            .await
-            .map_err(|source| Error::UpdateReplicaSet {
-                name: step.name.clone(),
-                source,
-            })?;
-    }
     let mut all = old.clone();
     all.extend(new.clone());
+    scale(&apis, &deployment, &all, &steps).await?;
     let status = dstatus::compute_status(&deployment, new.as_ref(), &all, event, pods::now());
     let complete = dstatus::is_complete(&deployment, &status);
     if steps.is_empty() && complete {
@@ -103,6 +95,30 @@ async fn reconcile(deployment: Arc<Deployment>, client: Arc<Client>) -> Result<A
     } else {
         Action::requeue(PROGRESS_CHECK)
     })
+}
+
+/// Scales ReplicaSets by `steps`, recording `ScalingReplicaSet` for each as the deployment controller does.
+async fn scale(
+    apis: &Apis,
+    deployment: &Deployment,
+    all: &[ReplicaSet],
+    steps: &[Scale],
+) -> Result<(), Error> {
+    for step in steps {
+        let patch = scale_patch(deployment, step.replicas);
+        write::patch_object(&apis.replicasets, &step.name, &patch, CONTROLLER_MANAGER)
+            .await
+            .map_err(|source| Error::UpdateReplicaSet {
+                name: step.name.clone(),
+                source,
+            })?;
+        let from = all
+            .iter()
+            .find(|rs| rs.name_any() == step.name)
+            .map_or(0, |rs| rs_state(rs).replicas);
+        apis.recorder.scaled(&step.name, from, step.replicas).await;
+    }
+    Ok(())
 }
 
 /// Creates the ReplicaSet for the current template; `None` when Recreate must drain the old pods first.
@@ -128,7 +144,10 @@ async fn create_new(
         ..PostParams::default()
     };
     match apis.replicasets.create(&params, &rs).await {
-        Ok(created) => Ok(Some(created)),
+        Ok(created) => {
+            apis.recorder.scaled(&created.name_any(), 0, replicas).await;
+            Ok(Some(created))
+        }
         Err(error) if write::is_already_exists(&error) => {
             // A ReplicaSet of that name with another template: hash again with a bumped collision count.
             let collisions = deployment
@@ -196,22 +215,7 @@ async fn write_deployment(
     Ok(())
 }
 
-fn error_policy(_deployment: Arc<Deployment>, error: &Error, _client: Arc<Client>) -> Action {
-    tracing::debug!(%error, "deployment sync failed; retrying");
-    Action::requeue(crate::controllers::RETRY_AFTER)
-}
-
 /// Runs the Deployment controller until the task is aborted.
 pub async fn run(client: Client) {
-    Controller::new(
-        Api::<Deployment>::all(client.clone()),
-        watcher::Config::default(),
-    )
-    .owns(
-        Api::<ReplicaSet>::all(client.clone()),
-        watcher::Config::default(),
-    )
-    .run(reconcile, error_policy, Arc::new(client))
-    .for_each(|_| futures::future::ready(()))
-    .await;
+    pod_owner::run::<Deployment, ReplicaSet, _, _, _>(client, reconcile).await;
 }

@@ -1,6 +1,7 @@
 use super::*;
 use crate::controllers::testutil::{mk_pod, mk_rs, ready_pod};
 use jiff::SignedDuration;
+use kube::ResourceExt;
 
 fn at(second: i64) -> Timestamp {
     Timestamp::from_second(second).unwrap_or(Timestamp::UNIX_EPOCH)

@@ -13,26 +13,39 @@ use serde_json::json;
 
 use super::*;
 
-/// Watches the namespace's pods and records the largest number of live (not terminating) pods seen at once.
-fn track_max_live_pods(client: &Client, ns: &str) -> Arc<Mutex<usize>> {
-    let max = Arc::new(Mutex::new(0));
-    let seen = max.clone();
+/// Watches the namespace's pods and calls `observe` with the live (not terminating) ones after every event.
+fn watch_live_pods<F>(client: &Client, ns: &str, mut observe: F)
+where
+    F: FnMut(&BTreeMap<String, Pod>) + Send + 'static,
+{
     let api: Api<Pod> = Api::namespaced(client.clone(), ns);
     tokio::spawn(async move {
-        let mut live: BTreeMap<String, bool> = BTreeMap::new();
+        let mut live: BTreeMap<String, Pod> = BTreeMap::new();
         let mut events = watcher(api, watcher::Config::default()).boxed();
         while let Some(Ok(event)) = events.next().await {
             match event {
                 watcher::Event::Apply(pod) | watcher::Event::InitApply(pod) => {
-                    live.insert(pod.name_any(), pod.metadata.deletion_timestamp.is_none());
+                    if pod.metadata.deletion_timestamp.is_none() {
+                        live.insert(pod.name_any(), pod);
+                    } else {
+                        live.remove(&pod.name_any());
+                    }
                 }
                 watcher::Event::Delete(pod) => drop(live.remove(&pod.name_any())),
                 _ => {}
             }
-            let count = live.values().filter(|alive| **alive).count();
-            if let Ok(mut max) = seen.lock() {
-                *max = (*max).max(count);
-            }
+            observe(&live);
+        }
+    });
+}
+
+/// Records the largest number of live pods seen at once in the namespace.
+fn track_max_live_pods(client: &Client, ns: &str) -> Arc<Mutex<usize>> {
+    let max = Arc::new(Mutex::new(0));
+    let seen = max.clone();
+    watch_live_pods(client, ns, move |live| {
+        if let Ok(mut max) = seen.lock() {
+            *max = (*max).max(live.len());
         }
     });
     max
@@ -42,12 +55,7 @@ fn track_max_live_pods(client: &Client, ns: &str) -> Arc<Mutex<usize>> {
 async fn deployment_creates_one_replicaset_and_ready_pods() {
     let cluster = start_cluster().await;
     let client = cluster.client();
-    namespace(&client, "d1").await;
-    let deployments: Api<Deployment> = Api::namespaced(client.clone(), "d1");
-    deployments
-        .create(&PostParams::default(), &mk_deployment("web", 3, "nginx:1"))
-        .await
-        .expect("create deployment");
+    let deployments = create_deployment(&client, "d1", &mk_deployment("web", 3, "nginx:1")).await;
     let deployment = wait_rolled_out(&deployments, "web").await;
     let status = deployment.status.clone().unwrap_or_default();
     assert_eq!(
@@ -106,12 +114,7 @@ async fn deployment_creates_one_replicaset_and_ready_pods() {
 async fn template_change_rolls_within_surge_and_deleting_collects_everything() {
     let cluster = start_cluster().await;
     let client = cluster.client();
-    namespace(&client, "d2").await;
-    let deployments: Api<Deployment> = Api::namespaced(client.clone(), "d2");
-    let created = deployments
-        .create(&PostParams::default(), &mk_deployment("web", 3, "nginx:1"))
-        .await;
-    assert!(created.is_ok(), "{created:?}");
+    let deployments = create_deployment(&client, "d2", &mk_deployment("web", 3, "nginx:1")).await;
     wait_rolled_out(&deployments, "web").await;
     let max_live = track_max_live_pods(&client, "d2");
 
@@ -171,12 +174,7 @@ async fn template_change_rolls_within_surge_and_deleting_collects_everything() {
 async fn rollout_restart_makes_a_new_replicaset() {
     let cluster = start_cluster().await;
     let client = cluster.client();
-    namespace(&client, "d3").await;
-    let deployments: Api<Deployment> = Api::namespaced(client.clone(), "d3");
-    let created = deployments
-        .create(&PostParams::default(), &mk_deployment("web", 2, "nginx:1"))
-        .await;
-    assert!(created.is_ok(), "{created:?}");
+    let deployments = create_deployment(&client, "d3", &mk_deployment("web", 2, "nginx:1")).await;
     wait_rolled_out(&deployments, "web").await;
     let restart = json!({"spec": {"template": {"metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": "2026-01-01T00:00:00Z"}}}}});
     let patched = deployments
@@ -205,12 +203,7 @@ async fn rollout_restart_makes_a_new_replicaset() {
 async fn crash_annotation_stalls_the_rollout() {
     let cluster = start_cluster().await;
     let client = cluster.client();
-    namespace(&client, "d4").await;
-    let deployments: Api<Deployment> = Api::namespaced(client.clone(), "d4");
-    let created = deployments
-        .create(&PostParams::default(), &mk_deployment("web", 2, "nginx:1"))
-        .await;
-    assert!(created.is_ok(), "{created:?}");
+    let deployments = create_deployment(&client, "d4", &mk_deployment("web", 2, "nginx:1")).await;
     wait_rolled_out(&deployments, "web").await;
     let bad = json!({"spec": {"template": {"metadata": {"annotations": {kubelet::CRASH_ANNOTATION: "true"}}}}});
     let patched = deployments
@@ -293,12 +286,7 @@ async fn rollouts_survive_injected_faults_and_closed_watches() {
 async fn paused_deployment_waits_for_resume() {
     let cluster = start_cluster().await;
     let client = cluster.client();
-    namespace(&client, "d5").await;
-    let deployments: Api<Deployment> = Api::namespaced(client.clone(), "d5");
-    let created = deployments
-        .create(&PostParams::default(), &mk_deployment("web", 2, "nginx:1"))
-        .await;
-    assert!(created.is_ok(), "{created:?}");
+    let deployments = create_deployment(&client, "d5", &mk_deployment("web", 2, "nginx:1")).await;
     wait_rolled_out(&deployments, "web").await;
     let pause = json!({"spec": {"paused": true, "template": {"spec": {"containers": [{"name": "app", "image": "nginx:2"}]}}}});
     let patched = deployments
@@ -362,31 +350,17 @@ async fn recreate_stops_old_pods_before_starting_new_ones() {
     assert!(!mixed, "old and new pods were alive at the same time");
 }
 
-/// Watches the namespace's pods and records whether live pods of two templates ever coexisted.
+/// Records whether live pods of two templates ever coexisted in the namespace.
 fn track_mixed_templates(client: &Client, ns: &str) -> Arc<Mutex<bool>> {
     let mixed = Arc::new(Mutex::new(false));
     let seen = mixed.clone();
-    let api: Api<Pod> = Api::namespaced(client.clone(), ns);
-    tokio::spawn(async move {
-        let mut live: BTreeMap<String, String> = BTreeMap::new();
-        let mut events = watcher(api, watcher::Config::default()).boxed();
-        while let Some(Ok(event)) = events.next().await {
-            match event {
-                watcher::Event::Apply(pod) | watcher::Event::InitApply(pod) => {
-                    let hash = pod.labels().get(deployment::POD_TEMPLATE_HASH).cloned();
-                    if pod.metadata.deletion_timestamp.is_none() {
-                        live.insert(pod.name_any(), hash.unwrap_or_default());
-                    } else {
-                        live.remove(&pod.name_any());
-                    }
-                }
-                watcher::Event::Delete(pod) => drop(live.remove(&pod.name_any())),
-                _ => {}
-            }
-            let templates: std::collections::BTreeSet<&String> = live.values().collect();
-            if let Ok(mut mixed) = seen.lock() {
-                *mixed |= templates.len() > 1;
-            }
+    watch_live_pods(client, ns, move |live| {
+        let templates: std::collections::BTreeSet<Option<&String>> = live
+            .values()
+            .map(|pod| pod.labels().get(deployment::POD_TEMPLATE_HASH))
+            .collect();
+        if let Ok(mut mixed) = seen.lock() {
+            *mixed |= templates.len() > 1;
         }
     });
     mixed
@@ -396,12 +370,7 @@ fn track_mixed_templates(client: &Client, ns: &str) -> Arc<Mutex<bool>> {
 async fn rolling_back_reuses_the_old_replicaset_as_the_newest_revision() {
     let cluster = start_cluster().await;
     let client = cluster.client();
-    namespace(&client, "d7").await;
-    let deployments: Api<Deployment> = Api::namespaced(client.clone(), "d7");
-    let created = deployments
-        .create(&PostParams::default(), &mk_deployment("web", 2, "nginx:1"))
-        .await;
-    assert!(created.is_ok(), "{created:?}");
+    let deployments = create_deployment(&client, "d7", &mk_deployment("web", 2, "nginx:1")).await;
     let at_revision = |wanted: &'static str| {
         let deployments = deployments.clone();
         async move {

@@ -21,15 +21,7 @@ async fn statefulset_creates_in_order_and_updates_in_reverse() {
     let sets: Api<StatefulSet> = Api::namespaced(client.clone(), "s1");
     let pods: Api<Pod> = Api::namespaced(client.clone(), "s1");
     let order = record_pod_events(&client, "s1");
-    let sts: StatefulSet = serde_json::from_value(json!({
-        "metadata": {"name": "db"},
-        "spec": {
-            "replicas": 3, "serviceName": "db",
-            "selector": {"matchLabels": {"app": "db"}},
-            "template": {"metadata": {"labels": {"app": "db"}}, "spec": {"containers": [{"name": "db", "image": "postgres:15"}]}}
-        }
-    }))
-    .unwrap_or_default();
+    let sts = mk_statefulset("db", 3, "postgres:15");
     let created = sets.create(&PostParams::default(), &sts).await;
     assert!(created.is_ok(), "{created:?}");
     let done = |s: &StatefulSet| {
