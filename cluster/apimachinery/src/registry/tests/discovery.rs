@@ -230,3 +230,30 @@ fn aggregated_discovery_nests_subresources() {
     assert_eq!(cs["subresources"][0]["responseKind"]["kind"], "Scale");
     assert_eq!(cs["scope"], "Namespaced");
 }
+
+#[test]
+fn rbac_resources_are_served_with_real_storage_hashes_and_scopes() {
+    let list = api_resource_list("rbac.authorization.k8s.io", "v1", &builtin_resources());
+    assert_eq!(list["groupVersion"], "rbac.authorization.k8s.io/v1");
+    let entry = |name: &str| {
+        list["resources"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|r| r["name"] == name)
+            .map(|r| (r["storageVersionHash"].clone(), r["namespaced"].clone()))
+    };
+    assert_eq!(
+        entry("clusterroles"),
+        Some((json!("bYE5ZWDrJ44="), json!(false)))
+    );
+    assert_eq!(
+        entry("clusterrolebindings"),
+        Some((json!("48tpQ8gZHFc="), json!(false)))
+    );
+    assert_eq!(entry("roles"), Some((json!("7FuwZcIIItM="), json!(true))));
+    assert_eq!(
+        entry("rolebindings"),
+        Some((json!("eGsCzGH6b1g="), json!(true)))
+    );
+}
