@@ -24,7 +24,8 @@
 //! # Approximations
 //! - No authentication or authorization; every request is allowed. `rbac.authorization.k8s.io/v1` Roles,
 //!   ClusterRoles and their bindings are stored and served (so `kubectl apply -f deploy/` works) but not enforced.
-//! - Admission: only the mutating webhooks of [`admission`] run, on Pod creates; no validating webhooks.
+//! - Admission: only the mutating webhooks of [`admission`] run, on Pod creates (POST or
+//!   apply-create), never on updates; no validating webhooks.
 //! - `generation` is kept for every kind (the apiserver keeps it only for kinds with a spec/status split).
 //! - Garbage collection is the `controllers::gc` controller's job, as in kube-controller-manager, and follows owner
 //!   references of the `apps/v1` workloads only; for other kinds `propagationPolicy=Foreground`/`Orphan` act as
