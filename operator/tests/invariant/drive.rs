@@ -30,7 +30,7 @@ use super::{Counts, Tally, expected_rollouts, hash_mismatches, observed_rollouts
 
 /// How long one request may keep failing, and how long the operator may take to settle.
 pub const DEADLINE: Duration = Duration::from_secs(60);
-const POLL: Duration = Duration::from_millis(25);
+const POLL: Duration = Duration::from_millis(100);
 const MANAGER: &str = "fault-test";
 const BARRIER: &str = "barrier";
 
@@ -48,8 +48,6 @@ pub struct LiveHashes {
 pub struct LiveWorkload {
     /// `metadata.generation`: moves once per spec change (rollout).
     pub generation: i64,
-    /// `metadata.resourceVersion`: moves on any write.
-    pub resource_version: String,
     /// The hashes.
     pub hashes: LiveHashes,
 }
@@ -99,7 +97,7 @@ where
     K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
         + Clone
         + std::fmt::Debug
-        + serde::de::DeserializeOwned,
+        + k8s_openapi::serde::de::DeserializeOwned,
 {
     let api: Api<K> = Api::namespaced(client.clone(), NS);
     let params = PatchParams::apply(MANAGER).force();
@@ -114,14 +112,13 @@ where
         + Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
         + Clone
         + std::fmt::Debug
-        + serde::de::DeserializeOwned,
+        + k8s_openapi::serde::de::DeserializeOwned,
 {
     let api: Api<W> = Api::namespaced(client.clone(), NS);
     for item in api.list(&ListParams::default()).await? {
         let meta = Workload::meta(&item);
         let live = LiveWorkload {
             generation: meta.generation.unwrap_or(0),
-            resource_version: meta.resource_version.clone().unwrap_or_default(),
             hashes: LiveHashes {
                 observed: item.observed_hash().map(str::to_owned),
                 template: item.template_hash().map(str::to_owned),
@@ -179,14 +176,15 @@ pub async fn wait_settled(
     }
 }
 
-/// The names of workloads written (resourceVersion moved) between two snapshots.
-pub fn written_between(before: &Snapshot, after: &Snapshot) -> Vec<String> {
+/// The names of workloads whose generation or hashes moved between two snapshots (status writes by the
+/// simulated controllers do not count: they are not the operator's).
+pub fn changed_between(before: &Snapshot, after: &Snapshot) -> Vec<String> {
     after
         .iter()
         .filter(|(name, live)| {
             before
                 .get(*name)
-                .is_none_or(|b| b.resource_version != live.resource_version)
+                .is_none_or(|b| b.generation != live.generation || b.hashes != live.hashes)
         })
         .map(|(name, _)| name.clone())
         .collect()
@@ -301,8 +299,8 @@ impl Run {
             };
             self.barrier.pass(client).await;
             let now = retry("listing workloads", || snapshot(client)).await;
-            let written = written_between(&settled, &now);
-            if written.iter().all(|name| name == BARRIER) {
+            let changed = changed_between(&settled, &now);
+            if changed.iter().all(|name| name == BARRIER) {
                 quiet = Some(now);
                 break;
             }

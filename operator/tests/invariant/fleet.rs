@@ -4,6 +4,7 @@
 //!  sources   cm-0..cm-7, sec-0..sec-3  read whole or by key     keys a b c d
 //!            cm-k0..cm-k2, sec-k0      read only by keys a, b   (c, d: nobody consumes them)
 //!            cm-orphan, sec-orphan     read by nobody
+//!            cm-fan                    key a read by three workloads in four (the fan-out)
 //!  workloads w-NN, Deployment / StatefulSet / DaemonSet in turn, 1..=3 references each of eight kinds
 //!            (envFrom, env keyRef, volume, volume items, projected; ConfigMap and Secret; init containers)
 //! ```
@@ -67,7 +68,7 @@ impl WorkloadSpec {
     }
 }
 
-fn follow_body<W: Workload + serde::de::DeserializeOwned>(
+fn follow_body<W: Workload + k8s_openapi::serde::de::DeserializeOwned>(
     body: Value,
 ) -> Vec<configsync_operator::refs::SourceRef> {
     let workload: W = serde_json::from_value(body).expect("a valid workload");
@@ -147,6 +148,7 @@ impl Fleet {
             .into_iter()
             .chain(keyed_pool())
             .chain(orphans())
+            .chain([fan_out_source()])
         {
             let data = KEYS
                 .iter()
@@ -166,7 +168,7 @@ impl Fleet {
             .map(|i| WorkloadSpec {
                 kind: kinds[i % kinds.len()],
                 name: format!("w-{i:02}"),
-                pod_spec: random_pod_spec(&mut rng),
+                pod_spec: random_pod_spec(&mut rng, i % 4 != 0),
             })
             .collect();
         Self {
@@ -217,6 +219,17 @@ impl Fleet {
         batch
     }
 
+    /// Give `key` of `source` a new value, in the model; returns the write.
+    pub fn update(&mut self, source: &SourceId, key: &str) -> Update {
+        self.next_value += 1;
+        let data = self.sources.entry(source.clone()).or_default();
+        data.insert(key.to_owned(), format!("v{}", self.next_value));
+        Update {
+            source: source.clone(),
+            data: data.clone(),
+        }
+    }
+
     /// A draw in `0..1` from the fleet's generator (for fault timing).
     pub fn draw(&mut self) -> f64 {
         self.rng.random::<f64>()
@@ -256,6 +269,11 @@ fn orphans() -> Vec<SourceId> {
     ]
 }
 
+/// The ConfigMap most workloads read (key `a`): updating that key fans out to three workloads in four.
+pub fn fan_out_source() -> SourceId {
+    SourceId::config_map("cm-fan")
+}
+
 fn pick(rng: &mut StdRng, pool: &[SourceId], kind: SourceKind) -> String {
     let of_kind: Vec<&SourceId> = pool.iter().filter(|id| id.kind == kind).collect();
     of_kind
@@ -265,11 +283,18 @@ fn pick(rng: &mut StdRng, pool: &[SourceId], kind: SourceKind) -> String {
         .clone()
 }
 
-/// A pod spec with 1..=3 references of random kinds; keyed references only read keys `a` and `b`.
-fn random_pod_spec(rng: &mut StdRng) -> Value {
+/// A pod spec with 1..=3 references of random kinds (plus key `a` of the fan-out source when `fan`);
+/// keyed references only read keys `a` and `b`.
+fn random_pod_spec(rng: &mut StdRng, fan: bool) -> Value {
     let (whole, keyed) = (whole_pool(), keyed_pool());
     let all: Vec<SourceId> = whole.iter().chain(&keyed).cloned().collect();
     let (mut env_from, mut env, mut init_env, mut volumes) = (vec![], vec![], vec![], vec![]);
+    if fan {
+        let name = fan_out_source().name;
+        env.push(
+            json!({"name": "FAN", "valueFrom": {"configMapKeyRef": {"name": name, "key": "a"}}}),
+        );
+    }
     for i in 0..rng.random_range(1..=3) {
         let key = *CONSUMED_BY_KEY.choose(rng).expect("keys");
         let volume = format!("v{i}");

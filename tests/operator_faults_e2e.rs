@@ -1,0 +1,264 @@
+//! Operator faults with processes: `configsync operator` against `configsync cluster` over HTTP, killed with
+//! SIGKILL in the middle of a fan-out, and a leader killed mid fan-out so the standby takes over. The same
+//! invariant as `operator/tests/fault_invariant.rs` (whose `invariant/` module this includes): every
+//! workload whose consumed content changed rolls exactly once, nothing else rolls, and the final hashes
+//! equal the ones recomputed from scratch.
+//!
+//! The cluster adds latency to every request so a fan-out takes seconds and the kill lands inside it; the
+//! test asserts it did (some workloads rolled, some not yet). Reproduce with `CONFIGSYNC_FAULT_SEED`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../operator/tests/invariant/mod.rs"]
+mod invariant;
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use invariant::drive::{self, Run, Snapshot};
+use invariant::fleet::{Fleet, fan_out_source};
+use k8s_openapi::api::coordination::v1::Lease;
+use kube::Api;
+use support::{Cluster, http_get, wait_for_line};
+
+const WORKLOADS: usize = 16;
+/// Added to every API answer, so a fan-out of ~24 rollouts (a patch and an Event each) takes seconds.
+const LATENCY_MS: u64 = 40;
+const LEASE_NAMESPACE: &str = "default";
+const LEASE_NAME: &str = "configsync-operator";
+
+/// A running `configsync operator`; SIGKILLed on drop.
+struct OperatorProcess {
+    child: Child,
+    identity: String,
+}
+
+impl OperatorProcess {
+    /// Start one and wait until `/readyz` answers (a standby is ready as a standby).
+    fn start(cluster: &Cluster, identity: &str, leader_elect: bool) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_configsync"));
+        command.args([
+            "operator",
+            "--metrics-addr",
+            "127.0.0.1:0",
+            "--identity",
+            identity,
+        ]);
+        if leader_elect {
+            command.args(["--leader-elect", "--lease-namespace", LEASE_NAMESPACE]);
+            command.args(["--lease-duration", "3s", "--renew-deadline", "2s"]);
+            command.args(["--retry-period", "500ms"]);
+        }
+        let mut child = command
+            .env("KUBECONFIG", &cluster.kubeconfig)
+            .env("CONFIGSYNC_LOG_LEVEL", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn configsync operator");
+        let stdout = child.stdout.take().expect("stdout");
+        let process = Self {
+            child,
+            identity: identity.to_owned(),
+        };
+        let (line_tx, line_rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = line_tx.send(line);
+            }
+        });
+        let line = wait_for_line(&line_rx, "serving health and metrics on http://")
+            .expect("the operator prints its health address");
+        let addr = line.rsplit("http://").next().unwrap_or_default().to_owned();
+        support::wait_until("the operator is ready", || {
+            http_get(&addr, "/readyz").is_some()
+        });
+        process
+    }
+
+    /// SIGKILL: no shutdown path runs.
+    fn kill(mut self) {
+        self.child.kill().expect("SIGKILL the operator");
+        self.child.wait().expect("reap the operator");
+    }
+}
+
+impl Drop for OperatorProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn client_for(cluster: &Cluster) -> kube::Client {
+    let kubeconfig = kube::config::Kubeconfig::read_from(&cluster.kubeconfig).unwrap();
+    let options = kube::config::KubeConfigOptions::default();
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+        .await
+        .unwrap();
+    kube::Client::try_from(config).unwrap()
+}
+
+async fn set_latency(client: &kube::Client, ms: u64) {
+    let body = serde_json::json!({"latencyMs": ms})
+        .to_string()
+        .into_bytes();
+    let request = http::Request::put("/configsync.dev/faults")
+        .header("content-type", "application/json")
+        .body(body)
+        .unwrap();
+    client.request_text(request).await.unwrap();
+}
+
+/// Poll until some but not all of `names` have rolled past `generations`; panic if the fan-out completes
+/// (or never starts) first. Returns how many had rolled.
+async fn wait_mid_fan_out(
+    client: &kube::Client,
+    generations: &Snapshot,
+    names: &[String],
+) -> usize {
+    let deadline = Instant::now() + drive::DEADLINE;
+    while Instant::now() < deadline {
+        if let Ok(now) = drive::snapshot(client).await {
+            let rolled = names
+                .iter()
+                .filter(|n| now[n.as_str()].generation > generations[n.as_str()].generation)
+                .count();
+            assert!(rolled < names.len(), "the fan-out finished before the kill");
+            if rolled > 0 {
+                return rolled;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the fan-out never started");
+}
+
+/// Update the fan-out key, wait until the fan-out is under way, and run `fault` then; returns how many
+/// workloads had rolled at that moment, out of how many owed a rollout.
+async fn fan_out_with<F: FnOnce()>(
+    client: &kube::Client,
+    run: &mut Run,
+    fault: F,
+) -> (usize, usize) {
+    let before = run.fleet.expected_hashes();
+    let update = run.fleet.update(&fan_out_source(), "a");
+    let after = run.fleet.expected_hashes();
+    let owed: Vec<String> = after
+        .iter()
+        .filter(|(n, h)| before.get(*n) != Some(h))
+        .map(|(n, _)| n.clone())
+        .collect();
+    let generations = drive::retry("listing workloads", || drive::snapshot(client)).await;
+    run.write(client, &[update]).await;
+    let rolled = wait_mid_fan_out(client, &generations, &owed).await;
+    fault();
+    run.settle(client, &before).await;
+    (rolled, owed.len())
+}
+
+async fn lease_holder(client: &kube::Client) -> Option<String> {
+    let api: Api<Lease> = Api::namespaced(client.clone(), LEASE_NAMESPACE);
+    api.get_opt(LEASE_NAME).await.ok()??.spec?.holder_identity
+}
+
+async fn wait_for_holder(client: &kube::Client, not: Option<&str>) -> String {
+    let deadline = Instant::now() + drive::DEADLINE;
+    loop {
+        if let Some(holder) = lease_holder(client).await
+            && Some(holder.as_str()) != not
+        {
+            return holder;
+        }
+        assert!(Instant::now() < deadline, "no new leader");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A few random batches between the faults, so the invariant covers ordinary traffic too.
+async fn random_batches(client: &kube::Client, run: &mut Run, batches: usize) -> usize {
+    let mut updates = 0;
+    for _ in 0..batches {
+        let before = run.fleet.expected_hashes();
+        let writes = run.fleet.next_batch(5);
+        updates += writes.len();
+        run.write(client, &writes).await;
+        run.settle(client, &before).await;
+    }
+    updates
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_and_leader_change_mid_fan_out_roll_exactly_once() {
+    let Some(cluster) = support::start() else {
+        return;
+    };
+    let started = Instant::now();
+    let seed = std::env::var("CONFIGSYNC_FAULT_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(rand::random);
+    println!("operator faults e2e: seed={seed} (rerun with CONFIGSYNC_FAULT_SEED={seed})");
+    let client = client_for(&cluster).await;
+    let mut run = Run::start(&client, Fleet::new(seed, WORKLOADS)).await;
+    let first = OperatorProcess::start(&cluster, "solo-1", false);
+    run.adopted(&client).await;
+    let mut updates = random_batches(&client, &mut run, 1).await;
+    println!(
+        "adopted and 1 batch at {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+    set_latency(&client, LATENCY_MS).await;
+
+    // SIGKILL mid fan-out, then a fresh process catches up.
+    let mut restarted = None;
+    let (killed_at, owed) = fan_out_with(&client, &mut run, || {
+        first.kill();
+        restarted = Some(OperatorProcess::start(&cluster, "solo-2", false));
+    })
+    .await;
+    updates += 1;
+    println!(
+        "SIGKILL after {killed_at} of {owed} fan-out rollouts; settled at {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+    set_latency(&client, 0).await;
+    drop(restarted);
+
+    // Two candidates; the leader is SIGKILLed mid fan-out and the standby takes over.
+    let candidates = [
+        OperatorProcess::start(&cluster, "candidate-a", true),
+        OperatorProcess::start(&cluster, "candidate-b", true),
+    ];
+    let leader = wait_for_holder(&client, None).await;
+    run.adopted(&client).await;
+    set_latency(&client, LATENCY_MS).await;
+    let [a, b] = candidates;
+    let (doomed, standby) = if a.identity == leader { (a, b) } else { (b, a) };
+    let (killed_at, owed) = fan_out_with(&client, &mut run, || doomed.kill()).await;
+    updates += 1;
+    let successor = wait_for_holder(&client, Some(&leader)).await;
+    assert_eq!(successor, standby.identity);
+    println!(
+        "leader {leader} SIGKILLed after {killed_at} of {owed}; {successor} took over; settled at {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+    set_latency(&client, 0).await;
+    updates += random_batches(&client, &mut run, 1).await;
+
+    let mismatches = run.final_mismatches(&client).await;
+    let tally = &run.tally;
+    println!(
+        "operator faults e2e: seed={seed} updates={updates} {tally} unquiet_settles={} elapsed={:.1}s",
+        run.unquiet_settles,
+        started.elapsed().as_secs_f64()
+    );
+    assert!(
+        tally.holds(),
+        "seed {seed}: {tally}; off: {:?}",
+        tally.offenders
+    );
+    assert!(mismatches.is_empty(), "seed {seed}: {mismatches:?}");
+}
