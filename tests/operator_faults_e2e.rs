@@ -1,5 +1,6 @@
 //! Operator faults with processes: `configsync operator` against `configsync cluster` over HTTP, killed with
-//! SIGKILL in the middle of a fan-out, and a leader killed mid fan-out so the standby takes over. The same
+//! SIGKILL in the middle of a fan-out, a leader killed mid fan-out so the standby takes over, and a leader
+//! frozen (SIGSTOP) mid fan-out that wakes up after a successor moved the content on. The same
 //! invariant as `operator/tests/fault_invariant.rs` (whose `invariant/` module this includes): every
 //! workload whose consumed content changed rolls exactly once, nothing else rolls, and the final hashes
 //! equal the ones recomputed from scratch.
@@ -21,6 +22,8 @@ use invariant::drive::{self, Run, Snapshot};
 use invariant::fleet::{Fleet, fan_out_source};
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::Api;
+use nix::sys::signal::Signal;
+use nix::unistd::Pid;
 use support::{Cluster, http_get, wait_for_line};
 
 const WORKLOADS: usize = 16;
@@ -76,6 +79,19 @@ impl OperatorProcess {
             http_get(&addr, "/readyz").is_some()
         });
         process
+    }
+
+    /// Send `signal` (SIGSTOP freezes the process as a long GC pause or a descheduled node would).
+    fn signal(&self, signal: Signal) {
+        let pid = Pid::from_raw(i32::try_from(self.child.id()).expect("a pid"));
+        nix::sys::signal::kill(pid, signal).expect("signal the operator");
+    }
+
+    /// Wait until the process has exited on its own.
+    fn wait_for_exit(&mut self) {
+        support::wait_until("the operator exits", || {
+            self.child.try_wait().expect("poll the operator").is_some()
+        });
     }
 
     /// SIGKILL: no shutdown path runs.
@@ -178,20 +194,84 @@ async fn wait_for_holder(client: &kube::Client, not: Option<&str>) -> String {
 }
 
 /// A few random batches between the faults, so the invariant covers ordinary traffic too.
-async fn random_batches(client: &kube::Client, run: &mut Run, batches: usize) -> usize {
-    let mut updates = 0;
+async fn random_batches(client: &kube::Client, run: &mut Run, batches: usize) {
     for _ in 0..batches {
         let before = run.fleet.expected_hashes();
         let writes = run.fleet.next_batch(5);
-        updates += writes.len();
         run.write(client, &writes).await;
         run.settle(client, &before).await;
     }
-    updates
+}
+
+/// SIGKILL the only operator mid fan-out; a fresh process catches up.
+async fn sigkill_mid_fan_out(cluster: &Cluster, client: &kube::Client, run: &mut Run) {
+    let first = OperatorProcess::start(cluster, "solo-1", false);
+    run.adopted(client).await;
+    random_batches(client, run, 1).await;
+    set_latency(client, LATENCY_MS).await;
+    let mut restarted = None;
+    let (killed_at, owed) = fan_out_with(client, run, || {
+        first.kill();
+        restarted = Some(OperatorProcess::start(cluster, "solo-2", false));
+    })
+    .await;
+    set_latency(client, 0).await;
+    println!("SIGKILL after {killed_at} of {owed} fan-out rollouts; the restart caught up");
+}
+
+/// Two candidates; the leader is SIGKILLed mid fan-out and the standby takes over. Returns the survivor.
+async fn leader_killed_mid_fan_out(
+    cluster: &Cluster,
+    client: &kube::Client,
+    run: &mut Run,
+) -> OperatorProcess {
+    let [a, b] = [
+        OperatorProcess::start(cluster, "candidate-a", true),
+        OperatorProcess::start(cluster, "candidate-b", true),
+    ];
+    let leader = wait_for_holder(client, None).await;
+    run.adopted(client).await;
+    set_latency(client, LATENCY_MS).await;
+    let (doomed, standby) = if a.identity == leader { (a, b) } else { (b, a) };
+    let (killed_at, owed) = fan_out_with(client, run, || doomed.kill()).await;
+    let successor = wait_for_holder(client, Some(&leader)).await;
+    assert_eq!(successor, standby.identity);
+    set_latency(client, 0).await;
+    random_batches(client, run, 1).await;
+    println!("leader {leader} SIGKILLed after {killed_at} of {owed}; {successor} took over");
+    standby
+}
+
+/// The leader freezes (SIGSTOP) mid fan-out; a third candidate takes over and the content moves on while
+/// the old leader sleeps. When it wakes (SIGCONT) with a stale cache it must roll nothing: it finds the
+/// Lease lost and exits.
+async fn leader_frozen_mid_fan_out(
+    cluster: &Cluster,
+    client: &kube::Client,
+    run: &mut Run,
+    mut leader: OperatorProcess,
+) {
+    let third = OperatorProcess::start(cluster, "candidate-c", true);
+    set_latency(client, LATENCY_MS).await;
+    let (frozen_at, owed) = fan_out_with(client, run, || leader.signal(Signal::SIGSTOP)).await;
+    let successor = wait_for_holder(client, Some(&leader.identity)).await;
+    assert_eq!(successor, third.identity);
+    set_latency(client, 0).await;
+    let before = run.fleet.expected_hashes();
+    let update = run.fleet.update(&fan_out_source(), "a");
+    run.write(client, &[update]).await;
+    run.settle(client, &before).await;
+    leader.signal(Signal::SIGCONT);
+    leader.wait_for_exit();
+    run.adopted(client).await;
+    println!(
+        "leader {} frozen after {frozen_at} of {owed}; {successor} took over; the old leader woke and exited",
+        leader.identity
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigkill_and_leader_change_mid_fan_out_roll_exactly_once() {
+async fn sigkill_leader_change_and_frozen_leader_roll_exactly_once() {
     let Some(cluster) = support::start() else {
         return;
     };
@@ -203,55 +283,14 @@ async fn sigkill_and_leader_change_mid_fan_out_roll_exactly_once() {
     println!("operator faults e2e: seed={seed} (rerun with CONFIGSYNC_FAULT_SEED={seed})");
     let client = client_for(&cluster).await;
     let mut run = Run::start(&client, Fleet::new(seed, WORKLOADS)).await;
-    let first = OperatorProcess::start(&cluster, "solo-1", false);
-    run.adopted(&client).await;
-    let mut updates = random_batches(&client, &mut run, 1).await;
-    println!(
-        "adopted and 1 batch at {:.1}s",
-        started.elapsed().as_secs_f64()
-    );
-    set_latency(&client, LATENCY_MS).await;
-
-    // SIGKILL mid fan-out, then a fresh process catches up.
-    let mut restarted = None;
-    let (killed_at, owed) = fan_out_with(&client, &mut run, || {
-        first.kill();
-        restarted = Some(OperatorProcess::start(&cluster, "solo-2", false));
-    })
-    .await;
-    updates += 1;
-    println!(
-        "SIGKILL after {killed_at} of {owed} fan-out rollouts; settled at {:.1}s",
-        started.elapsed().as_secs_f64()
-    );
-    set_latency(&client, 0).await;
-    drop(restarted);
-
-    // Two candidates; the leader is SIGKILLed mid fan-out and the standby takes over.
-    let candidates = [
-        OperatorProcess::start(&cluster, "candidate-a", true),
-        OperatorProcess::start(&cluster, "candidate-b", true),
-    ];
-    let leader = wait_for_holder(&client, None).await;
-    run.adopted(&client).await;
-    set_latency(&client, LATENCY_MS).await;
-    let [a, b] = candidates;
-    let (doomed, standby) = if a.identity == leader { (a, b) } else { (b, a) };
-    let (killed_at, owed) = fan_out_with(&client, &mut run, || doomed.kill()).await;
-    updates += 1;
-    let successor = wait_for_holder(&client, Some(&leader)).await;
-    assert_eq!(successor, standby.identity);
-    println!(
-        "leader {leader} SIGKILLed after {killed_at} of {owed}; {successor} took over; settled at {:.1}s",
-        started.elapsed().as_secs_f64()
-    );
-    set_latency(&client, 0).await;
-    updates += random_batches(&client, &mut run, 1).await;
+    sigkill_mid_fan_out(&cluster, &client, &mut run).await;
+    let leader = leader_killed_mid_fan_out(&cluster, &client, &mut run).await;
+    leader_frozen_mid_fan_out(&cluster, &client, &mut run, leader).await;
 
     let mismatches = run.final_mismatches(&client).await;
     let tally = &run.tally;
     println!(
-        "operator faults e2e: seed={seed} updates={updates} {tally} unquiet_settles={} elapsed={:.1}s",
+        "operator faults e2e: seed={seed} {tally} unquiet_settles={} elapsed={:.1}s",
         run.unquiet_settles,
         started.elapsed().as_secs_f64()
     );
