@@ -13,9 +13,7 @@
 mod invariant;
 mod support;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use invariant::drive::{self, Run, Snapshot};
@@ -24,7 +22,7 @@ use k8s_openapi::api::coordination::v1::Lease;
 use kube::Api;
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
-use support::{Cluster, http_get, wait_for_line};
+use support::Cluster;
 
 const WORKLOADS: usize = 16;
 /// Added to every API answer, so a fan-out of ~24 rollouts (a patch and an Event each) takes seconds.
@@ -41,44 +39,17 @@ struct OperatorProcess {
 impl OperatorProcess {
     /// Start one and wait until `/readyz` answers (a standby is ready as a standby).
     fn start(cluster: &Cluster, identity: &str, leader_elect: bool) -> Self {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_configsync"));
-        command.args([
-            "operator",
-            "--metrics-addr",
-            "127.0.0.1:0",
-            "--identity",
-            identity,
-        ]);
+        let mut args = vec!["--identity", identity];
         if leader_elect {
-            command.args(["--leader-elect", "--lease-namespace", LEASE_NAMESPACE]);
-            command.args(["--lease-duration", "3s", "--renew-deadline", "2s"]);
-            command.args(["--retry-period", "500ms"]);
+            args.extend(["--leader-elect", "--lease-namespace", LEASE_NAMESPACE]);
+            args.extend(["--lease-duration", "3s", "--renew-deadline", "2s"]);
+            args.extend(["--retry-period", "500ms"]);
         }
-        let mut child = command
-            .env("KUBECONFIG", &cluster.kubeconfig)
-            .env("CONFIGSYNC_LOG_LEVEL", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn configsync operator");
-        let stdout = child.stdout.take().expect("stdout");
-        let process = Self {
+        let (child, _addr) = support::spawn_operator(cluster, &args, "warn");
+        Self {
             child,
             identity: identity.to_owned(),
-        };
-        let (line_tx, line_rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = line_tx.send(line);
-            }
-        });
-        let line = wait_for_line(&line_rx, "serving health and metrics on http://")
-            .expect("the operator prints its health address");
-        let addr = line.rsplit("http://").next().unwrap_or_default().to_owned();
-        support::wait_until("the operator is ready", || {
-            http_get(&addr, "/readyz").is_some()
-        });
-        process
+        }
     }
 
     /// Send `signal` (SIGSTOP freezes the process as a long GC pause or a descheduled node would).

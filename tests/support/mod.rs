@@ -81,6 +81,37 @@ pub fn start() -> Option<Cluster> {
     Some(cluster)
 }
 
+/// Start `configsync operator --metrics-addr 127.0.0.1:0 <args>` against `cluster` (logging at `log_level`)
+/// and wait until its `/readyz` answers; returns the child and its health address.
+pub fn spawn_operator(cluster: &Cluster, args: &[&str], log_level: &str) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_configsync"))
+        .args(["operator", "--metrics-addr", "127.0.0.1:0"])
+        .args(args)
+        .env("KUBECONFIG", &cluster.kubeconfig)
+        .env("CONFIGSYNC_LOG_LEVEL", log_level)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn configsync operator");
+    let stdout = child.stdout.take().expect("stdout");
+    let (line_tx, line_rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = line_tx.send(line);
+        }
+    });
+    let line = wait_for_line(&line_rx, "serving health and metrics on http://");
+    let Some(line) = line else {
+        let _ = child.kill();
+        panic!("the operator did not print its health address");
+    };
+    let addr = line.rsplit("http://").next().unwrap_or_default().to_owned();
+    wait_until("the operator is ready", || {
+        http_get(&addr, "/readyz").is_some()
+    });
+    (child, addr)
+}
+
 pub fn wait_for_line(lines: &mpsc::Receiver<String>, needle: &str) -> Option<String> {
     let deadline = Instant::now() + DEADLINE;
     while let Some(left) = deadline.checked_duration_since(Instant::now()) {
