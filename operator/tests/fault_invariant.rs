@@ -115,6 +115,9 @@ async fn rollouts_stay_exactly_once_under_api_faults() {
         run.write(&client, &writes[cut..]).await;
         updates += writes.len();
         run.settle(&client, &before).await;
+        if run.stalled {
+            break;
+        }
     }
     cluster.faults().set(FaultSettings::default());
     let mismatches = run.final_mismatches(&client).await;
@@ -134,6 +137,10 @@ async fn rollouts_stay_exactly_once_under_api_faults() {
         tally.holds(),
         "seed {seed}: {tally}; (batch, workload) off: {:?}",
         tally.offenders
+    );
+    assert!(
+        !run.stalled,
+        "seed {seed}: the operator never settled: {tally}"
     );
     assert!(
         mismatches.is_empty(),

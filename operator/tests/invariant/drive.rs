@@ -241,6 +241,8 @@ pub struct Run {
     pub rolled: BTreeSet<String>,
     /// Settles that needed more than one pass to be quiet.
     pub unquiet_settles: u64,
+    /// A settle timed out or never went quiet: the run should stop and report.
+    pub stalled: bool,
     generations: BTreeMap<String, i64>,
     barrier: Barrier,
 }
@@ -260,6 +262,7 @@ impl Run {
             tally: Tally::default(),
             rolled: BTreeSet::new(),
             unquiet_settles: 0,
+            stalled: false,
             generations: BTreeMap::new(),
             barrier,
         }
@@ -308,7 +311,10 @@ impl Run {
         }
         let now = match quiet {
             Some(now) => now,
-            None => retry("listing workloads", || snapshot(client)).await,
+            None => {
+                self.stalled = true;
+                retry("listing workloads", || snapshot(client)).await
+            }
         };
         let fleet_now: BTreeMap<String, i64> = generations(&now)
             .into_iter()
