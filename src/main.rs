@@ -48,3 +48,13 @@ async fn main() -> anyhow::Result<()> {
         Command::Operator(operator) => operator.run().await,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// clap's own consistency checks (unique ids, valid defaults) over every subcommand: a clash otherwise
+    /// panics only when that subcommand is first parsed (it did for `sidecar exec`).
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        <super::Args as clap::CommandFactory>::command().debug_assert();
+    }
+}

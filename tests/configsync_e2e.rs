@@ -68,7 +68,7 @@ fn a_configmap_edit_shows_in_kubectl_get_configsync() {
     let Some(cluster) = start() else {
         return;
     };
-    let operator = start_operator(&cluster);
+    let operator = start_operator(&cluster, &[]);
     wait_until("the operator says the CRD is missing", || {
         operator.logged("ConfigSync resources are not served")
     });

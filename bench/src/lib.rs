@@ -21,4 +21,5 @@ pub mod procfs;
 pub mod report;
 pub mod scale;
 pub mod sidecar;
+pub mod sidecar_run;
 pub mod stats;

@@ -5,9 +5,9 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use configsync_bench::machine::{self, Machine};
-use configsync_bench::report::{Table, emit};
+use configsync_bench::report::emit;
 use configsync_bench::scale::{self, Endpoint, Params, process};
-use configsync_bench::{openssl, primitives, sidecar};
+use configsync_bench::{openssl, primitives, sidecar, sidecar_run};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -40,11 +40,14 @@ enum Command {
         #[arg(long)]
         configsync: Option<PathBuf>,
     },
-    /// Sidecar binary size; latency and memory are not measured yet.
+    /// Sidecar: stripped binary size, event → files and → reload notice latency, RSS with 50 sources.
     Sidecar {
         /// The `configsync` binary (default: next to this one).
         #[arg(long)]
         configsync: Option<PathBuf>,
+        /// Updates per undebounced case (debounced cases run a tenth, at least 5).
+        #[arg(long, default_value_t = 200)]
+        updates: usize,
     },
 }
 
@@ -74,9 +77,10 @@ async fn main() -> anyhow::Result<()> {
                 None => sibling_configsync()?,
             };
             let deadline = Duration::from_secs(params.deadline_seconds);
+            let controllers = params.controllers;
             let cluster = tokio::task::spawn_blocking({
                 let configsync = configsync.clone();
-                move || process::start_cluster(&configsync, deadline)
+                move || process::start_cluster(&configsync, controllers, deadline)
             })
             .await?
             .context("starting configsync cluster")?;
@@ -88,25 +92,20 @@ async fn main() -> anyhow::Result<()> {
             let json = scale::json(&params, &report);
             emit(&scale::tables(&params, &report), args.json.then_some(&json));
         }
-        Command::Sidecar { configsync } => {
+        Command::Sidecar {
+            configsync,
+            updates,
+        } => {
             let configsync = match configsync {
                 Some(path) => path,
                 None => sibling_configsync()?,
             };
             let size = sidecar::binary_size(&configsync).context("measuring the binary")?;
-            let mib =
-                |bytes: u64| format!("{:.1} MiB ({bytes} B)", bytes as f64 / (1024.0 * 1024.0));
-            let mut table = Table::new("sidecar", &["measure", "value"]);
-            table.row(vec!["configsync binary as built".into(), mib(size.built)]);
-            table.row(vec![
-                "configsync binary stripped".into(),
-                mib(size.stripped),
-            ]);
-            for (measure, reason) in sidecar::NOT_YET_MEASURED {
-                table.row(vec![measure.into(), format!("not measured: {reason}")]);
-            }
-            let json = serde_json::json!({"benchmark": "sidecar", "binary": size});
-            emit(&[table], args.json.then_some(&json));
+            let run = sidecar_run::run(&configsync, updates.max(1))
+                .await
+                .context("running the sidecar")?;
+            let json = serde_json::json!({"benchmark": "sidecar", "binary": size, "run": run});
+            emit(&sidecar::tables(size, &run), args.json.then_some(&json));
         }
     }
     Ok(())

@@ -1,10 +1,13 @@
-//! `bench sidecar`: what can be measured of the sidecar without running it, and what waits.
+//! `bench sidecar`: the binary's size here, and the tables of the running part ([`crate::sidecar_run`]).
 //!
 //! The sidecar ships inside the `configsync` binary (`configsync sidecar`), so its size is that binary's,
-//! stripped: a copy is stripped with `strip` (binutils) in a temporary directory. Latency (watch event →
-//! `..data` swap, event → reload notice) and RSS while watching 50 sources are not measured yet.
+//! stripped: a copy is stripped with `strip` (binutils) in a temporary directory.
 use std::path::Path;
 use std::process::Command;
+
+use crate::report::Table;
+use crate::sidecar_run::RunReport;
+use crate::stats;
 
 /// Failures measuring the binary.
 #[derive(Debug, thiserror::Error)]
@@ -53,18 +56,70 @@ pub fn binary_size(binary: &Path) -> Result<BinarySize, Error> {
     Ok(BinarySize { built, stripped })
 }
 
-/// The measures that wait for later work, with the reason.
-pub const NOT_YET_MEASURED: [(&str, &str); 3] = [
-    (
-        "watch event → files visible (..data swap), 10-file ConfigMap and 1 MiB Secret",
-        "the sidecar reached main at 02:38 UTC, after this harness; not measured yet",
-    ),
-    ("RSS watching 50 sources", "not measured yet (same reason)"),
-    (
-        "event → reload notice, with and without debounce",
-        "not measured yet (same reason)",
-    ),
-];
+/// The sidecar tables: size and memory, latency per case, and the files-latency histograms.
+pub fn tables(size: BinarySize, run: &RunReport) -> Vec<Table> {
+    let mib = |bytes: u64| format!("{:.1} MiB ({bytes} B)", bytes as f64 / (1024.0 * 1024.0));
+    let mut summary = Table::new("sidecar", &["measure", "value", "target"]);
+    summary.row(vec![
+        "configsync binary as built".into(),
+        mib(size.built),
+        "-".into(),
+    ]);
+    summary.row(vec![
+        "configsync binary stripped".into(),
+        mib(size.stripped),
+        "reported".into(),
+    ]);
+    summary.row(vec![
+        "RSS watching 50 sources (peak)".into(),
+        format!(
+            "{} ({} peak)",
+            mib(run.memory_50_sources.rss_kib * 1024),
+            mib(run.memory_50_sources.hwm_kib * 1024)
+        ),
+        "< 16 MiB".into(),
+    ]);
+    let mut latency = Table::new(
+        "sidecar: PATCH → ..data swap, and → reload notice",
+        &[
+            "case",
+            "files p50",
+            "files p99",
+            "files max (n)",
+            "notice p50",
+            "notice p99",
+        ],
+    );
+    let ms = stats::ms;
+    for case in &run.latencies {
+        let (Some(files), Some(notice)) = (&case.files, &case.notice) else {
+            continue;
+        };
+        latency.row(vec![
+            case.case.clone(),
+            ms(files.p50),
+            ms(files.p99),
+            format!("{} ({})", ms(files.max), files.count),
+            ms(notice.p50),
+            ms(notice.p99),
+        ]);
+    }
+    let mut header = vec!["bucket"];
+    header.extend(run.latencies.iter().map(|case| case.case.as_str()));
+    let mut histogram = Table::new("sidecar: files-visible histogram", &header);
+    for (i, bucket) in stats::histogram_labels().into_iter().enumerate() {
+        let mut row = vec![bucket];
+        row.extend(run.latencies.iter().map(|case| {
+            case.files_histogram
+                .get(i)
+                .copied()
+                .unwrap_or(0)
+                .to_string()
+        }));
+        histogram.row(row);
+    }
+    vec![summary, latency, histogram]
+}
 
 #[cfg(test)]
 mod tests {

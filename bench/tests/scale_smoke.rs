@@ -23,6 +23,8 @@ fn params() -> Params {
         rollouts_per_second: 50.0,
         operator_health: "127.0.0.1:18080".into(),
         operator_args: Vec::new(),
+        operator_log: None,
+        controllers: false,
         deadline_seconds: 60,
     }
 }
@@ -39,7 +41,11 @@ fn configsync_binary() -> Option<PathBuf> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_hundred_objects_are_created_and_the_operator_step_is_correct() {
-    let mut cluster = EmbeddedCluster::start(Config::default()).await;
+    let config = Config {
+        run_controllers: false,
+        ..Config::default()
+    };
+    let mut cluster = EmbeddedCluster::start(config).await;
     cluster.serve_http(0).await.expect("serve over HTTP");
     let dir = tempfile::tempdir().expect("tempdir");
     let kubeconfig = dir.path().join("kubeconfig");

@@ -22,7 +22,10 @@
 //! [`EmbeddedCluster`] wires it together; [`Faults`] makes it misbehave on purpose.
 //!
 //! # Approximations
-//! - No authentication, authorization or admission webhooks; every request is allowed.
+//! - No authentication or authorization; every request is allowed. `rbac.authorization.k8s.io/v1` Roles,
+//!   ClusterRoles and their bindings are stored and served (so `kubectl apply -f deploy/` works) but not enforced.
+//! - Admission: only the mutating webhooks of [`admission`] run, on Pod creates (POST or
+//!   apply-create), never on updates; no validating webhooks.
 //! - `generation` is kept for every kind (the apiserver keeps it only for kinds with a spec/status split).
 //! - Garbage collection is the `controllers::gc` controller's job, as in kube-controller-manager, and follows owner
 //!   references of the `apps/v1` workloads only; for other kinds `propagationPolicy=Foreground`/`Orphan` act as

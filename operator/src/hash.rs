@@ -73,18 +73,35 @@ impl std::fmt::Debug for Digest {
 }
 
 /// Per-key value digests of one ConfigMap or Secret: all the operator keeps of its content.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct KeyDigests(BTreeMap<String, Digest>);
+///
+/// Stored flat, sorted by key bytes: every key in one string, one `(end of key, digest)` entry per key.
+/// That is two allocations per source whatever its key count, and the encoder walks it in order with
+/// no lookups.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct KeyDigests {
+    names: String,
+    entries: Vec<(usize, Digest)>,
+}
 
 impl KeyDigests {
     /// Digests of `(key, value)` pairs; a later pair for the same key wins.
     pub fn from_entries<'a>(entries: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> Self {
-        Self(
-            entries
-                .into_iter()
-                .map(|(k, v)| (k.to_owned(), Digest::of(v)))
-                .collect(),
-        )
+        let mut pairs: Vec<(&str, &[u8])> = entries.into_iter().collect();
+        if !pairs.windows(2).all(|pair| pair[0].0 < pair[1].0) {
+            // Reversed, a stable sort puts the last pair of each key first, and dedup keeps the first.
+            pairs.reverse();
+            pairs.sort_by(|a, b| a.0.cmp(b.0));
+            pairs.dedup_by(|later, kept| later.0 == kept.0);
+        }
+        let mut names = String::with_capacity(pairs.iter().map(|(key, _)| key.len()).sum());
+        let entries = pairs
+            .iter()
+            .map(|(key, value)| {
+                names.push_str(key);
+                (names.len(), Digest::of(value))
+            })
+            .collect();
+        Self { names, entries }
     }
 
     /// `data` and `binaryData` of a ConfigMap.
@@ -119,22 +136,59 @@ impl KeyDigests {
 
     /// The digest of one key's value.
     pub fn get(&self, key: &str) -> Option<&Digest> {
-        self.0.get(key)
+        let (mut low, mut high) = (0, self.entries.len());
+        while low < high {
+            let mid = low + (high - low) / 2;
+            match self.key(mid).cmp(key) {
+                std::cmp::Ordering::Less => low = mid + 1,
+                std::cmp::Ordering::Greater => high = mid,
+                std::cmp::Ordering::Equal => return self.entries.get(mid).map(|(_, d)| d),
+            }
+        }
+        None
+    }
+
+    /// Key `i` in sorted order (empty past the end).
+    fn key(&self, i: usize) -> &str {
+        let start = i
+            .checked_sub(1)
+            .and_then(|previous| self.entries.get(previous))
+            .map_or(0, |(end, _)| *end);
+        let end = self.entries.get(i).map_or(start, |(end, _)| *end);
+        self.names.get(start..end).unwrap_or_default()
+    }
+
+    /// `(key, digest)` pairs, sorted by key.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Digest)> {
+        let mut start = 0;
+        self.entries.iter().map(move |(end, digest)| {
+            let key = self.names.get(start..*end).unwrap_or_default();
+            start = *end;
+            (key, digest)
+        })
     }
 
     /// The keys, sorted.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.0.keys().map(String::as_str)
+        self.iter().map(|(key, _)| key)
     }
 
     /// Number of keys.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.entries.len()
     }
 
     /// Whether there are no keys.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.entries.is_empty()
+    }
+}
+
+impl std::fmt::Debug for KeyDigests {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeyDigests(")?;
+        f.debug_map().entries(self.iter()).finish()?;
+        f.write_str(")")
     }
 }
 
@@ -142,10 +196,10 @@ impl KeyDigests {
 pub fn changed_keys(old: Option<&KeyDigests>, new: Option<&KeyDigests>) -> BTreeSet<String> {
     let empty = KeyDigests::default();
     let (old, new) = (old.unwrap_or(&empty), new.unwrap_or(&empty));
-    let all: BTreeSet<&String> = old.0.keys().chain(new.0.keys()).collect();
+    let all: BTreeSet<&str> = old.keys().chain(new.keys()).collect();
     all.into_iter()
-        .filter(|k| old.0.get(*k) != new.0.get(*k))
-        .cloned()
+        .filter(|k| old.get(k) != new.get(k))
+        .map(str::to_owned)
         .collect()
 }
 
@@ -217,17 +271,15 @@ pub fn workload_hash(refs: &[SourceRef], lookup: &impl DigestLookup) -> Result<C
         merged = merge_refs(refs.iter().cloned());
         merged.as_slice()
     };
-    let mut counted: BTreeMap<&SourceId, (&ConsumedKeys, Option<&KeyDigests>)> = BTreeMap::new();
+    // `refs` are sorted by id and unique, so `counted` is too.
+    let mut counted: Vec<(&SourceId, &ConsumedKeys, Option<&KeyDigests>)> =
+        Vec::with_capacity(refs.len());
     let mut missing = Vec::new();
     for r in refs {
         match lookup.content(&r.id) {
             SourceContent::Ignored => {}
-            SourceContent::Present(digests) => {
-                counted.insert(&r.id, (&r.keys, Some(digests)));
-            }
-            SourceContent::Missing if r.optional => {
-                counted.insert(&r.id, (&r.keys, None));
-            }
+            SourceContent::Present(digests) => counted.push((&r.id, &r.keys, Some(digests))),
+            SourceContent::Missing if r.optional => counted.push((&r.id, &r.keys, None)),
             SourceContent::Missing => missing.push(r.id.clone()),
         }
     }
@@ -236,25 +288,16 @@ pub fn workload_hash(refs: &[SourceRef], lookup: &impl DigestLookup) -> Result<C
         missing.dedup();
         return Err(Error::HashWorkload { missing });
     }
-    let mut hasher = Sha256::new();
-    encode(
-        &mut hasher,
-        counted
-            .into_iter()
-            .map(|(id, (keys, digests))| (id, keys, digests)),
-    );
-    Ok(render(hasher))
+    let mut hasher = BufferedHasher::default();
+    encode(&mut hasher, counted);
+    Ok(hasher.render())
 }
 
 /// The hash of the counted keys of one source (`None` = absent), for per-source status.
 pub fn source_hash(id: &SourceId, keys: &ConsumedKeys, digests: Option<&KeyDigests>) -> ConfigHash {
-    let mut hasher = Sha256::new();
+    let mut hasher = BufferedHasher::default();
     encode(&mut hasher, [(id, keys, digests)]);
-    render(hasher)
-}
-
-fn render(hasher: Sha256) -> ConfigHash {
-    ConfigHash(format!("{HASH_VERSION}:{}", to_hex(&hasher.finalize())))
+    hasher.render()
 }
 
 /// Where the canonical encoding goes: a hasher, or a buffer in tests.
@@ -271,9 +314,55 @@ trait Sink {
     }
 }
 
-impl Sink for Sha256 {
+/// The hasher behind a block-sized buffer: the encoding is many fields of a few bytes, and one
+/// `Sha256::update` per field costs more than copying it.
+struct BufferedHasher {
+    hasher: Sha256,
+    buffer: [u8; 512],
+    filled: usize,
+}
+
+impl Default for BufferedHasher {
+    fn default() -> Self {
+        Self {
+            hasher: Sha256::new(),
+            buffer: [0; 512],
+            filled: 0,
+        }
+    }
+}
+
+impl BufferedHasher {
+    fn flush(&mut self) {
+        self.hasher
+            .update(self.buffer.get(..self.filled).unwrap_or_default());
+        self.filled = 0;
+    }
+
+    /// `v1:<hex>` of everything put.
+    fn render(mut self) -> ConfigHash {
+        self.flush();
+        let digest = self.hasher.finalize();
+        let mut out = String::with_capacity(HASH_VERSION.len() + 1 + 2 * digest.len());
+        out.push_str(HASH_VERSION);
+        out.push(':');
+        push_hex(&mut out, &digest);
+        ConfigHash(out)
+    }
+}
+
+impl Sink for BufferedHasher {
     fn put(&mut self, bytes: &[u8]) {
-        self.update(bytes);
+        if self.filled + bytes.len() > self.buffer.len() {
+            self.flush();
+        }
+        match self.buffer.get_mut(self.filled..self.filled + bytes.len()) {
+            Some(free) => {
+                free.copy_from_slice(bytes);
+                self.filled += bytes.len();
+            }
+            None => self.hasher.update(bytes),
+        }
     }
 }
 
@@ -301,35 +390,51 @@ where
             continue;
         };
         sink.put(&[PRESENT]);
-        let counted: Vec<&str> = match keys {
-            ConsumedKeys::All => digests.keys().collect(),
-            ConsumedKeys::Keys(keys) => keys.iter().map(String::as_str).collect(),
-        };
-        sink.put_len(counted.len());
-        for key in counted {
-            sink.put_field(key.as_bytes());
-            match digests.get(key) {
-                None => sink.put(&[ABSENT]),
-                Some(digest) => {
-                    sink.put(&[PRESENT]);
-                    sink.put_field(&digest.0);
+        match keys {
+            ConsumedKeys::All => {
+                sink.put_len(digests.len());
+                for (key, digest) in digests.iter() {
+                    put_key(sink, key, Some(digest));
+                }
+            }
+            ConsumedKeys::Keys(keys) => {
+                // Both sides are sorted by bytes: one merge walk, no lookups.
+                sink.put_len(keys.len());
+                let mut present = digests.iter().peekable();
+                for key in keys {
+                    while present.next_if(|(k, _)| *k < key.as_str()).is_some() {}
+                    let digest = present.next_if(|(k, _)| *k == key).map(|(_, d)| d);
+                    put_key(sink, key, digest);
                 }
             }
         }
     }
 }
 
+/// `lp(key) 0x00` when absent, `lp(key) 0x01 lp(digest)` when present.
+fn put_key(sink: &mut impl Sink, key: &str, digest: Option<&Digest>) {
+    sink.put_field(key.as_bytes());
+    match digest {
+        None => sink.put(&[ABSENT]),
+        Some(digest) => {
+            sink.put(&[PRESENT]);
+            sink.put_field(&digest.0);
+        }
+    }
+}
+
 fn to_hex(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(2 * bytes.len());
+    push_hex(&mut out, bytes);
+    out
+}
+
+fn push_hex(out: &mut String, bytes: &[u8]) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    bytes
-        .iter()
-        .flat_map(|b| {
-            [
-                HEX[usize::from(b >> 4)] as char,
-                HEX[usize::from(b & 0xf)] as char,
-            ]
-        })
-        .collect()
+    for b in bytes {
+        out.push(HEX[usize::from(b >> 4)] as char);
+        out.push(HEX[usize::from(b & 0xf)] as char);
+    }
 }
 
 #[cfg(test)]

@@ -376,3 +376,48 @@ fn source_hash_counts_only_the_given_keys() {
         hash(&[all(id)], &lookup)
     );
 }
+
+#[test]
+fn buffered_hashing_equals_hashing_the_whole_encoding() {
+    // Long keys (past the 512-byte buffer), many short ones, and a key subset with absent keys in between.
+    let long = "k".repeat(700);
+    let mut entries: Vec<(String, String)> = (0..300)
+        .map(|i| (format!("key-{i:03}"), i.to_string()))
+        .collect();
+    entries.push((long.clone(), "long".into()));
+    let d = KeyDigests::from_entries(entries.iter().map(|(k, v)| (k.as_str(), v.as_bytes())));
+    let id = SourceId::config_map("cm");
+    let subset = ConsumedKeys::Keys(
+        [
+            "absent",
+            "key-000",
+            "key-150",
+            "key-1500",
+            long.as_str(),
+            "zzz",
+        ]
+        .iter()
+        .map(|k| (*k).to_owned())
+        .collect(),
+    );
+    for keys in [ConsumedKeys::All, subset] {
+        let mut bytes = Vec::new();
+        encode(&mut bytes, [(&id, &keys, Some(&d))]);
+        let expected = format!("v1:{}", to_hex(&Sha256::digest(&bytes)));
+        assert_eq!(source_hash(&id, &keys, Some(&d)).as_str(), expected);
+    }
+}
+
+#[test]
+fn later_entries_win_and_keys_come_out_sorted() {
+    let d = KeyDigests::from_entries([
+        ("b", b"1".as_slice()),
+        ("a", b"2".as_slice()),
+        ("b", b"3".as_slice()),
+    ]);
+    assert_eq!(d.keys().collect::<Vec<_>>(), ["a", "b"]);
+    assert_eq!(d.get("b"), Some(&Digest::of(b"3")));
+    assert_eq!(d.get("a"), Some(&Digest::of(b"2")));
+    assert_eq!(d.get("c"), None);
+    assert_eq!(d.len(), 2);
+}

@@ -12,6 +12,7 @@ use prometheus_client::registry::Registry;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use crate::atomic::{AtomicWriter, WriteError};
 use crate::health::{self, Health};
 use crate::metrics::Metrics;
 use crate::reload::{Reloader, Retry};
@@ -63,6 +64,9 @@ pub enum RunError {
         #[source]
         source: std::io::Error,
     },
+    /// The target directory cannot be written at start (permission denied, read-only filesystem, ...).
+    #[error("the target directory is not writable: {0}")]
+    TargetDir(WriteError),
     /// The sync loop failed.
     #[error(transparent)]
     Sync(#[from] SyncError),
@@ -128,6 +132,11 @@ async fn start_pipeline(
 ) -> Result<Pipeline, RunError> {
     if sources.is_empty() {
         return Err(RunError::NoSources);
+    }
+    if let Some(dir) = &config.sync.dir {
+        AtomicWriter::new(dir)
+            .check_writable()
+            .map_err(RunError::TargetDir)?;
     }
     let mut registry = Registry::default();
     let metrics = Metrics::register(&mut registry);

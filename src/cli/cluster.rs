@@ -23,6 +23,10 @@ pub struct ClusterArgs {
         env = "CONFIGSYNC_CLUSTER_POD_READY_DELAY_MS"
     )]
     pub pod_ready_delay_ms: u64,
+    /// Serve the API only: no simulated Deployment/ReplicaSet/StatefulSet/DaemonSet controllers,
+    /// kubelet or garbage collector (benchmarks measure the operator, not the simulation).
+    #[arg(long, env = "CONFIGSYNC_CLUSTER_NO_CONTROLLERS")]
+    pub no_controllers: bool,
 }
 
 impl ClusterArgs {
@@ -31,9 +35,11 @@ impl ClusterArgs {
             port,
             kubeconfig,
             pod_ready_delay_ms,
+            no_controllers,
         } = self;
         let config = Config {
             pod_ready_delay: Duration::from_millis(pod_ready_delay_ms),
+            run_controllers: !no_controllers,
             ..Config::default()
         };
         let mut cluster = EmbeddedCluster::start(config).await;

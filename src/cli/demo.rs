@@ -64,6 +64,14 @@ struct DemoOptions {
     /// Where to write the kubeconfig (default: in the demo's temp dir); removed on exit.
     #[arg(long, env = "CONFIGSYNC_DEMO_KUBECONFIG")]
     kubeconfig: Option<PathBuf>,
+    /// After the story, keep the cluster and every component running until Ctrl-C or SIGTERM, so their logs
+    /// (in the temp dir), Events, status and /metrics can be inspected (the "no leaks" test does).
+    #[arg(
+        long,
+        env = "CONFIGSYNC_DEMO_KEEP_RUNNING",
+        conflicts_with = "interactive"
+    )]
+    keep_running: bool,
     /// How long simulated pods take to become Ready.
     #[arg(long, default_value = "500ms", value_parser = parse_duration, env = "CONFIGSYNC_DEMO_POD_READY_DELAY")]
     pod_ready_delay: Duration,
@@ -172,6 +180,12 @@ impl DemoOptions {
             }
         }
         println!("\nThe story is complete.");
+        if self.keep_running {
+            println!(
+                "Everything keeps running (--keep-running): press Ctrl-C or send SIGTERM to stop"
+            );
+            std::future::pending::<()>().await;
+        }
         Ok(())
     }
 }

@@ -53,7 +53,8 @@ struct ExecArgs {
     #[arg(long, default_value = "30s", value_parser = parse_duration, env = "CONFIGSYNC_GRACE_PERIOD")]
     grace_period: Duration,
     /// The app and its arguments.
-    #[arg(last = true, required = true, num_args = 1..)]
+    // Its own id: `command` is already the flattened `--command` reload option (clap asserts unique ids).
+    #[arg(id = "app", value_name = "APP", last = true, required = true, num_args = 1..)]
     command: Vec<String>,
 }
 
@@ -360,6 +361,8 @@ impl SidecarArgs {
                     .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
             )
             .with_writer(std::io::stderr)
+            // Plain text into log files and pipes; colours only on a terminal.
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .try_init();
         match self {
             Self {

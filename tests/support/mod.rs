@@ -116,7 +116,39 @@ pub fn http_get(addr: &str, path: &str) -> Option<String> {
     response.starts_with("HTTP/1.1 200").then_some(response)
 }
 
+/// Send `method path` with a JSON `body`; the whole response when the status is 2xx.
+pub fn http_send(addr: &str, method: &str, path: &str, body: &str) -> Option<String> {
+    let mut stream = TcpStream::connect(addr).ok()?;
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    response.starts_with("HTTP/1.1 2").then_some(response)
+}
+
 impl Cluster {
+    /// Replace the embedded cluster's fault settings (`cluster/src/faults.rs`), e.g. `{"error500Share":1.0}`;
+    /// `{}` turns every fault off.
+    pub fn set_faults(&self, settings: &str) {
+        http_send(&self.addr, "PUT", "/configsync.dev/faults", settings)
+            .unwrap_or_else(|| panic!("PUT /configsync.dev/faults {settings} failed"));
+    }
+
+    /// End every open watch stream now, like an apiserver restart.
+    pub fn close_watches(&self) {
+        http_send(
+            &self.addr,
+            "POST",
+            "/configsync.dev/faults/close-watches",
+            "",
+        )
+        .expect("POST /configsync.dev/faults/close-watches failed");
+    }
+
     pub fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new("kubectl");
         command.arg("--kubeconfig").arg(&self.kubeconfig);
@@ -162,11 +194,11 @@ impl Cluster {
     }
 }
 
-/// A running `configsync operator`; killed on drop. `printed` holds its stdout lines up to the health line
-/// (the webhook's address, when it serves one, comes before it).
+/// A running `configsync operator`; killed on drop. Its stdout and stderr lines (the logs, echoed to the test's
+/// stderr) are kept in `log`.
 pub struct Operator {
     pub child: Child,
-    pub printed: Vec<String>,
+    pub log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Drop for Operator {
@@ -177,12 +209,35 @@ impl Drop for Operator {
 }
 
 impl Operator {
-    /// The address printed after `marker` (e.g. `"webhook on https://"`), if the operator printed it.
+    /// Whether the operator has printed a line containing `needle`.
+    pub fn logged(&self, needle: &str) -> bool {
+        self.printed_addr(needle).is_some()
+    }
+
+    /// What follows `marker` on the first line that holds it (e.g. `"webhook on https://"`), if printed yet.
     pub fn printed_addr(&self, marker: &str) -> Option<String> {
-        self.printed
-            .iter()
+        let log = self.log.lock().ok()?;
+        log.iter()
             .find_map(|line| Some(line.split_once(marker)?.1.trim().to_owned()))
     }
+}
+
+/// Keep every line of `stream` in `log`; echo it to the test's stderr when `echo`.
+fn keep_lines(
+    stream: impl std::io::Read + Send + 'static,
+    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    echo: bool,
+) {
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines().map_while(Result::ok) {
+            if echo {
+                eprintln!("{line}");
+            }
+            if let Ok(mut log) = log.lock() {
+                log.push(line);
+            }
+        }
+    });
 }
 
 /// Start `configsync operator <extra>` against `cluster` and wait until `/readyz` says it has listed everything.
@@ -193,29 +248,19 @@ pub fn start_operator(cluster: &Cluster, extra: &[&str]) -> Operator {
         .env("KUBECONFIG", &cluster.kubeconfig)
         .env("CONFIGSYNC_LOG_LEVEL", "info")
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("spawn configsync operator");
     let stdout = child.stdout.take().expect("stdout");
-    let mut operator = Operator {
-        child,
-        printed: Vec::new(),
-    };
-    let (line_tx, line_rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = line_tx.send(line);
-        }
-    });
+    let stderr = child.stderr.take().expect("stderr");
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    keep_lines(stdout, log.clone(), false);
+    keep_lines(stderr, log.clone(), true);
+    let operator = Operator { child, log };
     let marker = "serving health and metrics on http://";
-    let deadline = Instant::now() + DEADLINE;
-    while operator.printed_addr(marker).is_none() {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let line = line_rx
-            .recv_timeout(left)
-            .expect("the operator prints its health address");
-        operator.printed.push(line);
-    }
+    wait_until("the operator prints its health address", || {
+        operator.logged(marker)
+    });
     let addr = operator.printed_addr(marker).unwrap_or_default();
     wait_until("the operator is ready", || {
         http_get(&addr, "/readyz").is_some()
@@ -225,71 +270,4 @@ pub fn start_operator(cluster: &Cluster, extra: &[&str]) -> Operator {
 
 pub fn path_str(path: &Path) -> &str {
     path.to_str().expect("utf-8 temp path")
-}
-
-/// A running `configsync operator`; killed on drop. Its stdout lines are kept in `log`.
-pub struct Operator {
-    pub child: Child,
-    pub log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
-}
-
-impl Operator {
-    /// Whether the operator has printed a line containing `needle`.
-    pub fn logged(&self, needle: &str) -> bool {
-        self.log
-            .lock()
-            .is_ok_and(|log| log.iter().any(|line| line.contains(needle)))
-    }
-}
-
-impl Drop for Operator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Start the operator against `cluster` and wait until `/readyz` says it has listed everything. Its
-/// stdout and stderr (the logs, echoed to the test's stderr) are kept in [`Operator::log`].
-pub fn start_operator(cluster: &Cluster) -> Operator {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_configsync"))
-        .args(["operator", "--metrics-addr", "127.0.0.1:0"])
-        .env("KUBECONFIG", &cluster.kubeconfig)
-        .env("CONFIGSYNC_LOG_LEVEL", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn configsync operator");
-    let stdout = child.stdout.take().expect("stdout");
-    let stderr = child.stderr.take().expect("stderr");
-    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let operator = Operator {
-        child,
-        log: log.clone(),
-    };
-    let stderr_log = log.clone();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            eprintln!("{line}");
-            if let Ok(mut log) = stderr_log.lock() {
-                log.push(line);
-            }
-        }
-    });
-    let (line_tx, line_rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Ok(mut log) = log.lock() {
-                log.push(line.clone());
-            }
-            let _ = line_tx.send(line);
-        }
-    });
-    let line = wait_for_line(&line_rx, "serving health and metrics on http://")
-        .expect("the operator prints its health address");
-    let addr = line.rsplit("http://").next().unwrap_or_default().to_owned();
-    wait_until("the operator is ready", || {
-        http_get(&addr, "/readyz").is_some()
-    });
-    operator
 }

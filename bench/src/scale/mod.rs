@@ -71,6 +71,14 @@ pub struct Params {
     /// Extra arguments for `configsync operator` (repeat the flag for each).
     #[arg(long = "operator-arg", allow_hyphen_values = true)]
     pub operator_args: Vec<String>,
+    /// Run the cluster's simulated controllers (ReplicaSets, pods, garbage collector). Off by default:
+    /// their sweeps list every workload on every Deployment event and would be measured instead of the
+    /// operator.
+    #[arg(long)]
+    pub controllers: bool,
+    /// Append the operator's log (stderr) to this file.
+    #[arg(long)]
+    pub operator_log: Option<PathBuf>,
     /// Seconds any single wait may take before the run fails.
     #[arg(long, default_value_t = 120)]
     pub deadline_seconds: u64,

@@ -94,6 +94,7 @@ pub async fn measure(
         &endpoint.kubeconfig,
         &params.operator_health,
         &params.operator_args,
+        params.operator_log.as_deref(),
     )?;
     let ready_time = ready(&operator, params).await?;
     wait_quiet(client, deadline).await?;
@@ -116,6 +117,7 @@ pub async fn measure(
         &endpoint.kubeconfig,
         &params.operator_health,
         &args,
+        params.operator_log.as_deref(),
     )?;
     let restart_ready = ready(&operator, params).await?;
     wait_quiet(client, deadline).await?;

@@ -44,6 +44,17 @@ impl Drop for Process {
 }
 
 impl Process {
+    /// Spawn `command`; `what` names it in errors.
+    pub fn spawn(mut command: Command, what: &'static str) -> Result<Self, Error> {
+        let child = command
+            .spawn()
+            .map_err(|source| Error::SpawnProcess { what, source })?;
+        Ok(Self {
+            child,
+            started: Instant::now(),
+        })
+    }
+
     /// Its process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
@@ -72,13 +83,19 @@ pub struct ClusterProcess {
     _dir: tempfile::TempDir,
 }
 
-/// Start `configsync cluster --port 0` and wait for its address and `/readyz`.
-pub fn start_cluster(configsync: &Path, deadline: Duration) -> Result<ClusterProcess, Error> {
+/// Start `configsync cluster --port 0` (with `--no-controllers` unless `controllers`) and wait for its
+/// address and `/readyz`.
+pub fn start_cluster(
+    configsync: &Path,
+    controllers: bool,
+    deadline: Duration,
+) -> Result<ClusterProcess, Error> {
     let dir = tempfile::tempdir().map_err(Error::CreateTempDir)?;
     let kubeconfig = dir.path().join("kubeconfig");
     let mut child = Command::new(configsync)
         .args(["cluster", "--port", "0", "--kubeconfig"])
         .arg(&kubeconfig)
+        .args((!controllers).then_some("--no-controllers"))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -125,25 +142,37 @@ pub fn operator_available(configsync: &Path) -> Result<(), String> {
     }
 }
 
-/// Start `configsync operator --metrics-addr <health> <args>` against `kubeconfig`.
+/// Start `configsync operator --metrics-addr <health> <args>` against `kubeconfig`; its stderr is
+/// appended to `log` when given, dropped otherwise.
 pub fn start_operator(
     configsync: &Path,
     kubeconfig: &Path,
     health: &str,
     args: &[String],
+    log: Option<&Path>,
 ) -> Result<Process, Error> {
+    let spawn_error = |source| Error::SpawnProcess {
+        what: "configsync operator",
+        source,
+    };
+    let stderr = match log {
+        Some(path) => std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map(Stdio::from)
+            .map_err(spawn_error)?,
+        None => Stdio::null(),
+    };
     let child = Command::new(configsync)
         .arg("operator")
         .args(["--metrics-addr", health])
         .args(args)
         .env("KUBECONFIG", kubeconfig)
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
-        .map_err(|source| Error::SpawnProcess {
-            what: "configsync operator",
-            source,
-        })?;
+        .map_err(spawn_error)?;
     Ok(Process {
         child,
         started: Instant::now(),

@@ -1,7 +1,9 @@
 //! Mutating admission webhooks on Pod CREATE, as kube-apiserver's MutatingAdmissionWebhook plugin runs them.
+//! A CREATE is a POST, or a server-side apply PATCH of a pod that does not exist yet (the handler decides).
 //!
 //! ```text
 //!  POST /api/v1/namespaces/NS/pods ─► mutate_pod_create ─► State::create
+//!  PATCH …/pods/NAME (apply, absent) ─┘ (the apply configuration is mutated) ─► State::patch
 //!        │ MutatingWebhookConfigurations, by name; their webhooks in order, when
 //!        │   rules (CREATE, "", v1, pods) ∧ namespaceSelector(ns labels) ∧ objectSelector(pod labels)
 //!        ▼
@@ -12,7 +14,9 @@
 //! ```
 //! Approximations: only `clientConfig.url` is routable (there is no service network); warnings are logged,
 //! not sent as `Warning` headers; objects are taken as JSON (YAML and protobuf bodies skip admission and
-//! reach create unchanged, whose own decoding reports any error).
+//! reach create unchanged, whose own decoding reports any error). An apply-create mutates the apply configuration,
+//! so the applier's field manager owns what the webhooks added (a re-apply without those fields drops them).
+//! UPDATE is never admitted: patches, updates and applies of existing pods skip the webhooks.
 mod call;
 mod matching;
 

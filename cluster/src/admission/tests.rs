@@ -1,5 +1,6 @@
 //! Admission through the real handler: scripted HTTPS webhooks (a fixed answer, a call counter) called on
-//! Pod CREATE by the in-process cluster. Covers ordering, reinvocation, denial, timeouts and non-pods.
+//! Pod CREATE by the in-process cluster. Covers ordering, reinvocation, denial, timeouts, non-pods and
+//! server-side apply creates.
 #![allow(clippy::unwrap_used)]
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -11,7 +12,7 @@ use hyper_util::rt::TokioIo;
 use k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration;
 use k8s_openapi::api::core::v1::{ConfigMap, Pod};
 use kube::Api;
-use kube::api::PostParams;
+use kube::api::{Patch, PatchParams, PostParams};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde_json::{Value, json};
 
@@ -259,5 +260,35 @@ async fn a_patch_that_is_not_base64_fails_the_call_as_in_kube_apiserver() {
     assert!(
         error.contains("failed calling webhook \"numbers.test.dev\"") && error.contains("base64"),
         "{error}"
+    );
+}
+
+#[tokio::test]
+async fn a_server_side_apply_that_creates_a_pod_is_admitted_as_create_and_an_update_is_not() {
+    let (_cluster, configs, pods) = cluster().await;
+    let (first, second) = two_label_hooks(&configs, "Never").await;
+    let apply = PatchParams::apply("tester");
+    let created = pods
+        .patch("p", &apply, &Patch::Apply(&pod("p")))
+        .await
+        .unwrap();
+    let labels = created.metadata.labels.unwrap();
+    assert_eq!(
+        (labels["first"].as_str(), labels["second"].as_str()),
+        ("1", "2"),
+        "the webhooks' mutations are stored"
+    );
+    let stored = pods.get("p").await.unwrap().metadata.labels.unwrap();
+    assert_eq!(stored.get("second").map(String::as_str), Some("2"));
+    let mut changed = pod("p");
+    changed.metadata.labels = Some([("app".to_owned(), "y".to_owned())].into());
+    pods.patch("p", &apply, &Patch::Apply(&changed))
+        .await
+        .unwrap();
+    let calls = |hook: &Scripted| hook.calls.load(Ordering::SeqCst);
+    assert_eq!(
+        (calls(&first), calls(&second)),
+        (1, 1),
+        "an apply that updates is not a CREATE and these webhooks register only CREATE"
     );
 }

@@ -215,7 +215,7 @@ impl Handler {
             target,
         };
         let mut body = request.into_body();
-        if ctx.method == Method::POST && ctx.target.name.is_none() {
+        if self.creates(&ctx) {
             body = crate::admission::mutate_pod_create(
                 &self.state,
                 &ctx.storage_rt,
@@ -225,6 +225,22 @@ impl Handler {
             .await?;
         }
         self.dispatch(ctx, body)
+    }
+
+    /// Whether the request creates an object, so that CREATE admission runs: a POST to a collection, or a
+    /// server-side apply of a name that does not exist yet (kube-apiserver admits apply-creates as CREATE).
+    fn creates(&self, ctx: &Ctx) -> bool {
+        match (&ctx.method, ctx.target.name.as_deref()) {
+            (&Method::POST, None) => true,
+            (&Method::PATCH, Some(name)) => {
+                ctx.content_type.starts_with("application/apply-patch")
+                    && self
+                        .state
+                        .get(&ctx.storage_rt, ctx.namespace(), name)
+                        .is_err()
+            }
+            _ => false,
+        }
     }
 
     fn dispatch(&self, ctx: Ctx, body: Bytes) -> Result<Response, ApiError> {

@@ -109,6 +109,25 @@ impl AtomicWriter {
         &self.dir
     }
 
+    /// Check, at start, that the target directory can be created and written to: create it, then create and
+    /// remove a probe file in it. A sidecar that cannot write its target has nothing to serve, so the caller
+    /// exits at once instead of retrying forever.
+    ///
+    /// # Errors
+    /// [`WriteError::PrepareTarget`] naming the directory and the OS error (e.g. permission denied).
+    pub fn check_writable(&self) -> Result<(), WriteError> {
+        let failed = |source| WriteError::PrepareTarget {
+            path: self.dir.clone(),
+            source,
+        };
+        fs::create_dir_all(&self.dir).map_err(failed)?;
+        tempfile::Builder::new()
+            .prefix("..probe.")
+            .tempfile_in(&self.dir)
+            .map_err(failed)?;
+        Ok(())
+    }
+
     /// Publish `files` as one version; see the module docs.
     ///
     /// # Errors

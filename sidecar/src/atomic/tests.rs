@@ -235,3 +235,23 @@ fn single_file_is_replaced_atomically_with_its_mode() {
         .ok();
     assert_eq!(leftovers, Some(1), "no temporary files left behind");
 }
+
+/// The start-up check names the directory and the cause; it leaves no probe file behind when it succeeds.
+#[test]
+fn check_writable_names_the_directory_and_cleans_up() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let writer = AtomicWriter::new(tmp.path().join("out"));
+    writer.check_writable().expect("writable");
+    assert_eq!(
+        fs::read_dir(tmp.path().join("out")).map(|d| d.count()).ok(),
+        Some(0)
+    );
+    fs::write(tmp.path().join("file"), "x").expect("file");
+    let blocked = AtomicWriter::new(tmp.path().join("file/out"));
+    let error = blocked.check_writable().expect_err("a file is in the way");
+    assert!(
+        matches!(error, WriteError::PrepareTarget { .. }),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("file/out"), "{error}");
+}

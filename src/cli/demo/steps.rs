@@ -144,7 +144,7 @@ async fn start_sidecar_and_app(demo: &mut Demo) -> anyhow::Result<()> {
         "--wait",
         "200ms",
         "--health-addr",
-        "off",
+        "127.0.0.1:0",
     ];
     demo.children
         .spawn_logged("sidecar", &sidecar.map(String::from))?;

@@ -44,9 +44,11 @@ const fn spec(group: &'static str, kind: &'static str, plural: &'static str) -> 
 
 const ALL: &[&str] = &["all"];
 const API_EXTENSIONS: &[&str] = &["api-extensions"];
+/// RBAC objects are stored and served, never enforced: this server authorizes every request.
+const RBAC: &str = "rbac.authorization.k8s.io";
 
-/// Built-in resources in the order kube-apiserver lists their groups (core, apps, events, admissionregistration,
-/// coordination, apiextensions). The namespace status subresource is real: `PUT /namespaces/x` keeps the status.
+/// Built-in resources in the order kube-apiserver lists their groups (core, apps, events, rbac,
+/// admissionregistration, coordination, apiextensions). The namespace status subresource is real: `PUT /namespaces/x` keeps the status.
 const SPECS: &[Spec] = &[
     Spec {
         namespaced: false,
@@ -111,6 +113,16 @@ const SPECS: &[Spec] = &[
         short_names: &["ev"],
         ..spec("events.k8s.io", "Event", "events")
     },
+    Spec {
+        namespaced: false,
+        ..spec(RBAC, "ClusterRole", "clusterroles")
+    },
+    Spec {
+        namespaced: false,
+        ..spec(RBAC, "ClusterRoleBinding", "clusterrolebindings")
+    },
+    spec(RBAC, "Role", "roles"),
+    spec(RBAC, "RoleBinding", "rolebindings"),
     Spec {
         namespaced: false,
         categories: API_EXTENSIONS,

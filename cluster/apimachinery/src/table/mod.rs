@@ -23,6 +23,7 @@ mod events;
 mod jsonpath;
 mod other;
 mod pod;
+mod rbac;
 
 #[cfg(test)]
 mod tests;
@@ -174,6 +175,7 @@ fn printer_for(resource: &ResourceType, now: jiff::Timestamp) -> Printer<'_> {
         ("", "events") | ("events.k8s.io", "events") => Some(events::printer(now)),
         ("", plural) => core::printer(plural, now),
         ("apps", plural) => apps::printer(plural, now),
+        ("rbac.authorization.k8s.io", plural) => rbac::printer(plural, now),
         (group, plural) => other::printer(group, plural, now),
     };
     builtin.unwrap_or_else(|| other::name_age_printer(now))

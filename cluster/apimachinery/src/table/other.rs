@@ -73,7 +73,7 @@ fn webhook_row(config: &Value, now: jiff::Timestamp) -> Row {
 }
 
 /// The default table convertor's row: the creation time in RFC 3339 (Go's zero time when unset).
-fn created_at_row(object: &Value, _now: jiff::Timestamp) -> Row {
+pub(super) fn created_at_row(object: &Value, _now: jiff::Timestamp) -> Row {
     let created = time_at(object, &["metadata", "creationTimestamp"]).map_or_else(
         || AGE_UNSET_RFC3339.to_string(),
         |t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),

@@ -56,13 +56,14 @@ fn group_list_orders_groups_and_prefers_the_highest_version() {
         [
             "apps",
             "events.k8s.io",
+            "rbac.authorization.k8s.io",
             "admissionregistration.k8s.io",
             "coordination.k8s.io",
             "apiextensions.k8s.io",
             "configsync.dev"
         ]
     );
-    let custom = &list["groups"][5];
+    let custom = &list["groups"][6];
     assert_eq!(
         custom["versions"],
         json!([{"groupVersion": "configsync.dev/v1", "version": "v1"},
@@ -220,7 +221,7 @@ fn aggregated_discovery_nests_subresources() {
         .collect();
     assert_eq!(groups.first(), Some(&json!("apps")));
     assert_eq!(groups.last(), Some(&json!("configsync.dev")));
-    let custom = &apis["items"][5];
+    let custom = &apis["items"][6];
     assert_eq!(custom["versions"][0]["version"], "v1");
     let cs = &custom["versions"][0]["resources"][0];
     assert_eq!(
@@ -229,4 +230,31 @@ fn aggregated_discovery_nests_subresources() {
     );
     assert_eq!(cs["subresources"][0]["responseKind"]["kind"], "Scale");
     assert_eq!(cs["scope"], "Namespaced");
+}
+
+#[test]
+fn rbac_resources_are_served_with_real_storage_hashes_and_scopes() {
+    let list = api_resource_list("rbac.authorization.k8s.io", "v1", &builtin_resources());
+    assert_eq!(list["groupVersion"], "rbac.authorization.k8s.io/v1");
+    let entry = |name: &str| {
+        list["resources"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|r| r["name"] == name)
+            .map(|r| (r["storageVersionHash"].clone(), r["namespaced"].clone()))
+    };
+    assert_eq!(
+        entry("clusterroles"),
+        Some((json!("bYE5ZWDrJ44="), json!(false)))
+    );
+    assert_eq!(
+        entry("clusterrolebindings"),
+        Some((json!("48tpQ8gZHFc="), json!(false)))
+    );
+    assert_eq!(entry("roles"), Some((json!("7FuwZcIIItM="), json!(true))));
+    assert_eq!(
+        entry("rolebindings"),
+        Some((json!("eGsCzGH6b1g="), json!(true)))
+    );
 }

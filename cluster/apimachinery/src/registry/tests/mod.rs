@@ -12,7 +12,7 @@ fn by_plural<'a>(resources: &'a [ResourceType], group: &str, plural: &str) -> &'
 #[test]
 fn builtins_match_kubectl_api_resources() {
     let all = builtin_resources();
-    assert_eq!(all.len(), 16);
+    assert_eq!(all.len(), 20);
     let deploy = by_plural(&all, "apps", "deployments");
     assert_eq!(
         (

@@ -359,3 +359,33 @@ fn leases_crds_webhooks_and_the_name_age_fallback() {
     assert_eq!(names(&table), ["Name", "Age"]);
     assert_eq!(only_row(&table), vec![json!("thing"), json!("<unknown>")]);
 }
+
+#[test]
+fn rbac_roles_show_created_at_and_bindings_their_role_and_subjects() {
+    let role = json!({"metadata": {"name": "reader", "creationTimestamp": "2026-01-02T03:04:05Z"}, "rules": []});
+    let table = table_of("rbac.authorization.k8s.io", "clusterroles", &[role]);
+    assert_eq!(names(&table), ["Name", "Created At"]);
+    assert_eq!(
+        only_row(&table),
+        vec![json!("reader"), json!("2026-01-02T03:04:05Z")]
+    );
+    let binding = json!({"metadata": meta("read", 90), "roleRef": {"kind": "ClusterRole", "name": "reader"},
+        "subjects": [{"kind": "ServiceAccount", "name": "op", "namespace": "sys"}, {"kind": "User", "name": "ann"},
+            {"kind": "Group", "name": "devs"}, {"kind": "User", "name": "bob"}]});
+    let table = table_of("rbac.authorization.k8s.io", "rolebindings", &[binding]);
+    assert_eq!(
+        names(&table),
+        ["Name", "Role", "Age", "Users", "Groups", "ServiceAccounts"]
+    );
+    assert_eq!(
+        only_row(&table),
+        vec![
+            json!("read"),
+            json!("ClusterRole/reader"),
+            json!("90s"),
+            json!("ann, bob"),
+            json!("devs"),
+            json!("sys/op")
+        ]
+    );
+}

@@ -1,0 +1,344 @@
+//! `bench sidecar`, the running part: `configsync sidecar` as its own process against `configsync
+//! cluster` (HTTP), timed from outside.
+//!
+//! ```text
+//!  harness ── PATCH source ──► cluster ── watch ──► sidecar ── ..data swap ──► harness polls readlink
+//!     t0 (before the PATCH)                                 └── POST /reload ──► harness's listener
+//! ```
+//! "Files visible" is the moment `<dir>/..data` points at a new directory (polled every 100 µs), so each
+//! latency is an upper bound on the sidecar's own event → swap time: it also holds the PATCH round trip and
+//! the API server's watch delivery. The notice is the reload request arriving at a listener the harness
+//! runs (`--http-url`). RSS is read from `/proc/<pid>/status` once 50 sources are on disk.
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::ByteString;
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use kube::api::{ObjectMeta, Patch, PatchParams, PostParams};
+use kube::{Api, Client};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::procfs::Memory;
+use crate::scale::load;
+use crate::scale::process::{self, Process};
+use crate::stats::{self, Summary};
+
+const NAMESPACE: &str = "bench-sidecar";
+const POLL: Duration = Duration::from_micros(100);
+
+/// Failures of the running part.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Starting a process failed.
+    #[error(transparent)]
+    Process(#[from] process::Error),
+    /// Talking to the cluster failed.
+    #[error(transparent)]
+    Load(#[from] load::Error),
+    /// Writing a source failed.
+    #[error("writing {0}")]
+    WriteSource(String, #[source] kube::Error),
+    /// A local step failed (temp dir, listener, /proc).
+    #[error("{0}")]
+    Local(String),
+    /// The sidecar did not do what was waited for in time.
+    #[error("waiting for {0} timed out")]
+    Wait(&'static str),
+}
+
+/// Latencies of one case.
+#[derive(Clone, Debug, Serialize)]
+pub struct Latency {
+    /// What was changed, and how the sidecar ran.
+    pub case: String,
+    /// PATCH → `..data` swapped.
+    pub files: Option<Summary>,
+    /// Histogram of `files` over `stats::BUCKETS_MS`.
+    pub files_histogram: Vec<usize>,
+    /// PATCH → reload request received.
+    pub notice: Option<Summary>,
+}
+
+/// Everything the running part measured.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunReport {
+    /// One entry per case.
+    pub latencies: Vec<Latency>,
+    /// RSS with 50 sources synced.
+    pub memory_50_sources: Memory,
+}
+
+/// Run every case with `configsync`; `updates` per undebounced case (debounced: a tenth).
+pub async fn run(configsync: &Path, updates: usize) -> Result<RunReport, Error> {
+    let deadline = Duration::from_secs(60);
+    let cluster = tokio::task::spawn_blocking({
+        let configsync = configsync.to_owned();
+        move || process::start_cluster(&configsync, false, deadline)
+    })
+    .await
+    .map_err(|e| Error::Local(e.to_string()))??;
+    let client = load::client(&cluster.kubeconfig).await?;
+    load::ensure_namespace(&client, NAMESPACE).await?;
+    create_sources(&client).await?;
+    let env = Env {
+        configsync: configsync.to_owned(),
+        kubeconfig: cluster.kubeconfig.clone(),
+        client,
+    };
+    let few = (updates / 10).max(5);
+    let latencies = vec![
+        env.latency(Source::TenFiles, updates, "0s").await?,
+        env.latency(Source::OneMibSecret, updates, "0s").await?,
+        env.latency(Source::TenFiles, few, "100ms").await?,
+        env.latency(Source::TenFiles, few, "1s").await?,
+    ];
+    let memory_50_sources = env.memory_50_sources().await?;
+    Ok(RunReport {
+        latencies,
+        memory_50_sources,
+    })
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Source {
+    TenFiles,
+    OneMibSecret,
+}
+
+impl Source {
+    fn flag(self) -> [&'static str; 2] {
+        match self {
+            Self::TenFiles => ["--configmap", "ten-files"],
+            Self::OneMibSecret => ["--secret", "one-mib"],
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::TenFiles => "10-file ConfigMap (10 × 1 KiB)",
+            Self::OneMibSecret => "1 MiB Secret (1 key)",
+        }
+    }
+}
+
+fn ten_files(version: usize) -> BTreeMap<String, String> {
+    (0..10)
+        .map(|i| {
+            (
+                format!("file-{i}.conf"),
+                format!("{version:08}").repeat(128),
+            )
+        })
+        .collect()
+}
+
+fn one_mib(version: usize) -> BTreeMap<String, ByteString> {
+    let mut blob = vec![b'x'; 1024 * 1024];
+    blob[..8].copy_from_slice(format!("{:08}", version % 100_000_000).as_bytes());
+    BTreeMap::from([("blob".to_owned(), ByteString(blob))])
+}
+
+fn meta(name: String) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name),
+        namespace: Some(NAMESPACE.to_owned()),
+        ..ObjectMeta::default()
+    }
+}
+
+async fn create_sources(client: &Client) -> Result<(), Error> {
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), NAMESPACE);
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), NAMESPACE);
+    let pp = PostParams::default();
+    let mut configmaps = vec![("ten-files".to_owned(), ten_files(0))];
+    configmaps.extend((0..25).map(|i| (format!("src-cm-{i:02}"), ten_files(i))));
+    for (name, data) in configmaps {
+        let cm = ConfigMap {
+            metadata: meta(name.clone()),
+            data: Some(data),
+            ..ConfigMap::default()
+        };
+        cms.create(&pp, &cm)
+            .await
+            .map_err(|e| Error::WriteSource(name, e))?;
+    }
+    let mut all_secrets = vec![("one-mib".to_owned(), one_mib(0))];
+    all_secrets.extend((0..25).map(|i| {
+        let data = BTreeMap::from([("token".to_owned(), ByteString(vec![b'a' + i as u8; 64]))]);
+        (format!("src-secret-{i:02}"), data)
+    }));
+    for (name, data) in all_secrets {
+        let secret = Secret {
+            metadata: meta(name.clone()),
+            data: Some(data),
+            ..Secret::default()
+        };
+        secrets
+            .create(&pp, &secret)
+            .await
+            .map_err(|e| Error::WriteSource(name, e))?;
+    }
+    Ok(())
+}
+
+struct Env {
+    configsync: PathBuf,
+    kubeconfig: PathBuf,
+    client: Client,
+}
+
+impl Env {
+    fn sidecar(&self, dir: &Path, extra: &[String]) -> Result<Process, Error> {
+        let mut command = Command::new(&self.configsync);
+        command
+            .arg("sidecar")
+            .args(["--namespace", NAMESPACE, "--health-addr", "off", "--dir"])
+            .arg(dir)
+            .args(extra)
+            .env("KUBECONFIG", &self.kubeconfig)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        Ok(Process::spawn(command, "configsync sidecar")?)
+    }
+
+    async fn latency(&self, source: Source, updates: usize, wait: &str) -> Result<Latency, Error> {
+        let dir = tempfile::tempdir().map_err(|e| Error::Local(e.to_string()))?;
+        let (url, notices) = notice_listener()?;
+        let [flag, name] = source.flag();
+        let args: Vec<String> = [flag, name, "--flat", "--http-url", &url, "--wait", wait]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+        let _sidecar = self.sidecar(dir.path(), &args)?;
+        let data = dir.path().join("..data");
+        wait_for(Duration::from_secs(30), "the first sync", || {
+            std::fs::read_link(&data).ok()
+        })?;
+        let (mut files, mut notice) = (Vec::new(), Vec::new());
+        for k in 1..=updates {
+            let before = std::fs::read_link(&data).ok();
+            while notices.try_recv().is_ok() {}
+            let start = Instant::now();
+            self.update(source, k).await?;
+            let data = data.clone();
+            let swapped = tokio::task::spawn_blocking(move || {
+                wait_for(Duration::from_secs(30), "the ..data swap", || {
+                    std::fs::read_link(&data)
+                        .ok()
+                        .filter(|now| Some(now) != before.as_ref())
+                })
+            })
+            .await
+            .map_err(|e| Error::Local(e.to_string()))??;
+            drop(swapped);
+            files.push(start.elapsed());
+            let arrived = notices
+                .recv_timeout(Duration::from_secs(30))
+                .map_err(|_| Error::Wait("the reload notice"))?;
+            notice.push(arrived.saturating_duration_since(start));
+        }
+        Ok(Latency {
+            case: format!("{}, --wait {wait}", source.label()),
+            files: stats::summarize(&files),
+            files_histogram: stats::histogram(&files),
+            notice: stats::summarize(&notice),
+        })
+    }
+
+    async fn update(&self, source: Source, version: usize) -> Result<(), Error> {
+        let pp = PatchParams::default();
+        match source {
+            Source::TenFiles => {
+                let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), NAMESPACE);
+                let patch = json!({"data": ten_files(version)});
+                api.patch("ten-files", &pp, &Patch::Merge(&patch))
+                    .await
+                    .map(drop)
+            }
+            Source::OneMibSecret => {
+                let api: Api<Secret> = Api::namespaced(self.client.clone(), NAMESPACE);
+                let patch = json!({"data": one_mib(version)});
+                api.patch("one-mib", &pp, &Patch::Merge(&patch))
+                    .await
+                    .map(drop)
+            }
+        }
+        .map_err(|e| Error::WriteSource(format!("{source:?}"), e))
+    }
+
+    async fn memory_50_sources(&self) -> Result<Memory, Error> {
+        let dir = tempfile::tempdir().map_err(|e| Error::Local(e.to_string()))?;
+        let mut args = Vec::new();
+        for i in 0..25 {
+            args.extend(["--configmap".to_owned(), format!("src-cm-{i:02}")]);
+            args.extend(["--secret".to_owned(), format!("src-secret-{i:02}")]);
+        }
+        let sidecar = self.sidecar(dir.path(), &args)?;
+        let root = dir.path().to_owned();
+        tokio::task::spawn_blocking(move || {
+            wait_for(Duration::from_secs(60), "50 sources on disk", || {
+                (synced_sources(&root) >= 50).then_some(())
+            })
+        })
+        .await
+        .map_err(|e| Error::Local(e.to_string()))??;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        sidecar.memory().map_err(|e| Error::Local(e.to_string()))
+    }
+}
+
+/// Sources on disk: the sub-directories (`<name>/`) of the published `<root>/..data`.
+fn synced_sources(root: &Path) -> usize {
+    std::fs::read_dir(root.join("..data"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|entry| entry.path().is_dir())
+        .count()
+}
+
+/// Poll `probe` every 100 µs until it yields a value or `limit` passes.
+fn wait_for<T>(
+    limit: Duration,
+    what: &'static str,
+    mut probe: impl FnMut() -> Option<T>,
+) -> Result<T, Error> {
+    let end = Instant::now() + limit;
+    loop {
+        if let Some(value) = probe() {
+            return Ok(value);
+        }
+        if Instant::now() >= end {
+            return Err(Error::Wait(what));
+        }
+        std::thread::sleep(POLL);
+    }
+}
+
+/// A one-thread HTTP listener that answers 200 to anything and reports each request's arrival.
+fn notice_listener() -> Result<(String, mpsc::Receiver<Instant>), Error> {
+    let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| Error::Local(e.to_string()))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Error::Local(e.to_string()))?;
+    let (arrived_tx, arrived_rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut buffer = [0u8; 4096];
+            let _ = stream.read(&mut buffer);
+            if arrived_tx.send(Instant::now()).is_err() {
+                return;
+            }
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        }
+    });
+    Ok((format!("http://{addr}/reload"), arrived_rx))
+}

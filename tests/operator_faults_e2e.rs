@@ -1,0 +1,269 @@
+//! Operator faults with processes: `configsync operator` against `configsync cluster` over HTTP, killed with
+//! SIGKILL in the middle of a fan-out, a leader killed mid fan-out so the standby takes over, and a leader
+//! frozen (SIGSTOP) mid fan-out that wakes up after a successor moved the content on. The same
+//! invariant as `operator/tests/fault_invariant.rs` (whose `invariant/` module this includes): every
+//! workload whose consumed content changed rolls exactly once, nothing else rolls, and the final hashes
+//! equal the ones recomputed from scratch.
+//!
+//! The cluster adds latency to every request so a fan-out takes seconds and the kill lands inside it; the
+//! test asserts it did (some workloads rolled, some not yet). Reproduce with `CONFIGSYNC_FAULT_SEED`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../operator/tests/invariant/mod.rs"]
+mod invariant;
+mod support;
+
+use std::time::{Duration, Instant};
+
+use invariant::drive::{self, Run, Snapshot};
+use invariant::fleet::{Fleet, fan_out_source};
+use k8s_openapi::api::coordination::v1::Lease;
+use kube::Api;
+use nix::sys::signal::Signal;
+use nix::unistd::Pid;
+use support::Cluster;
+
+const WORKLOADS: usize = 16;
+/// Added to every API answer, so a fan-out of ~24 rollouts (a patch and an Event each) takes seconds.
+const LATENCY_MS: u64 = 40;
+const LEASE_NAMESPACE: &str = "default";
+const LEASE_NAME: &str = "configsync-operator";
+
+/// A running `configsync operator`; SIGKILLed on drop.
+struct OperatorProcess {
+    operator: support::Operator,
+    identity: String,
+}
+
+impl OperatorProcess {
+    /// Start one and wait until `/readyz` answers (a standby is ready as a standby).
+    fn start(cluster: &Cluster, identity: &str, leader_elect: bool) -> Self {
+        let mut args = vec!["--log-level", "warn", "--identity", identity];
+        if leader_elect {
+            args.extend(["--leader-elect", "--lease-namespace", LEASE_NAMESPACE]);
+            args.extend(["--lease-duration", "3s", "--renew-deadline", "2s"]);
+            args.extend(["--retry-period", "500ms"]);
+        }
+        Self {
+            operator: support::start_operator(cluster, &args),
+            identity: identity.to_owned(),
+        }
+    }
+
+    /// Send `signal` (SIGSTOP freezes the process as a long GC pause or a descheduled node would).
+    fn signal(&self, signal: Signal) {
+        let pid = Pid::from_raw(i32::try_from(self.operator.child.id()).expect("a pid"));
+        nix::sys::signal::kill(pid, signal).expect("signal the operator");
+    }
+
+    /// Wait until the process has exited on its own.
+    fn wait_for_exit(&mut self) {
+        support::wait_until("the operator exits", || {
+            self.operator
+                .child
+                .try_wait()
+                .expect("poll the operator")
+                .is_some()
+        });
+    }
+
+    /// SIGKILL: no shutdown path runs.
+    fn kill(mut self) {
+        self.operator.child.kill().expect("SIGKILL the operator");
+        self.operator.child.wait().expect("reap the operator");
+    }
+}
+
+async fn client_for(cluster: &Cluster) -> kube::Client {
+    let kubeconfig = kube::config::Kubeconfig::read_from(&cluster.kubeconfig).unwrap();
+    let options = kube::config::KubeConfigOptions::default();
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+        .await
+        .unwrap();
+    kube::Client::try_from(config).unwrap()
+}
+
+async fn set_latency(client: &kube::Client, ms: u64) {
+    let body = serde_json::json!({"latencyMs": ms})
+        .to_string()
+        .into_bytes();
+    let request = http::Request::put("/configsync.dev/faults")
+        .header("content-type", "application/json")
+        .body(body)
+        .unwrap();
+    client.request_text(request).await.unwrap();
+}
+
+/// Poll until some but not all of `names` have rolled past `generations`; panic if the fan-out completes
+/// (or never starts) first. Returns how many had rolled.
+async fn wait_mid_fan_out(
+    client: &kube::Client,
+    generations: &Snapshot,
+    names: &[String],
+) -> usize {
+    let deadline = Instant::now() + drive::DEADLINE;
+    while Instant::now() < deadline {
+        if let Ok(now) = drive::snapshot(client).await {
+            let rolled = names
+                .iter()
+                .filter(|n| now[n.as_str()].generation > generations[n.as_str()].generation)
+                .count();
+            assert!(rolled < names.len(), "the fan-out finished before the kill");
+            if rolled > 0 {
+                return rolled;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the fan-out never started");
+}
+
+/// Update the fan-out key, wait until the fan-out is under way, and run `fault` then; returns how many
+/// workloads had rolled at that moment, out of how many owed a rollout.
+async fn fan_out_with<F: FnOnce()>(
+    client: &kube::Client,
+    run: &mut Run,
+    fault: F,
+) -> (usize, usize) {
+    let before = run.fleet.expected_hashes();
+    let update = run.fleet.update(&fan_out_source(), "a");
+    let after = run.fleet.expected_hashes();
+    let owed: Vec<String> = after
+        .iter()
+        .filter(|(n, h)| before.get(*n) != Some(h))
+        .map(|(n, _)| n.clone())
+        .collect();
+    let generations = drive::retry("listing workloads", || drive::snapshot(client)).await;
+    run.write(client, &[update]).await;
+    let rolled = wait_mid_fan_out(client, &generations, &owed).await;
+    fault();
+    run.settle(client, &before).await;
+    (rolled, owed.len())
+}
+
+async fn lease_holder(client: &kube::Client) -> Option<String> {
+    let api: Api<Lease> = Api::namespaced(client.clone(), LEASE_NAMESPACE);
+    api.get_opt(LEASE_NAME).await.ok()??.spec?.holder_identity
+}
+
+async fn wait_for_holder(client: &kube::Client, not: Option<&str>) -> String {
+    let deadline = Instant::now() + drive::DEADLINE;
+    loop {
+        if let Some(holder) = lease_holder(client).await
+            && Some(holder.as_str()) != not
+        {
+            return holder;
+        }
+        assert!(Instant::now() < deadline, "no new leader");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A few random batches between the faults, so the invariant covers ordinary traffic too.
+async fn random_batches(client: &kube::Client, run: &mut Run, batches: usize) {
+    for _ in 0..batches {
+        let before = run.fleet.expected_hashes();
+        let writes = run.fleet.next_batch(5);
+        run.write(client, &writes).await;
+        run.settle(client, &before).await;
+    }
+}
+
+/// SIGKILL the only operator mid fan-out; a fresh process catches up.
+async fn sigkill_mid_fan_out(cluster: &Cluster, client: &kube::Client, run: &mut Run) {
+    let first = OperatorProcess::start(cluster, "solo-1", false);
+    run.adopted(client).await;
+    random_batches(client, run, 1).await;
+    set_latency(client, LATENCY_MS).await;
+    let mut restarted = None;
+    let (killed_at, owed) = fan_out_with(client, run, || {
+        first.kill();
+        restarted = Some(OperatorProcess::start(cluster, "solo-2", false));
+    })
+    .await;
+    set_latency(client, 0).await;
+    println!("SIGKILL after {killed_at} of {owed} fan-out rollouts; the restart caught up");
+}
+
+/// Two candidates; the leader is SIGKILLed mid fan-out and the standby takes over. Returns the survivor.
+async fn leader_killed_mid_fan_out(
+    cluster: &Cluster,
+    client: &kube::Client,
+    run: &mut Run,
+) -> OperatorProcess {
+    let [a, b] = [
+        OperatorProcess::start(cluster, "candidate-a", true),
+        OperatorProcess::start(cluster, "candidate-b", true),
+    ];
+    let leader = wait_for_holder(client, None).await;
+    run.adopted(client).await;
+    set_latency(client, LATENCY_MS).await;
+    let (doomed, standby) = if a.identity == leader { (a, b) } else { (b, a) };
+    let (killed_at, owed) = fan_out_with(client, run, || doomed.kill()).await;
+    let successor = wait_for_holder(client, Some(&leader)).await;
+    assert_eq!(successor, standby.identity);
+    set_latency(client, 0).await;
+    random_batches(client, run, 1).await;
+    println!("leader {leader} SIGKILLed after {killed_at} of {owed}; {successor} took over");
+    standby
+}
+
+/// The leader freezes (SIGSTOP) mid fan-out; a third candidate takes over and the content moves on while
+/// the old leader sleeps. When it wakes (SIGCONT) with a stale cache it must roll nothing: it finds the
+/// Lease lost and exits.
+async fn leader_frozen_mid_fan_out(
+    cluster: &Cluster,
+    client: &kube::Client,
+    run: &mut Run,
+    mut leader: OperatorProcess,
+) {
+    let third = OperatorProcess::start(cluster, "candidate-c", true);
+    set_latency(client, LATENCY_MS).await;
+    let (frozen_at, owed) = fan_out_with(client, run, || leader.signal(Signal::SIGSTOP)).await;
+    let successor = wait_for_holder(client, Some(&leader.identity)).await;
+    assert_eq!(successor, third.identity);
+    set_latency(client, 0).await;
+    let before = run.fleet.expected_hashes();
+    let update = run.fleet.update(&fan_out_source(), "a");
+    run.write(client, &[update]).await;
+    run.settle(client, &before).await;
+    leader.signal(Signal::SIGCONT);
+    leader.wait_for_exit();
+    run.adopted(client).await;
+    println!(
+        "leader {} frozen after {frozen_at} of {owed}; {successor} took over; the old leader woke and exited",
+        leader.identity
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_leader_change_and_frozen_leader_roll_exactly_once() {
+    let Some(cluster) = support::start() else {
+        return;
+    };
+    let started = Instant::now();
+    let seed = std::env::var("CONFIGSYNC_FAULT_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(rand::random);
+    println!("operator faults e2e: seed={seed} (rerun with CONFIGSYNC_FAULT_SEED={seed})");
+    let client = client_for(&cluster).await;
+    let mut run = Run::start(&client, Fleet::new(seed, WORKLOADS)).await;
+    sigkill_mid_fan_out(&cluster, &client, &mut run).await;
+    let leader = leader_killed_mid_fan_out(&cluster, &client, &mut run).await;
+    leader_frozen_mid_fan_out(&cluster, &client, &mut run, leader).await;
+
+    let mismatches = run.final_mismatches(&client).await;
+    let tally = &run.tally;
+    println!(
+        "operator faults e2e: seed={seed} {tally} unquiet_settles={} elapsed={:.1}s",
+        run.unquiet_settles,
+        started.elapsed().as_secs_f64()
+    );
+    assert!(
+        tally.holds(),
+        "seed {seed}: {tally}; off: {:?}",
+        tally.offenders
+    );
+    assert!(mismatches.is_empty(), "seed {seed}: {mismatches:?}");
+}

@@ -1,0 +1,155 @@
+//! Sidecar faults (issue 10) with the real binary: an API outage while it runs (the embedded cluster's fault
+//! injection answers every API request with 500 and drops the watches), and a target directory it may not
+//! write at start. The faults without a cluster (disk full, event storm, child faults) are in
+//! `sidecar/tests/faults.rs`.
+mod support;
+
+use std::fs::File;
+use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+use std::os::unix::process::CommandExt as _;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use support::{http_get, path_str, start, wait_until};
+
+/// A child process killed on drop.
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
+/// The value of the sample `name` (with its labels) in a Prometheus text body.
+fn sample(metrics: &str, name: &str) -> Option<f64> {
+    metrics
+        .lines()
+        .find(|l| l.starts_with(name) && l.as_bytes().get(name.len()) == Some(&b' '))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+}
+
+/// The address the sidecar's health server bound, from its log (`... bound=127.0.0.1:PORT`).
+fn health_addr(log: &Path) -> Option<String> {
+    let text = read(log);
+    let line = text.lines().find(|l| l.contains("serving /healthz"))?;
+    let addr = line.split("bound=").nth(1)?.split_whitespace().next()?;
+    Some(addr.to_owned())
+}
+
+/// The API fails every request and every watch is cut: the sidecar keeps the files it published and stays
+/// ready and live, keeps retrying (source restarts counted), and picks up a change once the API answers again.
+#[test]
+fn api_outage_keeps_the_files_and_health_and_recovers_when_the_api_returns() {
+    let Some(cluster) = start() else { return };
+    let manifest = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/course/redis-config.yaml"
+    );
+    cluster.ok(&["apply", "-f", manifest]);
+    let work = tempfile::tempdir().expect("tempdir");
+    let (out, log) = (work.path().join("out"), work.path().join("sidecar.log"));
+    let sidecar = Command::new(env!("CARGO_BIN_EXE_configsync"))
+        .args(["sidecar", "--configmap", "redis-config", "--namespace"])
+        .args(["default", "--wait", "200ms", "--dir", path_str(&out)])
+        .args(["--health-addr", "127.0.0.1:0", "--recheck-interval", "1s"])
+        .env("KUBECONFIG", &cluster.kubeconfig)
+        .stdout(Stdio::null())
+        .stderr(File::create(&log).expect("log file"))
+        .spawn()
+        .expect("start configsync sidecar");
+    let _sidecar = Process(sidecar);
+    let properties = out.join("redis-config/redis.properties");
+    wait_until("the initial projection", || {
+        read(&properties).contains("maxmemory 2mb")
+    });
+    wait_until("the health server", || health_addr(&log).is_some());
+    let addr = health_addr(&log).unwrap_or_default();
+    wait_until("/healthz ready", || http_get(&addr, "/healthz").is_some());
+    let published = std::fs::read_link(out.join("..data")).expect("..data");
+    let metric = "configsync_sidecar_source_restarts_total";
+    let restarts = || sample(&http_get(&addr, "/metrics").unwrap_or_default(), metric);
+    let before = restarts().unwrap_or(0.0);
+
+    cluster.set_faults(r#"{"error500Share":1.0}"#);
+    cluster.close_watches();
+    wait_until("the sidecar to retry the dead API twice", || {
+        restarts().is_some_and(|n| n >= before + 2.0)
+    });
+    assert!(
+        read(&properties).contains("maxmemory 2mb"),
+        "the last files are still served"
+    );
+    assert_eq!(std::fs::read_link(out.join("..data")).ok(), Some(published));
+    assert!(http_get(&addr, "/healthz").is_some(), "still ready");
+    assert!(http_get(&addr, "/livez").is_some(), "still live");
+
+    cluster.set_faults("{}");
+    let patch = r#"{"data":{"redis.properties":"maxmemory 7mb\n"}}"#;
+    cluster.ok(&[
+        "patch",
+        "configmap",
+        "redis-config",
+        "--type",
+        "merge",
+        "-p",
+        patch,
+    ]);
+    wait_until("the change made after the outage", || {
+        read(&properties) == "maxmemory 7mb\n"
+    });
+    let text = read(&log);
+    assert!(!text.contains("panicked"), "{text}");
+}
+
+/// A target directory the sidecar may not write: it exits at start, non-zero, naming the directory and the
+/// cause, instead of retrying forever. Root ignores permission bits, so as root the sidecar runs as `nobody`.
+#[test]
+fn an_unwritable_target_directory_exits_at_start_with_a_clear_message() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let (source, target) = (work.path().join("source"), work.path().join("target"));
+    std::fs::create_dir_all(&source).expect("source dir");
+    std::fs::write(source.join("app.conf"), "level=info\n").expect("source file");
+    std::fs::create_dir_all(&target).expect("target dir");
+    let mode = |path: &Path, mode| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod")
+    };
+    mode(work.path(), 0o755);
+    mode(&source, 0o755);
+    mode(&target, 0o555);
+    let mut command = Command::new(env!("CARGO_BIN_EXE_configsync"));
+    command
+        .args(["sidecar", "--watch-dir", path_str(&source), "--dir"])
+        .arg(target.join("config"))
+        .args(["--health-addr", "off"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    // Files we create are owned by our effective uid.
+    let is_root = std::fs::metadata(work.path()).is_ok_and(|m| m.uid() == 0);
+    if is_root {
+        command.uid(65534).gid(65534);
+    }
+    let mut child = Process(command.spawn().expect("start configsync sidecar"));
+    let deadline = Instant::now() + support::DEADLINE;
+    let status = loop {
+        if let Some(status) = child.0.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the sidecar kept running");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.0.stderr.take().expect("stderr"), &mut stderr)
+        .expect("read stderr");
+    assert!(!status.success(), "exit status {status}: {stderr}");
+    assert!(stderr.contains("not writable"), "{stderr}");
+    assert!(stderr.contains(path_str(&target)), "{stderr}");
+    assert!(stderr.contains("Permission denied"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
