@@ -88,6 +88,7 @@ pub fn tables(size: BinarySize, run: &RunReport) -> Vec<Table> {
             "files max (n)",
             "notice p50",
             "notice p99",
+            "sidecar event→swap p50 / p99 (n)",
         ],
     );
     let ms = stats::ms;
@@ -102,6 +103,7 @@ pub fn tables(size: BinarySize, run: &RunReport) -> Vec<Table> {
             format!("{} ({})", ms(files.max), files.count),
             ms(notice.p50),
             ms(notice.p99),
+            inside_cell(case.inside.as_ref()),
         ]);
     }
     let mut header = vec!["bucket"];
@@ -119,6 +121,19 @@ pub fn tables(size: BinarySize, run: &RunReport) -> Vec<Table> {
         histogram.row(row);
     }
     vec![summary, latency, histogram]
+}
+
+/// The sidecar's own event → swap quantiles as bucket bounds, e.g. "≤ 1.00 ms / ≤ 4.00 ms (200)".
+fn inside_cell(inside: Option<&crate::sidecar_run::Inside>) -> String {
+    let Some(inside) = inside else {
+        return "-".into();
+    };
+    let bound = |q| {
+        inside
+            .quantile_bound(q)
+            .map_or_else(|| "> last bucket".into(), |d| format!("≤ {}", stats::ms(d)))
+    };
+    format!("{} / {} ({})", bound(0.5), bound(0.99), inside.count)
 }
 
 #[cfg(test)]

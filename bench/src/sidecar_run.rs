@@ -9,6 +9,11 @@
 //! latency is an upper bound on the sidecar's own event → swap time: it also holds the PATCH round trip and
 //! the API server's watch delivery. The notice is the reload request arriving at a listener the harness
 //! runs (`--http-url`). RSS is read from `/proc/<pid>/status` once 50 sources are on disk.
+//!
+//! The inside view: after each case the harness reads the sidecar's own histogram
+//! `configsync_sidecar_event_to_swap_seconds` from its `/metrics` (the change's arrival at its sync loop →
+//! the `..data` rename), without the PATCH round trip and the API server's delivery. Its p50/p99 are bucket
+//! upper bounds (0.25 ms, 0.5 ms, 1 ms, ... doubling).
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -63,6 +68,75 @@ pub struct Latency {
     pub files_histogram: Vec<usize>,
     /// PATCH → reload request received.
     pub notice: Option<Summary>,
+    /// The sidecar's own event → swap histogram.
+    pub inside: Option<Inside>,
+}
+
+/// The sidecar's `event_to_swap_seconds` histogram, read from its `/metrics`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Inside {
+    /// Observations.
+    pub count: u64,
+    /// `(upper bound in seconds, cumulative count)` per bucket, `+Inf` left out.
+    pub buckets: Vec<(f64, u64)>,
+}
+
+impl Inside {
+    /// The upper bound of the bucket holding quantile `q` (`None`: no data, or beyond the last bucket).
+    pub fn quantile_bound(&self, q: f64) -> Option<Duration> {
+        let wanted = (q * self.count as f64).ceil().max(1.0) as u64;
+        (self.count > 0)
+            .then(|| {
+                self.buckets
+                    .iter()
+                    .find(|(_, cumulative)| *cumulative >= wanted)
+            })
+            .flatten()
+            .map(|(le, _)| Duration::from_secs_f64(*le))
+    }
+}
+
+const INSIDE_METRIC: &str = "configsync_sidecar_event_to_swap_seconds";
+
+/// Parse the event → swap histogram out of a Prometheus text exposition.
+pub fn parse_inside(text: &str) -> Option<Inside> {
+    let mut inside = Inside::default();
+    let bucket_prefix = format!("{INSIDE_METRIC}_bucket{{le=\"");
+    let count_prefix = format!("{INSIDE_METRIC}_count ");
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix(&bucket_prefix) {
+            let (le, value) = rest.split_once("\"} ")?;
+            if let (Ok(le), Ok(value)) = (le.parse::<f64>(), value.trim().parse::<u64>())
+                && le.is_finite()
+            {
+                inside.buckets.push((le, value));
+            }
+        } else if let Some(count) = line.strip_prefix(&count_prefix) {
+            inside.count = count.trim().parse().ok()?;
+        }
+    }
+    (!inside.buckets.is_empty()).then_some(inside)
+}
+
+/// GET `/metrics` from `addr` (HTTP/1.0, the whole body).
+fn scrape(addr: &str) -> Result<String, Error> {
+    let local = |e: std::io::Error| Error::Local(format!("scraping {addr}/metrics: {e}"));
+    let mut stream = std::net::TcpStream::connect(addr).map_err(local)?;
+    stream
+        .write_all(format!("GET /metrics HTTP/1.0\r\nHost: {addr}\r\n\r\n").as_bytes())
+        .map_err(local)?;
+    let mut body = String::new();
+    stream.read_to_string(&mut body).map_err(local)?;
+    Ok(body)
+}
+
+/// A free local port for the sidecar's health server.
+fn free_addr() -> Result<String, Error> {
+    let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| Error::Local(e.to_string()))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Error::Local(e.to_string()))?;
+    Ok(addr.to_string())
 }
 
 /// Everything the running part measured.
@@ -198,7 +272,7 @@ impl Env {
         let mut command = Command::new(&self.configsync);
         command
             .arg("sidecar")
-            .args(["--namespace", NAMESPACE, "--health-addr", "off", "--dir"])
+            .args(["--namespace", NAMESPACE, "--dir"])
             .arg(dir)
             .args(extra)
             .env("KUBECONFIG", &self.kubeconfig)
@@ -211,10 +285,21 @@ impl Env {
         let dir = tempfile::tempdir().map_err(|e| Error::Local(e.to_string()))?;
         let (url, notices) = notice_listener()?;
         let [flag, name] = source.flag();
-        let args: Vec<String> = [flag, name, "--flat", "--http-url", &url, "--wait", wait]
-            .iter()
-            .map(|s| (*s).to_owned())
-            .collect();
+        let health = free_addr()?;
+        let args: Vec<String> = [
+            flag,
+            name,
+            "--flat",
+            "--http-url",
+            &url,
+            "--wait",
+            wait,
+            "--health-addr",
+            &health,
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
         let _sidecar = self.sidecar(dir.path(), &args)?;
         let data = dir.path().join("..data");
         wait_for(Duration::from_secs(30), "the first sync", || {
@@ -243,11 +328,15 @@ impl Env {
                 .map_err(|_| Error::Wait("the reload notice"))?;
             notice.push(arrived.saturating_duration_since(start));
         }
+        let metrics = tokio::task::spawn_blocking(move || scrape(&health))
+            .await
+            .map_err(|e| Error::Local(e.to_string()))??;
         Ok(Latency {
             case: format!("{}, --wait {wait}", source.label()),
             files: stats::summarize(&files),
             files_histogram: stats::histogram(&files),
             notice: stats::summarize(&notice),
+            inside: parse_inside(&metrics),
         })
     }
 
@@ -274,7 +363,7 @@ impl Env {
 
     async fn memory_50_sources(&self) -> Result<Memory, Error> {
         let dir = tempfile::tempdir().map_err(|e| Error::Local(e.to_string()))?;
-        let mut args = Vec::new();
+        let mut args = vec!["--health-addr".to_owned(), "off".to_owned()];
         for i in 0..25 {
             args.extend(["--configmap".to_owned(), format!("src-cm-{i:02}")]);
             args.extend(["--secret".to_owned(), format!("src-secret-{i:02}")]);
@@ -341,4 +430,30 @@ fn notice_listener() -> Result<(String, mpsc::Receiver<Instant>), Error> {
         }
     });
     Ok((format!("http://{addr}/reload"), arrived_rx))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_event_to_swap_histogram_and_its_bucket_bounds() {
+        let text = "# TYPE configsync_sidecar_event_to_swap_seconds histogram\n\
+            configsync_sidecar_event_to_swap_seconds_sum 0.3\n\
+            configsync_sidecar_event_to_swap_seconds_count 100\n\
+            configsync_sidecar_event_to_swap_seconds_bucket{le=\"0.00025\"} 0\n\
+            configsync_sidecar_event_to_swap_seconds_bucket{le=\"0.0005\"} 10\n\
+            configsync_sidecar_event_to_swap_seconds_bucket{le=\"0.001\"} 60\n\
+            configsync_sidecar_event_to_swap_seconds_bucket{le=\"0.002\"} 98\n\
+            configsync_sidecar_event_to_swap_seconds_bucket{le=\"0.004\"} 99\n\
+            configsync_sidecar_event_to_swap_seconds_bucket{le=\"+Inf\"} 100\n\
+            configsync_sidecar_syncs_total 7\n";
+        let inside = parse_inside(text).expect("histogram present");
+        assert_eq!(inside.count, 100);
+        assert_eq!(inside.buckets.len(), 5, "+Inf left out");
+        assert_eq!(inside.quantile_bound(0.5), Some(Duration::from_millis(1)));
+        assert_eq!(inside.quantile_bound(0.99), Some(Duration::from_millis(4)));
+        assert_eq!(inside.quantile_bound(1.0), None, "beyond the last bucket");
+        assert_eq!(parse_inside("configsync_sidecar_syncs_total 7\n"), None);
+    }
 }

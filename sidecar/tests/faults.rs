@@ -170,12 +170,19 @@ async fn disk_full_keeps_the_published_version_retries_and_recovers_when_space_f
         std::fs::read_to_string(out.join("app/conf")).ok(),
         Some("v2 ".repeat(4096))
     );
-    let versions = std::fs::read_dir(&out)
-        .expect("out")
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter(|n| n.starts_with("..") && n != DATA_LINK)
-        .count();
-    assert_eq!(versions, 1, "failed attempts left nothing behind");
+    // The notice goes out right after the swap; the old version is removed just after it.
+    let versions = || {
+        std::fs::read_dir(&out)
+            .expect("out")
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n.starts_with("..") && n != DATA_LINK)
+            .count()
+    };
+    wait_for("the old version removed after the swap", || {
+        (versions() == 1).then_some(())
+    })
+    .await;
+    assert_eq!(versions(), 1, "failed attempts left nothing behind");
     task.abort();
 }
 

@@ -12,8 +12,11 @@
 //!    `fsync` it, then `fsync` the directories.
 //! 3. Create missing user-visible symlinks `name -> ..data/name` (they resolve through `..data`, so they point at the
 //!    old version until the swap). An existing entry that is not such a link belongs to someone else: error.
-//! 4. `symlink(new, ..data_tmp)` then `rename(..data_tmp, ..data)`: the one atomic switch; `fsync` the directory.
-//! 5. Remove user-visible links no longer in the payload, remove the old version, `fsync` the directory.
+//! 4. `symlink(new, ..data_tmp)` then `rename(..data_tmp, ..data)`: the one atomic switch. [`AtomicWriter::swap`]
+//!    returns here, so the caller can tell the app at once: the new version is complete on disk before the rename.
+//! 5. [`Swapped::finish`]: `fsync` the directory (the rename is durable), remove user-visible links no longer in the
+//!    payload and the old version, `fsync` the directory again. The old version is removed only after the rename is
+//!    durable, so after a crash `..data` points at a complete version whichever rename survived.
 //!
 //! # Guarantees
 //! A reader that resolves `..data` once sees one complete version: never a half-written file, never a mix of two
@@ -24,6 +27,7 @@ use std::fs;
 use std::io::{self, Write};
 use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use crate::render::{FileEntry, RelPath};
 use crate::source::Value;
@@ -128,18 +132,38 @@ impl AtomicWriter {
         Ok(())
     }
 
-    /// Publish `files` as one version; see the module docs.
+    /// Publish `files` as one version and clean up; see the module docs.
     ///
     /// # Errors
     /// [`WriteError`]; the previous version stays published and this attempt's leftovers are removed.
     pub fn publish(&self, files: &BTreeMap<RelPath, FileEntry>) -> Result<Publish, WriteError> {
+        Ok(match self.swap(files)? {
+            None => Publish::Unchanged,
+            Some(swapped) => {
+                let version = swapped.version.clone();
+                swapped.finish();
+                Publish::Published { version }
+            }
+        })
+    }
+
+    /// Steps 1–4 of the module docs: returns right after the `..data` rename (`None`: the payload was already
+    /// published). The new version is visible and complete on disk; the caller must call [`Swapped::finish`]
+    /// before the next publish.
+    ///
+    /// # Errors
+    /// [`WriteError`]; the previous version stays published and this attempt's leftovers are removed.
+    pub fn swap(
+        &self,
+        files: &BTreeMap<RelPath, FileEntry>,
+    ) -> Result<Option<Swapped>, WriteError> {
         fs::create_dir_all(&self.dir).map_err(|source| WriteError::PrepareTarget {
             path: self.dir.clone(),
             source,
         })?;
         let old_version = self.current_version()?;
         if old_version.is_some() && self.is_published(files) {
-            return Ok(Publish::Unchanged);
+            return Ok(None);
         }
         let new_dir = self.write_version(files)?;
         let visible: BTreeSet<&str> = files.keys().map(RelPath::first_element).collect();
@@ -149,9 +173,15 @@ impl AtomicWriter {
             remove_links(&created);
             return Err(error);
         }
+        let swapped_at = Instant::now();
         let _kept = new_dir.keep();
-        self.cleanup(&visible, old_version.as_deref());
-        Ok(Publish::Published { version })
+        Ok(Some(Swapped {
+            writer: self.clone(),
+            visible: visible.into_iter().map(str::to_owned).collect(),
+            old_version,
+            version,
+            swapped_at,
+        }))
     }
 
     /// The name of the directory `..data` points to, if any version is published.
@@ -269,15 +299,11 @@ impl AtomicWriter {
         }
         symlink(version, &tmp).map_err(switch(&tmp))?;
         let data = self.dir.join(DATA_LINK);
-        fs::rename(&tmp, &data).map_err(switch(&data))?;
-        if let Err(error) = sync_dir(&self.dir) {
-            tracing::warn!(%error, "could not fsync target directory after the swap");
-        }
-        Ok(())
+        fs::rename(&tmp, &data).map_err(switch(&data))
     }
 
     /// Remove stale visible links and the old version. Failures here are logged: the new version is already live.
-    fn cleanup(&self, visible: &BTreeSet<&str>, old_version: Option<&str>) {
+    fn cleanup(&self, visible: &BTreeSet<String>, old_version: Option<&str>) {
         if let Ok(entries) = fs::read_dir(&self.dir) {
             for entry in entries.flatten() {
                 let name = entry.file_name().to_string_lossy().into_owned();
@@ -299,6 +325,31 @@ impl AtomicWriter {
         if let Err(error) = sync_dir(&self.dir) {
             tracing::warn!(%error, "could not fsync target directory");
         }
+    }
+}
+
+/// A version made visible by [`AtomicWriter::swap`], whose old version is still on disk.
+#[derive(Debug)]
+#[must_use = "call finish() to make the swap durable and remove the old version"]
+pub struct Swapped {
+    writer: AtomicWriter,
+    visible: BTreeSet<String>,
+    old_version: Option<String>,
+    /// The name of the new timestamped directory.
+    pub version: String,
+    /// When the `..data` rename returned (files visible).
+    pub swapped_at: Instant,
+}
+
+impl Swapped {
+    /// Step 5 of the module docs: `fsync` the directory so the rename is durable, then remove stale links and the
+    /// old version. Failures are logged: the new version is already live.
+    pub fn finish(self) {
+        if let Err(error) = sync_dir(&self.writer.dir) {
+            tracing::warn!(%error, "could not fsync target directory after the swap");
+        }
+        self.writer
+            .cleanup(&self.visible, self.old_version.as_deref());
     }
 }
 

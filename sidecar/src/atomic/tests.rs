@@ -255,3 +255,36 @@ fn check_writable_names_the_directory_and_cleans_up() {
     );
     assert!(error.to_string().contains("file/out"), "{error}");
 }
+
+#[test]
+fn swap_shows_the_new_version_and_finish_removes_the_old_one() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let writer = AtomicWriter::new(tmp.path().join("out"));
+    let dir = writer.dir().to_path_buf();
+    let Ok(Publish::Published { version: v1 }) = writer.publish(&mk_files(&[("a", "1", 0o644)]))
+    else {
+        panic!("first publish must write")
+    };
+    let v2_files = mk_files(&[("b", "2", 0o644)]);
+    let swapped = writer
+        .swap(&v2_files)
+        .expect("swap")
+        .expect("a changed payload swaps");
+    assert_eq!(read(&dir, "b").as_deref(), Some("2"), "visible at once");
+    assert_eq!(
+        writer.current_version().expect("..data").as_deref(),
+        Some(swapped.version.as_str())
+    );
+    assert!(
+        hidden_entries(&dir).contains(&v1),
+        "old version kept until finish"
+    );
+    let v2 = swapped.version.clone();
+    swapped.finish();
+    assert_eq!(hidden_entries(&dir), [v2, DATA_LINK.to_owned()]);
+    assert!(
+        fs::symlink_metadata(dir.join("a")).is_err(),
+        "stale link removed"
+    );
+    assert!(writer.swap(&v2_files).expect("swap").is_none(), "unchanged");
+}

@@ -22,7 +22,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use crate::atomic::{AtomicWriter, Publish, WriteError, write_file_atomic};
+use crate::atomic::{AtomicWriter, Swapped, WriteError, write_file_atomic};
 use crate::cache::{CacheDecision, SourceCache, decide};
 use crate::health::Health;
 use crate::metrics::{ErrorCategory, Metrics};
@@ -124,6 +124,8 @@ pub struct SyncLoop {
     cache_saved: bool,
     health: Health,
     metrics: Metrics,
+    /// When the oldest change not yet published arrived (for `event_to_swap_seconds`).
+    pending_since: Option<std::time::Instant>,
 }
 
 impl SyncLoop {
@@ -142,6 +144,7 @@ impl SyncLoop {
             cache_saved: false,
             health,
             metrics,
+            pending_since: None,
         }
     }
 
@@ -178,6 +181,9 @@ impl SyncLoop {
                     None => return Err(SyncError::SourcesClosed),
                     Some(SourceEvent::Heartbeat { .. }) => {}
                     Some(SourceEvent::Snapshot { slot, snapshot }) => {
+                        if self.synced {
+                            self.pending_since.get_or_insert_with(std::time::Instant::now);
+                        }
                         if let Some(current) = self.snapshots.get_mut(slot) {
                             *current = Some(snapshot);
                         }
@@ -285,26 +291,35 @@ impl SyncLoop {
         }
     }
 
+    /// Sync, hand the batch on right after the `..data` swap (the app is told at once), then make the swap durable
+    /// and remove the old version before anything else is published.
     async fn sync_and_emit(&mut self, batch_tx: &mpsc::Sender<Batch>) -> Result<(), SyncError> {
-        let batch = match self.sync().await {
-            Ok(batch) => batch,
+        let (batch, swapped) = match self.sync().await {
+            Ok(synced) => synced,
             Err(error) => {
                 tracing::error!(%error, "sync failed; keeping the last published version");
                 self.metrics.error(error.category());
                 return Err(error);
             }
         };
-        if let Some(batch) = batch {
-            batch_tx
+        let sent = match batch {
+            Some(batch) => batch_tx
                 .send(batch)
                 .await
-                .map_err(|_| SyncError::ConsumerClosed)?;
+                .map_err(|_| SyncError::ConsumerClosed),
+            None => Ok(()),
+        };
+        if let Some(swapped) = swapped {
+            tokio::task::spawn_blocking(move || swapped.finish())
+                .await
+                .map_err(|e| SyncError::Task(e.to_string()))?;
         }
-        Ok(())
+        sent
     }
 
-    /// Render and publish the current snapshots; `Some(batch)` when this is the first sync or something changed.
-    async fn sync(&mut self) -> Result<Option<Batch>, SyncError> {
+    /// Render and publish the current snapshots; `Some(batch)` when this is the first sync or something changed,
+    /// and the swap still to be finished when a new version was published.
+    async fn sync(&mut self) -> Result<(Option<Batch>, Option<Swapped>), SyncError> {
         let live = self.snapshots.iter().all(Option::is_some);
         let sources: Vec<SourceData> = match &self.cached {
             Some(cached) if !live => cached.clone(),
@@ -314,14 +329,20 @@ impl SyncLoop {
         for warning in &rendered.warnings {
             tracing::warn!(warning, "environment key renamed");
         }
+        let mut swapped = None;
         if let Some(dir) = &self.config.dir {
             let (writer, files) = (AtomicWriter::new(dir), rendered.files.clone());
-            let outcome = tokio::task::spawn_blocking(move || writer.publish(&files))
+            swapped = tokio::task::spawn_blocking(move || writer.swap(&files))
                 .await
                 .map_err(|e| SyncError::Task(e.to_string()))??;
-            if let Publish::Published { version } = outcome {
+            let since = self.pending_since.take();
+            if let Some(swapped) = &swapped {
+                if let Some(since) = since {
+                    let elapsed = swapped.swapped_at.saturating_duration_since(since);
+                    self.metrics.event_to_swap(elapsed);
+                }
                 tracing::info!(
-                    version,
+                    version = swapped.version,
                     files = rendered.files.len(),
                     "published new version"
                 );
@@ -331,7 +352,14 @@ impl SyncLoop {
         let env_changed = self.last_env.as_ref() != Some(&rendered.env);
         if env_changed {
             let mode = env_file_mode(&sources, &self.config.layout);
-            self.write_env_files(&rendered.env, mode).await?;
+            if let Err(error) = self.write_env_files(&rendered.env, mode).await {
+                if let Some(swapped) = swapped {
+                    tokio::task::spawn_blocking(move || swapped.finish())
+                        .await
+                        .map_err(|e| SyncError::Task(e.to_string()))?;
+                }
+                return Err(error);
+            }
         }
         let initial = !self.synced;
         let files_changed = std::mem::take(&mut self.files_pending);
@@ -349,12 +377,13 @@ impl SyncLoop {
                 self.save_cache(&sources).await;
             }
         }
-        Ok((initial || changed).then_some(Batch {
+        let batch = (initial || changed).then_some(Batch {
             initial,
             files_changed,
             env_changed,
             env: rendered.env,
-        }))
+        });
+        Ok((batch, swapped))
     }
 
     async fn write_env_files(&self, env: &EnvVars, mode: u32) -> Result<(), SyncError> {
