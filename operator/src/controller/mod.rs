@@ -209,7 +209,8 @@ fn selected(selector: Option<&str>) -> watcher::Config {
 }
 
 /// Run the controller until its watches stop. `ready` turns true once every watch has listed and the
-/// catch-up pass is done.
+/// catch-up pass has been planned (every tracked workload queued and decided); its patches go out afterwards,
+/// under the fleet budget.
 ///
 /// # Errors
 /// [`Error::BuildBudget`] for an invalid rate; [`Error::ReceiveInput`] when the watches are gone.
