@@ -21,20 +21,10 @@ mod support;
 
 use std::fs::File;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use base64::Engine as _;
-use support::{Cluster, path_str, start, wait_until};
-
-/// A child process killed on drop.
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use support::{Cluster, Process, path_str, start, wait_until};
 
 /// The largest value a ConfigMap can hold with a short key (the API counts keys and values, 1 MiB in all).
 const BIG: usize = 1024 * 1024 - 64;

@@ -6,19 +6,9 @@ mod support;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
-use support::{Cluster, path_str, start, wait_until};
-
-/// A child process killed on drop.
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use support::{Cluster, Process, path_str, start, wait_until};
 
 const PROPERTIES: &str = "maxmemory 2mb\nmaxmemory-policy allkeys-lru\n";
 /// Plaintexts of the synced data and the base64 forms the API stores them in.

@@ -4,19 +4,9 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
-use support::{path_str, start, wait_until};
-
-/// A child process killed on drop.
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use support::{Process, path_str, start, wait_until};
 
 /// The "app": a shell that logs `started` and then one `HUP` line per SIGHUP.
 fn start_app(log: &Path) -> Process {

@@ -268,6 +268,16 @@ pub fn start_operator(cluster: &Cluster, extra: &[&str]) -> Operator {
     operator
 }
 
+/// A child process killed (and reaped) on drop.
+pub struct Process(pub Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 pub fn path_str(path: &Path) -> &str {
     path.to_str().expect("utf-8 temp path")
 }
