@@ -30,6 +30,11 @@ pub fn mk_deployment(
     .unwrap()
 }
 
+/// A k8s-openapi object decoded the way the watches decode it (a [`crate::lean`] view).
+pub fn mk_view<V: serde::de::DeserializeOwned>(object: &impl serde::Serialize) -> V {
+    serde_json::from_value(serde_json::to_value(object).unwrap()).unwrap()
+}
+
 /// A pod spec with one container that reads `env_from` ConfigMaps whole and `key_refs` (ConfigMap, key) pairs.
 pub fn mk_pod_spec(env_from: &[&str], key_refs: &[(&str, &str)]) -> Value {
     let env_from: Vec<Value> = env_from

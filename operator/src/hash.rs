@@ -184,6 +184,62 @@ impl KeyDigests {
     }
 }
 
+/// Collects `(key, digest)` pairs as a parser meets them, then sorts them into [`KeyDigests`].
+///
+/// Each pair carries a rank: on a duplicate key the higher rank wins, and within a rank the later pair
+/// (so `data` then `binaryData` at a higher rank gives exactly [`KeyDigests::from_config_map`]).
+#[derive(Debug, Default)]
+pub struct DigestsBuilder {
+    names: String,
+    pending: Vec<(usize, usize, u8, Digest)>,
+}
+
+impl DigestsBuilder {
+    /// Record `key` at `rank`.
+    pub fn push(&mut self, key: &str, rank: u8, digest: Digest) {
+        let start = self.names.len();
+        self.names.push_str(key);
+        self.pending.push((start, self.names.len(), rank, digest));
+    }
+
+    /// Every pair of `other`, ranked above every pair recorded so far.
+    pub fn overlay(mut self, other: DigestsBuilder) -> Self {
+        let base = self.pending.iter().map(|p| p.2).max().map_or(0, |r| r + 1);
+        let offset = self.names.len();
+        self.names.push_str(&other.names);
+        let shifted = other.pending.into_iter().map(|(start, end, rank, digest)| {
+            (
+                start + offset,
+                end + offset,
+                rank.saturating_add(base),
+                digest,
+            )
+        });
+        self.pending.extend(shifted);
+        self
+    }
+
+    /// The sorted digests, one per key.
+    pub fn finish(self) -> KeyDigests {
+        let key = |&(start, end, ..): &(usize, usize, u8, Digest)| {
+            self.names.get(start..end).unwrap_or_default()
+        };
+        // Later pairs first, then a stable sort: the winner of each key comes first and dedup keeps it.
+        let mut order: Vec<&(usize, usize, u8, Digest)> = self.pending.iter().rev().collect();
+        order.sort_by(|a, b| key(a).cmp(key(b)).then(b.2.cmp(&a.2)));
+        order.dedup_by(|later, kept| key(later) == key(kept));
+        let mut names = String::with_capacity(order.iter().map(|p| p.1 - p.0).sum());
+        let entries = order
+            .iter()
+            .map(|pair| {
+                names.push_str(key(pair));
+                (names.len(), pair.3)
+            })
+            .collect();
+        KeyDigests { names, entries }
+    }
+}
+
 impl std::fmt::Debug for KeyDigests {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("KeyDigests(")?;

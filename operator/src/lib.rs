@@ -24,6 +24,7 @@
 //! - [`inject`]: sidecar injection, pod → JSON patch (the webhook and `configsync inject`).
 //! - [`webhook`]: the admission webhook serving [`inject`] over HTTPS (the one I/O module here).
 //! - [`workload`]: one read-only view over Deployment, StatefulSet and DaemonSet.
+//! - [`lean`]: what the watches decode: digests instead of values, reduced pod templates.
 //! - [`controller`]: the I/O shell (watches, apply, Events, metrics, health, leader election) around them.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -36,6 +37,7 @@ pub mod controller;
 pub mod hash;
 pub mod index;
 pub mod inject;
+pub mod lean;
 pub mod plan;
 pub mod refs;
 pub mod webhook;

@@ -2,13 +2,16 @@
 //!
 //! The pure modules only need four things from a workload: who it is ([`WorkloadRef`]), its metadata
 //! annotations (the opt-in and the `observed-hash` record), its pod template's annotations (the live
-//! `config-hash`) and its pod spec (the references). [`Workload`] gives exactly that for the three kinds.
+//! `config-hash`) and the sources its pod spec consumes. [`Workload`] gives exactly that for the three kinds,
+//! both for the k8s-openapi types and for the lean views the watches decode ([`crate::lean`], which keep a
+//! [`TemplateView`] instead of the pod template).
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use configsync_crds::WorkloadKind;
 use configsync_crds::annotations::{CONFIG_HASH, OBSERVED_HASH};
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
-use k8s_openapi::api::core::v1::{PodSpec, PodTemplateSpec};
+use k8s_openapi::api::core::v1::PodTemplateSpec;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::annotations::{self, WorkloadPolicy, parse_policy};
@@ -44,14 +47,17 @@ impl std::fmt::Display for WorkloadRef {
 
 static EMPTY: BTreeMap<String, String> = BTreeMap::new();
 
-/// Read-only access to what the pure modules need from a Deployment, StatefulSet or DaemonSet.
+/// Read-only access to what the pure modules need from a Deployment, StatefulSet or DaemonSet: the
+/// k8s-openapi types, and the lean views the watches decode ([`crate::lean`]).
 pub trait Workload {
     /// The workload's kind.
     const KIND: WorkloadKind;
     /// The workload's metadata.
     fn meta(&self) -> &ObjectMeta;
-    /// The pod template, if the object has a spec.
-    fn template(&self) -> Option<&PodTemplateSpec>;
+    /// The live pod-template `configsync.dev/config-hash`.
+    fn template_hash(&self) -> Option<&str>;
+    /// Every source the pod template consumes ([`source_refs`]; empty without a pod spec).
+    fn source_refs(&self) -> Cow<'_, [SourceRef]>;
 
     /// Kind, namespace and name (empty strings when the object lacks them).
     fn workload_ref(&self) -> WorkloadRef {
@@ -65,52 +71,59 @@ pub trait Workload {
         self.meta().annotations.as_ref().unwrap_or(&EMPTY)
     }
 
-    /// The pod spec, if any.
-    fn pod_spec(&self) -> Option<&PodSpec> {
-        self.template().and_then(|t| t.spec.as_ref())
-    }
-
-    /// The live pod-template `configsync.dev/config-hash`.
-    fn template_hash(&self) -> Option<&str> {
-        let annotations = self.template()?.metadata.as_ref()?.annotations.as_ref()?;
-        annotations.get(CONFIG_HASH).map(String::as_str)
-    }
-
     /// The metadata `configsync.dev/observed-hash` record.
     fn observed_hash(&self) -> Option<&str> {
         self.annotations().get(OBSERVED_HASH).map(String::as_str)
     }
 }
 
-impl Workload for Deployment {
-    const KIND: WorkloadKind = WorkloadKind::Deployment;
-    fn meta(&self) -> &ObjectMeta {
-        &self.metadata
-    }
-    fn template(&self) -> Option<&PodTemplateSpec> {
-        self.spec.as_ref().map(|s| &s.template)
+/// A pod template reduced to what the operator reads: its `config-hash` and the sources it consumes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TemplateView {
+    /// The pod-template `configsync.dev/config-hash`.
+    pub config_hash: Option<String>,
+    /// [`source_refs`] of the pod spec.
+    pub sources: Vec<SourceRef>,
+}
+
+impl TemplateView {
+    /// Reduce a pod template.
+    pub fn of(template: &PodTemplateSpec) -> Self {
+        Self {
+            config_hash: template_hash(Some(template)).map(str::to_owned),
+            sources: template.spec.as_ref().map(source_refs).unwrap_or_default(),
+        }
     }
 }
 
-impl Workload for StatefulSet {
-    const KIND: WorkloadKind = WorkloadKind::StatefulSet;
-    fn meta(&self) -> &ObjectMeta {
-        &self.metadata
-    }
-    fn template(&self) -> Option<&PodTemplateSpec> {
-        self.spec.as_ref().map(|s| &s.template)
-    }
+fn template_hash(template: Option<&PodTemplateSpec>) -> Option<&str> {
+    let annotations = template?.metadata.as_ref()?.annotations.as_ref()?;
+    annotations.get(CONFIG_HASH).map(String::as_str)
 }
 
-impl Workload for DaemonSet {
-    const KIND: WorkloadKind = WorkloadKind::DaemonSet;
-    fn meta(&self) -> &ObjectMeta {
-        &self.metadata
-    }
-    fn template(&self) -> Option<&PodTemplateSpec> {
-        self.spec.as_ref().map(|s| &s.template)
-    }
+fn template_refs(template: Option<&PodTemplateSpec>) -> Cow<'_, [SourceRef]> {
+    let spec = template.and_then(|t| t.spec.as_ref());
+    Cow::Owned(spec.map(source_refs).unwrap_or_default())
 }
+
+macro_rules! workload_for_openapi {
+    ($($kind:ident),*) => {$(
+        impl Workload for $kind {
+            const KIND: WorkloadKind = WorkloadKind::$kind;
+            fn meta(&self) -> &ObjectMeta {
+                &self.metadata
+            }
+            fn template_hash(&self) -> Option<&str> {
+                template_hash(self.spec.as_ref().map(|s| &s.template))
+            }
+            fn source_refs(&self) -> Cow<'_, [SourceRef]> {
+                template_refs(self.spec.as_ref().map(|s| &s.template))
+            }
+        }
+    )*};
+}
+
+workload_for_openapi!(Deployment, StatefulSet, DaemonSet);
 
 /// A followed workload's policy and the sources it follows.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -132,8 +145,7 @@ pub fn follow<W: Workload>(
     let Some(policy) = parse_policy(workload.annotations(), auto_all)? else {
         return Ok(None);
     };
-    let refs = workload.pod_spec().map(source_refs).unwrap_or_default();
-    let sources = policy.followed_sources(&refs);
+    let sources = policy.followed_sources(&workload.source_refs());
     Ok(Some(Followed { policy, sources }))
 }
 
@@ -142,6 +154,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::refs::SourceId;
 
     #[test]
     fn reads_hashes_and_refs_from_each_kind() {
@@ -160,26 +173,27 @@ mod tests {
         );
         assert_eq!(statefulset.workload_ref().kind, WorkloadKind::StatefulSet);
         assert_eq!(daemonset.workload_ref().kind, WorkloadKind::DaemonSet);
-        for (observed, template, spec) in [
+        for (observed, template, refs) in [
             (
                 deployment.observed_hash(),
                 deployment.template_hash(),
-                deployment.pod_spec(),
+                deployment.source_refs(),
             ),
             (
                 statefulset.observed_hash(),
                 statefulset.template_hash(),
-                statefulset.pod_spec(),
+                statefulset.source_refs(),
             ),
             (
                 daemonset.observed_hash(),
                 daemonset.template_hash(),
-                daemonset.pod_spec(),
+                daemonset.source_refs(),
             ),
         ] {
             assert_eq!(observed, Some("v1:aa"));
             assert_eq!(template, Some("v1:bb"));
-            assert_eq!(spec.map(|s| s.containers.len()), Some(1));
+            assert_eq!(refs.len(), 1);
+            assert_eq!(refs[0].id, SourceId::config_map("cm"));
         }
     }
 
@@ -189,6 +203,6 @@ mod tests {
         assert_eq!(deployment.template_hash(), None);
         assert_eq!(deployment.observed_hash(), None);
         assert!(deployment.annotations().is_empty());
-        assert!(deployment.pod_spec().is_none());
+        assert!(deployment.source_refs().is_empty());
     }
 }

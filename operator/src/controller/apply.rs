@@ -6,11 +6,11 @@
 use std::time::Duration;
 
 use configsync_crds::WorkloadKind;
-use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
 use kube::api::Patch;
 use kube::{Api, Client};
 use serde_json::Value;
 
+use crate::lean::{DaemonSetView, DeploymentView, StatefulSetView};
 use crate::plan::apply::apply_params;
 use crate::workload::WorkloadRef;
 
@@ -73,12 +73,14 @@ pub async fn apply(
 ) -> Result<Observation, Error> {
     match workload.kind {
         WorkloadKind::Deployment => {
-            apply_kind::<Deployment>(client, workload, body, auto_all).await
+            apply_kind::<DeploymentView>(client, workload, body, auto_all).await
         }
         WorkloadKind::StatefulSet => {
-            apply_kind::<StatefulSet>(client, workload, body, auto_all).await
+            apply_kind::<StatefulSetView>(client, workload, body, auto_all).await
         }
-        WorkloadKind::DaemonSet => apply_kind::<DaemonSet>(client, workload, body, auto_all).await,
+        WorkloadKind::DaemonSet => {
+            apply_kind::<DaemonSetView>(client, workload, body, auto_all).await
+        }
     }
 }
 

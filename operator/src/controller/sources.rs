@@ -1,13 +1,14 @@
-//! ConfigMap and Secret watches: each object is turned into per-key digests in the watch task, and the
-//! object (with its values) is dropped there.
+//! ConfigMap and Secret watches: the watcher decodes each object straight into per-key digests
+//! ([`crate::lean::source`]), so no value is ever held, not even in a list page.
 //!
 //! ```text
-//!  watcher(ConfigMap|Secret) ─► KeyDigests + trimmed metadata ─► Input::Source ─► controller loop
-//!        Init … InitDone      ─► Deleted for every name not listed again (a relist after a gap)
+//!  watcher(ConfigMapDigests|SecretDigests) ─► KeyDigests + trimmed metadata ─► Input::Source ─► controller
+//!        Init … InitDone                    ─► Deleted for every name not listed again (a relist after a gap)
 //! ```
-//! The metadata is trimmed as well: `kubectl apply` keeps the whole object, values included, in the
-//! `last-applied-configuration` annotation, so only name, namespace, resourceVersion, labels and the
-//! ignore annotations travel on. Memory grows with the number of objects and keys, not their size.
+//! The metadata is trimmed at parse time (no `managedFields`, no `last-applied-configuration`, which
+//! `kubectl apply` fills with the whole object, values included), and again here: only name, namespace,
+//! resourceVersion, labels and the ignore annotations travel on. Memory grows with the number of objects
+//! and keys, not their size.
 use std::collections::{BTreeMap, HashSet};
 use std::time::Instant;
 
@@ -15,7 +16,6 @@ use configsync_crds::SourceKind;
 use configsync_crds::annotations::IGNORE;
 use configsync_crds::annotations::reloader;
 use futures::{Stream, StreamExt};
-use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
@@ -25,6 +25,7 @@ use tokio::task::JoinSet;
 
 use super::{Access, Input, Scope, WatchId};
 use crate::hash::KeyDigests;
+use crate::lean::{ConfigMapDigests, SecretDigests};
 use crate::refs::SourceId;
 
 /// What the source watches need from the API.
@@ -58,23 +59,23 @@ pub enum SourceInput {
     },
 }
 
-/// A source kind the operator can watch.
+/// A source kind the operator can watch, as the watcher decodes it.
 trait Source: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope> {
     const KIND: SourceKind;
-    fn digests(&self) -> KeyDigests;
+    fn into_digests(self) -> (ObjectMeta, KeyDigests);
 }
 
-impl Source for ConfigMap {
+impl Source for ConfigMapDigests {
     const KIND: SourceKind = SourceKind::ConfigMap;
-    fn digests(&self) -> KeyDigests {
-        KeyDigests::from_config_map(self)
+    fn into_digests(self) -> (ObjectMeta, KeyDigests) {
+        (self.metadata, self.digests)
     }
 }
 
-impl Source for Secret {
+impl Source for SecretDigests {
     const KIND: SourceKind = SourceKind::Secret;
-    fn digests(&self) -> KeyDigests {
-        KeyDigests::from_secret(self)
+    fn into_digests(self) -> (ObjectMeta, KeyDigests) {
+        (self.metadata, self.digests)
     }
 }
 
@@ -88,8 +89,8 @@ pub fn spawn(
     let mut watches = Vec::new();
     for namespace in scope.namespaces() {
         let config = scope.source_config();
-        let cm: Api<ConfigMap> = scope.api(client, namespace);
-        let secret: Api<Secret> = scope.api(client, namespace);
+        let cm: Api<ConfigMapDigests> = scope.api(client, namespace);
+        let secret: Api<SecretDigests> = scope.api(client, namespace);
         let cm_id = WatchId::new("configmaps", namespace);
         let secret_id = WatchId::new("secrets", namespace);
         tasks.spawn(pump(
@@ -146,9 +147,9 @@ fn translate<K: Source>(
         }
         Event::InitApply(object) => {
             listed.insert(key_of(object.meta()));
-            vec![applied(&object, known, seen)]
+            vec![applied(object, known, seen)]
         }
-        Event::Apply(object) => vec![applied(&object, known, seen)],
+        Event::Apply(object) => vec![applied(object, known, seen)],
         Event::Delete(object) => {
             let (namespace, name) = key_of(object.meta());
             known.remove(&(namespace.clone(), name.clone()));
@@ -170,12 +171,13 @@ fn translate<K: Source>(
     }
 }
 
-fn applied<K: Source>(object: &K, known: &mut HashSet<(String, String)>, seen: Instant) -> Input {
+fn applied<K: Source>(object: K, known: &mut HashSet<(String, String)>, seen: Instant) -> Input {
     known.insert(key_of(object.meta()));
+    let (meta, digests) = object.into_digests();
     Input::Source(SourceInput::Applied {
         kind: K::KIND,
-        meta: Box::new(trimmed(object.meta())),
-        digests: object.digests(),
+        meta: Box::new(trimmed(meta)),
+        digests,
         seen,
     })
 }
@@ -200,19 +202,18 @@ fn key_of(meta: &ObjectMeta) -> (String, String) {
 }
 
 /// The metadata the source cache reads, and nothing that could carry a value.
-fn trimmed(meta: &ObjectMeta) -> ObjectMeta {
+fn trimmed(meta: ObjectMeta) -> ObjectMeta {
     let annotations: BTreeMap<String, String> = meta
         .annotations
-        .iter()
+        .into_iter()
         .flatten()
         .filter(|(key, _)| [IGNORE, reloader::IGNORE].contains(&key.as_str()))
-        .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     ObjectMeta {
-        name: meta.name.clone(),
-        namespace: meta.namespace.clone(),
-        resource_version: meta.resource_version.clone(),
-        labels: meta.labels.clone(),
+        name: meta.name,
+        namespace: meta.namespace,
+        resource_version: meta.resource_version,
+        labels: meta.labels,
         annotations: (!annotations.is_empty()).then_some(annotations),
         ..ObjectMeta::default()
     }
@@ -224,7 +225,7 @@ mod tests {
 
     use super::*;
 
-    fn mk_secret(name: &str) -> Secret {
+    fn mk_secret(name: &str) -> SecretDigests {
         serde_json::from_value(json!({
             "metadata": {"name": name, "namespace": "prod", "resourceVersion": "7",
                 "labels": {"app": "web"},
@@ -239,7 +240,7 @@ mod tests {
     #[test]
     fn applied_secret_keeps_digests_and_no_value() {
         let mut known = HashSet::new();
-        let input = applied(&mk_secret("db"), &mut known, Instant::now());
+        let input = applied(mk_secret("db"), &mut known, Instant::now());
         let Input::Source(SourceInput::Applied { meta, digests, .. }) = input else {
             panic!("expected an applied source");
         };
@@ -269,7 +270,12 @@ mod tests {
         ] {
             translate(event, &mut known, &mut listed, &id);
         }
-        let inputs = translate(Event::<Secret>::InitDone, &mut known, &mut listed, &id);
+        let inputs = translate(
+            Event::<SecretDigests>::InitDone,
+            &mut known,
+            &mut listed,
+            &id,
+        );
         let deleted: Vec<_> = inputs
             .iter()
             .filter_map(|input| match input {

@@ -2,14 +2,15 @@
 //! parsed policy and followed sources, the two hashes, and whether the last rollout has finished.
 //!
 //! ```text
-//!  watcher(kind) ─► workload::follow + hashes + rollout progress ─► Input::Workload ─► controller loop
+//!  watcher(kind view) ─► workload::follow + hashes + rollout progress ─► Input::Workload ─► controller loop
 //! ```
+//! The watcher decodes the lean views of [`crate::lean::workload`] (pod templates reduced while parsed,
+//! no `managedFields`), so a list page holds a few hundred bytes per workload, not whole objects.
 //! Rollout progress is read from status the way `kubectl rollout status` does: the controller has seen
 //! the latest generation and every replica is updated and available. The fleet budget frees a slot when it is.
 use std::collections::HashSet;
 
 use futures::{Stream, StreamExt};
-use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
 use kube::{Api, Client, Resource};
@@ -18,6 +19,8 @@ use tokio::task::JoinSet;
 
 use super::{Access, Input, Scope, WatchId};
 use crate::annotations;
+use crate::lean::workload::ReplicaStatus;
+use crate::lean::{DaemonSetView, DeploymentView, StatefulSetView};
 use crate::workload::{Followed, Workload, WorkloadRef, follow};
 
 /// What the workload watches and the apply need from the API.
@@ -83,52 +86,50 @@ fn counts_done(
         && total.unwrap_or(0) <= updated.unwrap_or(0)
 }
 
-impl Watched for Deployment {
-    fn progress(&self) -> Progress {
-        let desired = self.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
-        let status = self.status.clone().unwrap_or_default();
-        Progress {
-            generation: self.metadata.generation.unwrap_or(0),
-            observed_generation: status.observed_generation.unwrap_or(0),
-            replicas_done: counts_done(
-                desired,
-                status.updated_replicas,
-                status.available_replicas,
-                status.replicas,
-            ),
-        }
+/// Progress of a Deployment or StatefulSet (`desired` from `spec.replicas`, default 1).
+fn replicated_progress(
+    generation: Option<i64>,
+    replicas: Option<i32>,
+    status: Option<&ReplicaStatus>,
+) -> Progress {
+    let status = status.copied().unwrap_or_default();
+    Progress {
+        generation: generation.unwrap_or(0),
+        observed_generation: status.observed_generation.unwrap_or(0),
+        replicas_done: counts_done(
+            replicas.unwrap_or(1),
+            status.updated_replicas,
+            status.available_replicas,
+            status.replicas,
+        ),
     }
 }
 
-impl Watched for StatefulSet {
+impl Watched for DeploymentView {
     fn progress(&self) -> Progress {
-        let desired = self.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
-        let status = self.status.clone().unwrap_or_default();
-        Progress {
-            generation: self.metadata.generation.unwrap_or(0),
-            observed_generation: status.observed_generation.unwrap_or(0),
-            replicas_done: counts_done(
-                desired,
-                status.updated_replicas,
-                status.available_replicas,
-                Some(status.replicas),
-            ),
-        }
+        let replicas = self.spec.as_ref().and_then(|s| s.replicas);
+        replicated_progress(self.metadata.generation, replicas, self.status.as_ref())
     }
 }
 
-impl Watched for DaemonSet {
+impl Watched for StatefulSetView {
     fn progress(&self) -> Progress {
-        let status = self.status.clone().unwrap_or_default();
-        let desired = status.desired_number_scheduled;
+        let replicas = self.spec.as_ref().and_then(|s| s.replicas);
+        replicated_progress(self.metadata.generation, replicas, self.status.as_ref())
+    }
+}
+
+impl Watched for DaemonSetView {
+    fn progress(&self) -> Progress {
+        let status = self.status.unwrap_or_default();
         Progress {
             generation: self.metadata.generation.unwrap_or(0),
             observed_generation: status.observed_generation.unwrap_or(0),
             replicas_done: counts_done(
-                desired,
+                status.desired_number_scheduled.unwrap_or(0),
                 status.updated_number_scheduled,
                 status.number_available,
-                Some(status.current_number_scheduled),
+                Some(status.current_number_scheduled.unwrap_or(0)),
             ),
         }
     }
@@ -156,7 +157,7 @@ pub fn spawn(
 ) -> Vec<WatchId> {
     let mut watches = Vec::new();
     for namespace in scope.namespaces() {
-        watches.push(spawn_one::<Deployment>(
+        watches.push(spawn_one::<DeploymentView>(
             client,
             scope,
             namespace,
@@ -164,7 +165,7 @@ pub fn spawn(
             input_tx,
             tasks,
         ));
-        watches.push(spawn_one::<StatefulSet>(
+        watches.push(spawn_one::<StatefulSetView>(
             client,
             scope,
             namespace,
@@ -172,7 +173,7 @@ pub fn spawn(
             input_tx,
             tasks,
         ));
-        watches.push(spawn_one::<DaemonSet>(
+        watches.push(spawn_one::<DaemonSetView>(
             client,
             scope,
             namespace,
@@ -277,7 +278,7 @@ mod tests {
 
     use super::*;
 
-    fn mk_deployment(generation: i64, status: serde_json::Value) -> Deployment {
+    fn mk_deployment(generation: i64, status: serde_json::Value) -> DeploymentView {
         serde_json::from_value(json!({
             "metadata": {"name": "web", "namespace": "prod", "generation": generation,
                 "annotations": {"configsync.dev/auto": "true"}},

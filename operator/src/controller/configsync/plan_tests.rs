@@ -5,7 +5,8 @@ use serde_json::json;
 
 use super::*;
 use crate::controller::workloads::observe;
-use crate::fixtures::{mk_deployment, mk_hash, mk_pod_spec};
+use crate::fixtures::{mk_deployment, mk_hash, mk_pod_spec, mk_view};
+use crate::lean::DeploymentView;
 
 fn roll() -> Decision {
     let hash = workload_hash(&[], &BTreeMap::new()).unwrap();
@@ -99,7 +100,7 @@ fn a_target_new_to_the_configsync_is_recorded_then_rolled_on_change() {
         json!({"replicas": 1, "updatedReplicas": 1, "availableReplicas": 1}),
     )
     .unwrap();
-    let observation = observe(&web, false);
+    let observation = observe(&mk_view::<DeploymentView>(&web), false);
     let drives = Drives {
         mine: BTreeSet::from([observation.workload.clone()]),
         ..Drives::default()
