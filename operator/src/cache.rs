@@ -145,8 +145,7 @@ impl SourceCache {
             labels: meta.labels.clone().unwrap_or_default(),
         };
         let sources = self.namespaces.entry(namespace.clone()).or_default();
-        let old = sources.insert(id.clone(), entry.clone());
-        let (trigger, change) = match old {
+        let (trigger, change) = match sources.get(&id) {
             None if entry.ignored => (Trigger::Rebaseline, Change::Created),
             None => (Trigger::Content, Change::Created),
             Some(old) => {
@@ -159,6 +158,7 @@ impl SourceCache {
                 (trigger, Change::Keys(keys))
             }
         };
+        sources.insert(id.clone(), entry);
         SourceUpdate {
             namespace,
             id,

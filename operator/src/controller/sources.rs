@@ -164,7 +164,8 @@ fn translate<K: Source>(
                     deleted::<K>(namespace, name, seen)
                 })
                 .collect();
-            listed.clear();
+            // Not `clear`: that keeps the table, sized for the whole list, until the next relist.
+            *listed = HashSet::new();
             inputs.push(Input::Synced(id.clone()));
             inputs
         }

@@ -265,7 +265,8 @@ fn translate<W: Watched>(
                 known.remove(&workload);
                 inputs.push(Input::WorkloadDeleted(workload));
             }
-            listed.clear();
+            // Not `clear`: that keeps the table, sized for the whole list, until the next relist.
+            *listed = HashSet::new();
             inputs.push(Input::Synced(id.clone()));
             inputs
         }
