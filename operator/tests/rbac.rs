@@ -1,10 +1,10 @@
 //! `deploy/` grants exactly what the operator uses (`controller::REQUIRED_ACCESS`), and its Deployment is
-//! hardened.
+//! hardened and sets the malloc environment the benchmarks measured (`controller::MALLOC_ENV`).
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeSet;
 
-use configsync_operator::controller::REQUIRED_ACCESS;
+use configsync_operator::controller::{MALLOC_ENV, REQUIRED_ACCESS};
 use serde_json::Value;
 
 fn manifests(file: &str) -> Vec<Value> {
@@ -105,4 +105,19 @@ fn operator_deployment_is_hardened() {
     assert!(container["resources"]["requests"]["memory"].is_string());
     assert!(container["resources"]["limits"]["memory"].is_string());
     assert_eq!(container["readinessProbe"]["httpGet"]["path"], "/readyz");
+}
+
+#[test]
+fn operator_deployment_sets_the_measured_malloc_env() {
+    let operator = &manifests("operator.yaml")[0];
+    let env = &operator["spec"]["template"]["spec"]["containers"][0]["env"];
+    for (name, value) in MALLOC_ENV {
+        let entry = env
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|e| e["name"] == *name)
+            .unwrap_or_else(|| panic!("deploy/operator.yaml sets no {name}"));
+        assert_eq!(entry["value"], *value, "{name}");
+    }
 }

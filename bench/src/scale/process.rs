@@ -7,6 +7,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use configsync_operator::controller::MALLOC_ENV;
+
 use crate::procfs;
 
 /// Failures starting or watching a process.
@@ -142,8 +144,8 @@ pub fn operator_available(configsync: &Path) -> Result<(), String> {
     }
 }
 
-/// Start `configsync operator --metrics-addr <health> <args>` against `kubeconfig`; its stderr is
-/// appended to `log` when given, dropped otherwise.
+/// Start `configsync operator --metrics-addr <health> <args>` against `kubeconfig`, with the environment
+/// `deploy/operator.yaml` sets (`MALLOC_ENV`); its stderr is appended to `log` when given, dropped otherwise.
 pub fn start_operator(
     configsync: &Path,
     kubeconfig: &Path,
@@ -169,6 +171,8 @@ pub fn start_operator(
         .args(["--metrics-addr", health])
         .args(args)
         .env("KUBECONFIG", kubeconfig)
+        // What deploy/operator.yaml sets: the benchmark measures what ships.
+        .envs(MALLOC_ENV.iter().copied())
         .stdout(Stdio::null())
         .stderr(stderr)
         .spawn()

@@ -115,8 +115,8 @@ async fn pump<K: Source + Clone + std::fmt::Debug + Send + 'static>(
     input_tx: mpsc::Sender<Input>,
 ) {
     let mut stream = std::pin::pin!(stream);
-    let mut known: HashSet<(String, String)> = HashSet::new();
-    let mut listed: HashSet<(String, String)> = HashSet::new();
+    let mut known = Known::new();
+    let mut listed = Known::new();
     while let Some(event) = stream.next().await {
         let inputs = match event {
             Ok(event) => translate(event, &mut known, &mut listed, &id),
@@ -135,8 +135,8 @@ async fn pump<K: Source + Clone + std::fmt::Debug + Send + 'static>(
 
 fn translate<K: Source>(
     event: Event<K>,
-    known: &mut HashSet<(String, String)>,
-    listed: &mut HashSet<(String, String)>,
+    known: &mut Known,
+    listed: &mut Known,
     id: &WatchId,
 ) -> Vec<Input> {
     let seen = Instant::now();
@@ -151,28 +151,28 @@ fn translate<K: Source>(
         }
         Event::Apply(object) => vec![applied(object, known, seen)],
         Event::Delete(object) => {
-            let (namespace, name) = key_of(object.meta());
-            known.remove(&(namespace.clone(), name.clone()));
-            vec![deleted::<K>(namespace, name, seen)]
+            let key = key_of(object.meta());
+            known.remove(&key);
+            vec![deleted::<K>(&key, seen)]
         }
         Event::InitDone => {
             let gone: Vec<_> = known.difference(listed).cloned().collect();
             let mut inputs: Vec<Input> = gone
                 .into_iter()
-                .map(|(namespace, name)| {
-                    known.remove(&(namespace.clone(), name.clone()));
-                    deleted::<K>(namespace, name, seen)
+                .map(|key| {
+                    known.remove(&key);
+                    deleted::<K>(&key, seen)
                 })
                 .collect();
             // Not `clear`: that keeps the table, sized for the whole list, until the next relist.
-            *listed = HashSet::new();
+            *listed = Known::new();
             inputs.push(Input::Synced(id.clone()));
             inputs
         }
     }
 }
 
-fn applied<K: Source>(object: K, known: &mut HashSet<(String, String)>, seen: Instant) -> Input {
+fn applied<K: Source>(object: K, known: &mut Known, seen: Instant) -> Input {
     known.insert(key_of(object.meta()));
     let (meta, digests) = object.into_digests();
     Input::Source(SourceInput::Applied {
@@ -183,23 +183,31 @@ fn applied<K: Source>(object: K, known: &mut HashSet<(String, String)>, seen: In
     })
 }
 
-fn deleted<K: Source>(namespace: String, name: String, seen: Instant) -> Input {
+fn deleted<K: Source>(key: &str, seen: Instant) -> Input {
+    let (namespace, name) = key.split_once('/').unwrap_or(("", key));
     let id = SourceId {
         kind: K::KIND,
-        name,
+        name: name.to_owned(),
     };
     Input::Source(SourceInput::Deleted {
-        namespace,
+        namespace: namespace.to_owned(),
         id,
         seen,
     })
 }
 
-fn key_of(meta: &ObjectMeta) -> (String, String) {
-    (
-        meta.namespace.clone().unwrap_or_default(),
-        meta.name.clone().unwrap_or_default(),
-    )
+/// The sources a watch has seen, as `namespace/name` (neither contains a `/`): one allocation each, since
+/// a watch of every namespace knows every source in the cluster.
+type Known = HashSet<Box<str>>;
+
+fn key_of(meta: &ObjectMeta) -> Box<str> {
+    let namespace = meta.namespace.as_deref().unwrap_or_default();
+    let name = meta.name.as_deref().unwrap_or_default();
+    let mut key = String::with_capacity(namespace.len() + 1 + name.len());
+    key.push_str(namespace);
+    key.push('/');
+    key.push_str(name);
+    key.into_boxed_str()
 }
 
 /// The metadata the source cache reads, and nothing that could carry a value.
@@ -254,7 +262,7 @@ mod tests {
             meta.annotations.unwrap().keys().collect::<Vec<_>>(),
             ["configsync.dev/ignore"]
         );
-        assert!(known.contains(&("prod".to_owned(), "db".to_owned())));
+        assert!(known.contains("prod/db"));
     }
 
     #[test]
