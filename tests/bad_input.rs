@@ -24,7 +24,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use base64::Engine as _;
-use support::{Cluster, Process, path_str, start, wait_until};
+use support::{Cluster, Process, path_str, sidecar_command, start, wait_until};
 
 /// The largest value a ConfigMap can hold with a short key (the API counts keys and values, 1 MiB in all).
 const BIG: usize = 1024 * 1024 - 64;
@@ -55,20 +55,11 @@ fn create_configmaps(cluster: &Cluster) {
 }
 
 fn sidecar(cluster: &Cluster, work: &Path, env_from: &str, log: &Path) -> Process {
-    let child = Command::new(env!("CARGO_BIN_EXE_configsync"))
-        .args(["sidecar", "--configmap", "big", "--configmap", "bin"])
-        .args([
-            "--namespace",
-            "default",
-            "--wait",
-            "200ms",
-            "--health-addr",
-            "off",
-        ])
-        .args(["--dir", path_str(&work.join("out"))])
+    let sources = ["--configmap", "big", "--configmap", "bin"];
+    let child = sidecar_command(cluster, &sources, &work.join("out"))
+        .args(["--health-addr", "off"])
         .args(["--env-file", path_str(&work.join("app.env"))])
         .args(["--env-from", env_from])
-        .env("KUBECONFIG", &cluster.kubeconfig)
         .stdout(Stdio::null())
         .stderr(File::create(log).expect("log file"))
         .spawn()

@@ -4,11 +4,10 @@
 //! with a printed reason. Every wait polls a condition against a deadline.
 mod support;
 
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
-use support::{path_str, start};
+use support::{Cluster, Process, lines_of, path_str, run_ok, start};
 
 const DEPLOYMENT: &str = "apiVersion: apps/v1
 kind: Deployment
@@ -272,28 +271,23 @@ fn imperative_creates_send_protobuf() {
         cluster.dir.path().join("tls.crt"),
         cluster.dir.path().join("tls.key"),
     );
-    let openssl = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=configsync.test",
-            "-keyout",
-        ])
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .expect("openssl is installed");
-    assert!(
-        openssl.status.success(),
-        "{}",
-        String::from_utf8_lossy(&openssl.stderr)
+    run_ok(
+        Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "1",
+                "-subj",
+                "/CN=configsync.test",
+                "-keyout",
+            ])
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert),
     );
     cluster.ok(&[
         "create",
@@ -314,29 +308,32 @@ fn imperative_creates_send_protobuf() {
     );
 }
 
+/// `kubectl <args>` (a `get --watch`) running until dropped, and the lines it prints.
+fn start_watch(cluster: &Cluster, args: &[&str]) -> (Process, mpsc::Receiver<String>) {
+    let mut watch = cluster
+        .command(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("kubectl get -w");
+    let line_rx = lines_of(watch.stdout.take().expect("stdout"));
+    (Process(watch), line_rx)
+}
+
 #[test]
 fn get_watch_sees_new_objects() {
     let Some(cluster) = start() else { return };
-    let mut watch = cluster
-        .command(&[
+    let (watch, line_rx) = start_watch(
+        &cluster,
+        &[
             "get",
             "configmaps",
             "--watch",
             "-o",
             "name",
             "--request-timeout=30s",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("kubectl get -w");
-    let stdout = watch.stdout.take().expect("stdout");
-    let (line_tx, line_rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = line_tx.send(line);
-        }
-    });
+        ],
+    );
     // Keep creating until the watch reports one (the watch may start after the first create).
     let mut seen = None;
     for attempt in 0..40 {
@@ -346,8 +343,7 @@ fn get_watch_sees_new_objects() {
             break;
         }
     }
-    let _ = watch.kill();
-    let _ = watch.wait();
+    drop(watch);
     let line = seen.expect("kubectl get -w printed a created configmap");
     assert!(line.starts_with("configmap/watched-"), "{line}");
 }
@@ -355,8 +351,7 @@ fn get_watch_sees_new_objects() {
 #[test]
 fn course_manifests_apply_and_read_back() {
     let Some(cluster) = start() else { return };
-    let course = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/course");
-    cluster.ok(&["apply", "-f", course]);
+    cluster.apply_repo("examples/course");
     let secret = cluster.json(&["get", "secret", "mysecret"]);
     assert_eq!(secret["data"]["username"], "YWRtaW4=");
     assert_eq!(secret["data"]["password"], "MWYyZDFlMmU2N2Rm");
@@ -812,25 +807,16 @@ fn secret_string_data_is_merged_into_base64_data() {
 fn get_watch_prints_added_modified_and_deleted_events() {
     let Some(cluster) = start() else { return };
     cluster.ok(&["create", "configmap", "watched", "--from-literal=a=1"]);
-    let mut watch = cluster
-        .command(&[
+    let (watch, line_rx) = start_watch(
+        &cluster,
+        &[
             "get",
             "configmap",
             "--watch",
             "--output-watch-events",
             "--request-timeout=30s",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("kubectl get -w");
-    let stdout = watch.stdout.take().expect("stdout");
-    let (line_tx, line_rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = line_tx.send(line);
-        }
-    });
+        ],
+    );
     let expect = |event: &str| {
         let line = support::wait_for_line(&line_rx, event);
         assert!(
@@ -844,8 +830,7 @@ fn get_watch_prints_added_modified_and_deleted_events() {
     expect("MODIFIED");
     cluster.ok(&["delete", "configmap", "watched"]);
     expect("DELETED");
-    let _ = watch.kill();
-    let _ = watch.wait();
+    drop(watch);
 }
 
 /// A ConfigSync manifest named `name` with `spec` (flow-style YAML).
@@ -858,11 +843,7 @@ fn configsync_manifest(name: &str, spec: &str) -> String {
 #[test]
 fn configsyncs_are_checked_against_the_crd_schema() {
     let Some(cluster) = start() else { return };
-    let crd = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/crds/configsync.dev_configsyncs.yaml"
-    );
-    cluster.ok(&["apply", "-f", crd]);
+    cluster.apply_repo("crds/configsync.dev_configsyncs.yaml");
     cluster.ok(&[
         "wait",
         "--for=condition=Established",

@@ -8,10 +8,6 @@ mod support;
 
 use support::{Cluster, start, start_operator, wait_until};
 
-fn repo(path: &str) -> String {
-    format!("{}/{path}", env!("CARGO_MANIFEST_DIR"))
-}
-
 /// `kubectl get configsync <extra>` as (column, cell) pairs of the `redis` row. Columns are cut at the
 /// header's offsets (names are separated by 2+ spaces; `LAST ROLLOUT` has one), so empty cells survive.
 fn table(cluster: &Cluster, extra: &[&str]) -> Vec<(String, String)> {
@@ -72,7 +68,7 @@ fn a_configmap_edit_shows_in_kubectl_get_configsync() {
     wait_until("the operator says the CRD is missing", || {
         operator.logged("ConfigSync resources are not served")
     });
-    cluster.ok(&["apply", "-f", &repo("crds/")]);
+    cluster.apply_repo("crds/");
     wait_until("ConfigSyncs are served", || {
         cluster.run(&["get", "configsync"]).status.success()
     });
@@ -81,7 +77,7 @@ fn a_configmap_edit_shows_in_kubectl_get_configsync() {
         "examples/course/myconfig.yaml",
         "examples/configsync/",
     ] {
-        cluster.ok(&["apply", "-f", &repo(manifest)]);
+        cluster.apply_repo(manifest);
     }
     wait_until("the ConfigSync is Ready", || {
         let status = status(&cluster);
@@ -94,15 +90,11 @@ fn a_configmap_edit_shows_in_kubectl_get_configsync() {
         "adoption rolls nothing"
     );
 
-    cluster.ok(&[
-        "patch",
+    cluster.merge_patch(
         "configmap",
         "redis-config",
-        "--type",
-        "merge",
-        "-p",
         r#"{"data":{"redis.properties":"maxmemory 4mb\nmaxmemory-policy allkeys-lru\n"}}"#,
-    ]);
+    );
     wait_until("the new hash is rolled out and Ready", || {
         let status = status(&cluster);
         status["shortHash"] != adopted["shortHash"]

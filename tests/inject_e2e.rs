@@ -6,12 +6,12 @@
 //! test rotates the certificate files under the running operator and checks that the webhook serves the new one.
 mod support;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use base64::Engine as _;
 use serde_json::{Value, json};
-use support::{Cluster, Operator, path_str, start, start_operator, wait_until};
+use support::{Cluster, Operator, path_str, run_ok, start, start_operator, wait_until};
 
 fn example_documents() -> Vec<Value> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/inject/deployment.yaml");
@@ -33,15 +33,13 @@ fn webhook_configuration(url: &str, ca_pem: &str) -> Value {
 }
 
 fn run_certs(dir: &Path) {
-    let out = Command::new(env!("CARGO_BIN_EXE_configsync"))
-        .args(["certs", "--out", path_str(dir), "--dns", "127.0.0.1"])
-        .output()
-        .expect("run configsync certs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_ok(Command::new(env!("CARGO_BIN_EXE_configsync")).args([
+        "certs",
+        "--out",
+        path_str(dir),
+        "--dns",
+        "127.0.0.1",
+    ]));
 }
 
 /// `configsync operator` with the webhook on a free port, serving `tls/tls.crt`; returns it and its URL.
@@ -67,8 +65,7 @@ fn start_webhook(cluster: &Cluster, tls: &Path) -> (Operator, String) {
 /// Register the webhook (deploy/webhook.yaml, pointed at `url`) trusting the CA in `tls/ca.crt`.
 fn register_webhook(cluster: &Cluster, url: &str, tls: &Path) {
     let ca = std::fs::read_to_string(tls.join("ca.crt")).expect("ca.crt");
-    let config = cluster.file("webhook.json", &webhook_configuration(url, &ca).to_string());
-    cluster.ok(&["apply", "-f", path_str(&config)]);
+    cluster.apply_json("webhook.json", &webhook_configuration(url, &ca));
 }
 
 /// The names of the pods labelled `app=<app>`, once there are `count` of them.
@@ -174,15 +171,11 @@ fn check_injected(pod: &Value, yaml: &str) {
 
 /// The initial config hash `configsync inject` computes offline for the example.
 fn offline_hash() -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_configsync"))
-        .args(["inject", "-f", "examples/inject/deployment.yaml"])
-        .output()
-        .expect("configsync inject");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = run_ok(Command::new(env!("CARGO_BIN_EXE_configsync")).args([
+        "inject",
+        "-f",
+        "examples/inject/deployment.yaml",
+    ]));
     let injected: Vec<Value> =
         serde_saphyr::from_multiple(&String::from_utf8_lossy(&out.stdout)).expect("YAML");
     injected[1]["spec"]["template"]["metadata"]["annotations"]["configsync.dev/config-hash"].clone()
@@ -214,24 +207,45 @@ fn run_injected_sidecar(cluster: &Cluster, pod: &Value) -> String {
     std::fs::read_to_string(data.join("web-config/nginx.conf")).expect("rendered file")
 }
 
-#[test]
-fn operator_webhook_injects_pods_created_with_kubectl() {
-    let Some(cluster) = start() else { return };
+/// A cluster with the operator's webhook registered (certificates from `configsync certs` in `tls`) and the
+/// example's ConfigMap applied. The operator stops before the cluster (fields drop in order).
+struct Injecting {
+    _operator: Operator,
+    cluster: Cluster,
+    tls: PathBuf,
+    url: String,
+    docs: Vec<Value>,
+}
+
+fn start_injecting() -> Option<Injecting> {
+    let cluster = start()?;
     let tls = cluster.dir.path().join("tls");
     run_certs(&tls);
-    let (_operator, url) = start_webhook(&cluster, &tls);
+    let (operator, url) = start_webhook(&cluster, &tls);
     register_webhook(&cluster, &url, &tls);
     let docs = example_documents();
-    let config_map = cluster.file("configmap.json", &docs[0].to_string());
-    cluster.ok(&["apply", "-f", path_str(&config_map)]);
-    let deployment = deployment_with_two_containers(&docs);
-    let deployment = cluster.file("deployment.json", &deployment.to_string());
-    cluster.ok(&["apply", "-f", path_str(&deployment)]);
+    cluster.apply_json("configmap.json", &docs[0]);
+    Some(Injecting {
+        _operator: operator,
+        cluster,
+        tls,
+        url,
+        docs,
+    })
+}
 
-    let names = pods_of(&cluster, "web", 2);
+#[test]
+fn operator_webhook_injects_pods_created_with_kubectl() {
+    let Some(injecting) = start_injecting() else {
+        return;
+    };
+    let (cluster, docs) = (&injecting.cluster, &injecting.docs);
+    cluster.apply_json("deployment.json", &deployment_with_two_containers(docs));
+
+    let names = pods_of(cluster, "web", 2);
     let cli_hash = offline_hash();
     for name in &names {
-        let (pod, yaml) = pod_yaml(&cluster, name);
+        let (pod, yaml) = pod_yaml(cluster, name);
         check_injected(&pod, &yaml);
         // The webhook and `configsync inject` compute the same initial hash from the same ConfigMap, so the
         // operator's first pass adopts the Deployment without a rollout.
@@ -242,8 +256,8 @@ fn operator_webhook_injects_pods_created_with_kubectl() {
     }
 
     // The injected env configures the real sidecar: run it once with that env against the cluster.
-    let (pod, _) = pod_yaml(&cluster, &names[0]);
-    let rendered = run_injected_sidecar(&cluster, &pod);
+    let (pod, _) = pod_yaml(cluster, &names[0]);
+    let rendered = run_injected_sidecar(cluster, &pod);
     assert_eq!(
         rendered,
         docs[0]["data"]["nginx.conf"]
@@ -254,19 +268,18 @@ fn operator_webhook_injects_pods_created_with_kubectl() {
     // A pod that does not opt in is admitted unchanged.
     let plain = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "plain", "namespace": "default"},
         "spec": {"containers": [{"name": "app", "image": "app"}]}});
-    let plain = cluster.file("plain.json", &plain.to_string());
-    cluster.ok(&["apply", "-f", path_str(&plain)]);
+    cluster.apply_json("plain.json", &plain);
     let stored = cluster.json(&["get", "pod", "plain"]);
     assert!(stored["spec"].get("initContainers").is_none(), "{stored}");
 }
 
-/// A bare pod that opts in to injection of the example's ConfigMap.
-fn opted_in_pod(cluster: &Cluster, name: &str) -> std::path::PathBuf {
+/// Apply a bare pod that opts in to injection of the example's ConfigMap.
+fn apply_opted_in_pod(cluster: &Cluster, name: &str) {
     let pod = json!({"apiVersion": "v1", "kind": "Pod",
         "metadata": {"name": name, "namespace": "default", "labels": {"app": name},
             "annotations": {"configsync.dev/inject": "true", "configsync.dev/inject-configmaps": "web-config"}},
         "spec": {"containers": [{"name": "app", "image": "app"}]}});
-    cluster.file(&format!("{name}.json"), &pod.to_string())
+    cluster.apply_json(&format!("{name}.json"), &pod);
 }
 
 fn is_injected(cluster: &Cluster, name: &str) -> bool {
@@ -276,17 +289,13 @@ fn is_injected(cluster: &Cluster, name: &str) -> bool {
 
 #[test]
 fn operator_webhook_serves_rotated_certificate_files() {
-    let Some(cluster) = start() else { return };
-    let tls = cluster.dir.path().join("tls");
-    run_certs(&tls);
-    let (_operator, url) = start_webhook(&cluster, &tls);
-    register_webhook(&cluster, &url, &tls);
-    let docs = example_documents();
-    let config_map = cluster.file("configmap.json", &docs[0].to_string());
-    cluster.ok(&["apply", "-f", path_str(&config_map)]);
-    cluster.ok(&["apply", "-f", path_str(&opted_in_pod(&cluster, "before"))]);
+    let Some(injecting) = start_injecting() else {
+        return;
+    };
+    let (cluster, tls, url) = (&injecting.cluster, &injecting.tls, &injecting.url);
+    apply_opted_in_pod(cluster, "before");
     assert!(
-        is_injected(&cluster, "before"),
+        is_injected(cluster, "before"),
         "the first certificate serves"
     );
 
@@ -294,12 +303,12 @@ fn operator_webhook_serves_rotated_certificate_files() {
     // only the new CA. failurePolicy is Ignore: had the webhook kept serving the old certificate, the cluster's
     // TLS check would fail and admit the pod without the sidecar.
     let old_ca = std::fs::read(tls.join("ca.crt")).expect("ca.crt");
-    run_certs(&tls);
+    run_certs(tls);
     assert_ne!(std::fs::read(tls.join("ca.crt")).expect("ca.crt"), old_ca);
-    register_webhook(&cluster, &url, &tls);
-    cluster.ok(&["apply", "-f", path_str(&opted_in_pod(&cluster, "after"))]);
+    register_webhook(cluster, url, tls);
+    apply_opted_in_pod(cluster, "after");
     assert!(
-        is_injected(&cluster, "after"),
+        is_injected(cluster, "after"),
         "the webhook serves the rotated certificate without a restart"
     );
 }

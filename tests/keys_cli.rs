@@ -34,6 +34,13 @@ fn s(path: &Path) -> &str {
     path.to_str().expect("utf-8 path")
 }
 
+/// `keys <verb> --keys <keys> --store <store>` followed by `extra`.
+fn on_store<'a>(verb: &'a str, keys: &'a Path, store: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["keys", verb, "--keys", s(keys), "--store", s(store)];
+    args.extend(extra);
+    args
+}
+
 #[test]
 fn generate_writes_a_private_key_file_and_refuses_to_overwrite() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -96,15 +103,7 @@ fn rotate_status_and_resumed_reencrypt() {
         status.contains("6 items: 0 current (primary 2026-q4), 6 stale, 0 unreadable"),
         "{status}"
     );
-    let check = configsync(&[
-        "keys",
-        "status",
-        "--keys",
-        s(&keys),
-        "--store",
-        s(&store_dir),
-        "--check",
-    ]);
+    let check = configsync(&on_store("status", &keys, &store_dir, &["--check"]));
     assert!(
         !check.status.success(),
         "--check fails while items are stale"
@@ -123,14 +122,7 @@ fn rotate_status_and_resumed_reencrypt() {
     let orphan = store_dir.join("default/app-3/.config.yaml.sealed.0123456789abcdef.tmp");
     std::fs::write(&orphan, b"half a write").expect("orphan");
 
-    let run = configsync(&[
-        "keys",
-        "reencrypt",
-        "--keys",
-        s(&keys),
-        "--store",
-        s(&store_dir),
-    ]);
+    let run = configsync(&on_store("reencrypt", &keys, &store_dir, &[]));
     let (stdout, stderr) = (
         String::from_utf8_lossy(&run.stdout),
         String::from_utf8_lossy(&run.stderr),
@@ -151,15 +143,7 @@ fn rotate_status_and_resumed_reencrypt() {
     );
     assert!(!orphan.exists());
 
-    let status = ok(&[
-        "keys",
-        "status",
-        "--keys",
-        s(&keys),
-        "--store",
-        s(&store_dir),
-        "--check",
-    ]);
+    let status = ok(&on_store("status", &keys, &store_dir, &["--check"]));
     assert!(
         status.contains("6 items: 6 current (primary 2026-q4), 0 stale, 0 unreadable"),
         "{status}"
@@ -193,25 +177,11 @@ fn reencrypt_fails_loudly_on_items_it_cannot_read_and_keeps_them() {
         .expect("put");
     let before = store.read_sealed(&mk_id(0)).expect("read");
 
-    let run = configsync(&[
-        "keys",
-        "reencrypt",
-        "--keys",
-        s(&other_keys),
-        "--store",
-        s(&store_dir),
-    ]);
+    let run = configsync(&on_store("reencrypt", &other_keys, &store_dir, &[]));
     assert!(!run.status.success());
     assert!(String::from_utf8_lossy(&run.stderr).contains("unknown key id \"key-1\""));
     assert_eq!(store.read_sealed(&mk_id(0)).expect("read"), before);
-    let status = ok(&[
-        "keys",
-        "status",
-        "--keys",
-        s(&other_keys),
-        "--store",
-        s(&store_dir),
-    ]);
+    let status = ok(&on_store("status", &other_keys, &store_dir, &[]));
     assert!(status.contains("key-1\tunknown-key"), "{status}");
 }
 
@@ -296,16 +266,7 @@ fn staged_rotation_promote_and_guarded_retire() {
         "key-2"
     );
 
-    let refused = configsync(&[
-        "keys",
-        "retire",
-        "--keys",
-        s(&keys),
-        "--id",
-        "key-1",
-        "--store",
-        s(&store_dir),
-    ]);
+    let refused = configsync(&on_store("retire", &keys, &store_dir, &["--id", "key-1"]));
     assert!(!refused.status.success());
     assert!(
         String::from_utf8_lossy(&refused.stderr)
@@ -316,24 +277,8 @@ fn staged_rotation_promote_and_guarded_retire() {
         "refused retire keeps the key"
     );
 
-    ok(&[
-        "keys",
-        "reencrypt",
-        "--keys",
-        s(&keys),
-        "--store",
-        s(&store_dir),
-    ]);
-    ok(&[
-        "keys",
-        "retire",
-        "--keys",
-        s(&keys),
-        "--id",
-        "key-1",
-        "--store",
-        s(&store_dir),
-    ]);
+    ok(&on_store("reencrypt", &keys, &store_dir, &[]));
+    ok(&on_store("retire", &keys, &store_dir, &["--id", "key-1"]));
     let ring = KeyRing::load_file(&keys).expect("load");
     assert!(!ring.contains("key-1"));
     assert_eq!(

@@ -39,16 +39,11 @@ fn example_secrets() -> Vec<(String, String, String, Vec<u8>)> {
 }
 
 fn yaml_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).expect("examples dir").flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            files.extend(yaml_files(&path));
-        } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
-            files.push(path);
-        }
-    }
-    files
+    let is_yaml = |path: &PathBuf| path.extension().is_some_and(|e| e == "yaml" || e == "yml");
+    support::files_under(dir)
+        .into_iter()
+        .filter(is_yaml)
+        .collect()
 }
 
 /// The decoded `data` and the `stringData` of a Secret object.
@@ -167,17 +162,9 @@ fn metrics_addr(text: &str, marker: &str, after: &str) -> String {
 }
 
 fn kubectl(kubeconfig: &str, args: &[&str]) -> Vec<u8> {
-    let out = Command::new("kubectl")
-        .args(["--kubeconfig", kubeconfig])
-        .args(args)
-        .output()
-        .expect("run kubectl");
-    assert!(
-        out.status.success(),
-        "kubectl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
+    let mut command = Command::new("kubectl");
+    command.args(["--kubeconfig", kubeconfig]).args(args);
+    support::run_ok(&mut command).stdout
 }
 
 /// Every resource kind searched (all objects, spec and status); Secrets are left out on purpose.

@@ -58,15 +58,7 @@ fn edit_rolls_the_deployment(cluster: &Cluster) {
         "adoption restarts nothing"
     );
 
-    cluster.ok(&[
-        "patch",
-        "configmap",
-        "app",
-        "--type",
-        "merge",
-        "-p",
-        r#"{"data":{"greeting":"bonjour"}}"#,
-    ]);
+    cluster.merge_patch("configmap", "app", r#"{"data":{"greeting":"bonjour"}}"#);
     wait_until("the pod template carries the new hash", || {
         annotation(cluster, TEMPLATE).is_some()
     });

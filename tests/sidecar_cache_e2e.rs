@@ -5,10 +5,10 @@
 mod support;
 
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
-use support::{Cluster, Process, path_str, start, wait_until};
+use support::{Cluster, Process, files_under, path_str, sidecar_command, start, wait_until};
 
 const PROPERTIES: &str = "maxmemory 2mb\nmaxmemory-policy allkeys-lru\n";
 /// Plaintexts of the synced data and the base64 forms the API stores them in.
@@ -23,43 +23,15 @@ const FORBIDDEN: [&str; 6] = [
 
 fn start_sidecar(cluster: &Cluster, work: &Path, log: &Path) -> Process {
     let (cache, keys, out) = (work.join("cache"), work.join("keys.json"), work.join("out"));
-    let child = Command::new(env!("CARGO_BIN_EXE_configsync"))
-        .args([
-            "sidecar",
-            "--configmap",
-            "redis-config",
-            "--secret",
-            "mysecret",
-        ])
-        .args([
-            "--namespace",
-            "default",
-            "--wait",
-            "200ms",
-            "--health-addr",
-            "off",
-        ])
-        .args(["--dir", path_str(&out), "--cache-dir", path_str(&cache)])
+    let sources = ["--configmap", "redis-config", "--secret", "mysecret"];
+    let child = sidecar_command(cluster, &sources, &out)
+        .args(["--health-addr", "off", "--cache-dir", path_str(&cache)])
         .args(["--cache-keys", path_str(&keys), "--cache-timeout", "1s"])
-        .env("KUBECONFIG", &cluster.kubeconfig)
         .stdout(Stdio::null())
         .stderr(File::create(log).expect("log file"))
         .spawn()
         .expect("start configsync sidecar");
     Process(child)
-}
-
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).expect("read dir").flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            files.extend(files_under(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files
 }
 
 fn read(path: &Path) -> Vec<u8> {
@@ -77,8 +49,7 @@ fn restarted_sidecar_serves_the_encrypted_cache_while_the_api_is_down() {
         .expect("run keys generate");
     assert!(generated.status.success(), "keys generate: {generated:?}");
     for manifest in ["redis-config.yaml", "mysecret.yaml"] {
-        let path = format!("{}/examples/course/{manifest}", env!("CARGO_MANIFEST_DIR"));
-        cluster.ok(&["apply", "-f", &path]);
+        cluster.apply_repo(&format!("examples/course/{manifest}"));
     }
     let out = work.path().join("out");
     let (properties, password, username) = (

@@ -6,7 +6,9 @@ mod support;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use support::{Process, path_str, start, wait_until};
+use support::{
+    Process, path_str, read_text, sidecar_command, spawn_redis_sidecar, start, wait_until,
+};
 
 /// The "app": a shell that logs `started` and then one `HUP` line per SIGHUP.
 fn start_app(log: &Path) -> Process {
@@ -22,18 +24,10 @@ fn start_app(log: &Path) -> Process {
     Process(child)
 }
 
-fn read(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap_or_default()
-}
-
 #[test]
 fn sidecar_projects_redis_config_and_signals_the_app() {
     let Some(cluster) = start() else { return };
-    let manifest = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/examples/course/redis-config.yaml"
-    );
-    cluster.ok(&["apply", "-f", manifest]);
+    cluster.apply_repo("examples/course/redis-config.yaml");
     let work = tempfile::tempdir().expect("tempdir");
     let (out, app_log, pid_file) = (
         work.path().join("out"),
@@ -43,56 +37,27 @@ fn sidecar_projects_redis_config_and_signals_the_app() {
     let app = start_app(&app_log);
     std::fs::write(&pid_file, app.0.id().to_string()).expect("pid file");
 
-    let sidecar = Command::new(env!("CARGO_BIN_EXE_configsync"))
-        .args([
-            "sidecar",
-            "--configmap",
-            "redis-config",
-            "--namespace",
-            "default",
-            "--wait",
-            "200ms",
-        ])
-        .args([
-            "--dir",
-            path_str(&out),
-            "--pid-file",
-            path_str(&pid_file),
-            "--health-addr",
-            "off",
-        ])
-        .env("KUBECONFIG", &cluster.kubeconfig)
+    let mut sidecar = sidecar_command(&cluster, &["--configmap", "redis-config"], &out);
+    sidecar
+        .args(["--pid-file", path_str(&pid_file), "--health-addr", "off"])
         .stdout(Stdio::inherit())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start configsync sidecar");
-    let _sidecar = Process(sidecar);
-
-    let properties = out.join("redis-config/redis.properties");
-    wait_until("the initial projection", || {
-        read(&properties).contains("maxmemory 2mb")
-    });
+        .stderr(Stdio::inherit());
+    let (_sidecar, properties) = spawn_redis_sidecar(&mut sidecar, &out);
     assert!(
         std::fs::read_link(out.join("..data")).is_ok(),
         "published through ..data"
     );
 
     let patch = r#"{"data":{"redis.properties":"maxmemory 5mb\nmaxmemory-policy allkeys-lru\n"}}"#;
-    cluster.ok(&[
-        "patch",
-        "configmap",
-        "redis-config",
-        "--type",
-        "merge",
-        "-p",
-        patch,
-    ]);
+    cluster.merge_patch("configmap", "redis-config", patch);
     wait_until("the edited redis.properties", || {
-        read(&properties).contains("maxmemory 5mb")
+        read_text(&properties).contains("maxmemory 5mb")
     });
-    wait_until("the app to get SIGHUP", || read(&app_log).contains("HUP"));
+    wait_until("the app to get SIGHUP", || {
+        read_text(&app_log).contains("HUP")
+    });
     assert_eq!(
-        read(&app_log),
+        read_text(&app_log),
         "started\nHUP\n",
         "one SIGHUP for the edit, none at start"
     );

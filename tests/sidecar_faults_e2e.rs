@@ -11,11 +11,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{Process, http_get, path_str, start, wait_until};
-
-fn read(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap_or_default()
-}
+use support::{
+    Process, http_get, path_str, read_text, sidecar_command, spawn_redis_sidecar, start, wait_until,
+};
 
 /// The value of the sample `name` (with its labels) in a Prometheus text body.
 fn sample(metrics: &str, name: &str) -> Option<f64> {
@@ -27,7 +25,7 @@ fn sample(metrics: &str, name: &str) -> Option<f64> {
 
 /// The address the sidecar's health server bound, from its log (`... bound=127.0.0.1:PORT`).
 fn health_addr(log: &Path) -> Option<String> {
-    let text = read(log);
+    let text = read_text(log);
     let line = text.lines().find(|l| l.contains("serving /healthz"))?;
     let addr = line.split("bound=").nth(1)?.split_whitespace().next()?;
     Some(addr.to_owned())
@@ -38,27 +36,15 @@ fn health_addr(log: &Path) -> Option<String> {
 #[test]
 fn api_outage_keeps_the_files_and_health_and_recovers_when_the_api_returns() {
     let Some(cluster) = start() else { return };
-    let manifest = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/examples/course/redis-config.yaml"
-    );
-    cluster.ok(&["apply", "-f", manifest]);
+    cluster.apply_repo("examples/course/redis-config.yaml");
     let work = tempfile::tempdir().expect("tempdir");
     let (out, log) = (work.path().join("out"), work.path().join("sidecar.log"));
-    let sidecar = Command::new(env!("CARGO_BIN_EXE_configsync"))
-        .args(["sidecar", "--configmap", "redis-config", "--namespace"])
-        .args(["default", "--wait", "200ms", "--dir", path_str(&out)])
+    let mut sidecar = sidecar_command(&cluster, &["--configmap", "redis-config"], &out);
+    sidecar
         .args(["--health-addr", "127.0.0.1:0", "--recheck-interval", "1s"])
-        .env("KUBECONFIG", &cluster.kubeconfig)
         .stdout(Stdio::null())
-        .stderr(File::create(&log).expect("log file"))
-        .spawn()
-        .expect("start configsync sidecar");
-    let _sidecar = Process(sidecar);
-    let properties = out.join("redis-config/redis.properties");
-    wait_until("the initial projection", || {
-        read(&properties).contains("maxmemory 2mb")
-    });
+        .stderr(File::create(&log).expect("log file"));
+    let (_sidecar, properties) = spawn_redis_sidecar(&mut sidecar, &out);
     wait_until("the health server", || health_addr(&log).is_some());
     let addr = health_addr(&log).unwrap_or_default();
     wait_until("/healthz ready", || http_get(&addr, "/healthz").is_some());
@@ -73,7 +59,7 @@ fn api_outage_keeps_the_files_and_health_and_recovers_when_the_api_returns() {
         restarts().is_some_and(|n| n >= before + 2.0)
     });
     assert!(
-        read(&properties).contains("maxmemory 2mb"),
+        read_text(&properties).contains("maxmemory 2mb"),
         "the last files are still served"
     );
     assert_eq!(std::fs::read_link(out.join("..data")).ok(), Some(published));
@@ -82,19 +68,11 @@ fn api_outage_keeps_the_files_and_health_and_recovers_when_the_api_returns() {
 
     cluster.set_faults("{}");
     let patch = r#"{"data":{"redis.properties":"maxmemory 7mb\n"}}"#;
-    cluster.ok(&[
-        "patch",
-        "configmap",
-        "redis-config",
-        "--type",
-        "merge",
-        "-p",
-        patch,
-    ]);
+    cluster.merge_patch("configmap", "redis-config", patch);
     wait_until("the change made after the outage", || {
-        read(&properties) == "maxmemory 7mb\n"
+        read_text(&properties) == "maxmemory 7mb\n"
     });
-    let text = read(&log);
+    let text = read_text(&log);
     assert!(!text.contains("panicked"), "{text}");
 }
 

@@ -4,42 +4,53 @@
 
 mod support;
 
+use configsync_cluster::EmbeddedCluster;
 use configsync_operator::controller::Config;
 use serde_json::{Value, json};
 use support::*;
 
-fn redis_spec() -> Value {
-    json!({"sources": [{"kind": "ConfigMap", "name": "redis-config"}],
-           "targets": [{"kind": "Deployment", "name": "redis"}]})
+/// A ConfigSync spec from ConfigMap `source` to Deployment `target`.
+fn spec(source: &str, target: &str) -> Value {
+    json!({"sources": [{"kind": "ConfigMap", "name": source}],
+           "targets": [{"kind": "Deployment", "name": target}]})
 }
 
-async fn setup(client: &kube::Client) {
-    install_crd(client).await;
+fn redis_spec() -> Value {
+    spec("redis-config", "redis")
+}
+
+/// A cluster with its controllers, the ConfigSync CRD, ConfigMap `redis-config` and Deployment `redis`.
+async fn mk_redis_cluster() -> (EmbeddedCluster, kube::Client) {
+    let (cluster, client) = mk_cluster_with_controllers().await;
+    install_crd(&client).await;
     put_configmap(
-        client,
+        &client,
         "redis-config",
         json!({"redis.conf": "maxmemory 2mb"}),
     )
     .await;
     create_deployment(
-        client,
+        &client,
         &mk_deployment("redis", json!({}), env_from("redis-config")),
     )
     .await;
+    (cluster, client)
+}
+
+/// Apply ConfigSync `name` with [`redis_spec`] and wait until it is Ready; returns its status.
+async fn adopt_redis(client: &kube::Client, name: &str) -> Value {
+    put_configsync(client, name, redis_spec()).await;
+    wait_status(client, name, &format!("{name} is adopted and Ready"), |s| {
+        ready_with(s, "True", "Applied")
+    })
+    .await
 }
 
 #[tokio::test]
 async fn a_source_edit_rolls_once_and_status_records_it() {
-    let cluster = mk_cluster_with_controllers().await;
-    let client = cluster.client();
-    setup(&client).await;
-    let history = TemplateHistory::watch(&client).await;
-    let _operator = Operator::start(client.clone(), Config::default()).await;
-    put_configsync(&client, "redis", redis_spec()).await;
-    let adopted = wait_status(&client, "redis", "adopted and Ready", |s| {
-        ready_with(s, "True", "Applied")
-    })
-    .await;
+    let (_cluster, client) = mk_redis_cluster().await;
+    let (history, _operator) = TemplateHistory::watch_and_start(&client, Config::default()).await;
+    let adopted = adopt_redis(&client, "redis").await;
     assert_eq!(adopted["sourceCount"], 1);
     assert_eq!(adopted["targetCount"], 1);
     assert_eq!(adopted["observedGeneration"], 1);
@@ -86,26 +97,10 @@ async fn a_source_edit_rolls_once_and_status_records_it() {
 
 #[tokio::test]
 async fn missing_sources_and_targets_are_conditions() {
-    let cluster = mk_cluster_with_controllers().await;
-    let client = cluster.client();
-    setup(&client).await;
+    let (_cluster, client) = mk_redis_cluster().await;
     let _operator = Operator::start(client.clone(), Config::default()).await;
-    put_configsync(
-        &client,
-        "no-source",
-        json!({
-        "sources": [{"kind": "ConfigMap", "name": "gone"}],
-        "targets": [{"kind": "Deployment", "name": "redis"}]}),
-    )
-    .await;
-    put_configsync(
-        &client,
-        "no-target",
-        json!({
-        "sources": [{"kind": "ConfigMap", "name": "redis-config"}],
-        "targets": [{"kind": "Deployment", "name": "nope"}]}),
-    )
-    .await;
+    put_configsync(&client, "no-source", spec("gone", "redis")).await;
+    put_configsync(&client, "no-target", spec("redis-config", "nope")).await;
     let s = wait_status(&client, "no-source", "SourceMissing", |s| {
         ready_with(s, "False", "SourceMissing")
     })
@@ -138,16 +133,9 @@ async fn missing_sources_and_targets_are_conditions() {
 
 #[tokio::test]
 async fn suspend_holds_changes_and_resume_rolls_them_once() {
-    let cluster = mk_cluster_with_controllers().await;
-    let client = cluster.client();
-    setup(&client).await;
-    let history = TemplateHistory::watch(&client).await;
-    let _operator = Operator::start(client.clone(), Config::default()).await;
-    put_configsync(&client, "redis", redis_spec()).await;
-    wait_status(&client, "redis", "Ready", |s| {
-        ready_with(s, "True", "Applied")
-    })
-    .await;
+    let (_cluster, client) = mk_redis_cluster().await;
+    let (history, _operator) = TemplateHistory::watch_and_start(&client, Config::default()).await;
+    adopt_redis(&client, "redis").await;
 
     let mut suspended = redis_spec();
     suspended["suspend"] = json!(true);
@@ -187,24 +175,11 @@ async fn suspend_holds_changes_and_resume_rolls_them_once() {
 
 #[tokio::test]
 async fn the_older_configsync_wins_a_shared_target() {
-    let cluster = mk_cluster_with_controllers().await;
-    let client = cluster.client();
-    setup(&client).await;
+    let (_cluster, client) = mk_redis_cluster().await;
     let _operator = Operator::start(client.clone(), Config::default()).await;
-    put_configsync(&client, "first", redis_spec()).await;
-    wait_status(&client, "first", "first is Ready", |s| {
-        ready_with(s, "True", "Applied")
-    })
-    .await;
+    adopt_redis(&client, "first").await;
     put_configmap(&client, "other", json!({"x": "1"})).await;
-    put_configsync(
-        &client,
-        "second",
-        json!({
-        "sources": [{"kind": "ConfigMap", "name": "other"}],
-        "targets": [{"kind": "Deployment", "name": "redis"}]}),
-    )
-    .await;
+    put_configsync(&client, "second", spec("other", "redis")).await;
     let warning = wait_for_event(&client, "second", "TargetClaimed").await;
     assert_eq!(warning.type_.as_deref(), Some("Warning"));
     assert!(
@@ -224,16 +199,9 @@ async fn the_older_configsync_wins_a_shared_target() {
 
 #[tokio::test]
 async fn a_restart_rolls_only_what_changed_while_down() {
-    let cluster = mk_cluster_with_controllers().await;
-    let client = cluster.client();
-    setup(&client).await;
-    let history = TemplateHistory::watch(&client).await;
-    let operator = Operator::start(client.clone(), Config::default()).await;
-    put_configsync(&client, "redis", redis_spec()).await;
-    let before = wait_status(&client, "redis", "Ready", |s| {
-        ready_with(s, "True", "Applied")
-    })
-    .await;
+    let (_cluster, client) = mk_redis_cluster().await;
+    let (history, operator) = TemplateHistory::watch_and_start(&client, Config::default()).await;
+    let before = adopt_redis(&client, "redis").await;
     operator.stop().await;
 
     // No change: a restart rolls nothing and keeps the status (and its transition times).

@@ -49,6 +49,19 @@ async fn two_targets(client: &kube::Client, crash_a: bool) {
     create_deployment(client, &mk_deployment("b", json!({}), env_from("shared"))).await;
 }
 
+/// [`two_targets`], then the history and the operator with `config`, then ConfigSync `both` with `spec`.
+async fn start_both(
+    client: &kube::Client,
+    crash_a: bool,
+    config: Config,
+    spec: Value,
+) -> (TemplateHistory, Operator) {
+    two_targets(client, crash_a).await;
+    let (history, operator) = TemplateHistory::watch_and_start(client, config).await;
+    put_configsync(client, "both", spec).await;
+    (history, operator)
+}
+
 fn both(rollout: Value) -> Value {
     json!({"sources": [{"kind": "ConfigMap", "name": "shared"}],
            "targets": [{"kind": "Deployment", "name": "a"}, {"kind": "Deployment", "name": "b"}],
@@ -57,19 +70,12 @@ fn both(rollout: Value) -> Value {
 
 #[tokio::test]
 async fn annotations_and_a_configsync_on_one_workload_roll_once_per_change() {
-    let cluster = mk_cluster_with_controllers().await;
-    let client = cluster.client();
+    let (_cluster, client) = mk_cluster_with_controllers().await;
     install_crd(&client).await;
     put_configmap(&client, "app", json!({"k": "1"})).await;
     put_configmap(&client, "tuning", json!({"t": "1"})).await;
-    let web = mk_deployment(
-        "web",
-        json!({"configsync.dev/auto": "true"}),
-        env_from("app"),
-    );
-    create_deployment(&client, &web).await;
-    let history = TemplateHistory::watch(&client).await;
-    let _operator = Operator::start(client.clone(), Config::default()).await;
+    create_deployment(&client, &mk_auto_deployment("web", env_from("app"))).await;
+    let (history, _operator) = TemplateHistory::watch_and_start(&client, Config::default()).await;
     wait_for_record(&client, "web", None).await;
 
     // The ConfigSync adds a source the pod spec does not name: the two paths would hash differently.
@@ -148,12 +154,8 @@ async fn the_fleet_budget_also_holds_configsync_rollouts() {
 
 /// `a` crash-loops after the edit; `b` must not roll until `a` is healed and available.
 async fn b_waits_until_a_is_available(config: Config, rollout: Value) {
-    let cluster = mk_cluster_with_controllers().await;
-    let client = cluster.client();
-    two_targets(&client, true).await;
-    let history = TemplateHistory::watch(&client).await;
-    let _operator = Operator::start(client.clone(), config).await;
-    put_configsync(&client, "both", both(rollout)).await;
+    let (_cluster, client) = mk_cluster_with_controllers().await;
+    let (history, _operator) = start_both(&client, true, config, both(rollout)).await;
     wait_status(&client, "both", "both adopted", |s| {
         s["targets"][1]["appliedHash"].is_string()
     })
@@ -203,12 +205,9 @@ async fn b_waits_until_a_is_available(config: Config, rollout: Value) {
 
 #[tokio::test]
 async fn pause_spaces_the_rollouts_of_targets() {
-    let cluster = mk_cluster_with_controllers().await;
-    let client = cluster.client();
-    two_targets(&client, false).await;
-    let history = TemplateHistory::watch(&client).await;
-    let _operator = Operator::start(client.clone(), Config::default()).await;
-    put_configsync(&client, "both", both(json!({"pause": "2s"}))).await;
+    let (_cluster, client) = mk_cluster_with_controllers().await;
+    let spec = both(json!({"pause": "2s"}));
+    let (history, _operator) = start_both(&client, false, Config::default(), spec).await;
     wait_status(&client, "both", "both adopted", ready).await;
 
     put_configmap(&client, "shared", json!({"k": "2"})).await;
@@ -238,14 +237,10 @@ async fn edit_shared(client: &kube::Client, edits: u32) -> i64 {
 
 #[tokio::test]
 async fn debounce_min_collapses_a_burst_into_one_rollout() {
-    let cluster = mk_cluster_with_controllers().await;
-    let client = cluster.client();
-    two_targets(&client, false).await;
-    let history = TemplateHistory::watch(&client).await;
-    let _operator = Operator::start(client.clone(), Config::default()).await;
+    let (_cluster, client) = mk_cluster_with_controllers().await;
     let mut spec = both(json!({}));
     spec["debounce"] = json!({"min": "2s", "max": "10s"});
-    put_configsync(&client, "both", spec).await;
+    let (history, _operator) = start_both(&client, false, Config::default(), spec).await;
     wait_status(&client, "both", "both adopted", ready).await;
 
     let first = edit_shared(&client, 5).await;
@@ -274,14 +269,10 @@ async fn debounce_min_collapses_a_burst_into_one_rollout() {
 
 #[tokio::test]
 async fn debounce_max_bounds_the_wait() {
-    let cluster = mk_cluster_with_controllers().await;
-    let client = cluster.client();
-    two_targets(&client, false).await;
-    let history = TemplateHistory::watch(&client).await;
-    let _operator = Operator::start(client.clone(), Config::default()).await;
+    let (_cluster, client) = mk_cluster_with_controllers().await;
     let mut spec = both(json!({}));
     spec["debounce"] = json!({"min": "1s", "max": "2s"});
-    put_configsync(&client, "both", spec).await;
+    let (history, _operator) = start_both(&client, false, Config::default(), spec).await;
     wait_status(&client, "both", "both adopted", ready).await;
 
     // Edits every 300ms never leave `min` quiet: only `max` can end the wait while they go on.

@@ -18,22 +18,9 @@ fn workload_body(name: &str) -> Value {
     })
 }
 
-fn template_hash_of(
-    template: Option<&k8s_openapi::api::core::v1::PodTemplateSpec>,
-) -> Option<String> {
-    template?
-        .metadata
-        .as_ref()?
-        .annotations
-        .as_ref()?
-        .get(CONFIG_HASH)
-        .cloned()
-}
-
 #[tokio::test]
 async fn statefulsets_and_daemonsets_roll() {
-    let cluster = mk_cluster().await;
-    let client = cluster.client();
+    let (_cluster, client) = mk_cluster().await;
     put_configmap(&client, "app", json!({"k": "1"})).await;
     let sts: Api<StatefulSet> = Api::namespaced(client.clone(), NS);
     let ds: Api<DaemonSet> = Api::namespaced(client.clone(), NS);
@@ -57,7 +44,7 @@ async fn statefulsets_and_daemonsets_roll() {
     })
     .await;
     assert_eq!(
-        template_hash_of(
+        pod_template_hash(
             sts.get("db")
                 .await
                 .unwrap()
@@ -71,8 +58,8 @@ async fn statefulsets_and_daemonsets_roll() {
     wait_until("both roll", || async {
         let s = sts.get("db").await.unwrap();
         let d = ds.get("agent").await.unwrap();
-        template_hash_of(s.spec.as_ref().map(|s| &s.template)).is_some()
-            && template_hash_of(d.spec.as_ref().map(|s| &s.template)).is_some()
+        pod_template_hash(s.spec.as_ref().map(|s| &s.template)).is_some()
+            && pod_template_hash(d.spec.as_ref().map(|s| &s.template)).is_some()
     })
     .await;
     wait_for_event(&client, "db", "ConfigRolled").await;
@@ -81,8 +68,7 @@ async fn statefulsets_and_daemonsets_roll() {
 
 #[tokio::test]
 async fn ignored_sources_never_trigger() {
-    let cluster = mk_cluster().await;
-    let client = cluster.client();
+    let (_cluster, client) = mk_cluster().await;
     let cms: Api<ConfigMap> = Api::namespaced(client.clone(), NS);
     let ignored = |value: &str| {
         json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "app", "namespace": NS,
@@ -92,14 +78,8 @@ async fn ignored_sources_never_trigger() {
     cms.patch("app", &apply, &Patch::Apply(ignored("1")))
         .await
         .unwrap();
-    let d = mk_deployment(
-        "web",
-        json!({"configsync.dev/auto": "true"}),
-        env_from("app"),
-    );
-    create_deployment(&client, &d).await;
-    let history = TemplateHistory::watch(&client).await;
-    let _operator = Operator::start(client.clone(), Config::default()).await;
+    create_deployment(&client, &mk_auto_deployment("web", env_from("app"))).await;
+    let (history, _operator) = TemplateHistory::watch_and_start(&client, Config::default()).await;
     wait_for_record(&client, "web", None).await;
     cms.patch("app", &apply, &Patch::Apply(ignored("2")))
         .await
@@ -113,15 +93,9 @@ async fn ignored_sources_never_trigger() {
 
 #[tokio::test]
 async fn workloads_outside_the_namespaces_are_left_alone() {
-    let cluster = mk_cluster().await;
-    let client = cluster.client();
+    let (_cluster, client) = mk_cluster().await;
     put_configmap(&client, "app", json!({"k": "1"})).await;
-    let d = mk_deployment(
-        "web",
-        json!({"configsync.dev/auto": "true"}),
-        env_from("app"),
-    );
-    create_deployment(&client, &d).await;
+    create_deployment(&client, &mk_auto_deployment("web", env_from("app"))).await;
     let namespaces: Api<Namespace> = Api::all(client.clone());
     let elsewhere = serde_json::from_value(json!({"metadata": {"name": "elsewhere"}})).unwrap();
     namespaces
@@ -139,11 +113,7 @@ async fn workloads_outside_the_namespaces_are_left_alone() {
         serde_json::from_value(json!({"metadata": {"name": "app"}, "data": {"k": "1"}})).unwrap();
     cms.create(&PostParams::default(), &cm).await.unwrap();
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), "elsewhere");
-    let mut inside = mk_deployment(
-        "inside",
-        json!({"configsync.dev/auto": "true"}),
-        env_from("app"),
-    );
+    let mut inside = mk_auto_deployment("inside", env_from("app"));
     inside.metadata.namespace = Some("elsewhere".to_owned());
     deployments
         .create(&PostParams::default(), &inside)

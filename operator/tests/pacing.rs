@@ -20,8 +20,7 @@ fn two_configmaps() -> serde_json::Value {
 }
 
 async fn debounced_changes_make_one_rollout(annotations: serde_json::Value, config: Config) {
-    let cluster = mk_cluster().await;
-    let client = cluster.client();
+    let (_cluster, client) = mk_cluster().await;
     put_configmap(&client, "one", json!({"k": "1"})).await;
     put_configmap(&client, "two", json!({"k": "1"})).await;
     create_deployment(
@@ -29,8 +28,7 @@ async fn debounced_changes_make_one_rollout(annotations: serde_json::Value, conf
         &mk_deployment("web", annotations, two_configmaps()),
     )
     .await;
-    let history = TemplateHistory::watch(&client).await;
-    let _operator = Operator::start(client.clone(), config).await;
+    let (history, _operator) = TemplateHistory::watch_and_start(&client, config).await;
     wait_for_record(&client, "web", None).await;
 
     for round in 2..5 {
@@ -74,6 +72,25 @@ async fn complete_rollout(client: &kube::Client, name: &str) {
         .unwrap();
 }
 
+/// ConfigMap `shared` and one auto Deployment per name reading it; then the history and the operator
+/// with `config`, once every Deployment is adopted, and a change to `shared`.
+async fn edit_shared_fleet(
+    client: &kube::Client,
+    names: &[&str],
+    config: Config,
+) -> (TemplateHistory, Operator) {
+    put_configmap(client, "shared", json!({"k": "1"})).await;
+    for name in names {
+        create_deployment(client, &mk_auto_deployment(name, env_from("shared"))).await;
+    }
+    let (history, operator) = TemplateHistory::watch_and_start(client, config).await;
+    for name in names {
+        wait_for_record(client, name, None).await;
+    }
+    put_configmap(client, "shared", json!({"k": "2"})).await;
+    (history, operator)
+}
+
 fn rolled(history: &TemplateHistory, names: &[&str]) -> Vec<String> {
     names
         .iter()
@@ -84,28 +101,13 @@ fn rolled(history: &TemplateHistory, names: &[&str]) -> Vec<String> {
 
 #[tokio::test]
 async fn budget_allows_one_rollout_at_a_time() {
-    let cluster = mk_cluster().await;
-    let client = cluster.client();
-    put_configmap(&client, "shared", json!({"k": "1"})).await;
+    let (_cluster, client) = mk_cluster().await;
     let names = ["a", "b", "c"];
-    for name in names {
-        let d = mk_deployment(
-            name,
-            json!({"configsync.dev/auto": "true"}),
-            env_from("shared"),
-        );
-        create_deployment(&client, &d).await;
-    }
-    let history = TemplateHistory::watch(&client).await;
     let config = Config {
         max_concurrent_rollouts: NonZeroUsize::new(1),
         ..Config::default()
     };
-    let _operator = Operator::start(client.clone(), config).await;
-    for name in names {
-        wait_for_record(&client, name, None).await;
-    }
-    put_configmap(&client, "shared", json!({"k": "2"})).await;
+    let (history, _operator) = edit_shared_fleet(&client, &names, config).await;
     let mut done = Vec::new();
     for step in 1..=names.len() {
         wait_until(&format!("{step} workload(s) rolled"), || async {
@@ -126,28 +128,13 @@ async fn budget_allows_one_rollout_at_a_time() {
 
 #[tokio::test]
 async fn rate_limit_spaces_rollouts() {
-    let cluster = mk_cluster().await;
-    let client = cluster.client();
-    put_configmap(&client, "shared", json!({"k": "1"})).await;
+    let (_cluster, client) = mk_cluster().await;
     let names = ["a", "b"];
-    for name in names {
-        let d = mk_deployment(
-            name,
-            json!({"configsync.dev/auto": "true"}),
-            env_from("shared"),
-        );
-        create_deployment(&client, &d).await;
-    }
-    let history = TemplateHistory::watch(&client).await;
     let config = Config {
         rollouts_per_second: Some(0.5),
         ..Config::default()
     };
-    let _operator = Operator::start(client.clone(), config).await;
-    for name in names {
-        wait_for_record(&client, name, None).await;
-    }
-    put_configmap(&client, "shared", json!({"k": "2"})).await;
+    let (history, _operator) = edit_shared_fleet(&client, &names, config).await;
     wait_until("the first rollout", || async {
         !rolled(&history, &names).is_empty()
     })
@@ -166,28 +153,13 @@ async fn rate_limit_spaces_rollouts() {
 
 #[tokio::test]
 async fn budget_frees_slots_as_the_controllers_complete_rollouts() {
-    let cluster = mk_cluster_with_controllers().await;
-    let client = cluster.client();
-    put_configmap(&client, "shared", json!({"k": "1"})).await;
+    let (_cluster, client) = mk_cluster_with_controllers().await;
     let names = ["a", "b", "c", "d"];
-    for name in names {
-        let d = mk_deployment(
-            name,
-            json!({"configsync.dev/auto": "true"}),
-            env_from("shared"),
-        );
-        create_deployment(&client, &d).await;
-    }
-    let history = TemplateHistory::watch(&client).await;
     let config = Config {
         max_concurrent_rollouts: NonZeroUsize::new(1),
         ..Config::default()
     };
-    let _operator = Operator::start(client.clone(), config).await;
-    for name in names {
-        wait_for_record(&client, name, None).await;
-    }
-    put_configmap(&client, "shared", json!({"k": "2"})).await;
+    let (history, _operator) = edit_shared_fleet(&client, &names, config).await;
     wait_until("every workload rolled, one after another", || async {
         rolled(&history, &names).len() == names.len()
     })

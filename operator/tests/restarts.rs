@@ -9,17 +9,11 @@ use support::*;
 
 #[tokio::test]
 async fn downtime_changes_roll_once_and_plain_restarts_roll_nothing() {
-    let cluster = mk_cluster().await;
-    let client = cluster.client();
+    let (_cluster, client) = mk_cluster().await;
     put_configmap(&client, "changes", json!({"k": "1"})).await;
     put_configmap(&client, "stays", json!({"k": "1"})).await;
-    let auto = json!({"configsync.dev/auto": "true"});
-    create_deployment(
-        &client,
-        &mk_deployment("changed", auto.clone(), env_from("changes")),
-    )
-    .await;
-    create_deployment(&client, &mk_deployment("steady", auto, env_from("stays"))).await;
+    create_deployment(&client, &mk_auto_deployment("changed", env_from("changes"))).await;
+    create_deployment(&client, &mk_auto_deployment("steady", env_from("stays"))).await;
     let history = TemplateHistory::watch(&client).await;
 
     // Adoption: the record is written, the template is not.
@@ -50,19 +44,13 @@ async fn downtime_changes_roll_once_and_plain_restarts_roll_nothing() {
 
 #[tokio::test]
 async fn secret_recreated_with_new_content_rolls_with_same_content_does_not() {
-    let cluster = mk_cluster().await;
-    let client = cluster.client();
+    let (_cluster, client) = mk_cluster().await;
     put_secret(&client, "db", json!({"password": "one"})).await;
     let pod = json!({"containers": [{"name": "app", "image": "x",
         "volumeMounts": [{"name": "db", "mountPath": "/db"}]}],
         "volumes": [{"name": "db", "secret": {"secretName": "db"}}]});
-    create_deployment(
-        &client,
-        &mk_deployment("web", json!({"configsync.dev/auto": "true"}), pod),
-    )
-    .await;
-    let history = TemplateHistory::watch(&client).await;
-    let _operator = Operator::start(client.clone(), Config::default()).await;
+    create_deployment(&client, &mk_auto_deployment("web", pod)).await;
+    let (history, _operator) = TemplateHistory::watch_and_start(&client, Config::default()).await;
     let adopted = wait_for_record(&client, "web", None).await;
 
     // Gone: a required source is missing, so a Warning and no rollout.
@@ -88,13 +76,11 @@ async fn secret_recreated_with_new_content_rolls_with_same_content_does_not() {
 
 #[tokio::test]
 async fn conflicts_and_server_errors_are_retried() {
-    let cluster = mk_cluster().await;
-    let client = cluster.client();
+    let (cluster, client) = mk_cluster().await;
     put_configmap(&client, "app", json!({"k": "1"})).await;
     let annotations = json!({"configsync.dev/auto": "true", "configsync.dev/debounce": "200ms"});
     create_deployment(&client, &mk_deployment("web", annotations, env_from("app"))).await;
-    let history = TemplateHistory::watch(&client).await;
-    let operator = Operator::start(client.clone(), Config::default()).await;
+    let (history, operator) = TemplateHistory::watch_and_start(&client, Config::default()).await;
     wait_for_record(&client, "web", None).await;
 
     // The change is debounced, so the apply runs while half of all writes conflict or fail.

@@ -9,8 +9,7 @@ use support::*;
 
 #[tokio::test]
 async fn key_level_refs_in_init_containers_and_projected_volumes() {
-    let cluster = mk_cluster().await;
-    let client = cluster.client();
+    let (_cluster, client) = mk_cluster().await;
     put_configmap(&client, "shared", json!({"a": "1", "b": "1"})).await;
     put_secret(&client, "tls", json!({"crt": "c1", "key": "k1"})).await;
     let pod = json!({
@@ -20,13 +19,8 @@ async fn key_level_refs_in_init_containers_and_projected_volumes() {
         "volumes": [{"name": "p", "projected": {"sources": [
             {"secret": {"name": "tls", "items": [{"key": "crt", "path": "tls.crt"}]}}]}}],
     });
-    create_deployment(
-        &client,
-        &mk_deployment("web", json!({"configsync.dev/auto": "true"}), pod),
-    )
-    .await;
-    let history = TemplateHistory::watch(&client).await;
-    let _operator = Operator::start(client.clone(), Config::default()).await;
+    create_deployment(&client, &mk_auto_deployment("web", pod)).await;
+    let (history, _operator) = TemplateHistory::watch_and_start(&client, Config::default()).await;
 
     let adopted = wait_for_record(&client, "web", None).await;
     assert_eq!(
@@ -69,8 +63,7 @@ async fn key_level_refs_in_init_containers_and_projected_volumes() {
 
 #[tokio::test]
 async fn reloader_and_wave_annotations_are_followed() {
-    let cluster = mk_cluster().await;
-    let client = cluster.client();
+    let (_cluster, client) = mk_cluster().await;
     put_configmap(&client, "app", json!({"k": "1"})).await;
     put_configmap(&client, "extra", json!({"k": "1"})).await;
     let cases = [
@@ -96,8 +89,7 @@ async fn reloader_and_wave_annotations_are_followed() {
         )
         .await;
     }
-    let history = TemplateHistory::watch(&client).await;
-    let _operator = Operator::start(client.clone(), Config::default()).await;
+    let (history, _operator) = TemplateHistory::watch_and_start(&client, Config::default()).await;
     for (name, _) in &cases[..4] {
         wait_for_record(&client, name, None).await;
     }
@@ -121,8 +113,7 @@ async fn reloader_and_wave_annotations_are_followed() {
 
 #[tokio::test]
 async fn auto_all_follows_everything_but_the_opt_out() {
-    let cluster = mk_cluster().await;
-    let client = cluster.client();
+    let (_cluster, client) = mk_cluster().await;
     put_configmap(&client, "app", json!({"k": "1"})).await;
     create_deployment(&client, &mk_deployment("in", json!({}), env_from("app"))).await;
     let out = mk_deployment(
@@ -147,8 +138,7 @@ async fn auto_all_follows_everything_but_the_opt_out() {
 
 #[tokio::test]
 async fn malformed_annotation_warns_and_the_operator_keeps_going() {
-    let cluster = mk_cluster().await;
-    let client = cluster.client();
+    let (_cluster, client) = mk_cluster().await;
     put_configmap(&client, "app", json!({"k": "1"})).await;
     let bad = mk_deployment(
         "bad",
@@ -167,13 +157,11 @@ async fn malformed_annotation_warns_and_the_operator_keeps_going() {
 
 #[tokio::test]
 async fn strategy_reload_records_and_reports_without_restart() {
-    let cluster = mk_cluster().await;
-    let client = cluster.client();
+    let (_cluster, client) = mk_cluster().await;
     put_configmap(&client, "app", json!({"k": "1"})).await;
     let annotations = json!({"configsync.dev/auto": "true", "configsync.dev/strategy": "reload"});
     create_deployment(&client, &mk_deployment("web", annotations, env_from("app"))).await;
-    let history = TemplateHistory::watch(&client).await;
-    let _operator = Operator::start(client.clone(), Config::default()).await;
+    let (history, _operator) = TemplateHistory::watch_and_start(&client, Config::default()).await;
     let adopted = wait_for_record(&client, "web", None).await;
     put_configmap(&client, "app", json!({"k": "2"})).await;
     let recorded = wait_for_record(&client, "web", observed_hash(&adopted).as_deref()).await;
@@ -185,17 +173,14 @@ async fn strategy_reload_records_and_reports_without_restart() {
 
 #[tokio::test]
 async fn missing_sources_optional_rolls_on_creation_required_warns() {
-    let cluster = mk_cluster().await;
-    let client = cluster.client();
+    let (_cluster, client) = mk_cluster().await;
     let optional = json!({"containers": [{"name": "app", "image": "x",
         "envFrom": [{"secretRef": {"name": "later", "optional": true}}]}]});
     let required = json!({"containers": [{"name": "app", "image": "x",
         "envFrom": [{"secretRef": {"name": "absent"}}]}]});
-    let auto = json!({"configsync.dev/auto": "true"});
-    create_deployment(&client, &mk_deployment("opt", auto.clone(), optional)).await;
-    create_deployment(&client, &mk_deployment("req", auto, required)).await;
-    let history = TemplateHistory::watch(&client).await;
-    let _operator = Operator::start(client.clone(), Config::default()).await;
+    create_deployment(&client, &mk_auto_deployment("opt", optional)).await;
+    create_deployment(&client, &mk_auto_deployment("req", required)).await;
+    let (history, _operator) = TemplateHistory::watch_and_start(&client, Config::default()).await;
     wait_for_record(&client, "opt", None).await;
     let warning = wait_for_event(&client, "req", "SourceMissing").await;
     assert_eq!(warning.type_.as_deref(), Some("Warning"));

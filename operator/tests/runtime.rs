@@ -27,15 +27,9 @@ async fn get(addr: std::net::SocketAddr, path: &str) -> String {
 
 #[tokio::test]
 async fn health_readiness_and_metrics_after_a_rollout() {
-    let cluster = mk_cluster().await;
-    let client = cluster.client();
+    let (_cluster, client) = mk_cluster().await;
     put_configmap(&client, "app", json!({"k": "1"})).await;
-    let d = mk_deployment(
-        "web",
-        json!({"configsync.dev/auto": "true"}),
-        env_from("app"),
-    );
-    create_deployment(&client, &d).await;
+    create_deployment(&client, &mk_auto_deployment("web", env_from("app"))).await;
     let operator = Operator::start(client.clone(), Config::default()).await;
     let adopted = wait_for_record(&client, "web", None).await;
     put_configmap(&client, "app", json!({"k": "2"})).await;
@@ -84,8 +78,7 @@ fn lease_config(identity: &str) -> LeaseConfig {
 
 #[tokio::test]
 async fn a_standby_takes_over_when_the_leader_stops_renewing() {
-    let cluster = mk_cluster().await;
-    let client = cluster.client();
+    let (_cluster, client) = mk_cluster().await;
     let first = leader::acquire(client.clone(), lease_config("first"))
         .await
         .unwrap();
@@ -121,10 +114,10 @@ async fn a_standby_takes_over_when_the_leader_stops_renewing() {
 
 #[tokio::test]
 async fn invalid_timings_are_rejected() {
-    let cluster = mk_cluster().await;
+    let (_cluster, client) = mk_cluster().await;
     let config = LeaseConfig {
         renew_deadline: Duration::from_secs(5),
         ..lease_config("x")
     };
-    assert!(leader::acquire(cluster.client(), config).await.is_err());
+    assert!(leader::acquire(client, config).await.is_err());
 }

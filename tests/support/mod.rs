@@ -58,13 +58,7 @@ pub fn start() -> Option<Cluster> {
         .stderr(Stdio::inherit())
         .spawn()
         .expect("spawn configsync cluster");
-    let stdout = child.stdout.take().expect("stdout");
-    let (line_tx, line_rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = line_tx.send(line);
-        }
-    });
+    let line_rx = lines_of(child.stdout.take().expect("stdout"));
     let mut cluster = Cluster {
         child,
         kubeconfig,
@@ -79,6 +73,17 @@ pub fn start() -> Option<Cluster> {
         http_get(&addr, "/readyz").is_some_and(|body| body.ends_with("ok"))
     });
     Some(cluster)
+}
+
+/// The lines of `stream`, read on a thread of their own, as they come.
+pub fn lines_of(stream: impl Read + Send + 'static) -> mpsc::Receiver<String> {
+    let (line_tx, line_rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines().map_while(Result::ok) {
+            let _ = line_tx.send(line);
+        }
+    });
+    line_rx
 }
 
 pub fn wait_for_line(lines: &mpsc::Receiver<String>, needle: &str) -> Option<String> {
@@ -192,6 +197,82 @@ impl Cluster {
         std::fs::write(&path, content).expect("write manifest");
         path
     }
+
+    /// Write `object` to the file `name` in the cluster's directory and `kubectl apply` it.
+    pub fn apply_json(&self, name: &str, object: &serde_json::Value) -> String {
+        let path = self.file(name, &object.to_string());
+        self.ok(&["apply", "-f", path_str(&path)])
+    }
+
+    /// `kubectl apply -f` a file or folder of this repository, e.g. `examples/course/redis-config.yaml`.
+    pub fn apply_repo(&self, path: &str) -> String {
+        self.ok(&["apply", "-f", &repo(path)])
+    }
+
+    /// `kubectl patch <kind> <name> --type merge -p <patch>`; asserts success.
+    pub fn merge_patch(&self, kind: &str, name: &str, patch: &str) -> String {
+        self.ok(&["patch", kind, name, "--type", "merge", "-p", patch])
+    }
+}
+
+/// `configsync sidecar` against `cluster`: the `sources` (`--configmap NAME`, `--secret NAME`) of namespace
+/// `default`, projected into `dir` once they have been quiet for 200ms. The caller adds the rest (health
+/// address, output) and spawns it.
+pub fn sidecar_command(cluster: &Cluster, sources: &[&str], dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_configsync"));
+    command
+        .arg("sidecar")
+        .args(sources)
+        .args(["--namespace", "default", "--wait", "200ms", "--dir"])
+        .arg(dir)
+        .env("KUBECONFIG", &cluster.kubeconfig);
+    command
+}
+
+/// Spawn `sidecar` (a [`sidecar_command`] for the course's `redis-config` into `out`) and wait for its first
+/// projection of `redis.properties`; returns the process and that file.
+pub fn spawn_redis_sidecar(sidecar: &mut Command, out: &Path) -> (Process, PathBuf) {
+    let process = Process(sidecar.spawn().expect("start configsync sidecar"));
+    let properties = out.join("redis-config/redis.properties");
+    wait_until("the initial projection", || {
+        read_text(&properties).contains("maxmemory 2mb")
+    });
+    (process, properties)
+}
+
+/// Run `command` to its end and assert that it succeeded (showing its stderr if not); returns its output.
+pub fn run_ok(command: &mut Command) -> Output {
+    let out = command.output().expect("run the command");
+    assert!(
+        out.status.success(),
+        "{command:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// The path of `path` (relative to the repository root) in this checkout.
+pub fn repo(path: &str) -> String {
+    format!("{}/{path}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A file's text; empty while it does not exist (yet).
+pub fn read_text(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
+/// Every file below `dir`, recursively.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("read dir").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(files_under(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
 }
 
 /// A running `configsync operator`; killed on drop. Its stdout and stderr lines (the logs, echoed to the test's
@@ -224,7 +305,7 @@ impl Operator {
 
 /// Keep every line of `stream` in `log`; echo it to the test's stderr when `echo`.
 fn keep_lines(
-    stream: impl std::io::Read + Send + 'static,
+    stream: impl Read + Send + 'static,
     log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
     echo: bool,
 ) {

@@ -3,6 +3,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
+use std::fmt::Debug;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -12,14 +13,16 @@ use configsync_cluster::{Config as ClusterConfig, EmbeddedCluster};
 use configsync_crds::ConfigSync;
 use configsync_operator::controller::{self, Config, Metrics};
 use futures::StreamExt;
+use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use k8s_openapi::api::core::v1::{ConfigMap, PodTemplateSpec, Secret};
 use k8s_openapi::api::events::v1::Event;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::CustomResourceExt;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::runtime::{WatchStreamExt, watcher};
+use kube::{CustomResourceExt, Resource};
 use prometheus_client::registry::Registry;
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
@@ -29,22 +32,32 @@ pub const OBSERVED_HASH: &str = "configsync.dev/observed-hash";
 const DEADLINE: Duration = Duration::from_secs(15);
 const POLL: Duration = Duration::from_millis(20);
 
-/// An embedded cluster without the simulated controllers: the tests set workload status themselves.
-pub async fn mk_cluster() -> EmbeddedCluster {
-    EmbeddedCluster::start(ClusterConfig {
-        run_controllers: false,
-        ..ClusterConfig::default()
-    })
-    .await
+/// An embedded cluster without the simulated controllers (the tests set workload status themselves), and a
+/// client of it. The cluster stops when dropped: keep it for the whole test.
+pub async fn mk_cluster() -> (EmbeddedCluster, kube::Client) {
+    with_client(
+        EmbeddedCluster::start(ClusterConfig {
+            run_controllers: false,
+            ..ClusterConfig::default()
+        })
+        .await,
+    )
 }
 
-/// An embedded cluster whose simulated controllers roll Deployments (pods are Ready after 50ms).
-pub async fn mk_cluster_with_controllers() -> EmbeddedCluster {
-    EmbeddedCluster::start(ClusterConfig {
-        pod_ready_delay: Duration::from_millis(50),
-        ..ClusterConfig::default()
-    })
-    .await
+/// An embedded cluster whose simulated controllers roll Deployments (pods are Ready after 50ms), and a client.
+pub async fn mk_cluster_with_controllers() -> (EmbeddedCluster, kube::Client) {
+    with_client(
+        EmbeddedCluster::start(ClusterConfig {
+            pod_ready_delay: Duration::from_millis(50),
+            ..ClusterConfig::default()
+        })
+        .await,
+    )
+}
+
+fn with_client(cluster: EmbeddedCluster) -> (EmbeddedCluster, kube::Client) {
+    let client = cluster.client();
+    (cluster, client)
 }
 
 /// A running operator; dropping (or [`Operator::stop`]) aborts it and its watches.
@@ -121,6 +134,11 @@ pub fn env_from(configmap: &str) -> Value {
     json!({"containers": [{"name": "app", "image": "app", "envFrom": [{"configMapRef": {"name": configmap}}]}]})
 }
 
+/// A Deployment `name` with `pod_spec` that opts in with `configsync.dev/auto: "true"`.
+pub fn mk_auto_deployment(name: &str, pod_spec: Value) -> Deployment {
+    mk_deployment(name, json!({"configsync.dev/auto": "true"}), pod_spec)
+}
+
 pub async fn create_deployment(client: &kube::Client, deployment: &Deployment) {
     let api: Api<Deployment> = Api::namespaced(client.clone(), NS);
     api.create(&PostParams::default(), deployment)
@@ -128,10 +146,15 @@ pub async fn create_deployment(client: &kube::Client, deployment: &Deployment) {
         .unwrap();
 }
 
-pub async fn put_configmap(client: &kube::Client, name: &str, data: Value) {
-    let api: Api<ConfigMap> = Api::namespaced(client.clone(), NS);
-    let body = json!({"apiVersion": "v1", "kind": "ConfigMap",
-        "metadata": {"name": name, "namespace": NS}, "data": data});
+/// Server-side apply `body` as object `name` of kind `K` in [`NS`] (field manager `test`, forced).
+async fn apply<K>(client: &kube::Client, name: &str, body: Value)
+where
+    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + DeserializeOwned
+        + Debug,
+{
+    let api: Api<K> = Api::namespaced(client.clone(), NS);
     api.patch(
         name,
         &PatchParams::apply("test").force(),
@@ -139,6 +162,12 @@ pub async fn put_configmap(client: &kube::Client, name: &str, data: Value) {
     )
     .await
     .unwrap();
+}
+
+pub async fn put_configmap(client: &kube::Client, name: &str, data: Value) {
+    let body = json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": NS}, "data": data});
+    apply::<ConfigMap>(client, name, body).await;
 }
 
 pub async fn put_secret(client: &kube::Client, name: &str, string_data: Value) {
@@ -169,10 +198,12 @@ pub fn observed_hash(deployment: &Deployment) -> Option<String> {
 }
 
 pub fn template_hash(deployment: &Deployment) -> Option<String> {
-    deployment
-        .spec
-        .as_ref()?
-        .template
+    pod_template_hash(deployment.spec.as_ref().map(|s| &s.template))
+}
+
+/// The config-hash annotation on a pod template, of any workload kind.
+pub fn pod_template_hash(template: Option<&PodTemplateSpec>) -> Option<String> {
+    template?
         .metadata
         .as_ref()?
         .annotations
@@ -250,6 +281,13 @@ impl TemplateHistory {
         }
     }
 
+    /// Start recording, then start the operator with `config`: the history sees every rollout it makes.
+    pub async fn watch_and_start(client: &kube::Client, config: Config) -> (Self, Operator) {
+        let history = Self::watch(client).await;
+        let operator = Operator::start(client.clone(), config).await;
+        (history, operator)
+    }
+
     /// How many times `name`'s pod-template hash changed to a new value (rollouts).
     pub fn rollouts(&self, name: &str) -> usize {
         let seen = self.seen.lock().unwrap();
@@ -293,12 +331,11 @@ pub async fn wait_for_event(client: &kube::Client, name: &str, reason: &str) -> 
 /// has been processed (the loop handles inputs in order).
 pub async fn sync_point(client: &kube::Client, name: &str) {
     put_configmap(client, &format!("{name}-cm"), json!({"k": "v"})).await;
-    let deployment = mk_deployment(
-        name,
-        json!({"configsync.dev/auto": "true"}),
-        env_from(&format!("{name}-cm")),
-    );
-    create_deployment(client, &deployment).await;
+    create_deployment(
+        client,
+        &mk_auto_deployment(name, env_from(&format!("{name}-cm"))),
+    )
+    .await;
     wait_for_record(client, name, None).await;
 }
 
@@ -317,16 +354,9 @@ pub async fn install_crd(client: &kube::Client) {
 }
 
 pub async fn put_configsync(client: &kube::Client, name: &str, spec: Value) {
-    let api: Api<ConfigSync> = Api::namespaced(client.clone(), NS);
     let body = json!({"apiVersion": "configsync.dev/v1alpha1", "kind": "ConfigSync",
         "metadata": {"name": name, "namespace": NS}, "spec": spec});
-    api.patch(
-        name,
-        &PatchParams::apply("test").force(),
-        &Patch::Apply(body),
-    )
-    .await
-    .unwrap();
+    apply::<ConfigSync>(client, name, body).await;
 }
 
 pub async fn get_status(client: &kube::Client, name: &str) -> Value {
