@@ -33,19 +33,35 @@ enum Command {
     Operator(Box<cli::operator::OperatorArgs>),
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
-    match args.command {
-        Command::Cluster(cluster) => cluster.run().await,
-        Command::Certs(certs) => certs.run(),
-        Command::Crd(crd) => crd.run(),
-        Command::Inject(inject) => inject.run(),
-        Command::Demo(demo) => demo.run().await,
-        Command::Keys(keys) => keys.run(),
-        Command::Kms(kms) => kms.run().await,
-        Command::Sidecar(sidecar) => sidecar.run().await,
-        Command::Operator(operator) => operator.run().await,
+fn main() -> anyhow::Result<()> {
+    let command = Args::parse().command;
+    command.runtime()?.block_on(command.run())
+}
+
+impl Command {
+    /// The sidecar runs on one thread: it waits on a few watches and writes files (through tokio's blocking pool),
+    /// so worker threads would only add stacks, per-thread malloc arenas and cross-thread wake-ups on the event →
+    /// swap path. Every other subcommand gets the multi-threaded runtime.
+    fn runtime(&self) -> std::io::Result<tokio::runtime::Runtime> {
+        let mut builder = match self {
+            Self::Sidecar(_) => tokio::runtime::Builder::new_current_thread(),
+            _ => tokio::runtime::Builder::new_multi_thread(),
+        };
+        builder.enable_all().build()
+    }
+
+    async fn run(self) -> anyhow::Result<()> {
+        match self {
+            Self::Cluster(cluster) => cluster.run().await,
+            Self::Certs(certs) => certs.run(),
+            Self::Crd(crd) => crd.run(),
+            Self::Inject(inject) => inject.run(),
+            Self::Demo(demo) => demo.run().await,
+            Self::Keys(keys) => keys.run(),
+            Self::Kms(kms) => kms.run().await,
+            Self::Sidecar(sidecar) => sidecar.run().await,
+            Self::Operator(operator) => operator.run().await,
+        }
     }
 }
 

@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 use configsync_bench::machine::{self, Machine};
 use configsync_bench::report::emit;
 use configsync_bench::scale::{self, Endpoint, Params, process};
+use configsync_bench::sidecar_run::Target;
 use configsync_bench::{openssl, primitives, sidecar, sidecar_run};
 
 #[derive(Debug, Parser)]
@@ -48,6 +49,14 @@ enum Command {
         /// Updates per undebounced case (debounced cases run a tenth, at least 5).
         #[arg(long, default_value_t = 200)]
         updates: usize,
+        /// Where the sidecar writes (a fresh directory per case under it). The injected volume is an emptyDir
+        /// with medium Memory, i.e. tmpfs: hence /dev/shm.
+        #[arg(long, default_value = "/dev/shm")]
+        dir_base: PathBuf,
+        /// The two `--wait 0s` cases run again under this directory, for comparison (default: the system temp
+        /// directory; skipped when it is on the same kind of filesystem as --dir-base).
+        #[arg(long)]
+        compare_base: Option<PathBuf>,
     },
 }
 
@@ -95,13 +104,27 @@ async fn main() -> anyhow::Result<()> {
         Command::Sidecar {
             configsync,
             updates,
+            dir_base,
+            compare_base,
         } => {
             let configsync = match configsync {
                 Some(path) => path,
                 None => sibling_configsync()?,
             };
+            let target = Target::new(dir_base);
+            let compare = Target::new(compare_base.unwrap_or_else(std::env::temp_dir));
+            let compare = (compare.filesystem != target.filesystem).then_some(compare);
+            println!(
+                "sidecar files: under {} ({}); comparison: {}",
+                target.base.display(),
+                target.filesystem,
+                compare.as_ref().map_or_else(
+                    || "none (same filesystem)".to_owned(),
+                    |c| format!("under {} ({})", c.base.display(), c.filesystem)
+                )
+            );
             let size = sidecar::binary_size(&configsync).context("measuring the binary")?;
-            let run = sidecar_run::run(&configsync, updates.max(1))
+            let run = sidecar_run::run(&configsync, updates.max(1), target, compare)
                 .await
                 .context("running the sidecar")?;
             let json = serde_json::json!({"benchmark": "sidecar", "binary": size, "run": run});

@@ -1,4 +1,6 @@
-//! Memory and CPU of another process from `/proc/<pid>/status` and `/proc/<pid>/stat`.
+//! Memory and CPU of another process from `/proc/<pid>/status` and `/proc/<pid>/stat`, and the filesystem a
+//! directory lives on from `/proc/self/mounts`.
+use std::path::Path;
 
 /// Failures reading `/proc`.
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +25,10 @@ pub struct Memory {
     pub rss_kib: u64,
     /// `VmHWM` (peak RSS).
     pub hwm_kib: u64,
+    /// `RssFile`: file-backed pages (the binary's code and read-only data, shared libraries).
+    pub file_kib: Option<u64>,
+    /// `RssAnon`: anonymous pages (heap, stacks, relocated data).
+    pub anon_kib: Option<u64>,
 }
 
 /// Read `VmRSS` and `VmHWM` of `pid`.
@@ -61,7 +67,29 @@ pub fn parse_memory(status: &str) -> Option<Memory> {
     Some(Memory {
         rss_kib: kib("VmRSS:")?,
         hwm_kib: kib("VmHWM:")?,
+        file_kib: kib("RssFile:"),
+        anon_kib: kib("RssAnon:"),
     })
+}
+
+/// The filesystem type (`tmpfs`, `ext4`, ...) that `dir` is on, from `/proc/self/mounts`.
+pub fn filesystem_of(dir: &Path) -> Option<String> {
+    let dir = std::fs::canonicalize(dir).ok()?;
+    let mounts = std::fs::read_to_string("/proc/self/mounts").ok()?;
+    filesystem_in_mounts(&mounts, &dir)
+}
+
+/// The type of the longest mount point in `mounts` (the `/proc/mounts` format) that contains `path`.
+pub fn filesystem_in_mounts(mounts: &str, path: &Path) -> Option<String> {
+    mounts
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.split_whitespace();
+            let (_device, point, kind) = (fields.next()?, fields.next()?, fields.next()?);
+            path.starts_with(point).then_some((point.len(), kind))
+        })
+        .max_by_key(|(len, _)| *len)
+        .map(|(_, kind)| kind.to_owned())
 }
 
 /// `utime + stime` (fields 14 and 15) from a stat line; the command name may hold spaces and parentheses.
@@ -80,10 +108,30 @@ mod tests {
 
     #[test]
     fn reads_rss_and_peak() {
-        let status = "Name:\tx\nVmHWM:\t  2048 kB\nVmRSS:\t  1024 kB\n";
+        let status = "Name:\tx\nVmHWM:\t  2048 kB\nVmRSS:\t  1024 kB\nRssAnon:\t 256 kB\nRssFile:\t 768 kB\n";
         let memory = parse_memory(status).unwrap();
         assert_eq!((memory.rss_kib, memory.hwm_kib), (1024, 2048));
+        assert_eq!((memory.file_kib, memory.anon_kib), (Some(768), Some(256)));
+        let old_kernel = parse_memory("VmHWM:\t 2 kB\nVmRSS:\t 1 kB\n").unwrap();
+        assert_eq!((old_kernel.file_kib, old_kernel.anon_kib), (None, None));
         assert_eq!(parse_memory("Name: x\n"), None);
+    }
+
+    #[test]
+    fn finds_the_filesystem_of_the_longest_containing_mount_point() {
+        let mounts = "/dev/vda / ext4 rw,relatime 0 0\n\
+            tmpfs /dev/shm tmpfs rw,relatime 0 0\n\
+            devtmpfs /dev devtmpfs rw 0 0\n";
+        let on = |path: &str| filesystem_in_mounts(mounts, Path::new(path));
+        assert_eq!(on("/dev/shm/bench.x1"), Some("tmpfs".into()));
+        assert_eq!(on("/dev/null"), Some("devtmpfs".into()));
+        assert_eq!(
+            on("/dev/shmem"),
+            Some("devtmpfs".into()),
+            "whole components only"
+        );
+        assert_eq!(on("/tmp/x"), Some("ext4".into()));
+        assert_eq!(filesystem_in_mounts("", Path::new("/tmp")), None);
     }
 
     #[test]

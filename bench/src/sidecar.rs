@@ -70,14 +70,21 @@ pub fn tables(size: BinarySize, run: &RunReport) -> Vec<Table> {
         mib(size.stripped),
         "reported".into(),
     ]);
+    let memory = &run.memory_50_sources;
+    let part = |kib: Option<u64>| kib.map_or_else(|| "?".into(), |kib| mib(kib * 1024));
     summary.row(vec![
         "RSS watching 50 sources (peak)".into(),
         format!(
             "{} ({} peak)",
-            mib(run.memory_50_sources.rss_kib * 1024),
-            mib(run.memory_50_sources.hwm_kib * 1024)
+            mib(memory.rss_kib * 1024),
+            mib(memory.hwm_kib * 1024)
         ),
         "< 16 MiB".into(),
+    ]);
+    summary.row(vec![
+        "  of which file-backed / anonymous".into(),
+        format!("{} / {}", part(memory.file_kib), part(memory.anon_kib)),
+        "-".into(),
     ]);
     let mut latency = Table::new(
         "sidecar: PATCH → ..data swap, and → reload notice",
@@ -123,7 +130,7 @@ pub fn tables(size: BinarySize, run: &RunReport) -> Vec<Table> {
     vec![summary, latency, histogram]
 }
 
-/// The sidecar's own event → swap quantiles as bucket bounds, e.g. "≤ 1.00 ms / ≤ 4.00 ms (200)".
+/// The sidecar's own event → swap quantiles as bucket bounds, e.g. "≤ 1.25 ms / ≤ 4.00 ms (200)".
 fn inside_cell(inside: Option<&crate::sidecar_run::Inside>) -> String {
     let Some(inside) = inside else {
         return "-".into();

@@ -10,10 +10,15 @@
 //! the API server's watch delivery. The notice is the reload request arriving at a listener the harness
 //! runs (`--http-url`). RSS is read from `/proc/<pid>/status` once 50 sources are on disk.
 //!
+//! Where the files go: the injected sidecar writes into an `emptyDir` with `medium: Memory` (tmpfs), so the cases
+//! run under a [`Target`] base directory that defaults to `/dev/shm`; the two `--wait 0s` cases run again under a
+//! comparison base (the system temp directory, a disk here), where the new version's `fsync`s reach the device.
+//! Each case names the filesystem it ran on (from `/proc/self/mounts`).
+//!
 //! The inside view: after each case the harness reads the sidecar's own histogram
 //! `configsync_sidecar_event_to_swap_seconds` from its `/metrics` (the change's arrival at its sync loop →
 //! the `..data` rename), without the PATCH round trip and the API server's delivery. Its p50/p99 are bucket
-//! upper bounds (0.25 ms, 0.5 ms, 1 ms, ... doubling).
+//! upper bounds (ten per decade: 1, 1.25, 1.5, 2, 2.5, 3, 4, 5, 6, 8 × 10^k, from 0.1 ms).
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -29,7 +34,7 @@ use kube::{Api, Client};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::procfs::Memory;
+use crate::procfs::{self, Memory};
 use crate::scale::load;
 use crate::scale::process::{self, Process};
 use crate::stats::{self, Summary};
@@ -57,11 +62,35 @@ pub enum Error {
     Wait(&'static str),
 }
 
+/// A base directory for the sidecar's target directories, and the filesystem it is on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Target {
+    /// Each case writes into a fresh directory under this one.
+    pub base: PathBuf,
+    /// `tmpfs`, `ext4`, ... (`unknown` when `/proc/self/mounts` does not say).
+    pub filesystem: String,
+}
+
+impl Target {
+    /// `base` and the filesystem it is on.
+    pub fn new(base: PathBuf) -> Self {
+        let filesystem = procfs::filesystem_of(&base).unwrap_or_else(|| "unknown".into());
+        Self { base, filesystem }
+    }
+
+    fn tempdir(&self) -> Result<tempfile::TempDir, Error> {
+        tempfile::tempdir_in(&self.base)
+            .map_err(|e| Error::Local(format!("a directory under {}: {e}", self.base.display())))
+    }
+}
+
 /// Latencies of one case.
 #[derive(Clone, Debug, Serialize)]
 pub struct Latency {
-    /// What was changed, and how the sidecar ran.
+    /// What was changed, how the sidecar ran, and the filesystem it wrote to.
     pub case: String,
+    /// The filesystem of the target directory.
+    pub filesystem: String,
     /// PATCH → `..data` swapped.
     pub files: Option<Summary>,
     /// Histogram of `files` over `stats::BUCKETS_MS`.
@@ -142,14 +171,24 @@ fn free_addr() -> Result<String, Error> {
 /// Everything the running part measured.
 #[derive(Clone, Debug, Serialize)]
 pub struct RunReport {
+    /// Where the cases and the memory measure ran.
+    pub target: Target,
+    /// Where the two `--wait 0s` cases ran again, if they did.
+    pub compare: Option<Target>,
     /// One entry per case.
     pub latencies: Vec<Latency>,
     /// RSS with 50 sources synced.
     pub memory_50_sources: Memory,
 }
 
-/// Run every case with `configsync`; `updates` per undebounced case (debounced: a tenth).
-pub async fn run(configsync: &Path, updates: usize) -> Result<RunReport, Error> {
+/// Run every case with `configsync` under `target`, and the `--wait 0s` cases again under `compare`; `updates` per
+/// undebounced case (debounced: a tenth).
+pub async fn run(
+    configsync: &Path,
+    updates: usize,
+    target: Target,
+    compare: Option<Target>,
+) -> Result<RunReport, Error> {
     let deadline = Duration::from_secs(60);
     let cluster = tokio::task::spawn_blocking({
         let configsync = configsync.to_owned();
@@ -166,14 +205,28 @@ pub async fn run(configsync: &Path, updates: usize) -> Result<RunReport, Error> 
         client,
     };
     let few = (updates / 10).max(5);
-    let latencies = vec![
-        env.latency(Source::TenFiles, updates, "0s").await?,
-        env.latency(Source::OneMibSecret, updates, "0s").await?,
-        env.latency(Source::TenFiles, few, "100ms").await?,
-        env.latency(Source::TenFiles, few, "1s").await?,
+    let mut latencies = vec![
+        env.latency(&target, Source::TenFiles, updates, "0s")
+            .await?,
+        env.latency(&target, Source::OneMibSecret, updates, "0s")
+            .await?,
+        env.latency(&target, Source::TenFiles, few, "100ms").await?,
+        env.latency(&target, Source::TenFiles, few, "1s").await?,
     ];
-    let memory_50_sources = env.memory_50_sources().await?;
+    if let Some(compare) = &compare {
+        latencies.push(
+            env.latency(compare, Source::TenFiles, updates, "0s")
+                .await?,
+        );
+        latencies.push(
+            env.latency(compare, Source::OneMibSecret, updates, "0s")
+                .await?,
+        );
+    }
+    let memory_50_sources = env.memory_50_sources(&target).await?;
     Ok(RunReport {
+        target,
+        compare,
         latencies,
         memory_50_sources,
     })
@@ -281,8 +334,14 @@ impl Env {
         Ok(Process::spawn(command, "configsync sidecar")?)
     }
 
-    async fn latency(&self, source: Source, updates: usize, wait: &str) -> Result<Latency, Error> {
-        let dir = tempfile::tempdir().map_err(|e| Error::Local(e.to_string()))?;
+    async fn latency(
+        &self,
+        target: &Target,
+        source: Source,
+        updates: usize,
+        wait: &str,
+    ) -> Result<Latency, Error> {
+        let dir = target.tempdir()?;
         let (url, notices) = notice_listener()?;
         let [flag, name] = source.flag();
         let health = free_addr()?;
@@ -332,7 +391,8 @@ impl Env {
             .await
             .map_err(|e| Error::Local(e.to_string()))??;
         Ok(Latency {
-            case: format!("{}, --wait {wait}", source.label()),
+            case: format!("{}, --wait {wait}, {}", source.label(), target.filesystem),
+            filesystem: target.filesystem.clone(),
             files: stats::summarize(&files),
             files_histogram: stats::histogram(&files),
             notice: stats::summarize(&notice),
@@ -361,8 +421,8 @@ impl Env {
         .map_err(|e| Error::WriteSource(format!("{source:?}"), e))
     }
 
-    async fn memory_50_sources(&self) -> Result<Memory, Error> {
-        let dir = tempfile::tempdir().map_err(|e| Error::Local(e.to_string()))?;
+    async fn memory_50_sources(&self, target: &Target) -> Result<Memory, Error> {
+        let dir = target.tempdir()?;
         let mut args = vec!["--health-addr".to_owned(), "off".to_owned()];
         for i in 0..25 {
             args.extend(["--configmap".to_owned(), format!("src-cm-{i:02}")]);

@@ -3,12 +3,14 @@
 //! Every label comes from a bounded set: reload `method` (`signal`, `http`, `command`, `restart`), `result`
 //! (`success`, `failure`) and error `category` ([`ErrorCategory`]). No label ever holds a name, path or value.
 //! `event_to_swap_seconds` is a histogram without labels: from a change's arrival at the sync loop (the watch
-//! event decoded into a snapshot) to the `..data` rename that makes it visible.
+//! event decoded into a snapshot) to the `..data` rename that makes it visible. Its buckets ([`latency_buckets`])
+//! run from 0.1 ms to 8 s in ten steps per decade (1, 1.25, 1.5, 2, 2.5, 3, 4, 5, 6, 8), so a quantile read as
+//! a bucket bound is within 25% and the 2 ms and 10 ms targets are bounds.
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 /// Where an error happened, for the `errors_total` label.
@@ -52,6 +54,13 @@ struct ErrorLabels {
     category: String,
 }
 
+/// Histogram bounds in seconds: 0.1 ms to 8 s, ten steps per decade (1, 1.25, 1.5, 2, 2.5, 3, 4, 5, 6, 8).
+pub fn latency_buckets() -> impl Iterator<Item = f64> {
+    const STEPS: [f64; 10] = [1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0];
+    // step × 10^k / 10^4 s: both factors are exact, so each bound prints as written (0.000125, not 0.00012500001).
+    (0..5).flat_map(|k| STEPS.map(|step| step * 10f64.powi(k) / 10_000.0))
+}
+
 /// The sidecar's counters; cheap to clone (shared handles).
 #[derive(Debug, Clone)]
 pub struct Metrics {
@@ -79,8 +88,7 @@ impl Default for Metrics {
             serving_cache: Gauge::default(),
             cache_loads: Family::default(),
             cache_saves: Family::default(),
-            // 0.25 ms, 0.5 ms, ... 4.1 s.
-            event_to_swap: Histogram::new(exponential_buckets(0.000_25, 2.0, 15)),
+            event_to_swap: Histogram::new(latency_buckets()),
         }
     }
 }
@@ -253,12 +261,28 @@ mod tests {
             r#"configsync_sidecar_reloads_total{method="signal",result="success"} 1"#,
             r#"configsync_sidecar_reloads_total{method="http",result="failure"} 1"#,
             r#"configsync_sidecar_errors_total{category="render"} 1"#,
-            r#"configsync_sidecar_event_to_swap_seconds_bucket{le="0.0005"} 0"#,
-            r#"configsync_sidecar_event_to_swap_seconds_bucket{le="0.001"} 1"#,
+            r#"configsync_sidecar_event_to_swap_seconds_bucket{le="0.0006"} 0"#,
+            r#"configsync_sidecar_event_to_swap_seconds_bucket{le="0.0008"} 1"#,
+            r#"configsync_sidecar_event_to_swap_seconds_bucket{le="0.000125"} 0"#,
+            r#"configsync_sidecar_event_to_swap_seconds_bucket{le="0.002"} 1"#,
+            r#"configsync_sidecar_event_to_swap_seconds_bucket{le="0.01"} 1"#,
+            r#"configsync_sidecar_event_to_swap_seconds_bucket{le="8.0"} 1"#,
             "configsync_sidecar_event_to_swap_seconds_count 1",
         ] {
             assert!(text.contains(line), "missing {line} in\n{text}");
         }
         assert_eq!(metrics.reloads("http", false), 1);
+    }
+
+    #[test]
+    fn latency_buckets_rise_in_steps_of_at_most_a_third_up_to_eight_seconds() {
+        let bounds: Vec<f64> = latency_buckets().collect();
+        assert_eq!(bounds.len(), 50);
+        assert_eq!(bounds.first(), Some(&0.000_1));
+        assert_eq!(bounds.last(), Some(&8.0));
+        for pair in bounds.windows(2) {
+            let ratio = pair[1] / pair[0];
+            assert!(ratio > 1.0 && ratio <= 1.34, "{pair:?}");
+        }
     }
 }

@@ -9,6 +9,7 @@
 //! [`crate::watchdog`] can tell a quiet source from a dead one (k8s-sidecar #85).
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use tokio::sync::mpsc;
@@ -32,9 +33,10 @@ impl fmt::Display for SourceKind {
     }
 }
 
-/// The bytes of one key. Zeroed on drop; `Debug` prints only the length.
+/// The bytes of one key. Clones share the bytes (a snapshot, its render and the cache hold one copy), which are
+/// zeroed when the last clone drops; `Debug` prints only the length.
 #[derive(Clone, PartialEq, Eq, Default)]
-pub struct Value(Zeroizing<Vec<u8>>);
+pub struct Value(Arc<Zeroizing<Vec<u8>>>);
 
 impl Value {
     /// The raw bytes.
@@ -45,7 +47,7 @@ impl Value {
 
 impl From<Vec<u8>> for Value {
     fn from(bytes: Vec<u8>) -> Self {
-        Self(Zeroizing::new(bytes))
+        Self(Arc::new(Zeroizing::new(bytes)))
     }
 }
 

@@ -7,7 +7,8 @@
 //! ```
 //! # Theory of operation
 //! 1. Read the current version through `..data` and byte-compare it (bytes and modes) with the new payload; stop if
-//!    equal, so unchanged content is never rewritten.
+//!    equal, so unchanged content is never rewritten ([`published`]: names, modes and sizes first, then the bytes
+//!    until the first difference).
 //! 2. Write every file into a fresh hidden timestamped directory, `chmod` it explicitly (regardless of umask) and
 //!    `fsync` it, then `fsync` the directories.
 //! 3. Create missing user-visible symlinks `name -> ..data/name` (they resolve through `..data`, so they point at the
@@ -30,7 +31,6 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::render::{FileEntry, RelPath};
-use crate::source::Value;
 
 /// The symlink that points at the current version.
 pub const DATA_LINK: &str = "..data";
@@ -162,7 +162,9 @@ impl AtomicWriter {
             source,
         })?;
         let old_version = self.current_version()?;
-        if old_version.is_some() && self.is_published(files) {
+        if let Some(old) = &old_version
+            && self.is_published(old, files)
+        {
             return Ok(None);
         }
         let new_dir = self.write_version(files)?;
@@ -205,15 +207,14 @@ impl AtomicWriter {
         let Some(version) = self.current_version()? else {
             return Ok(BTreeMap::new());
         };
-        let mut files = BTreeMap::new();
-        read_tree(&self.dir.join(version), "", &mut files)?;
-        Ok(files)
+        published::read(&self.dir.join(version))
     }
 
-    /// Whether `files` equal the published version byte for byte (an unreadable version counts as different).
-    fn is_published(&self, files: &BTreeMap<RelPath, FileEntry>) -> bool {
-        match self.read_published() {
-            Ok(published) => published == *files,
+    /// Whether `files` equal the published version `version` byte for byte (an unreadable version counts as
+    /// different).
+    fn is_published(&self, version: &str, files: &BTreeMap<RelPath, FileEntry>) -> bool {
+        match published::equals(&self.dir.join(version), files) {
+            Ok(equal) => equal,
             Err(error) => {
                 tracing::warn!(%error, "published version unreadable; writing a new one");
                 false
@@ -400,37 +401,6 @@ fn file_name(path: &Path) -> String {
         .unwrap_or_default()
 }
 
-fn read_tree(
-    dir: &Path,
-    prefix: &str,
-    out: &mut BTreeMap<RelPath, FileEntry>,
-) -> Result<(), WriteError> {
-    let failed = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| WriteError::ReadPublished { path, source }
-    };
-    for entry in fs::read_dir(dir).map_err(failed(dir))? {
-        let entry = entry.map_err(failed(dir))?;
-        let path = entry.path();
-        let rel = format!("{prefix}{}", entry.file_name().to_string_lossy());
-        let meta = entry.metadata().map_err(failed(&path))?;
-        if meta.is_dir() {
-            read_tree(&path, &format!("{rel}/"), out)?;
-            continue;
-        }
-        let bytes = Value::from(fs::read(&path).map_err(failed(&path))?);
-        let rel = RelPath::new(&rel)
-            .map_err(|e| failed(&path)(io::Error::new(io::ErrorKind::InvalidData, e)))?;
-        out.insert(
-            rel,
-            FileEntry {
-                bytes,
-                mode: meta.permissions().mode() & 0o7777,
-            },
-        );
-    }
-    Ok(())
-}
-
+mod published;
 #[cfg(test)]
 mod tests;

@@ -1,4 +1,5 @@
 use super::*;
+use crate::source::Value;
 
 fn mk_files(entries: &[(&str, &str, u32)]) -> BTreeMap<RelPath, FileEntry> {
     entries
@@ -287,4 +288,37 @@ fn swap_shows_the_new_version_and_finish_removes_the_old_one() {
         "stale link removed"
     );
     assert!(writer.swap(&v2_files).expect("swap").is_none(), "unchanged");
+}
+
+#[test]
+fn a_same_size_change_anywhere_in_a_large_file_is_published_and_equal_bytes_are_not() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let writer = AtomicWriter::new(tmp.path());
+    // Several 64 KiB comparison chunks, and a tail shorter than one.
+    let big = "x".repeat(200 * 1024 + 7);
+    let with_byte = |at: usize| {
+        let mut text = big.clone();
+        text.replace_range(at..=at, "y");
+        text
+    };
+    let small = ("small", "s", 0o644);
+    assert!(matches!(
+        writer.publish(&mk_files(&[("big", &big, 0o600), small])),
+        Ok(Publish::Published { .. })
+    ));
+    assert_eq!(
+        writer
+            .publish(&mk_files(&[("big", &big, 0o600), small]))
+            .ok(),
+        Some(Publish::Unchanged)
+    );
+    for at in [big.len() - 1, 64 * 1024, 0] {
+        let changed = with_byte(at);
+        let files = mk_files(&[("big", &changed, 0o600), small]);
+        assert!(
+            matches!(writer.publish(&files), Ok(Publish::Published { .. })),
+            "byte {at} changed"
+        );
+        assert_eq!(writer.read_published().expect("readable"), files);
+    }
 }

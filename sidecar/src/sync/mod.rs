@@ -8,7 +8,8 @@
 //! # Theory of operation
 //! The first sync happens as soon as every source has reported once (no quiet period: the app is waiting). Later
 //! snapshots only arm the [`Debounce`]; when the quiet period ends, everything is rendered and published at once,
-//! so changes to several sources land in one swap and produce one batch. A batch is emitted only after the files are
+//! so changes to several sources land in one swap and produce one batch. A zero quiet period (`--wait 0s`) publishes
+//! on arrival, with whatever snapshots are already queued, without a timer. A batch is emitted only after the files are
 //! visible. Render or write failures are logged and counted and the loop keeps the last published version,
 //! retrying after each quiet period; in `--once` mode the first failure is returned instead.
 //!
@@ -181,14 +182,16 @@ impl SyncLoop {
                     None => return Err(SyncError::SourcesClosed),
                     Some(SourceEvent::Heartbeat { .. }) => {}
                     Some(SourceEvent::Snapshot { slot, snapshot }) => {
-                        if self.synced {
-                            self.pending_since.get_or_insert_with(std::time::Instant::now);
-                        }
-                        if let Some(current) = self.snapshots.get_mut(slot) {
-                            *current = Some(snapshot);
-                        }
+                        self.accept(slot, snapshot);
                         if self.synced && self.cached.is_none() {
-                            self.debounce.change(Instant::now());
+                            let now = Instant::now();
+                            self.debounce.change(now);
+                            // A zero quiet period (`--wait 0s`) publishes at once: through the timer it would wait
+                            // for tokio's next millisecond tick. Snapshots already queued join this publish.
+                            if self.debounce.fire(now) {
+                                self.accept_queued(&mut rx);
+                                self.publish_due(&batch_tx).await?;
+                            }
                         } else if self.snapshots.iter().all(Option::is_some) {
                             let outcome = self.sync_and_emit(&batch_tx).await;
                             match outcome {
@@ -209,15 +212,43 @@ impl SyncLoop {
                 }
                 () = due => {
                     if self.debounce.fire(Instant::now()) {
-                        match self.sync_and_emit(&batch_tx).await {
-                            Err(SyncError::ConsumerClosed) => return Err(SyncError::ConsumerClosed),
-                            // Retry after another quiet period (a full disk may have been cleaned up by then).
-                            Err(_) => self.debounce.change(Instant::now()),
-                            Ok(()) => {}
-                        }
+                        self.publish_due(&batch_tx).await?;
                     }
                 }
             }
+        }
+    }
+
+    /// Keep the newest snapshot of `slot`; a change after the first sync starts the event → swap clock.
+    fn accept(&mut self, slot: usize, snapshot: Snapshot) {
+        if self.synced {
+            self.pending_since
+                .get_or_insert_with(std::time::Instant::now);
+        }
+        if let Some(current) = self.snapshots.get_mut(slot) {
+            *current = Some(snapshot);
+        }
+    }
+
+    /// Accept every snapshot already waiting in `rx` (without waiting), so they land in one publish.
+    fn accept_queued(&mut self, rx: &mut mpsc::Receiver<SourceEvent>) {
+        while let Ok(event) = rx.try_recv() {
+            if let SourceEvent::Snapshot { slot, snapshot } = event {
+                self.accept(slot, snapshot);
+            }
+        }
+    }
+
+    /// Publish after a quiet period; only a gone consumer is returned. Other failures are retried after another
+    /// quiet period (a full disk may have been cleaned up by then).
+    async fn publish_due(&mut self, batch_tx: &mpsc::Sender<Batch>) -> Result<(), SyncError> {
+        match self.sync_and_emit(batch_tx).await {
+            Err(SyncError::ConsumerClosed) => Err(SyncError::ConsumerClosed),
+            Err(_) => {
+                self.debounce.change(Instant::now());
+                Ok(())
+            }
+            Ok(()) => Ok(()),
         }
     }
 
@@ -325,13 +356,14 @@ impl SyncLoop {
             Some(cached) if !live => cached.clone(),
             _ => self.snapshots.iter().flatten().flatten().cloned().collect(),
         };
-        let rendered = render(&sources, &self.config.layout)?;
+        let mut rendered = render(&sources, &self.config.layout)?;
         for warning in &rendered.warnings {
             tracing::warn!(warning, "environment key renamed");
         }
         let mut swapped = None;
         if let Some(dir) = &self.config.dir {
-            let (writer, files) = (AtomicWriter::new(dir), rendered.files.clone());
+            let (writer, files) = (AtomicWriter::new(dir), std::mem::take(&mut rendered.files));
+            let file_count = files.len();
             swapped = tokio::task::spawn_blocking(move || writer.swap(&files))
                 .await
                 .map_err(|e| SyncError::Task(e.to_string()))??;
@@ -343,7 +375,7 @@ impl SyncLoop {
                 }
                 tracing::info!(
                     version = swapped.version,
-                    files = rendered.files.len(),
+                    files = file_count,
                     "published new version"
                 );
                 self.files_pending = true;

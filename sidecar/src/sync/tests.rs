@@ -44,6 +44,22 @@ impl Harness {
         once: bool,
         cache: Option<CacheConfig>,
     ) -> Self {
+        // Generous, so a loaded CI machine cannot split one batch of back-to-back sends.
+        let wait = Wait {
+            min: Duration::from_millis(400),
+            max: Duration::from_secs(4),
+        };
+        Self::launch(dir, sources, env, once, cache, wait)
+    }
+
+    fn launch(
+        dir: tempfile::TempDir,
+        sources: usize,
+        env: bool,
+        once: bool,
+        cache: Option<CacheConfig>,
+        wait: Wait,
+    ) -> Self {
         let layout = Layout {
             env: env.then(EnvRules::default),
             ..Layout::default()
@@ -53,11 +69,7 @@ impl Harness {
             dir: Some(dir.path().join("out")),
             env_file: Some(dir.path().join("app.env")),
             env_json: None,
-            wait: Wait {
-                // Generous, so a loaded CI machine cannot split one batch of back-to-back sends.
-                min: Duration::from_millis(400),
-                max: Duration::from_secs(4),
-            },
+            wait,
             cache,
         };
         let metrics = Metrics::default();
@@ -153,6 +165,43 @@ async fn changes_in_one_quiet_period_make_one_batch_and_one_version() {
         .await;
     let unchanged_syncs = h.next_batch_after_sentinel().await;
     assert_eq!(unchanged_syncs.as_deref(), Some("sentinel"));
+    h.task.abort();
+}
+
+#[tokio::test]
+async fn zero_wait_publishes_on_arrival_with_the_snapshots_already_queued() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let zero = Wait {
+        min: Duration::ZERO,
+        max: Duration::ZERO,
+    };
+    let mut h = Harness::launch(dir, 2, false, false, None, zero);
+    h.send(0, mk_source(SourceKind::ConfigMap, "a", &[("k", "a1")]))
+        .await;
+    h.send(1, mk_source(SourceKind::ConfigMap, "b", &[("k", "b1")]))
+        .await;
+    assert!(h.next_batch().await.initial);
+    // Both changes are queued before the loop runs again (this test's runtime has one thread): one publish.
+    h.send(0, mk_source(SourceKind::ConfigMap, "a", &[("k", "a2")]))
+        .await;
+    h.send(1, mk_source(SourceKind::ConfigMap, "b", &[("k", "b2")]))
+        .await;
+    let batch = h.next_batch().await;
+    assert_eq!((batch.initial, batch.files_changed), (false, true));
+    assert_eq!(
+        (h.read("a/k").as_deref(), h.read("b/k").as_deref()),
+        (Some("a2"), Some("b2"))
+    );
+    assert_eq!(
+        h.metrics.syncs(),
+        2,
+        "the initial sync and one for both changes"
+    );
+    // Each later change is published on its own, with no quiet period to merge it into.
+    h.send(0, mk_source(SourceKind::ConfigMap, "a", &[("k", "a3")]))
+        .await;
+    assert!(h.next_batch().await.files_changed);
+    assert_eq!(h.read("a/k").as_deref(), Some("a3"));
     h.task.abort();
 }
 
