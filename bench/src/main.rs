@@ -43,9 +43,12 @@ enum Command {
     },
     /// Sidecar: stripped binary size, event → files and → reload notice latency, RSS with 50 sources.
     Sidecar {
-        /// The `configsync` binary (default: next to this one).
+        /// The `configsync` binary, for the embedded cluster (default: next to this one).
         #[arg(long)]
         configsync: Option<PathBuf>,
+        /// The sidecar binary measured, as injected pods run it (default: `configsync-sidecar` next to this one).
+        #[arg(long)]
+        sidecar_bin: Option<PathBuf>,
         /// Updates per undebounced case (debounced cases run a tenth, at least 5).
         #[arg(long, default_value_t = 200)]
         updates: usize,
@@ -83,7 +86,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Scale { params, configsync } => {
             let configsync = match configsync {
                 Some(path) => path,
-                None => sibling_configsync()?,
+                None => sibling("configsync")?,
             };
             let deadline = Duration::from_secs(params.deadline_seconds);
             let controllers = params.controllers;
@@ -103,13 +106,18 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Sidecar {
             configsync,
+            sidecar_bin,
             updates,
             dir_base,
             compare_base,
         } => {
             let configsync = match configsync {
                 Some(path) => path,
-                None => sibling_configsync()?,
+                None => sibling("configsync")?,
+            };
+            let sidecar_bin = match sidecar_bin {
+                Some(path) => path,
+                None => sibling("configsync-sidecar")?,
             };
             let target = Target::new(dir_base);
             let compare = Target::new(compare_base.unwrap_or_else(std::env::temp_dir));
@@ -123,8 +131,12 @@ async fn main() -> anyhow::Result<()> {
                     |c| format!("under {} ({})", c.base.display(), c.filesystem)
                 )
             );
-            let size = sidecar::binary_size(&configsync).context("measuring the binary")?;
-            let run = sidecar_run::run(&configsync, updates.max(1), target, compare)
+            let size = sidecar::binary_size(&sidecar_bin).context("measuring the binary")?;
+            let binaries = sidecar_run::Binaries {
+                configsync,
+                sidecar: sidecar_bin,
+            };
+            let run = sidecar_run::run(&binaries, updates.max(1), target, compare)
                 .await
                 .context("running the sidecar")?;
             let json = serde_json::json!({"benchmark": "sidecar", "binary": size, "run": run});
@@ -134,13 +146,13 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `configsync` in the same target directory as this binary.
-fn sibling_configsync() -> anyhow::Result<PathBuf> {
+/// The binary `name` (of the `configsync` package) in the same target directory as this binary.
+fn sibling(name: &str) -> anyhow::Result<PathBuf> {
     let exe = std::env::current_exe().context("locating the bench binary")?;
-    let path = exe.with_file_name("configsync");
+    let path = exe.with_file_name(name);
     anyhow::ensure!(
         path.exists(),
-        "{} not found: build it (cargo build --release -p configsync) or pass --configsync",
+        "{} not found: build it (cargo build --release -p configsync) or pass its path",
         path.display()
     );
     Ok(path)

@@ -1,7 +1,8 @@
 //! `bench sidecar`: the binary's size here, and the tables of the running part ([`crate::sidecar_run`]).
 //!
-//! The sidecar ships inside the `configsync` binary (`configsync sidecar`), so its size is that binary's,
-//! stripped: a copy is stripped with `strip` (binutils) in a temporary directory.
+//! Injected pods run the sidecar-only `configsync-sidecar` binary (`configsync-sidecar sidecar …`, the same
+//! arguments as `configsync sidecar …`); its size is measured stripped: a copy is stripped with `strip`
+//! (binutils) in a temporary directory.
 use std::path::Path;
 use std::process::Command;
 
@@ -41,7 +42,7 @@ pub fn binary_size(binary: &Path) -> Result<BinarySize, Error> {
         source,
     };
     let dir = tempfile::tempdir().map_err(copy_error)?;
-    let copy = dir.path().join("configsync");
+    let copy = dir.path().join("sidecar");
     let built = std::fs::copy(binary, &copy).map_err(copy_error)?;
     let out = Command::new("strip")
         .arg(&copy)
@@ -61,12 +62,12 @@ pub fn tables(size: BinarySize, run: &RunReport) -> Vec<Table> {
     let mib = |bytes: u64| format!("{:.1} MiB ({bytes} B)", bytes as f64 / (1024.0 * 1024.0));
     let mut summary = Table::new("sidecar", &["measure", "value", "target"]);
     summary.row(vec![
-        "configsync binary as built".into(),
+        "sidecar binary as built".into(),
         mib(size.built),
         "-".into(),
     ]);
     summary.row(vec![
-        "configsync binary stripped".into(),
+        "sidecar binary stripped".into(),
         mib(size.stripped),
         "reported".into(),
     ]);

@@ -181,17 +181,26 @@ pub struct RunReport {
     pub memory_50_sources: Memory,
 }
 
-/// Run every case with `configsync` under `target`, and the `--wait 0s` cases again under `compare`; `updates` per
+/// The binaries a sidecar run starts.
+#[derive(Clone, Debug)]
+pub struct Binaries {
+    /// `configsync`, for `configsync cluster --no-controllers`.
+    pub configsync: PathBuf,
+    /// The sidecar measured: `configsync-sidecar` (what injected pods run), or `configsync`; both take `sidecar …`.
+    pub sidecar: PathBuf,
+}
+
+/// Run every case with the sidecar binary under `target`, and the `--wait 0s` cases again under `compare`; `updates` per
 /// undebounced case (debounced: a tenth).
 pub async fn run(
-    configsync: &Path,
+    binaries: &Binaries,
     updates: usize,
     target: Target,
     compare: Option<Target>,
 ) -> Result<RunReport, Error> {
     let deadline = Duration::from_secs(60);
     let cluster = tokio::task::spawn_blocking({
-        let configsync = configsync.to_owned();
+        let configsync = binaries.configsync.clone();
         move || process::start_cluster(&configsync, false, deadline)
     })
     .await
@@ -200,7 +209,7 @@ pub async fn run(
     load::ensure_namespace(&client, NAMESPACE).await?;
     create_sources(&client).await?;
     let env = Env {
-        configsync: configsync.to_owned(),
+        sidecar: binaries.sidecar.clone(),
         kubeconfig: cluster.kubeconfig.clone(),
         client,
     };
@@ -315,14 +324,14 @@ async fn create_sources(client: &Client) -> Result<(), Error> {
 }
 
 struct Env {
-    configsync: PathBuf,
+    sidecar: PathBuf,
     kubeconfig: PathBuf,
     client: Client,
 }
 
 impl Env {
     fn sidecar(&self, dir: &Path, extra: &[String]) -> Result<Process, Error> {
-        let mut command = Command::new(&self.configsync);
+        let mut command = Command::new(&self.sidecar);
         command
             .arg("sidecar")
             .args(["--namespace", NAMESPACE, "--dir"])

@@ -20,7 +20,7 @@ pub struct InjectArgs {
     /// The configsync image of the injected containers.
     #[arg(long, default_value_t = InjectConfig::default().image, env = "CONFIGSYNC_INJECT_IMAGE")]
     image: String,
-    /// Path of the configsync binary inside the image.
+    /// Path of the sidecar binary inside the image (`configsync-sidecar`, or `configsync`: both take `sidecar …`).
     #[arg(long, default_value_t = InjectConfig::default().binary_path, env = "CONFIGSYNC_INJECT_BINARY_PATH")]
     binary_path: String,
     /// Inject a regular container instead of a native sidecar (for clusters before Kubernetes 1.29).

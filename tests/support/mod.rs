@@ -219,7 +219,8 @@ impl Cluster {
 /// `default`, projected into `dir` once they have been quiet for 200ms. The caller adds the rest (health
 /// address, output) and spawns it.
 pub fn sidecar_command(cluster: &Cluster, sources: &[&str], dir: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_configsync"));
+    // The sidecar-only binary, as injected pods run it (`configsync sidecar` takes the same arguments).
+    let mut command = Command::new(env!("CARGO_BIN_EXE_configsync-sidecar"));
     command
         .arg("sidecar")
         .args(sources)

@@ -52,7 +52,8 @@ pub const BIN_DIR: &str = "/configsync/bin";
 pub struct InjectConfig {
     /// The configsync image.
     pub image: String,
-    /// The path of the `configsync` binary inside the image.
+    /// The path of the sidecar binary inside the image: `configsync-sidecar` (the sidecar alone, a smaller
+    /// resident set), or `configsync`; both take `sidecar …` and `sidecar exec …`.
     pub binary_path: String,
     /// A native sidecar (init container with `restartPolicy: Always`); `false` adds a regular container.
     pub native_sidecar: bool,
@@ -62,7 +63,7 @@ impl Default for InjectConfig {
     fn default() -> Self {
         Self {
             image: "ghcr.io/configsync/configsync:latest".to_owned(),
-            binary_path: "/usr/local/bin/configsync".to_owned(),
+            binary_path: "/usr/local/bin/configsync-sidecar".to_owned(),
             native_sidecar: true,
         }
     }
