@@ -1,6 +1,6 @@
 //! End to end: the sidecar's encrypted last-known-good cache. `configsync sidecar --cache-dir --cache-keys` syncs the
-//! course's `redis-config` and `mysecret` from `configsync cluster`; the cluster is stopped and the sidecar
-//! restarted against the dead API. It must publish the cached files (the same bytes) and log that it serves the
+//! course's `redis-config` and `mysecret` from the API server; the API is stopped (on the shared real control
+//! plane: made unreachable for this test, see `Cluster::stop_api`) and the sidecar restarted against it. It must publish the cached files (the same bytes) and log that it serves the
 //! cache; no file under the cache directory may hold a plaintext value or its base64 form.
 mod support;
 
@@ -67,8 +67,7 @@ fn restarted_sidecar_serves_the_encrypted_cache_while_the_api_is_down() {
     assert_eq!(synced[0], PROPERTIES.as_bytes());
     drop(first);
 
-    let _ = cluster.child.kill();
-    let _ = cluster.child.wait();
+    cluster.stop_api();
     std::fs::remove_dir_all(&out).expect("clear the projection");
 
     let second_log = work.path().join("second.log");

@@ -2,6 +2,10 @@
 //! injection answers every API request with 500 and drops the watches), and a target directory it may not
 //! write at start. The faults without a cluster (disk full, event storm, child faults) are in
 //! `sidecar/tests/faults.rs`.
+//!
+//! The outage test runs on the embedded server whatever `CONFIGSYNC_REAL_K8S` says: answering 500 to every
+//! request is the embedded server's fault injection, which a real kube-apiserver has no switch for. The
+//! unwritable-directory test needs no fault and runs on the chosen backend.
 mod support;
 
 use std::fs::File;
@@ -12,7 +16,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use support::{
-    Process, http_get, path_str, read_text, sidecar_command, spawn_redis_sidecar, start, wait_until,
+    Process, http_get, path_str, read_text, sidecar_command, spawn_redis_sidecar, start_embedded,
+    wait_until,
 };
 
 /// The value of the sample `name` (with its labels) in a Prometheus text body.
@@ -35,7 +40,9 @@ fn health_addr(log: &Path) -> Option<String> {
 /// ready and live, keeps retrying (source restarts counted), and picks up a change once the API answers again.
 #[test]
 fn api_outage_keeps_the_files_and_health_and_recovers_when_the_api_returns() {
-    let Some(cluster) = start() else { return };
+    let Some(cluster) = start_embedded() else {
+        return;
+    };
     cluster.apply_repo("examples/course/redis-config.yaml");
     let work = tempfile::tempdir().expect("tempdir");
     let (out, log) = (work.path().join("out"), work.path().join("sidecar.log"));

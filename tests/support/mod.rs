@@ -1,5 +1,12 @@
-//! Shared helpers for the end-to-end tests: a `configsync cluster` process, `kubectl` against it, and
+//! Shared helpers for the end-to-end tests: a Kubernetes API to run against, `kubectl` against it, and
 //! deadline-bound waits. Each test binary includes this with `mod support;`.
+//!
+//! # Two backends, one switch
+//! - By default every test starts its own `configsync cluster` (the embedded API server) as a process.
+//! - With `CONFIGSYNC_REAL_K8S=DIR` (the directory `hack/real-k8s up DIR` wrote) the tests share that real
+//!   kube-apiserver, kube-controller-manager and etcd. Each test gets a namespace of its own, made the default
+//!   namespace of its own kubeconfig, so kubectl, the operator (scoped with `--namespaces`) and the sidecar stay
+//!   inside it; the namespace is deleted when the test ends.
 //!
 //! kubectl must be on PATH. When `CI` is set a missing kubectl fails the tests; otherwise they are skipped
 //! with a printed reason. Every wait polls a condition against a deadline.
@@ -13,18 +20,49 @@ use std::time::{Duration, Instant};
 
 pub const DEADLINE: Duration = Duration::from_secs(20);
 
-/// A running `configsync cluster`; killed on drop.
+/// Names the directory of a running real control plane (`hack/real-k8s up DIR`); unset: the embedded server.
+pub const REAL_K8S_ENV: &str = "CONFIGSYNC_REAL_K8S";
+
+/// The directory of the real control plane the tests run against, when [`REAL_K8S_ENV`] names one.
+pub fn real_k8s_dir() -> Option<PathBuf> {
+    std::env::var_os(REAL_K8S_ENV)
+        .filter(|dir| !dir.is_empty())
+        .map(PathBuf::from)
+}
+
+/// What the tests run against.
+pub enum Backend {
+    /// A `configsync cluster` process of this test's own; killed on drop. `addr` is its `host:port`.
+    Embedded { child: Child, addr: String },
+    /// The shared real control plane; this test's namespace is deleted on drop.
+    Real { admin_kubeconfig: PathBuf },
+}
+
+/// A Kubernetes API for one test: its kubeconfig (whose context namespace is [`Cluster::namespace`]) and a
+/// temporary directory.
 pub struct Cluster {
-    pub child: Child,
+    pub backend: Backend,
     pub kubeconfig: PathBuf,
     pub dir: tempfile::TempDir,
-    pub addr: String,
+    /// The namespace this test works in: `default` on the embedded server, a fresh one on a real cluster.
+    pub namespace: String,
 }
 
 impl Drop for Cluster {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        match &mut self.backend {
+            Backend::Embedded { child, .. } => {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            Backend::Real { admin_kubeconfig } => {
+                let _ = Command::new("kubectl")
+                    .arg("--kubeconfig")
+                    .arg(&*admin_kubeconfig)
+                    .args(["delete", "namespace", &self.namespace, "--wait=false"])
+                    .output();
+            }
+        }
     }
 }
 
@@ -43,11 +81,25 @@ pub fn kubectl_available() -> bool {
     found
 }
 
-/// Start the binary on a free port and wait until `/readyz` answers; `None` when kubectl is missing.
+/// The backend [`REAL_K8S_ENV`] chooses, ready for this test; `None` when kubectl is missing.
 pub fn start() -> Option<Cluster> {
     if !kubectl_available() {
         return None;
     }
+    Some(match real_k8s_dir() {
+        Some(dir) => start_real(&dir),
+        None => start_embedded_process(),
+    })
+}
+
+/// The embedded server whatever the switch says, for the few tests that need what only it offers (its fault
+/// injection endpoints); `None` when kubectl is missing.
+pub fn start_embedded() -> Option<Cluster> {
+    kubectl_available().then(start_embedded_process)
+}
+
+/// Start `configsync cluster` on a free port and wait until `/readyz` answers.
+fn start_embedded_process() -> Cluster {
     let dir = tempfile::tempdir().expect("tempdir");
     let kubeconfig = dir.path().join("kubeconfig");
     let mut child = Command::new(env!("CARGO_BIN_EXE_configsync"))
@@ -59,20 +111,83 @@ pub fn start() -> Option<Cluster> {
         .spawn()
         .expect("spawn configsync cluster");
     let line_rx = lines_of(child.stdout.take().expect("stdout"));
-    let mut cluster = Cluster {
-        child,
+    let addr = wait_for_line(&line_rx, "listening on http://");
+    let addr = addr
+        .as_deref()
+        .and_then(|line| line.rsplit("http://").next())
+        .unwrap_or_default()
+        .to_owned();
+    let cluster = Cluster {
+        backend: Backend::Embedded {
+            child,
+            addr: addr.clone(),
+        },
         kubeconfig,
         dir,
-        addr: String::new(),
+        namespace: "default".to_owned(),
     };
-    let addr =
-        wait_for_line(&line_rx, "listening on http://").expect("the server prints its address");
-    let addr = addr.rsplit("http://").next().unwrap_or_default().to_owned();
-    cluster.addr = addr.clone();
+    assert!(!addr.is_empty(), "the server prints its address");
     wait_until("/readyz answers ok", || {
         http_get(&addr, "/readyz").is_some_and(|body| body.ends_with("ok"))
     });
-    Some(cluster)
+    cluster
+}
+
+/// A fresh namespace on the real control plane at `real` and a kubeconfig whose context uses it.
+fn start_real(real: &Path) -> Cluster {
+    let admin_kubeconfig = real.join("kubeconfig");
+    assert!(
+        admin_kubeconfig.is_file(),
+        "{REAL_K8S_ENV}={} holds no kubeconfig: run hack/real-k8s up first",
+        real.display()
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::copy(&admin_kubeconfig, &kubeconfig).expect("copy the admin kubeconfig");
+    let namespace = test_namespace();
+    let cluster = Cluster {
+        backend: Backend::Real { admin_kubeconfig },
+        kubeconfig,
+        dir,
+        namespace: namespace.clone(),
+    };
+    cluster.ok(&["create", "namespace", &namespace]);
+    cluster.ok(&[
+        "config",
+        "set-context",
+        "--current",
+        "--namespace",
+        &namespace,
+    ]);
+    // kube-controller-manager creates the namespace's `default` ServiceAccount; pods are refused until it exists.
+    wait_until("the namespace's default ServiceAccount exists", || {
+        cluster
+            .run(&["get", "serviceaccount", "default"])
+            .status
+            .success()
+    });
+    cluster
+}
+
+/// A namespace name unique to this test run: the test's name (its thread's), cut to fit, and a random suffix.
+fn test_namespace() -> String {
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("test");
+    let test = test.rsplit("::").next().unwrap_or(test);
+    let mut name: String = test
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .take(40)
+        .collect();
+    name = name.trim_matches('-').to_owned();
+    let suffix: u32 = rand::random();
+    format!("e2e-{name}-{suffix:08x}")
 }
 
 /// The lines of `stream`, read on a thread of their own, as they come.
@@ -136,17 +251,65 @@ pub fn http_send(addr: &str, method: &str, path: &str, body: &str) -> Option<Str
 }
 
 impl Cluster {
+    /// Whether this is the shared real control plane.
+    pub fn is_real(&self) -> bool {
+        matches!(self.backend, Backend::Real { .. })
+    }
+
+    /// The embedded server's `host:port`; panics on a real cluster (the caller needs embedded-only endpoints).
+    pub fn embedded_addr(&self) -> &str {
+        match &self.backend {
+            Backend::Embedded { addr, .. } => addr,
+            Backend::Real { .. } => panic!("this needs the embedded server's own HTTP endpoints"),
+        }
+    }
+
+    /// Make the API unreachable for every client that starts after this, as if the API server were stopped: the
+    /// embedded server is killed; the shared real one cannot be, so this test's kubeconfig is pointed at a
+    /// loopback port where nothing listens (connections are refused, as with a stopped apiserver).
+    pub fn stop_api(&mut self) {
+        match &mut self.backend {
+            Backend::Embedded { child, .. } => {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            Backend::Real { .. } => {
+                let closed = std::net::TcpListener::bind("127.0.0.1:0")
+                    .and_then(|listener| listener.local_addr())
+                    .expect("a free loopback port");
+                let cluster = self.ok(&[
+                    "config",
+                    "view",
+                    "--minify",
+                    "-o",
+                    "jsonpath={.clusters[0].name}",
+                ]);
+                self.ok(&[
+                    "config",
+                    "set-cluster",
+                    cluster.trim(),
+                    &format!("--server=https://{closed}"),
+                ]);
+            }
+        }
+    }
+
     /// Replace the embedded cluster's fault settings (`cluster/src/faults.rs`), e.g. `{"error500Share":1.0}`;
     /// `{}` turns every fault off.
     pub fn set_faults(&self, settings: &str) {
-        http_send(&self.addr, "PUT", "/configsync.dev/faults", settings)
-            .unwrap_or_else(|| panic!("PUT /configsync.dev/faults {settings} failed"));
+        http_send(
+            self.embedded_addr(),
+            "PUT",
+            "/configsync.dev/faults",
+            settings,
+        )
+        .unwrap_or_else(|| panic!("PUT /configsync.dev/faults {settings} failed"));
     }
 
     /// End every open watch stream now, like an apiserver restart.
     pub fn close_watches(&self) {
         http_send(
-            &self.addr,
+            self.embedded_addr(),
             "POST",
             "/configsync.dev/faults/close-watches",
             "",
@@ -215,8 +378,8 @@ impl Cluster {
     }
 }
 
-/// `configsync sidecar` against `cluster`: the `sources` (`--configmap NAME`, `--secret NAME`) of namespace
-/// `default`, projected into `dir` once they have been quiet for 200ms. The caller adds the rest (health
+/// `configsync sidecar` against `cluster`: the `sources` (`--configmap NAME`, `--secret NAME`) of the test's
+/// namespace, projected into `dir` once they have been quiet for 200ms. The caller adds the rest (health
 /// address, output) and spawns it.
 pub fn sidecar_command(cluster: &Cluster, sources: &[&str], dir: &Path) -> Command {
     // The sidecar-only binary, as injected pods run it (`configsync sidecar` takes the same arguments).
@@ -224,7 +387,13 @@ pub fn sidecar_command(cluster: &Cluster, sources: &[&str], dir: &Path) -> Comma
     command
         .arg("sidecar")
         .args(sources)
-        .args(["--namespace", "default", "--wait", "200ms", "--dir"])
+        .args([
+            "--namespace",
+            &cluster.namespace,
+            "--wait",
+            "200ms",
+            "--dir",
+        ])
         .arg(dir)
         .env("KUBECONFIG", &cluster.kubeconfig);
     command
@@ -323,10 +492,17 @@ fn keep_lines(
 }
 
 /// Start `configsync operator <extra>` against `cluster` and wait until `/readyz` says it has listed everything.
+/// On a real cluster it follows only the test's namespace (`--namespaces`), so tests sharing the control plane
+/// never act on each other's workloads.
 pub fn start_operator(cluster: &Cluster, extra: &[&str]) -> Operator {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_configsync"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_configsync"));
+    command
         .args(["operator", "--metrics-addr", "127.0.0.1:0"])
-        .args(extra)
+        .args(extra);
+    if cluster.is_real() && !extra.iter().any(|arg| arg.starts_with("--namespaces")) {
+        command.args(["--namespaces", &cluster.namespace]);
+    }
+    let mut child = command
         .env("KUBECONFIG", &cluster.kubeconfig)
         .env("CONFIGSYNC_LOG_LEVEL", "info")
         .stdout(Stdio::piped())

@@ -36,6 +36,17 @@ use super::write::{self, KUBELET, SCHEDULER};
 /// Pod annotation that makes the simulated containers crash-loop: `configsync.dev/simulate-crash: "true"`.
 pub const CRASH_ANNOTATION: &str = "configsync.dev/simulate-crash";
 
+/// How the simulated kubelet binds a new pod to its node.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PodBinding {
+    /// Merge-patch `spec.nodeName`: the embedded server serves no `pods/binding` subresource and no Nodes.
+    #[default]
+    PatchNodeName,
+    /// POST a `Binding` to `pods/<name>/binding`, as kube-scheduler does. A real kube-apiserver refuses the patch
+    /// (a pod's `spec.nodeName` is immutable once the pod exists) and accepts only this.
+    BindingSubresource,
+}
+
 /// Timing of the simulated kubelet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct KubeletTiming {
@@ -307,6 +318,7 @@ const MAX_REMEMBERED_STARTS: usize = 4096;
 struct Context {
     client: Client,
     timing: KubeletTiming,
+    binding: PodBinding,
     /// How many pods got an IP so far.
     ips_assigned: AtomicU32,
     /// When this kubelet started each pod (by uid), with sub-second precision.
@@ -352,8 +364,7 @@ async fn reconcile(pod: Arc<Pod>, ctx: Arc<Context>) -> Result<Action, Error> {
     }
     let node = pod.spec.as_ref().and_then(|s| s.node_name.as_deref());
     if node.is_none() {
-        let patch = json!({"spec": {"nodeName": NODE_NAME}});
-        write::patch_object(&api, &name, &patch, SCHEDULER)
+        bind(&api, &name, ctx.binding)
             .await
             .map_err(Error::BindPod)?;
         return Ok(Action::await_change());
@@ -378,16 +389,47 @@ async fn reconcile(pod: Arc<Pod>, ctx: Arc<Context>) -> Result<Action, Error> {
     }))
 }
 
+/// Binds pod `name` to [`NODE_NAME`] the way `binding` says. A pod that vanished or was bound meanwhile (409) is
+/// not an error: the next event shows its new state.
+async fn bind(api: &Api<Pod>, name: &str, binding: PodBinding) -> kube::Result<()> {
+    match binding {
+        PodBinding::PatchNodeName => {
+            let patch = json!({"spec": {"nodeName": NODE_NAME}});
+            write::patch_object(api, name, &patch, SCHEDULER).await
+        }
+        PodBinding::BindingSubresource => {
+            let body = json!({
+                "apiVersion": "v1",
+                "kind": "Binding",
+                "metadata": {"name": name},
+                "target": {"apiVersion": "v1", "kind": "Node", "name": NODE_NAME},
+            });
+            let params = kube::api::PostParams {
+                field_manager: Some(SCHEDULER.to_owned()),
+                ..kube::api::PostParams::default()
+            };
+            let result: kube::Result<serde_json::Value> = api
+                .create_subresource("binding", name, &params, &body)
+                .await;
+            match result {
+                Err(kube::Error::Api(status)) if status.code == 404 || status.code == 409 => Ok(()),
+                other => other.map(|_| ()),
+            }
+        }
+    }
+}
+
 fn error_policy(_pod: Arc<Pod>, error: &Error, _ctx: Arc<Context>) -> Action {
     tracing::debug!(%error, "kubelet sync failed; retrying");
     Action::requeue(super::RETRY_AFTER)
 }
 
 /// Runs the kubelet simulation until the task is aborted.
-pub async fn run(client: Client, timing: KubeletTiming) {
+pub async fn run(client: Client, timing: KubeletTiming, binding: PodBinding) {
     let ctx = Arc::new(Context {
         client: client.clone(),
         timing,
+        binding,
         ips_assigned: AtomicU32::new(0),
         started: Mutex::new(HashMap::new()),
     });

@@ -48,6 +48,7 @@ pub mod events;
 pub mod gc;
 pub mod hash;
 pub mod kubelet;
+pub mod node;
 pub mod pod_owner;
 pub mod pods;
 pub mod replicaset;
@@ -167,7 +168,11 @@ where
         runtime.spawn(replicaset::run(client.clone())),
         runtime.spawn(statefulset::run(client.clone())),
         runtime.spawn(daemonset::run(client.clone())),
-        runtime.spawn(kubelet::run(client.clone(), timing)),
+        runtime.spawn(kubelet::run(
+            client.clone(),
+            timing,
+            kubelet::PodBinding::PatchNodeName,
+        )),
         runtime.spawn(gc::run(client)),
     ];
     ControllersHandle { tasks }
