@@ -62,10 +62,28 @@ fn start_webhook(cluster: &Cluster, tls: &Path) -> (Operator, String) {
     (operator, format!("https://{addr}/mutate"))
 }
 
-/// Register the webhook (deploy/webhook.yaml, pointed at `url`) trusting the CA in `tls/ca.crt`.
+/// Register the webhook (deploy/webhook.yaml, pointed at `url`) trusting the CA in `tls/ca.crt`. On the shared
+/// real control plane the registration gets a name of this test's own and selects only its namespace, so
+/// tests running at once neither replace each other's webhook nor receive each other's pods.
 fn register_webhook(cluster: &Cluster, url: &str, tls: &Path) {
     let ca = std::fs::read_to_string(tls.join("ca.crt")).expect("ca.crt");
-    cluster.apply_json("webhook.json", &webhook_configuration(url, &ca));
+    let mut config = webhook_configuration(url, &ca);
+    let base = config["metadata"]["name"]
+        .as_str()
+        .unwrap_or("configsync-injector")
+        .to_owned();
+    config["metadata"]["name"] =
+        json!(cluster.cluster_scoped_name("mutatingwebhookconfiguration", &base));
+    if cluster.is_real() {
+        let only_this_namespace = json!({"key": "kubernetes.io/metadata.name", "operator": "In",
+            "values": [cluster.namespace]});
+        if let Some(expressions) =
+            config["webhooks"][0]["namespaceSelector"]["matchExpressions"].as_array_mut()
+        {
+            expressions.push(only_this_namespace);
+        }
+    }
+    cluster.apply_json("webhook.json", &config);
 }
 
 /// The names of the pods labelled `app=<app>`, once there are `count` of them.
@@ -169,12 +187,16 @@ fn check_injected(pod: &Value, yaml: &str) {
     );
 }
 
-/// The initial config hash `configsync inject` computes offline for the example.
-fn offline_hash() -> Value {
+/// The initial config hash `configsync inject` computes offline for the example (moved into the test's
+/// namespace: the hash covers where each source lives).
+fn offline_hash(cluster: &Cluster) -> Value {
+    let example = std::fs::read_to_string(support::repo("examples/inject/deployment.yaml"))
+        .expect("the example");
+    let manifest = cluster.file("example.yaml", &cluster.localize_text(&example));
     let out = run_ok(Command::new(env!("CARGO_BIN_EXE_configsync")).args([
         "inject",
         "-f",
-        "examples/inject/deployment.yaml",
+        path_str(&manifest),
     ]));
     let injected: Vec<Value> =
         serde_saphyr::from_multiple(&String::from_utf8_lossy(&out.stdout)).expect("YAML");
@@ -224,6 +246,9 @@ fn start_injecting() -> Option<Injecting> {
     let (operator, url) = start_webhook(&cluster, &tls);
     register_webhook(&cluster, &url, &tls);
     let docs = example_documents();
+    // The example's ServiceAccount `web` and its Role: a real apiserver admits no pod whose ServiceAccount is
+    // missing.
+    cluster.apply_repo("examples/inject/rbac.yaml");
     cluster.apply_json("configmap.json", &docs[0]);
     Some(Injecting {
         _operator: operator,
@@ -243,7 +268,7 @@ fn operator_webhook_injects_pods_created_with_kubectl() {
     cluster.apply_json("deployment.json", &deployment_with_two_containers(docs));
 
     let names = pods_of(cluster, "web", 2);
-    let cli_hash = offline_hash();
+    let cli_hash = offline_hash(cluster);
     for name in &names {
         let (pod, yaml) = pod_yaml(cluster, name);
         check_injected(&pod, &yaml);

@@ -26,7 +26,6 @@
 //!   ClusterRoles and their bindings are stored and served (so `kubectl apply -f deploy/` works) but not enforced.
 //! - Admission: only the mutating webhooks of [`admission`] run, on Pod creates (POST or
 //!   apply-create), never on updates; no validating webhooks.
-//! - `generation` is kept for every kind (the apiserver keeps it only for kinds with a spec/status split).
 //! - Garbage collection is the `controllers::gc` controller's job, as in kube-controller-manager, and follows owner
 //!   references of the `apps/v1` workloads only; for other kinds `propagationPolicy=Foreground`/`Orphan` act as
 //!   `Background`. With the controllers off, Foreground/Orphan deletions wait on their finalizer forever, as on an

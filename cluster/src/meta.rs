@@ -117,6 +117,21 @@ pub fn is_deleting(object: &Value) -> bool {
 }
 
 /// Whether `new` differs from `old` outside `metadata` and `status`: the generation rule.
+/// Whether an update from `old` to `new` bumps `metadata.generation` of a kind that tracks it: a change outside
+/// metadata and status, and for a Deployment also a change of its annotations (kube-apiserver's Deployment
+/// strategy counts them, because the Deployment controller copies them onto its ReplicaSets).
+pub fn bumps_generation(
+    rt: &configsync_apimachinery::ResourceType,
+    old: &Value,
+    new: &Value,
+) -> bool {
+    let annotations = |value: &Value| value.pointer("/metadata/annotations").cloned();
+    spec_changed(old, new)
+        || (rt.group == "apps"
+            && rt.plural == "deployments"
+            && annotations(old) != annotations(new))
+}
+
 pub fn spec_changed(old: &Value, new: &Value) -> bool {
     let strip = |value: &Value| -> Map<String, Value> {
         let mut map = value.as_object().cloned().unwrap_or_default();

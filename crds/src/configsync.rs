@@ -1,4 +1,4 @@
-//! The `ConfigSync` custom resource (`configsync.dev/v1alpha1`, short name `cs`).
+//! The `ConfigSync` custom resource (`configsync.dev/v1alpha1`, short name `csync`; `cs` is ComponentStatus on a real cluster).
 //!
 //! ```text
 //!  spec.sources[]  ──(content hash)──►  spec.targets[]       status: what was applied, per source and target
@@ -26,7 +26,7 @@ pub const DURATION_PATTERN: &str = "^([0-9]+(ms|s|m|h))+$";
     version = "v1alpha1",
     kind = "ConfigSync",
     plural = "configsyncs",
-    shortname = "cs",
+    shortname = "csync",
     namespaced,
     doc = "Which ConfigMaps and Secrets drive which workloads, and the record of what was applied.",
     status = "ConfigSyncStatus",
@@ -361,7 +361,7 @@ mod tests {
         );
         assert_eq!(crd.spec.group, "configsync.dev");
         assert_eq!(crd.spec.names.kind, "ConfigSync");
-        assert_eq!(crd.spec.names.short_names, Some(vec!["cs".to_owned()]));
+        assert_eq!(crd.spec.names.short_names, Some(vec!["csync".to_owned()]));
         assert_eq!(crd.spec.scope, "Namespaced");
         assert_eq!(crd.spec.versions[0].name, "v1alpha1");
     }

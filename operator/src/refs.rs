@@ -9,6 +9,11 @@
 //!                 └─ projected.sources[].{configMap,secret}     → same
 //! ```
 //!
+//! The projected `kube-api-access-*` volume that kube-apiserver's ServiceAccount admission adds to every pod
+//! (a token, the ConfigMap `kube-root-ca.crt` and the namespace) is the platform's, not the app's config: it is
+//! skipped ([`is_service_account_token_volume`]). Mutating webhooks run after that admission plugin, so the
+//! injection webhook sees it on every pod of a real cluster.
+//!
 //! [`source_refs`] walks all of them and merges the references to one source into one [`SourceRef`]: the union
 //! of the consumed keys ([`ConsumedKeys::All`] dominates), and `optional` only if every reference is optional.
 //! Only consumed keys count towards a workload's hash, so a change to another key of a shared ConfigMap rolls
@@ -188,7 +193,23 @@ fn env_refs(env: Option<&[EnvVar]>, env_from: Option<&[EnvFromSource]>, out: &mu
     }
 }
 
+/// Whether `volume` is the service-account token volume kube-apiserver's ServiceAccount admission plugin adds:
+/// named `kube-api-access-<suffix>`, projected, with a `serviceAccountToken` source.
+pub fn is_service_account_token_volume(volume: &Volume) -> bool {
+    volume.name.starts_with("kube-api-access-")
+        && volume.projected.as_ref().is_some_and(|projected| {
+            projected
+                .sources
+                .iter()
+                .flatten()
+                .any(|source| source.service_account_token.is_some())
+        })
+}
+
 fn volume_refs(volume: &Volume, out: &mut Vec<SourceRef>) {
+    if is_service_account_token_volume(volume) {
+        return;
+    }
     if let Some(cm) = &volume.config_map {
         let id = SourceId::config_map(&cm.name);
         out.push(SourceRef::new(

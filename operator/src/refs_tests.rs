@@ -181,3 +181,29 @@ fn consumed_keys_intersection() {
     assert!(keys(&["a", "b"]).intersects(&changed));
     assert!(!keys(&["a"]).intersects(&changed));
 }
+
+/// The volume kube-apiserver's ServiceAccount admission adds to every pod (as a real v1.37 apiserver writes it)
+/// is not the app's config; the same ConfigMap mounted by the user is.
+#[test]
+fn the_service_account_token_volume_is_not_a_source() {
+    let admission_volume = json!({"name": "kube-api-access-x7k2p", "projected": {"defaultMode": 420, "sources": [
+        {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
+        {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+        {"downwardAPI": {"items": [{"path": "namespace", "fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"}}]}},
+    ]}});
+    let spec = mk_pod_spec(json!({"containers": [{"name": "app"}], "volumes": [
+        admission_volume,
+        {"name": "conf", "configMap": {"name": "app"}},
+    ]}));
+    let refs = source_refs(&spec);
+    assert_eq!(refs.len(), 1, "{refs:?}");
+    assert_eq!(refs[0].id, SourceId::config_map("app"));
+
+    let user_mount = mk_pod_spec(json!({"containers": [{"name": "app"}], "volumes": [
+        {"name": "ca", "projected": {"sources": [{"configMap": {"name": "kube-root-ca.crt"}}]}},
+    ]}));
+    assert_eq!(
+        source_refs(&user_mount)[0].id,
+        SourceId::config_map("kube-root-ca.crt")
+    );
+}

@@ -46,6 +46,10 @@ pub struct Cluster {
     pub dir: tempfile::TempDir,
     /// The namespace this test works in: `default` on the embedded server, a fresh one on a real cluster.
     pub namespace: String,
+    /// Further namespaces made with [`Cluster::create_namespace`], deleted with the test's own on a real cluster.
+    extra_namespaces: std::cell::RefCell<Vec<String>>,
+    /// Cluster-scoped objects (`kind/name`) this test made on a real cluster, deleted when it ends.
+    cluster_objects: std::cell::RefCell<Vec<String>>,
 }
 
 impl Drop for Cluster {
@@ -56,10 +60,20 @@ impl Drop for Cluster {
                 let _ = child.wait();
             }
             Backend::Real { admin_kubeconfig } => {
+                for object in self.cluster_objects.borrow().iter() {
+                    let _ = Command::new("kubectl")
+                        .arg("--kubeconfig")
+                        .arg(&*admin_kubeconfig)
+                        .args(["delete", object, "--ignore-not-found", "--wait=false"])
+                        .output();
+                }
+                let mut namespaces = vec![self.namespace.clone()];
+                namespaces.extend(self.extra_namespaces.borrow().iter().cloned());
                 let _ = Command::new("kubectl")
                     .arg("--kubeconfig")
                     .arg(&*admin_kubeconfig)
-                    .args(["delete", "namespace", &self.namespace, "--wait=false"])
+                    .args(["delete", "namespace", "--wait=false"])
+                    .args(&namespaces)
                     .output();
             }
         }
@@ -125,11 +139,14 @@ fn start_embedded_process() -> Cluster {
         kubeconfig,
         dir,
         namespace: "default".to_owned(),
+        extra_namespaces: Default::default(),
+        cluster_objects: Default::default(),
     };
     assert!(!addr.is_empty(), "the server prints its address");
     wait_until("/readyz answers ok", || {
         http_get(&addr, "/readyz").is_some_and(|body| body.ends_with("ok"))
     });
+    cluster.wait_for_root_ca();
     cluster
 }
 
@@ -150,6 +167,8 @@ fn start_real(real: &Path) -> Cluster {
         kubeconfig,
         dir,
         namespace: namespace.clone(),
+        extra_namespaces: Default::default(),
+        cluster_objects: Default::default(),
     };
     cluster.ok(&["create", "namespace", &namespace]);
     cluster.ok(&[
@@ -202,10 +221,18 @@ pub fn lines_of(stream: impl Read + Send + 'static) -> mpsc::Receiver<String> {
 }
 
 pub fn wait_for_line(lines: &mpsc::Receiver<String>, needle: &str) -> Option<String> {
+    wait_for_line_where(lines, |line| line.contains(needle))
+}
+
+/// The first line for which `wanted` holds, within [`DEADLINE`].
+pub fn wait_for_line_where(
+    lines: &mpsc::Receiver<String>,
+    mut wanted: impl FnMut(&str) -> bool,
+) -> Option<String> {
     let deadline = Instant::now() + DEADLINE;
     while let Some(left) = deadline.checked_duration_since(Instant::now()) {
         match lines.recv_timeout(left) {
-            Ok(line) if line.contains(needle) => return Some(line),
+            Ok(line) if wanted(&line) => return Some(line),
             Ok(_) => {}
             Err(_) => return None,
         }
@@ -251,6 +278,71 @@ pub fn http_send(addr: &str, method: &str, path: &str, body: &str) -> Option<Str
 }
 
 impl Cluster {
+    /// Wait until kube-controller-manager (or the embedded server's publisher) has put `kube-root-ca.crt` into
+    /// the test's namespace, so that what a test lists does not depend on when that happens.
+    fn wait_for_root_ca(&self) {
+        wait_until("the namespace holds kube-root-ca.crt", || {
+            self.run(&["get", "configmap", "kube-root-ca.crt"])
+                .status
+                .success()
+        });
+    }
+
+    /// Create a further namespace for this test and return its name: `base` on the embedded server (the
+    /// cluster is the test's own), `<test namespace>-<base>` on the shared real one, where it is deleted with
+    /// the test's namespace.
+    pub fn create_namespace(&self, base: &str) -> String {
+        let name = if self.is_real() {
+            format!("{}-{base}", self.namespace)
+        } else {
+            base.to_owned()
+        };
+        self.ok(&["create", "namespace", &name]);
+        self.extra_namespaces.borrow_mut().push(name.clone());
+        name
+    }
+
+    /// The name a cluster-scoped object of this test gets: `base` on the embedded server, `base-<namespace>` on the
+    /// shared real one, where `kind/name` is deleted when the test ends (tests running at once must not share it).
+    pub fn cluster_scoped_name(&self, kind: &str, base: &str) -> String {
+        if !self.is_real() {
+            return base.to_owned();
+        }
+        let name = format!("{base}-{}", self.namespace);
+        self.cluster_objects
+            .borrow_mut()
+            .push(format!("{kind}/{name}"));
+        name
+    }
+
+    /// `text` (a manifest) with every `namespace: default` moved to this test's namespace.
+    pub fn localize_text(&self, text: &str) -> String {
+        text.replace(
+            "namespace: default",
+            &format!("namespace: {}", self.namespace),
+        )
+    }
+
+    /// `object` with every `"namespace": "default"` (metadata, RoleBinding subjects, ...) moved to this test's
+    /// namespace.
+    pub fn localize(&self, object: &mut serde_json::Value) {
+        match object {
+            serde_json::Value::Object(map) => {
+                for (key, value) in map.iter_mut() {
+                    if key == "namespace" && value == "default" {
+                        *value = serde_json::Value::String(self.namespace.clone());
+                    } else {
+                        self.localize(value);
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => {
+                items.iter_mut().for_each(|item| self.localize(item))
+            }
+            _ => {}
+        }
+    }
+
     /// Whether this is the shared real control plane.
     pub fn is_real(&self) -> bool {
         matches!(self.backend, Backend::Real { .. })
@@ -361,15 +453,39 @@ impl Cluster {
         path
     }
 
-    /// Write `object` to the file `name` in the cluster's directory and `kubectl apply` it.
+    /// Write `object` (moved into the test's namespace, see [`Cluster::localize`]) to the file `name` in the
+    /// cluster's directory and `kubectl apply` it.
     pub fn apply_json(&self, name: &str, object: &serde_json::Value) -> String {
+        let mut object = object.clone();
+        self.localize(&mut object);
         let path = self.file(name, &object.to_string());
         self.ok(&["apply", "-f", path_str(&path)])
     }
 
-    /// `kubectl apply -f` a file or folder of this repository, e.g. `examples/course/redis-config.yaml`.
+    /// `kubectl apply -f` a file or folder of this repository, e.g. `examples/course/redis-config.yaml`, as
+    /// written; on a real cluster with `namespace: default` moved to the test's namespace first.
     pub fn apply_repo(&self, path: &str) -> String {
-        self.ok(&["apply", "-f", &repo(path)])
+        if !self.is_real() {
+            return self.ok(&["apply", "-f", &repo(path)]);
+        }
+        let full = PathBuf::from(repo(path));
+        let mut files = if full.is_dir() {
+            files_under(&full)
+        } else {
+            vec![full]
+        };
+        files.retain(|f| {
+            f.extension()
+                .is_some_and(|e| e == "yaml" || e == "yml" || e == "json")
+        });
+        files.sort();
+        let text: Vec<String> = files
+            .iter()
+            .map(|f| self.localize_text(&std::fs::read_to_string(f).expect("read manifest")))
+            .collect();
+        let name = format!("localized-{}.yaml", path.replace('/', "_"));
+        let manifest = self.file(&name, &text.join("\n---\n"));
+        self.ok(&["apply", "-f", path_str(&manifest)])
     }
 
     /// `kubectl patch <kind> <name> --type merge -p <patch>`; asserts success.

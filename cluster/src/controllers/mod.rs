@@ -8,6 +8,7 @@
 //!   StatefulSet ──► ControllerRevision + Pods <sts>-0..N-1 (ordered)           ──┘
 //!   DaemonSet ──► ControllerRevision + one Pod on `configsync-node`             ──┘
 //!   garbage collector: dependents whose owners are gone are deleted
+//!   root CA publisher: `kube-root-ca.crt` in every namespace
 //! ```
 //!
 //! # Theory of operation
@@ -54,6 +55,7 @@ pub mod pods;
 pub mod replicaset;
 pub mod revision;
 pub mod rolling;
+pub mod root_ca;
 pub mod statefulset;
 #[cfg(test)]
 mod tests;
@@ -173,6 +175,7 @@ where
             timing,
             kubelet::PodBinding::PatchNodeName,
         )),
+        runtime.spawn(root_ca::run(client.clone())),
         runtime.spawn(gc::run(client)),
     ];
     ControllersHandle { tasks }

@@ -163,5 +163,9 @@ async fn disabled_controllers_start_nothing() {
     .await;
     assert!(start(cluster.client(), &ControllersConfig::disabled()).is_empty());
     let handle = start(cluster.client(), &ControllersConfig::default());
-    assert_eq!(handle.len(), 6);
+    assert_eq!(
+        handle.len(),
+        7,
+        "workloads, kubelet, gc and the root CA publisher"
+    );
 }

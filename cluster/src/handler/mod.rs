@@ -120,6 +120,7 @@ impl Ctx {
             subresource: self.target.subresource.as_deref(),
             manager,
             dry_run,
+            strict_fields: self.query.get("fieldValidation") == Some("Strict"),
         }
     }
 }

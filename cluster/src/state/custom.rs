@@ -3,6 +3,7 @@
 //! `configsync_apimachinery::validation::schema` on every create and update (status writes included: the whole
 //! object is pruned, defaulted and validated, as kube-apiserver does).
 use super::Inner;
+use crate::status::ApiError;
 use crate::store::{ObjectKey, ResourceKey};
 use configsync_apimachinery::ResourceType;
 use configsync_apimachinery::validation::{self, Invalid, schema};
@@ -21,11 +22,34 @@ pub(super) fn schema_of(inner: &Inner, rt: &ResourceType) -> Option<Value> {
 }
 
 /// The built-in defaults, then (for a custom resource with a schema) pruning and the schema's `default:`s.
-pub(super) fn apply_defaults(rt: &ResourceType, schema: Option<&Value>, object: &mut Value) {
+///
+/// # Errors
+/// With `strict` (`fieldValidation=Strict`, kubectl's default), fields the schema does not know are a 400
+/// `BadRequest` worded as kube-apiserver's strict decoder words it, instead of being pruned silently.
+pub(super) fn apply_defaults(
+    rt: &ResourceType,
+    schema: Option<&Value>,
+    object: &mut Value,
+    strict: bool,
+) -> Result<(), ApiError> {
     validation::apply_defaults(rt, object);
-    if let Some(schema) = schema {
-        schema::prune_and_default(schema, object);
+    let Some(schema) = schema else {
+        return Ok(());
+    };
+    let unknown = schema::prune_and_default(schema, object);
+    if strict && !unknown.is_empty() {
+        let fields: Vec<String> = unknown
+            .iter()
+            .map(|path| format!("unknown field \"{path}\""))
+            .collect();
+        let kind = &rt.kind;
+        return Err(ApiError::bad_request(format!(
+            "{kind} in version \"{}\" cannot be handled as a {kind}: strict decoding error: {}",
+            rt.version,
+            fields.join(", ")
+        )));
     }
+    Ok(())
 }
 
 /// The built-in validation and the schema's, with every cause in one `Invalid` as kube-apiserver aggregates them.

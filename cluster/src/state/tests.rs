@@ -19,6 +19,7 @@ fn request<'a>(rt: &'a ResourceType, namespace: Option<&'a str>) -> WriteRequest
         subresource: None,
         manager: "test",
         dry_run: false,
+        strict_fields: false,
     }
 }
 
@@ -158,6 +159,35 @@ fn generation_bumps_on_spec_changes_only() {
         "a status write changes only status"
     );
     assert_eq!(with_status["metadata"]["generation"], 2);
+}
+
+/// kube-apiserver's Deployment strategy bumps the generation on an annotation change too (the controller copies
+/// annotations onto ReplicaSets); a StatefulSet's counts only its spec. Seen on a real v1.37 apiserver.
+#[test]
+fn annotating_a_deployment_bumps_its_generation_but_not_a_statefulsets() {
+    let state = mk_state();
+    let annotate = |old: &Value| {
+        let mut new = old.clone();
+        new["metadata"]["annotations"] = json!({"note": "hello"});
+        Ok(new)
+    };
+    let deployments = rt(&state, "apps", "deployments");
+    let req = request(&deployments, Some("default"));
+    state.create(&req, mk_deployment("web", 1)).expect("create");
+    let (annotated, _) = state
+        .write(&req, "web", Mutation::Patch(&annotate))
+        .expect("annotate");
+    assert_eq!(annotated["metadata"]["generation"], 2);
+
+    let statefulsets = rt(&state, "apps", "statefulsets");
+    let req = request(&statefulsets, Some("default"));
+    let mut sts = mk_deployment("db", 1);
+    sts["kind"] = json!("StatefulSet");
+    state.create(&req, sts).expect("create");
+    let (annotated, _) = state
+        .write(&req, "db", Mutation::Patch(&annotate))
+        .expect("annotate");
+    assert_eq!(annotated["metadata"]["generation"], 1);
 }
 
 #[test]

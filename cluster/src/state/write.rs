@@ -29,6 +29,8 @@ pub struct WriteRequest<'a> {
     pub manager: &'a str,
     /// `dryRun=All`: run every check, store nothing.
     pub dry_run: bool,
+    /// `fieldValidation=Strict`: a custom resource's unknown fields are an error instead of being pruned.
+    pub strict_fields: bool,
 }
 
 /// How the new object is computed from the stored one.
@@ -117,7 +119,7 @@ pub(super) fn create(
     payload::normalize(rt, &mut object)?;
     lifecycle::prepare_create(rt, &mut object)?;
     let schema = custom::schema_of(inner, rt);
-    custom::apply_defaults(rt, schema.as_ref(), &mut object);
+    custom::apply_defaults(rt, schema.as_ref(), &mut object, request.strict_fields)?;
     custom::validate(rt, schema.as_ref(), &object, None)
         .map_err(|invalid| ApiError::invalid(&rt.group, &rt.kind, &name, &invalid.causes))?;
     let now = meta::now_rfc3339();
@@ -265,18 +267,19 @@ fn update(
     check_preconditions(rt, old, &new, &name)?;
     let status_write = request.subresource == Some("status");
     if rt.has_status {
-        new = isolate_status(old, new, status_write);
+        let annotations_via_status = rt.group == "apps" && rt.plural == "deployments";
+        new = isolate_status(old, new, status_write, annotations_via_status);
     }
     keep_server_metadata(old, &mut new);
     payload::normalize(rt, &mut new)?;
     let schema = custom::schema_of(inner, rt);
-    custom::apply_defaults(rt, schema.as_ref(), &mut new);
+    custom::apply_defaults(rt, schema.as_ref(), &mut new, request.strict_fields)?;
     custom::validate(rt, schema.as_ref(), &new, Some(old))
         .map_err(|invalid| ApiError::invalid(&rt.group, &rt.kind, &name, &invalid.causes))?;
     lifecycle::check_finalizers(rt, old, &new, &name)?;
     if meta::tracks_generation(rt) {
         let generation = meta::generation(old);
-        let generation = if !status_write && meta::spec_changed(old, &new) {
+        let generation = if !status_write && meta::bumps_generation(rt, old, &new) {
             generation + 1
         } else {
             generation
@@ -338,7 +341,16 @@ fn check_preconditions(
 }
 
 /// A main-resource write keeps the stored status; a status write changes only the status.
-fn isolate_status(old: &Value, new: Value, status_write: bool) -> Value {
+///
+/// With `annotations_via_status` a status write also takes the new `metadata.annotations`: kube-apiserver's
+/// Deployment status strategy resets only the spec and the labels, and kube-controller-manager records
+/// `deployment.kubernetes.io/revision` that way, without bumping the generation.
+fn isolate_status(
+    old: &Value,
+    new: Value,
+    status_write: bool,
+    annotations_via_status: bool,
+) -> Value {
     let (mut base, source) = if status_write {
         (old.clone(), &new)
     } else {
@@ -352,6 +364,14 @@ fn isolate_status(old: &Value, new: Value, status_write: bool) -> Value {
     }
     if status_write && let Some(fields) = new.pointer("/metadata/managedFields") {
         metadata_mut(&mut base).insert("managedFields".into(), fields.clone());
+    }
+    if status_write && annotations_via_status {
+        match new.pointer("/metadata/annotations") {
+            Some(annotations) => {
+                metadata_mut(&mut base).insert("annotations".into(), annotations.clone())
+            }
+            None => metadata_mut(&mut base).remove("annotations"),
+        };
     }
     base
 }

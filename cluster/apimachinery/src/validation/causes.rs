@@ -50,6 +50,15 @@ impl Causes {
         );
     }
 
+    /// `field.Invalid` with `field.OmitValueType`: `Invalid value: <detail>`, no value printed.
+    pub(crate) fn invalid_omitting_value(&mut self, field: &str, detail: &str) {
+        self.push(
+            "FieldValueInvalid",
+            field,
+            format!("Invalid value: {detail}"),
+        );
+    }
+
     /// `field.Forbidden`.
     pub(crate) fn forbidden(&mut self, field: &str, detail: &str) {
         self.push(

@@ -199,16 +199,19 @@ async fn write_deployment(
     status: &k8s_openapi::api::apps::v1::DeploymentStatus,
 ) -> Result<(), Error> {
     let name = deployment.name_any();
-    if deployment.status.as_ref() != Some(status) {
-        let patch = write::status_patch(deployment.status.as_ref(), status);
-        write::patch_status(&apis.deployments, &name, &patch, CONTROLLER_MANAGER)
-            .await
-            .map_err(Error::UpdateDeployment)?;
-    }
+    let mut patch = if deployment.status.as_ref() != Some(status) {
+        write::status_patch(deployment.status.as_ref(), status)
+    } else {
+        json!({})
+    };
+    // kube-controller-manager records the revision through the status subresource (UpdateStatus), which a
+    // Deployment's status strategy lets through without bumping the generation.
     let wanted = new.map(|rs| revision(&rs.metadata)).filter(|r| *r > 0);
     if let Some(wanted) = wanted.filter(|r| *r != revision(&deployment.metadata)) {
-        let patch = json!({"metadata": {"annotations": {REVISION: wanted.to_string()}}});
-        write::patch_object(&apis.deployments, &name, &patch, CONTROLLER_MANAGER)
+        patch["metadata"] = json!({"annotations": {REVISION: wanted.to_string()}});
+    }
+    if patch != json!({}) {
+        write::patch_status(&apis.deployments, &name, &patch, CONTROLLER_MANAGER)
             .await
             .map_err(Error::UpdateDeployment)?;
     }

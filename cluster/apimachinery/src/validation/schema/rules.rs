@@ -1,7 +1,8 @@
 //! `x-kubernetes-validations`: CEL rules evaluated with `self` bound to the node (and `oldSelf` to the stored
 //! node on update), via the `cel` crate. A transition rule (one that reads `oldSelf`) is skipped when there is no
 //! old value (create, or a list item, which is not correlated here). A rule that is false becomes
-//! `Invalid value: "object": <message>` (or `failed rule: <rule>` without a message); `messageExpression` wins when
+//! `Invalid value: <message>` (or `failed rule: <rule>` without a message): kube-apiserver 1.37 reports CEL
+//! failures with `field.OmitValueType`, so no value is printed (older releases printed `"object"`); `messageExpression` wins when
 //! it yields a non-empty string, and `reason`/`fieldPath` pick the cause's type and path as kube-apiserver does.
 use super::super::Causes;
 use super::super::names::go_quote;
@@ -41,7 +42,7 @@ pub(super) fn check(
             Some("FieldValueRequired") => causes.required(&field, &message),
             Some("FieldValueForbidden") => causes.forbidden(&field, &message),
             Some("FieldValueDuplicate") => causes.duplicate(&field, &go_quote(node_type)),
-            _ => causes.invalid(&field, &go_quote(node_type), &message),
+            _ => causes.invalid_omitting_value(&field, &message),
         }
     }
 }

@@ -5,35 +5,54 @@ use serde_json::Value;
 
 /// Drop fields the schema does not know (unless `x-kubernetes-preserve-unknown-fields`), fill `default:`s of missing
 /// properties, and drop (or default) `null`s of non-nullable properties. The root's TypeMeta/ObjectMeta are kept.
-pub fn prune_and_default(schema: &Value, object: &mut Value) {
+/// Returns the paths of the dropped unknown fields (`spec.junk`, `spec.items[0].extra`), which strict field
+/// validation (`fieldValidation=Strict`) reports instead of dropping them silently.
+pub fn prune_and_default(schema: &Value, object: &mut Value) -> Vec<String> {
     let Some(map) = object.as_object_mut() else {
-        return;
+        return Vec::new();
     };
     let kept: Vec<(String, Value)> = ROOT_META
         .iter()
         .filter_map(|key| map.remove(*key).map(|value| ((*key).to_owned(), value)))
         .collect();
-    prune(schema, object);
+    let mut unknown = Vec::new();
+    prune(schema, object, "", &mut unknown);
     default(schema, object);
     if let Some(map) = object.as_object_mut() {
         map.extend(kept);
     }
+    unknown
 }
 
-fn prune(schema: &Value, value: &mut Value) {
+fn prune(schema: &Value, value: &mut Value, path: &str, unknown: &mut Vec<String>) {
+    let join = |key: &str| {
+        if path.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
     match value {
         Value::Object(map) => {
             let preserve = flag(schema, "x-kubernetes-preserve-unknown-fields");
-            map.retain(|key, _| preserve || property_schema(schema, key).is_some());
+            map.retain(|key, _| {
+                let known = preserve || property_schema(schema, key).is_some();
+                if !known {
+                    unknown.push(join(key));
+                }
+                known
+            });
             for (key, child) in map.iter_mut() {
                 if let Some(child_schema) = property_schema(schema, key) {
-                    prune(child_schema, child);
+                    prune(child_schema, child, &join(key), unknown);
                 }
             }
         }
         Value::Array(items) => {
             if let Some(item_schema) = schema.get("items") {
-                items.iter_mut().for_each(|item| prune(item_schema, item));
+                for (index, item) in items.iter_mut().enumerate() {
+                    prune(item_schema, item, &format!("{path}[{index}]"), unknown);
+                }
             }
         }
         _ => {}
