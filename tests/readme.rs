@@ -7,7 +7,8 @@
 //! `deploy/…` resolve and `./kubeconfig` is written in the temp dir), with `HOME` pointing there too.
 //! Lines are rewritten as follows (a `\`-continued command counts as one line):
 //! - `cargo run [--release] -- ARGS` and `configsync ARGS` run the binary under test (no second build).
-//! - Other `cargo` commands (`cargo test`, `cargo build`, …) are skipped: they are what runs this test.
+//! - Other `cargo` commands (`cargo test`, `cargo build`, …, also behind `VAR=value`) are skipped: they are what
+//!   runs this test. `hack/real-k8s` lines are skipped too: `.ci/run` runs that block word for word.
 //! - Long-running servers are started in the background and stopped (SIGTERM, then reaped) when their block
 //!   ends: `configsync cluster`, `configsync operator`, `configsync sidecar` (without `--once`),
 //!   `configsync kms` and `configsync demo --interactive`. A server that prints `export KUBECONFIG=` (cluster,
@@ -100,7 +101,10 @@ fn plan_line(line: &str, marker: Option<&str>) -> Run {
         return Run::Skip(trimmed.to_owned());
     }
     let Some(args) = rest else {
-        if words.first() == Some(&"cargo") {
+        // `cargo …` (also behind `VAR=value` assignments) is what runs this test; `hack/real-k8s` is run by
+        // `.ci/run` itself, word for word, around the real-control-plane pass.
+        let command = words.iter().find(|word| !is_assignment(word));
+        if matches!(command, Some(&"cargo" | &"hack/real-k8s")) {
             return Run::Skip(trimmed.to_owned());
         }
         return match marker {
@@ -126,6 +130,13 @@ fn plan_line(line: &str, marker: Option<&str>) -> Run {
     } else {
         Run::Foreground(command)
     }
+}
+
+/// Whether `word` is a shell variable assignment (`NAME=value`) in front of a command.
+fn is_assignment(word: &str) -> bool {
+    word.split_once('=').is_some_and(|(name, _)| {
+        !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    })
 }
 
 /// The arguments after `cargo run [--release] [-q] --`.
@@ -349,6 +360,18 @@ fn lines_are_planned_by_subcommand_and_marker() {
     assert_eq!(
         plan_line("cargo test --workspace", None),
         Run::Skip("cargo test --workspace".into())
+    );
+    assert_eq!(
+        plan_line("CONFIGSYNC_REAL_K8S=/tmp/x cargo test -p configsync --tests", None),
+        Run::Skip("CONFIGSYNC_REAL_K8S=/tmp/x cargo test -p configsync --tests".into())
+    );
+    assert_eq!(
+        plan_line("hack/real-k8s up /tmp/x", None),
+        Run::Skip("hack/real-k8s up /tmp/x".into())
+    );
+    assert_eq!(
+        plan_line("A=1 kubectl get pods", None),
+        fg("A=1 kubectl get pods")
     );
     assert_eq!(
         plan_line("kubectl get pods", Some("skip")),
