@@ -362,7 +362,10 @@ fn lines_are_planned_by_subcommand_and_marker() {
         Run::Skip("cargo test --workspace".into())
     );
     assert_eq!(
-        plan_line("CONFIGSYNC_REAL_K8S=/tmp/x cargo test -p configsync --tests", None),
+        plan_line(
+            "CONFIGSYNC_REAL_K8S=/tmp/x cargo test -p configsync --tests",
+            None
+        ),
         Run::Skip("CONFIGSYNC_REAL_K8S=/tmp/x cargo test -p configsync --tests".into())
     );
     assert_eq!(
