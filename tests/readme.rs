@@ -1,5 +1,6 @@
 //! Every command in README.md runs: the fenced ` ```sh ` blocks are extracted and each is run by bash, in order,
-//! against the embedded cluster. A README that drifts from the binary fails this test.
+//! against the embedded cluster (or, with `CONFIGSYNC_REAL_K8S`, against the real control plane, which then
+//! stands in for the blocks' `configsync cluster`). A README that drifts from the binary fails this test.
 //!
 //! # How a block is run
 //! Each block becomes one bash script (`set -euo pipefail`, so every command must succeed), run in a fresh
@@ -166,8 +167,10 @@ fn free_port<'a>(args: &[&'a str]) -> Vec<&'a str> {
         .collect()
 }
 
-/// A block's logical lines (`\` continuations joined) with their markers applied, as a bash script.
-fn script(block: &Block) -> String {
+/// A block's logical lines (`\` continuations joined) with their markers applied, as a bash script. With `real`,
+/// `configsync cluster` is skipped: the real control plane stands in for it (its kubeconfig is already where the
+/// block's `export KUBECONFIG=` points).
+fn script(block: &Block, real: bool) -> String {
     let mut script = String::from(PRELUDE);
     let mut marker: Option<String> = None;
     let joined = block.text.replace("\\\n", " ");
@@ -180,7 +183,13 @@ fn script(block: &Block) -> String {
         if trimmed.is_empty() || trimmed.starts_with('#') {
             continue;
         }
-        let step = match plan_line(trimmed, marker.take().as_deref()) {
+        let mut planned = plan_line(trimmed, marker.take().as_deref());
+        if real
+            && matches!(&planned, Run::Background { command, .. } if command.starts_with(&format!("{BINARY} cluster")))
+        {
+            planned = Run::Skip(format!("{trimmed} (the real control plane stands in)"));
+        }
+        let step = match planned {
             Run::Foreground(command) => format!("readme_echo {}\n{command}\n", quote(trimmed)),
             Run::Background { command, wait } => {
                 format!(
@@ -224,13 +233,18 @@ readme_background() {
 }
 "#;
 
-/// Run one block in `dir`; returns its output when it failed.
-fn run_block(block: &Block, dir: &Path) -> Result<String, String> {
+/// Run one block in `dir`; returns its output when it failed. With `real` (a cluster of the shared real control
+/// plane) the block's `./kubeconfig` is that cluster's, and `configsync cluster` is not started.
+fn run_block(block: &Block, dir: &Path, real: Option<&support::Cluster>) -> Result<String, String> {
     let pids = dir.join("background.pids");
     let _ = std::fs::remove_file(&pids);
+    if let Some(cluster) = real {
+        std::fs::copy(&cluster.kubeconfig, dir.join("kubeconfig"))
+            .map_err(|error| format!("copying the kubeconfig: {error}"))?;
+    }
     let output = Command::new("bash")
         .arg("-c")
-        .arg(script(block))
+        .arg(script(block, real.is_some()))
         .current_dir(dir)
         .env("CONFIGSYNC", env!("CARGO_BIN_EXE_configsync"))
         .env("READMETEST_DIR", dir)
@@ -291,16 +305,29 @@ fn every_readme_command_runs() {
         .expect("README.md");
     let blocks = sh_blocks(&readme);
     assert!(!blocks.is_empty(), "README.md has no ```sh blocks");
+    // On the real control plane the blocks run in a namespace of their own; `deploy/` (cluster-wide, installed by
+    // the "Installing into a real cluster" block) is removed again at the end.
+    let real = support::real_k8s_dir().and_then(|_| support::start());
     let mut failures = Vec::new();
     for block in &blocks {
         let dir = workspace_like_dir();
-        match run_block(block, dir.path()) {
+        match run_block(block, dir.path(), real.as_ref()) {
             Ok(output) => println!("README.md:{} ok\n{output}", block.line),
             Err(output) => failures.push(format!(
                 "README.md:{} failed:\n{}\n{output}",
                 block.line, block.text
             )),
         }
+    }
+    if let Some(cluster) = &real {
+        let deploy = support::repo("deploy/");
+        cluster.run(&[
+            "delete",
+            "-f",
+            &deploy,
+            "--ignore-not-found",
+            "--wait=false",
+        ]);
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
@@ -394,7 +421,7 @@ fn scripts_join_continuations_and_apply_markers() {
         text: "# readme-test: skip\nkubectl apply -f deploy/\nconfigsync crd \\\n  > crd.yaml\n"
             .into(),
     };
-    let script = script(&block);
+    let script = script(&block, false);
     assert!(
         script.contains("readme_echo '(skipped) kubectl apply -f deploy/'\n"),
         "{script}"
@@ -407,18 +434,34 @@ fn scripts_join_continuations_and_apply_markers() {
 }
 
 #[test]
+fn on_the_real_control_plane_the_embedded_cluster_is_not_started() {
+    let block = Block {
+        line: 1,
+        text: "configsync cluster --port 6443 --kubeconfig ./kubeconfig\nkubectl get pods\n".into(),
+    };
+    let real = script(&block, true);
+    assert!(
+        real.contains("(skipped) configsync cluster --port 6443 --kubeconfig ./kubeconfig (the real control plane stands in)"),
+        "{real}"
+    );
+    assert!(!real.contains("readme_background"), "{real}");
+    assert!(real.contains("\nkubectl get pods\n"), "{real}");
+    assert!(script(&block, false).contains("readme_background true"));
+}
+
+#[test]
 fn a_drifted_command_fails_its_block_and_servers_are_stopped() {
     let dir = workspace_like_dir();
     let drifted = Block {
         line: 1,
         text: "configsync no-such-subcommand\n".into(),
     };
-    assert!(run_block(&drifted, dir.path()).is_err());
+    assert!(run_block(&drifted, dir.path(), None).is_err());
     let server = Block {
         line: 1,
         text: "configsync cluster --port 6443 --kubeconfig ./kubeconfig\n".into(),
     };
-    let output = run_block(&server, dir.path()).expect("the cluster starts");
+    let output = run_block(&server, dir.path(), None).expect("the cluster starts");
     assert!(output.contains("$ configsync cluster"), "{output}");
     let pid: i32 = std::fs::read_to_string(dir.path().join("background.pids"))
         .expect("pid file")
