@@ -276,3 +276,35 @@ async fn sigkill_leader_change_and_frozen_leader_roll_exactly_once() {
     );
     assert!(mismatches.is_empty(), "seed {seed}: {mismatches:?}");
 }
+
+/// The proxy the operators go through holds what a client sends for the latency set, passes the answer back
+/// unchanged, and at 0 is a plain forwarder.
+#[test]
+fn the_delay_proxy_holds_requests_for_the_latency_set() {
+    use std::io::{Read, Write};
+    let upstream = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let upstream_addr = upstream.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for mut stream in upstream.incoming().flatten() {
+            let mut reader = stream.try_clone().unwrap();
+            std::thread::spawn(move || std::io::copy(&mut reader, &mut stream));
+        }
+    });
+    let proxy = support::proxy::DelayProxy::start(&upstream_addr);
+    let round_trip = || {
+        let started = Instant::now();
+        let mut stream = std::net::TcpStream::connect(proxy.addr()).unwrap();
+        stream.write_all(b"ping").unwrap();
+        let mut echoed = [0u8; 4];
+        stream.read_exact(&mut echoed).unwrap();
+        assert_eq!(&echoed, b"ping");
+        started.elapsed()
+    };
+    let latency = Duration::from_millis(500);
+    proxy.set_latency(500);
+    let held = round_trip();
+    assert!(held >= latency, "held only {held:?}");
+    proxy.set_latency(0);
+    let plain = round_trip();
+    assert!(plain < latency, "a plain forward took {plain:?}");
+}
