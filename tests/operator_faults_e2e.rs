@@ -1,12 +1,17 @@
-//! Operator faults with processes: `configsync operator` against `configsync cluster` over HTTP, killed with
+//! Operator faults with processes: `configsync operator` against the test's API server (`configsync cluster`,
+//! or the real control plane that `CONFIGSYNC_REAL_K8S` names; see `tests/support`), killed with
 //! SIGKILL in the middle of a fan-out, a leader killed mid fan-out so the standby takes over, and a leader
 //! frozen (SIGSTOP) mid fan-out that wakes up after a successor moved the content on. The same
 //! invariant as `operator/tests/fault_invariant.rs` (whose `invariant/` module this includes): every
 //! workload whose consumed content changed rolls exactly once, nothing else rolls, and the final hashes
 //! equal the ones recomputed from scratch.
 //!
-//! The cluster adds latency to every request so a fan-out takes seconds and the kill lands inside it; the
-//! test asserts it did (some workloads rolled, some not yet). Reproduce with `CONFIGSYNC_FAULT_SEED`.
+//! The operators reach the API through a delaying proxy (`support::proxy`) that holds every request for a
+//! while, so a fan-out takes seconds and the kill lands inside it; the test asserts it did (some workloads
+//! rolled, some not yet). The test's own client goes direct. The same proxy serves both backends (the
+//! embedded server's own latency fault is covered in `cluster/tests/in_process.rs`), so both runs time the
+//! kill the same way. With `CONFIGSYNC_REAL_K8S` the run is confined to the test's namespace: the fleet, the
+//! Lease and the operators' `--namespaces`. Reproduce with `CONFIGSYNC_FAULT_SEED`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "../operator/tests/invariant/mod.rs"]
@@ -22,12 +27,30 @@ use kube::Api;
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 use support::Cluster;
+use support::proxy::DelayedApi;
 
 const WORKLOADS: usize = 16;
-/// Added to every API answer, so a fan-out of ~24 rollouts (a patch and an Event each) takes seconds.
+/// Added to every request of the operators, so a fan-out of ~12 rollouts (a patch and an Event each) takes
+/// seconds.
 const LATENCY_MS: u64 = 40;
-const LEASE_NAMESPACE: &str = "default";
 const LEASE_NAME: &str = "configsync-operator";
+
+/// The cluster, the test's direct client, and the operators' delayed way in.
+struct Env {
+    cluster: Cluster,
+    client: kube::Client,
+    api: DelayedApi,
+}
+
+impl Env {
+    fn ns(&self) -> &str {
+        &self.cluster.namespace
+    }
+
+    fn set_latency(&self, ms: u64) {
+        self.api.proxy.set_latency(ms);
+    }
+}
 
 /// A running `configsync operator`; SIGKILLed on drop.
 struct OperatorProcess {
@@ -36,16 +59,17 @@ struct OperatorProcess {
 }
 
 impl OperatorProcess {
-    /// Start one and wait until `/readyz` answers (a standby is ready as a standby).
-    fn start(cluster: &Cluster, identity: &str, leader_elect: bool) -> Self {
+    /// Start one through the delaying proxy and wait until `/readyz` answers (a standby is ready as a
+    /// standby).
+    fn start(env: &Env, identity: &str, leader_elect: bool) -> Self {
         let mut args = vec!["--log-level", "warn", "--identity", identity];
         if leader_elect {
-            args.extend(["--leader-elect", "--lease-namespace", LEASE_NAMESPACE]);
+            args.extend(["--leader-elect", "--lease-namespace", env.ns()]);
             args.extend(["--lease-duration", "3s", "--renew-deadline", "2s"]);
             args.extend(["--retry-period", "500ms"]);
         }
         Self {
-            operator: support::start_operator(cluster, &args),
+            operator: support::start_operator_with(&env.cluster, &env.api.kubeconfig, &args),
             identity: identity.to_owned(),
         }
     }
@@ -83,27 +107,12 @@ async fn client_for(cluster: &Cluster) -> kube::Client {
     kube::Client::try_from(config).unwrap()
 }
 
-async fn set_latency(client: &kube::Client, ms: u64) {
-    let body = serde_json::json!({"latencyMs": ms})
-        .to_string()
-        .into_bytes();
-    let request = http::Request::put("/configsync.dev/faults")
-        .header("content-type", "application/json")
-        .body(body)
-        .unwrap();
-    client.request_text(request).await.unwrap();
-}
-
 /// Poll until some but not all of `names` have rolled past `generations`; panic if the fan-out completes
 /// (or never starts) first. Returns how many had rolled.
-async fn wait_mid_fan_out(
-    client: &kube::Client,
-    generations: &Snapshot,
-    names: &[String],
-) -> usize {
+async fn wait_mid_fan_out(env: &Env, generations: &Snapshot, names: &[String]) -> usize {
     let deadline = Instant::now() + drive::DEADLINE;
     while Instant::now() < deadline {
-        if let Ok(now) = drive::snapshot(client).await {
+        if let Ok(now) = drive::snapshot(&env.client, env.ns()).await {
             let rolled = names
                 .iter()
                 .filter(|n| now[n.as_str()].generation > generations[n.as_str()].generation)
@@ -120,11 +129,8 @@ async fn wait_mid_fan_out(
 
 /// Update the fan-out key, wait until the fan-out is under way, and run `fault` then; returns how many
 /// workloads had rolled at that moment, out of how many owed a rollout.
-async fn fan_out_with<F: FnOnce()>(
-    client: &kube::Client,
-    run: &mut Run,
-    fault: F,
-) -> (usize, usize) {
+async fn fan_out_with<F: FnOnce()>(env: &Env, run: &mut Run, fault: F) -> (usize, usize) {
+    let client = &env.client;
     let before = run.fleet.expected_hashes();
     let update = run.fleet.update(&fan_out_source(), "a");
     let after = run.fleet.expected_hashes();
@@ -133,23 +139,23 @@ async fn fan_out_with<F: FnOnce()>(
         .filter(|(n, h)| before.get(*n) != Some(h))
         .map(|(n, _)| n.clone())
         .collect();
-    let generations = drive::retry("listing workloads", || drive::snapshot(client)).await;
+    let generations = run.snapshot(client).await;
     run.write(client, &[update]).await;
-    let rolled = wait_mid_fan_out(client, &generations, &owed).await;
+    let rolled = wait_mid_fan_out(env, &generations, &owed).await;
     fault();
     run.settle(client, &before).await;
     (rolled, owed.len())
 }
 
-async fn lease_holder(client: &kube::Client) -> Option<String> {
-    let api: Api<Lease> = Api::namespaced(client.clone(), LEASE_NAMESPACE);
+async fn lease_holder(env: &Env) -> Option<String> {
+    let api: Api<Lease> = Api::namespaced(env.client.clone(), env.ns());
     api.get_opt(LEASE_NAME).await.ok()??.spec?.holder_identity
 }
 
-async fn wait_for_holder(client: &kube::Client, not: Option<&str>) -> String {
+async fn wait_for_holder(env: &Env, not: Option<&str>) -> String {
     let deadline = Instant::now() + drive::DEADLINE;
     loop {
-        if let Some(holder) = lease_holder(client).await
+        if let Some(holder) = lease_holder(env).await
             && Some(holder.as_str()) != not
         {
             return holder;
@@ -170,40 +176,36 @@ async fn random_batches(client: &kube::Client, run: &mut Run, batches: usize) {
 }
 
 /// SIGKILL the only operator mid fan-out; a fresh process catches up.
-async fn sigkill_mid_fan_out(cluster: &Cluster, client: &kube::Client, run: &mut Run) {
-    let first = OperatorProcess::start(cluster, "solo-1", false);
-    run.adopted(client).await;
-    random_batches(client, run, 1).await;
-    set_latency(client, LATENCY_MS).await;
+async fn sigkill_mid_fan_out(env: &Env, run: &mut Run) {
+    let first = OperatorProcess::start(env, "solo-1", false);
+    run.adopted(&env.client).await;
+    random_batches(&env.client, run, 1).await;
+    env.set_latency(LATENCY_MS);
     let mut restarted = None;
-    let (killed_at, owed) = fan_out_with(client, run, || {
+    let (killed_at, owed) = fan_out_with(env, run, || {
         first.kill();
-        restarted = Some(OperatorProcess::start(cluster, "solo-2", false));
+        restarted = Some(OperatorProcess::start(env, "solo-2", false));
     })
     .await;
-    set_latency(client, 0).await;
+    env.set_latency(0);
     println!("SIGKILL after {killed_at} of {owed} fan-out rollouts; the restart caught up");
 }
 
 /// Two candidates; the leader is SIGKILLed mid fan-out and the standby takes over. Returns the survivor.
-async fn leader_killed_mid_fan_out(
-    cluster: &Cluster,
-    client: &kube::Client,
-    run: &mut Run,
-) -> OperatorProcess {
+async fn leader_killed_mid_fan_out(env: &Env, run: &mut Run) -> OperatorProcess {
     let [a, b] = [
-        OperatorProcess::start(cluster, "candidate-a", true),
-        OperatorProcess::start(cluster, "candidate-b", true),
+        OperatorProcess::start(env, "candidate-a", true),
+        OperatorProcess::start(env, "candidate-b", true),
     ];
-    let leader = wait_for_holder(client, None).await;
-    run.adopted(client).await;
-    set_latency(client, LATENCY_MS).await;
+    let leader = wait_for_holder(env, None).await;
+    run.adopted(&env.client).await;
+    env.set_latency(LATENCY_MS);
     let (doomed, standby) = if a.identity == leader { (a, b) } else { (b, a) };
-    let (killed_at, owed) = fan_out_with(client, run, || doomed.kill()).await;
-    let successor = wait_for_holder(client, Some(&leader)).await;
+    let (killed_at, owed) = fan_out_with(env, run, || doomed.kill()).await;
+    let successor = wait_for_holder(env, Some(&leader)).await;
     assert_eq!(successor, standby.identity);
-    set_latency(client, 0).await;
-    random_batches(client, run, 1).await;
+    env.set_latency(0);
+    random_batches(&env.client, run, 1).await;
     println!("leader {leader} SIGKILLed after {killed_at} of {owed}; {successor} took over");
     standby
 }
@@ -211,18 +213,14 @@ async fn leader_killed_mid_fan_out(
 /// The leader freezes (SIGSTOP) mid fan-out; a third candidate takes over and the content moves on while
 /// the old leader sleeps. When it wakes (SIGCONT) with a stale cache it must roll nothing: it finds the
 /// Lease lost and exits.
-async fn leader_frozen_mid_fan_out(
-    cluster: &Cluster,
-    client: &kube::Client,
-    run: &mut Run,
-    mut leader: OperatorProcess,
-) {
-    let third = OperatorProcess::start(cluster, "candidate-c", true);
-    set_latency(client, LATENCY_MS).await;
-    let (frozen_at, owed) = fan_out_with(client, run, || leader.signal(Signal::SIGSTOP)).await;
-    let successor = wait_for_holder(client, Some(&leader.identity)).await;
+async fn leader_frozen_mid_fan_out(env: &Env, run: &mut Run, mut leader: OperatorProcess) {
+    let client = &env.client;
+    let third = OperatorProcess::start(env, "candidate-c", true);
+    env.set_latency(LATENCY_MS);
+    let (frozen_at, owed) = fan_out_with(env, run, || leader.signal(Signal::SIGSTOP)).await;
+    let successor = wait_for_holder(env, Some(&leader.identity)).await;
     assert_eq!(successor, third.identity);
-    set_latency(client, 0).await;
+    env.set_latency(0);
     let before = run.fleet.expected_hashes();
     let update = run.fleet.update(&fan_out_source(), "a");
     run.write(client, &[update]).await;
@@ -248,15 +246,26 @@ async fn sigkill_leader_change_and_frozen_leader_roll_exactly_once() {
         .unwrap_or_else(rand::random);
     println!("operator faults e2e: seed={seed} (rerun with CONFIGSYNC_FAULT_SEED={seed})");
     let client = client_for(&cluster).await;
-    let mut run = Run::start(&client, Fleet::new(seed, WORKLOADS)).await;
-    sigkill_mid_fan_out(&cluster, &client, &mut run).await;
-    let leader = leader_killed_mid_fan_out(&cluster, &client, &mut run).await;
-    leader_frozen_mid_fan_out(&cluster, &client, &mut run, leader).await;
+    let api = cluster.delayed_api();
+    let env = Env {
+        cluster,
+        client,
+        api,
+    };
+    let mut run = Run::start(&env.client, env.ns(), Fleet::new(seed, WORKLOADS)).await;
+    sigkill_mid_fan_out(&env, &mut run).await;
+    let leader = leader_killed_mid_fan_out(&env, &mut run).await;
+    leader_frozen_mid_fan_out(&env, &mut run, leader).await;
 
-    let mismatches = run.final_mismatches(&client).await;
+    let mismatches = run.final_mismatches(&env.client).await;
     let tally = &run.tally;
+    let backend = if env.cluster.is_real() {
+        "real"
+    } else {
+        "embedded"
+    };
     println!(
-        "operator faults e2e: seed={seed} {tally} unquiet_settles={} elapsed={:.1}s",
+        "operator faults e2e: backend={backend} seed={seed} {tally} unquiet_settles={} elapsed={:.1}s",
         run.unquiet_settles,
         started.elapsed().as_secs_f64()
     );
@@ -266,4 +275,36 @@ async fn sigkill_leader_change_and_frozen_leader_roll_exactly_once() {
         tally.offenders
     );
     assert!(mismatches.is_empty(), "seed {seed}: {mismatches:?}");
+}
+
+/// The proxy the operators go through holds what a client sends for the latency set, passes the answer back
+/// unchanged, and at 0 is a plain forwarder.
+#[test]
+fn the_delay_proxy_holds_requests_for_the_latency_set() {
+    use std::io::{Read, Write};
+    let upstream = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let upstream_addr = upstream.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for mut stream in upstream.incoming().flatten() {
+            let mut reader = stream.try_clone().unwrap();
+            std::thread::spawn(move || std::io::copy(&mut reader, &mut stream));
+        }
+    });
+    let proxy = support::proxy::DelayProxy::start(&upstream_addr);
+    let round_trip = || {
+        let started = Instant::now();
+        let mut stream = std::net::TcpStream::connect(proxy.addr()).unwrap();
+        stream.write_all(b"ping").unwrap();
+        let mut echoed = [0u8; 4];
+        stream.read_exact(&mut echoed).unwrap();
+        assert_eq!(&echoed, b"ping");
+        started.elapsed()
+    };
+    let latency = Duration::from_millis(500);
+    proxy.set_latency(500);
+    let held = round_trip();
+    assert!(held >= latency, "held only {held:?}");
+    proxy.set_latency(0);
+    let plain = round_trip();
+    assert!(plain < latency, "a plain forward took {plain:?}");
 }

@@ -1,10 +1,10 @@
-//! The ConfigSync reconciler against the embedded cluster: status and conditions, suspend and resume,
-//! missing sources and targets, overlapping claims and restarts.
+//! The ConfigSync reconciler against a cluster with controllers (the embedded one, or the real control plane
+//! `CONFIGSYNC_REAL_K8S` names; see `support`): status and conditions, suspend and resume, missing sources and
+//! targets, overlapping claims and restarts.
 #![allow(clippy::unwrap_used)]
 
 mod support;
 
-use configsync_cluster::EmbeddedCluster;
 use configsync_operator::controller::Config;
 use serde_json::{Value, json};
 use support::*;
@@ -20,7 +20,7 @@ fn redis_spec() -> Value {
 }
 
 /// A cluster with its controllers, the ConfigSync CRD, ConfigMap `redis-config` and Deployment `redis`.
-async fn mk_redis_cluster() -> (EmbeddedCluster, kube::Client) {
+async fn mk_redis_cluster() -> (TestCluster, kube::Client) {
     let (cluster, client) = mk_cluster_with_controllers().await;
     install_crd(&client).await;
     put_configmap(
@@ -48,8 +48,9 @@ async fn adopt_redis(client: &kube::Client, name: &str) -> Value {
 
 #[tokio::test]
 async fn a_source_edit_rolls_once_and_status_records_it() {
-    let (_cluster, client) = mk_redis_cluster().await;
-    let (history, _operator) = TemplateHistory::watch_and_start(&client, Config::default()).await;
+    let (cluster, client) = mk_redis_cluster().await;
+    let (history, _operator) =
+        TemplateHistory::watch_and_start(&client, cluster.scope(Config::default())).await;
     let adopted = adopt_redis(&client, "redis").await;
     assert_eq!(adopted["sourceCount"], 1);
     assert_eq!(adopted["targetCount"], 1);
@@ -97,8 +98,8 @@ async fn a_source_edit_rolls_once_and_status_records_it() {
 
 #[tokio::test]
 async fn missing_sources_and_targets_are_conditions() {
-    let (_cluster, client) = mk_redis_cluster().await;
-    let _operator = Operator::start(client.clone(), Config::default()).await;
+    let (cluster, client) = mk_redis_cluster().await;
+    let _operator = Operator::start(client.clone(), cluster.scope(Config::default())).await;
     put_configsync(&client, "no-source", spec("gone", "redis")).await;
     put_configsync(&client, "no-target", spec("redis-config", "nope")).await;
     let s = wait_status(&client, "no-source", "SourceMissing", |s| {
@@ -133,8 +134,9 @@ async fn missing_sources_and_targets_are_conditions() {
 
 #[tokio::test]
 async fn suspend_holds_changes_and_resume_rolls_them_once() {
-    let (_cluster, client) = mk_redis_cluster().await;
-    let (history, _operator) = TemplateHistory::watch_and_start(&client, Config::default()).await;
+    let (cluster, client) = mk_redis_cluster().await;
+    let (history, _operator) =
+        TemplateHistory::watch_and_start(&client, cluster.scope(Config::default())).await;
     adopt_redis(&client, "redis").await;
 
     let mut suspended = redis_spec();
@@ -175,8 +177,8 @@ async fn suspend_holds_changes_and_resume_rolls_them_once() {
 
 #[tokio::test]
 async fn the_older_configsync_wins_a_shared_target() {
-    let (_cluster, client) = mk_redis_cluster().await;
-    let _operator = Operator::start(client.clone(), Config::default()).await;
+    let (cluster, client) = mk_redis_cluster().await;
+    let _operator = Operator::start(client.clone(), cluster.scope(Config::default())).await;
     adopt_redis(&client, "first").await;
     put_configmap(&client, "other", json!({"x": "1"})).await;
     put_configsync(&client, "second", spec("other", "redis")).await;
@@ -199,13 +201,14 @@ async fn the_older_configsync_wins_a_shared_target() {
 
 #[tokio::test]
 async fn a_restart_rolls_only_what_changed_while_down() {
-    let (_cluster, client) = mk_redis_cluster().await;
-    let (history, operator) = TemplateHistory::watch_and_start(&client, Config::default()).await;
+    let (cluster, client) = mk_redis_cluster().await;
+    let (history, operator) =
+        TemplateHistory::watch_and_start(&client, cluster.scope(Config::default())).await;
     let before = adopt_redis(&client, "redis").await;
     operator.stop().await;
 
     // No change: a restart rolls nothing and keeps the status (and its transition times).
-    let operator = Operator::start(client.clone(), Config::default()).await;
+    let operator = Operator::start(client.clone(), cluster.scope(Config::default())).await;
     sync_point(&client, "sync-1").await;
     put_configsync(&client, "redis", redis_spec()).await;
     assert_eq!(history.rollouts("redis"), 0);
@@ -220,7 +223,7 @@ async fn a_restart_rolls_only_what_changed_while_down() {
 
     // A change while down rolls once after the restart.
     put_configmap(&client, "redis-config", json!({"redis.conf": "changed"})).await;
-    let _operator = Operator::start(client.clone(), Config::default()).await;
+    let _operator = Operator::start(client.clone(), cluster.scope(Config::default())).await;
     history.wait_for_rollouts("redis", 1).await;
     let after = wait_status(&client, "redis", "Ready with the new hash", |s| {
         s["sourceHash"] != before["sourceHash"] && ready_with(s, "True", "Applied")

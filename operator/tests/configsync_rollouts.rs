@@ -1,4 +1,5 @@
-//! ConfigSync rollouts against the embedded cluster with its simulated controllers: the overlap with
+//! ConfigSync rollouts against a cluster with controllers (the embedded one with its simulated controllers, or
+//! the real control plane `CONFIGSYNC_REAL_K8S` names; see `support`): the overlap with
 //! workload annotations (one rollout per change), deletion, `rollout.maxConcurrent`, `rollout.pause`
 //! and `spec.debounce`.
 #![allow(clippy::unwrap_used)]
@@ -70,12 +71,13 @@ fn both(rollout: Value) -> Value {
 
 #[tokio::test]
 async fn annotations_and_a_configsync_on_one_workload_roll_once_per_change() {
-    let (_cluster, client) = mk_cluster_with_controllers().await;
+    let (cluster, client) = mk_cluster_with_controllers().await;
     install_crd(&client).await;
     put_configmap(&client, "app", json!({"k": "1"})).await;
     put_configmap(&client, "tuning", json!({"t": "1"})).await;
     create_deployment(&client, &mk_auto_deployment("web", env_from("app"))).await;
-    let (history, _operator) = TemplateHistory::watch_and_start(&client, Config::default()).await;
+    let (history, _operator) =
+        TemplateHistory::watch_and_start(&client, cluster.scope(Config::default())).await;
     wait_for_record(&client, "web", None).await;
 
     // The ConfigSync adds a source the pod spec does not name: the two paths would hash differently.
@@ -116,7 +118,7 @@ async fn annotations_and_a_configsync_on_one_workload_roll_once_per_change() {
     );
 
     // Deleting the ConfigSync leaves the workload as it is and hands it back to its annotations.
-    let api: Api<ConfigSync> = Api::namespaced(client.clone(), NS);
+    let api: Api<ConfigSync> = Api::default_namespaced(client.clone());
     api.delete("web", &DeleteParams::default()).await.unwrap();
     sync_point(&client, "released").await;
     assert_eq!(
@@ -127,7 +129,7 @@ async fn annotations_and_a_configsync_on_one_workload_roll_once_per_change() {
     let deployment = get_deployment(&client, "web").await;
     assert!(deployment.metadata.finalizers.is_none());
     assert!(deployment.metadata.owner_references.is_none());
-    let cm = Api::<ConfigMap>::namespaced(client.clone(), NS)
+    let cm = Api::<ConfigMap>::default_namespaced(client.clone())
         .get("app")
         .await
         .unwrap();
@@ -154,8 +156,9 @@ async fn the_fleet_budget_also_holds_configsync_rollouts() {
 
 /// `a` crash-loops after the edit; `b` must not roll until `a` is healed and available.
 async fn b_waits_until_a_is_available(config: Config, rollout: Value) {
-    let (_cluster, client) = mk_cluster_with_controllers().await;
-    let (history, _operator) = start_both(&client, true, config, both(rollout)).await;
+    let (cluster, client) = mk_cluster_with_controllers().await;
+    let (history, _operator) =
+        start_both(&client, true, cluster.scope(config), both(rollout)).await;
     wait_status(&client, "both", "both adopted", |s| {
         s["targets"][1]["appliedHash"].is_string()
     })
@@ -190,7 +193,7 @@ async fn b_waits_until_a_is_available(config: Config, rollout: Value) {
 
     // Fix a: once it is available, b rolls.
     let heal = json!({"spec": {"template": {"metadata": {"annotations": {CRASH: null}}}}});
-    Api::<Deployment>::namespaced(client.clone(), NS)
+    Api::<Deployment>::default_namespaced(client.clone())
         .patch("a", &PatchParams::default(), &Patch::Merge(heal))
         .await
         .unwrap();
@@ -205,9 +208,10 @@ async fn b_waits_until_a_is_available(config: Config, rollout: Value) {
 
 #[tokio::test]
 async fn pause_spaces_the_rollouts_of_targets() {
-    let (_cluster, client) = mk_cluster_with_controllers().await;
+    let (cluster, client) = mk_cluster_with_controllers().await;
     let spec = both(json!({"pause": "2s"}));
-    let (history, _operator) = start_both(&client, false, Config::default(), spec).await;
+    let (history, _operator) =
+        start_both(&client, false, cluster.scope(Config::default()), spec).await;
     wait_status(&client, "both", "both adopted", ready).await;
 
     put_configmap(&client, "shared", json!({"k": "2"})).await;
@@ -237,10 +241,11 @@ async fn edit_shared(client: &kube::Client, edits: u32) -> i64 {
 
 #[tokio::test]
 async fn debounce_min_collapses_a_burst_into_one_rollout() {
-    let (_cluster, client) = mk_cluster_with_controllers().await;
+    let (cluster, client) = mk_cluster_with_controllers().await;
     let mut spec = both(json!({}));
     spec["debounce"] = json!({"min": "2s", "max": "10s"});
-    let (history, _operator) = start_both(&client, false, Config::default(), spec).await;
+    let (history, _operator) =
+        start_both(&client, false, cluster.scope(Config::default()), spec).await;
     wait_status(&client, "both", "both adopted", ready).await;
 
     let first = edit_shared(&client, 5).await;
@@ -269,10 +274,11 @@ async fn debounce_min_collapses_a_burst_into_one_rollout() {
 
 #[tokio::test]
 async fn debounce_max_bounds_the_wait() {
-    let (_cluster, client) = mk_cluster_with_controllers().await;
+    let (cluster, client) = mk_cluster_with_controllers().await;
     let mut spec = both(json!({}));
     spec["debounce"] = json!({"min": "1s", "max": "2s"});
-    let (history, _operator) = start_both(&client, false, Config::default(), spec).await;
+    let (history, _operator) =
+        start_both(&client, false, cluster.scope(Config::default()), spec).await;
     wait_status(&client, "both", "both adopted", ready).await;
 
     // Edits every 300ms never leave `min` quiet: only `max` can end the wait while they go on.

@@ -26,6 +26,8 @@ const BATCHES: usize = 42;
 const BATCH_SIZE: usize = 6;
 /// Events kept for watch resumption: small, so a watch resumed after a drop often gets 410 Gone.
 const HISTORY: usize = 48;
+/// The embedded cluster is this test's alone: the run uses its `default` namespace.
+const NAMESPACE: &str = "default";
 
 /// The seed from `CONFIGSYNC_FAULT_SEED`, or a fresh one.
 fn seed() -> u64 {
@@ -98,7 +100,7 @@ async fn rollouts_stay_exactly_once_under_api_faults() {
     })
     .await;
     let client = cluster.client();
-    let mut run = Run::start(&client, Fleet::new(seed, WORKLOADS)).await;
+    let mut run = Run::start(&client, NAMESPACE, Fleet::new(seed, WORKLOADS)).await;
     let lists = ListCounter::default();
     let operator = Operator::start(lists.wrap(cluster.client()), Config::default()).await;
     run.adopted(&client).await;

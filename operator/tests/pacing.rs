@@ -153,12 +153,12 @@ async fn rate_limit_spaces_rollouts() {
 
 #[tokio::test]
 async fn budget_frees_slots_as_the_controllers_complete_rollouts() {
-    let (_cluster, client) = mk_cluster_with_controllers().await;
+    let (cluster, client) = mk_cluster_with_controllers().await;
     let names = ["a", "b", "c", "d"];
-    let config = Config {
+    let config = cluster.scope(Config {
         max_concurrent_rollouts: NonZeroUsize::new(1),
         ..Config::default()
-    };
+    });
     let (history, _operator) = edit_shared_fleet(&client, &names, config).await;
     wait_until("every workload rolled, one after another", || async {
         rolled(&history, &names).len() == names.len()

@@ -11,6 +11,8 @@
 //! kubectl must be on PATH. When `CI` is set a missing kubectl fails the tests; otherwise they are skipped
 //! with a printed reason. Every wait polls a condition against a deadline.
 #![allow(dead_code)]
+pub mod proxy;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -611,6 +613,11 @@ fn keep_lines(
 /// On a real cluster it follows only the test's namespace (`--namespaces`), so tests sharing the control plane
 /// never act on each other's workloads.
 pub fn start_operator(cluster: &Cluster, extra: &[&str]) -> Operator {
+    start_operator_with(cluster, &cluster.kubeconfig, extra)
+}
+
+/// [`start_operator`] with another `kubeconfig` of `cluster`'s (e.g. one through a [`proxy::DelayProxy`]).
+pub fn start_operator_with(cluster: &Cluster, kubeconfig: &Path, extra: &[&str]) -> Operator {
     let mut command = Command::new(env!("CARGO_BIN_EXE_configsync"));
     command
         .args(["operator", "--metrics-addr", "127.0.0.1:0"])
@@ -619,7 +626,7 @@ pub fn start_operator(cluster: &Cluster, extra: &[&str]) -> Operator {
         command.args(["--namespaces", &cluster.namespace]);
     }
     let mut child = command
-        .env("KUBECONFIG", &cluster.kubeconfig)
+        .env("KUBECONFIG", kubeconfig)
         .env("CONFIGSYNC_LOG_LEVEL", "info")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -1,16 +1,17 @@
-//! The API side of an invariant run: write the fleet and its batches, wait until the operator has settled,
-//! confirm it is quiet, and count rollouts from generations.
+//! The API side of an invariant run: write the fleet and its batches into the caller's namespace, wait until
+//! the operator has settled, confirm it is quiet, and count rollouts from generations.
 //!
 //! ```text
 //!  Run::start ─► sources, workloads, barrier ─► Run::adopted (records written, generations noted)
 //!  per batch:  write updates ─► settle: poll until every record (and every rolled template) holds the
 //!              expected hash ─► barrier ─► no workload changed across the barrier (else settle again)
-//!              ─► Tally::add_batch(expected, generation deltas)
+//!              ─► Tally::add_batch(expected, generation deltas less record-only Deployment moves)
 //!  Run::final_mismatches: recompute every hash from the live ConfigMaps and Secrets, compare with the live
 //! ```
 //! The barrier is a Deployment reading its own ConfigMap: bumping it and waiting for its new record proves
 //! the operator's loop drained what was queued before. Every request retries until a deadline, because
-//! the test's own client suffers the injected faults too.
+//! the test's own client may suffer the injected faults too. The namespace is the caller's: `default` on an
+//! embedded cluster of the test's own, a fresh one per test on a shared real control plane.
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::time::Duration;
@@ -25,8 +26,11 @@ use kube::{Client, Resource};
 use serde_json::json;
 use tokio::time::Instant;
 
-use super::fleet::{self, Fleet, NS, Update, WorkloadSpec};
-use super::{Counts, Tally, expected_rollouts, hash_mismatches, observed_rollouts};
+use super::fleet::{self, Fleet, Update, WorkloadSpec};
+use super::{
+    Counts, Tally, discount, expected_rollouts, hash_mismatches, observed_rollouts,
+    record_only_moves,
+};
 
 /// How long one request may keep failing, and how long the operator may take to settle.
 pub const DEADLINE: Duration = Duration::from_secs(60);
@@ -73,40 +77,45 @@ where
     }
 }
 
-/// Server-side apply a source's data.
-pub async fn apply_source(client: &Client, id: &SourceId, data: &BTreeMap<String, String>) {
-    let body = fleet::source_body(id, data);
+/// Server-side apply a source's data in namespace `ns`.
+pub async fn apply_source(
+    client: &Client,
+    ns: &str,
+    id: &SourceId,
+    data: &BTreeMap<String, String>,
+) {
+    let body = fleet::source_body(id, data, ns);
     match id.kind {
-        SourceKind::ConfigMap => apply::<ConfigMap>(client, &id.name, &body).await,
-        SourceKind::Secret => apply::<Secret>(client, &id.name, &body).await,
+        SourceKind::ConfigMap => apply::<ConfigMap>(client, ns, &id.name, &body).await,
+        SourceKind::Secret => apply::<Secret>(client, ns, &id.name, &body).await,
     }
 }
 
-/// Server-side apply a workload.
-pub async fn apply_workload(client: &Client, spec: &WorkloadSpec) {
-    let body = spec.body();
+/// Server-side apply a workload in namespace `ns`.
+pub async fn apply_workload(client: &Client, ns: &str, spec: &WorkloadSpec) {
+    let body = spec.body(ns);
     match spec.kind {
-        WorkloadKind::Deployment => apply::<Deployment>(client, &spec.name, &body).await,
-        WorkloadKind::StatefulSet => apply::<StatefulSet>(client, &spec.name, &body).await,
-        WorkloadKind::DaemonSet => apply::<DaemonSet>(client, &spec.name, &body).await,
+        WorkloadKind::Deployment => apply::<Deployment>(client, ns, &spec.name, &body).await,
+        WorkloadKind::StatefulSet => apply::<StatefulSet>(client, ns, &spec.name, &body).await,
+        WorkloadKind::DaemonSet => apply::<DaemonSet>(client, ns, &spec.name, &body).await,
     }
 }
 
-async fn apply<K>(client: &Client, name: &str, body: &serde_json::Value)
+async fn apply<K>(client: &Client, ns: &str, name: &str, body: &serde_json::Value)
 where
     K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
         + Clone
         + std::fmt::Debug
         + k8s_openapi::serde::de::DeserializeOwned,
 {
-    let api: Api<K> = Api::namespaced(client.clone(), NS);
+    let api: Api<K> = Api::namespaced(client.clone(), ns);
     let params = PatchParams::apply(MANAGER).force();
     let patch = Patch::Apply(body);
     let what = format!("writing {} {name}", K::kind(&()));
     retry(&what, || api.patch(name, &params, &patch)).await;
 }
 
-async fn list_into<W>(client: &Client, snapshot: &mut Snapshot) -> Result<(), kube::Error>
+async fn list_into<W>(client: &Client, ns: &str, snapshot: &mut Snapshot) -> Result<(), kube::Error>
 where
     W: Workload
         + Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
@@ -114,7 +123,7 @@ where
         + std::fmt::Debug
         + k8s_openapi::serde::de::DeserializeOwned,
 {
-    let api: Api<W> = Api::namespaced(client.clone(), NS);
+    let api: Api<W> = Api::namespaced(client.clone(), ns);
     for item in api.list(&ListParams::default()).await? {
         let meta = Workload::meta(&item);
         let live = LiveWorkload {
@@ -129,12 +138,12 @@ where
     Ok(())
 }
 
-/// Every workload of the three kinds, in one pass (fails when any list fails).
-pub async fn snapshot(client: &Client) -> Result<Snapshot, kube::Error> {
+/// Every workload of the three kinds in namespace `ns`, in one pass (fails when any list fails).
+pub async fn snapshot(client: &Client, ns: &str) -> Result<Snapshot, kube::Error> {
     let mut snapshot = Snapshot::new();
-    list_into::<Deployment>(client, &mut snapshot).await?;
-    list_into::<StatefulSet>(client, &mut snapshot).await?;
-    list_into::<DaemonSet>(client, &mut snapshot).await?;
+    list_into::<Deployment>(client, ns, &mut snapshot).await?;
+    list_into::<StatefulSet>(client, ns, &mut snapshot).await?;
+    list_into::<DaemonSet>(client, ns, &mut snapshot).await?;
     Ok(snapshot)
 }
 
@@ -156,6 +165,7 @@ pub fn is_settled(
 /// Poll until [`is_settled`]; `Err` with the last snapshot after `timeout`.
 pub async fn wait_settled(
     client: &Client,
+    ns: &str,
     expected: &BTreeMap<String, String>,
     rolled: &BTreeSet<String>,
     timeout: Duration,
@@ -163,7 +173,7 @@ pub async fn wait_settled(
     let deadline = Instant::now() + timeout;
     let mut last = Snapshot::new();
     loop {
-        if let Ok(now) = snapshot(client).await {
+        if let Ok(now) = snapshot(client, ns).await {
             if is_settled(expected, rolled, &now) {
                 return Ok(now);
             }
@@ -190,14 +200,15 @@ pub fn changed_between(before: &Snapshot, after: &Snapshot) -> Vec<String> {
         .collect()
 }
 
-/// The barrier Deployment and its ConfigMap.
+/// The barrier Deployment and its ConfigMap, in namespace `ns`.
 struct Barrier {
     spec: WorkloadSpec,
+    ns: String,
     round: u64,
 }
 
 impl Barrier {
-    async fn create(client: &Client) -> Self {
+    async fn create(client: &Client, ns: &str) -> Self {
         let pod_spec = json!({"containers": [{"name": "app", "image": "app",
             "envFrom": [{"configMapRef": {"name": BARRIER}}]}]});
         let spec = WorkloadSpec {
@@ -205,9 +216,11 @@ impl Barrier {
             name: BARRIER.to_owned(),
             pod_spec,
         };
-        let barrier = Self { spec, round: 0 };
-        apply_source(client, &SourceId::config_map(BARRIER), &barrier.data()).await;
-        apply_workload(client, &barrier.spec).await;
+        let ns = ns.to_owned();
+        let barrier = Self { spec, ns, round: 0 };
+        let id = SourceId::config_map(BARRIER);
+        apply_source(client, &barrier.ns, &id, &barrier.data()).await;
+        apply_workload(client, &barrier.ns, &barrier.spec).await;
         barrier
     }
 
@@ -219,10 +232,10 @@ impl Barrier {
     async fn pass(&mut self, client: &Client) {
         self.round += 1;
         let id = SourceId::config_map(BARRIER);
-        apply_source(client, &id, &self.data()).await;
+        apply_source(client, &self.ns, &id, &self.data()).await;
         let digests = [(id.clone(), fleet::digests(&id, &self.data()))].into();
         let expected = [(BARRIER.to_owned(), self.spec.expected_hash(&digests))].into();
-        if wait_settled(client, &expected, &BTreeSet::new(), DEADLINE)
+        if wait_settled(client, &self.ns, &expected, &BTreeSet::new(), DEADLINE)
             .await
             .is_err()
         {
@@ -231,8 +244,10 @@ impl Barrier {
     }
 }
 
-/// One invariant run: the model, the counts and the last settled generations.
+/// One invariant run in one namespace: the model, the counts and the last settled generations.
 pub struct Run {
+    /// The namespace of every object of the run.
+    pub namespace: String,
     /// The modelled fleet.
     pub fleet: Fleet,
     /// Counts so far.
@@ -243,27 +258,28 @@ pub struct Run {
     pub unquiet_settles: u64,
     /// A settle timed out or never went quiet: the run should stop and report.
     pub stalled: bool,
-    generations: BTreeMap<String, i64>,
+    settled: Snapshot,
     barrier: Barrier,
 }
 
 impl Run {
-    /// Write every source, workload and the barrier.
-    pub async fn start(client: &Client, fleet: Fleet) -> Self {
+    /// Write every source, workload and the barrier into namespace `ns`.
+    pub async fn start(client: &Client, ns: &str, fleet: Fleet) -> Self {
         for (id, data) in &fleet.sources {
-            apply_source(client, id, data).await;
+            apply_source(client, ns, id, data).await;
         }
         for spec in &fleet.workloads {
-            apply_workload(client, spec).await;
+            apply_workload(client, ns, spec).await;
         }
-        let barrier = Barrier::create(client).await;
+        let barrier = Barrier::create(client, ns).await;
         Self {
+            namespace: ns.to_owned(),
             fleet,
             tally: Tally::default(),
             rolled: BTreeSet::new(),
             unquiet_settles: 0,
             stalled: false,
-            generations: BTreeMap::new(),
+            settled: Snapshot::new(),
             barrier,
         }
     }
@@ -272,15 +288,15 @@ impl Run {
     /// counted as a batch that owes nothing).
     pub async fn adopted(&mut self, client: &Client) {
         let hashes = self.fleet.expected_hashes();
-        let snapshot = retry("listing workloads", || snapshot(client)).await;
-        self.generations = generations(&snapshot);
+        let snapshot = self.snapshot(client).await;
+        self.settled = snapshot;
         self.settle(client, &hashes).await;
     }
 
     /// Write `updates` in order.
     pub async fn write(&self, client: &Client, updates: &[Update]) {
         for update in updates {
-            apply_source(client, &update.source, &update.data).await;
+            apply_source(client, &self.namespace, &update.source, &update.data).await;
         }
     }
 
@@ -297,11 +313,12 @@ impl Run {
         );
         let mut quiet = None;
         for _ in 0..5 {
-            let Ok(settled) = wait_settled(client, &after, &self.rolled, DEADLINE).await else {
+            let settling = wait_settled(client, &self.namespace, &after, &self.rolled, DEADLINE);
+            let Ok(settled) = settling.await else {
                 break;
             };
             self.barrier.pass(client).await;
-            let now = retry("listing workloads", || snapshot(client)).await;
+            let now = self.snapshot(client).await;
             let changed = changed_between(&settled, &now);
             if changed.iter().all(|name| name == BARRIER) {
                 quiet = Some(now);
@@ -313,23 +330,37 @@ impl Run {
             Some(now) => now,
             None => {
                 self.stalled = true;
-                retry("listing workloads", || snapshot(client)).await
+                self.snapshot(client).await
             }
         };
-        let fleet_now: BTreeMap<String, i64> = generations(&now)
+        let fleet_now: Snapshot = now
             .into_iter()
             .filter(|(name, _)| after.contains_key(name))
             .collect();
-        let observed = observed_rollouts(&self.generations, &fleet_now);
+        let moves = observed_rollouts(&generations(&self.settled), &generations(&fleet_now));
+        let records = record_only_moves(&self.settled, &fleet_now, &self.deployments());
+        let observed = discount(&moves, &records);
         self.tally.add_batch(&expected, &observed);
-        self.generations = fleet_now;
+        self.settled = fleet_now;
         observed
+    }
+
+    /// The names of the fleet's Deployments.
+    fn deployments(&self) -> BTreeSet<String> {
+        let workloads = self.fleet.workloads.iter();
+        let deployments = workloads.filter(|w| w.kind == WorkloadKind::Deployment);
+        deployments.map(|w| w.name.clone()).collect()
+    }
+
+    /// Every workload of the run's namespace, retried until the deadline.
+    pub async fn snapshot(&self, client: &Client) -> Snapshot {
+        retry("listing workloads", || snapshot(client, &self.namespace)).await
     }
 
     /// Recompute every hash from the live ConfigMaps and Secrets and return the workloads whose live
     /// hashes differ (and any source whose live data differs from the model).
     pub async fn final_mismatches(&self, client: &Client) -> Vec<String> {
-        let sources = live_sources(client).await;
+        let sources = live_sources(client, &self.namespace).await;
         let mut mismatches: Vec<String> = self
             .fleet
             .sources
@@ -338,7 +369,7 @@ impl Run {
             .map(|(id, _)| id.to_string())
             .collect();
         let recomputed = fleet::hashes(&self.fleet.workloads, &sources);
-        let live = retry("listing workloads", || snapshot(client)).await;
+        let live = self.snapshot(client).await;
         let hashes = live.into_iter().map(|(n, l)| (n, l.hashes)).collect();
         mismatches.extend(hash_mismatches(&recomputed, &hashes, &self.rolled));
         mismatches
@@ -352,9 +383,9 @@ fn generations(snapshot: &Snapshot) -> BTreeMap<String, i64> {
         .collect()
 }
 
-async fn live_sources(client: &Client) -> BTreeMap<SourceId, BTreeMap<String, String>> {
-    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), NS);
-    let secrets: Api<Secret> = Api::namespaced(client.clone(), NS);
+async fn live_sources(client: &Client, ns: &str) -> BTreeMap<SourceId, BTreeMap<String, String>> {
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), ns);
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), ns);
     let params = ListParams::default();
     let mut sources = BTreeMap::new();
     for cm in retry("listing ConfigMaps", || cms.list(&params)).await {

@@ -10,7 +10,8 @@
 //! ```
 //! Expected hashes come from the operator's own pure functions (`workload::follow`, `hash::workload_hash`)
 //! over the modelled data, so "recomputed from scratch" means no API and no operator state. A batch never
-//! changes one workload's hash twice, so each workload owes at most one rollout per batch.
+//! changes one workload's hash twice, so each workload owes at most one rollout per batch. The model has no
+//! namespace: the bodies written to the API are placed in the one the caller names.
 use std::collections::{BTreeMap, BTreeSet};
 
 use configsync_crds::{SourceKind, WorkloadKind};
@@ -25,8 +26,6 @@ use rand::seq::IndexedRandom;
 use rand::{RngExt, SeedableRng};
 use serde_json::{Value, json};
 
-/// The namespace of every object.
-pub const NS: &str = "default";
 const KEYS: [&str; 4] = ["a", "b", "c", "d"];
 const CONSUMED_BY_KEY: [&str; 2] = ["a", "b"];
 
@@ -42,21 +41,34 @@ pub struct WorkloadSpec {
 }
 
 impl WorkloadSpec {
-    /// The whole object, opted in with `configsync.dev/auto`.
-    pub fn body(&self) -> Value {
+    /// The whole object in `namespace`, opted in with `configsync.dev/auto`.
+    pub fn body(&self, namespace: &str) -> Value {
+        let mut body = self.manifest();
+        body["metadata"]["namespace"] = json!(namespace);
+        body
+    }
+
+    /// The object without a namespace: what the hash depends on. Only the fields its kind declares (a real
+    /// apiserver refuses an apply with others: `serviceName` is a StatefulSet's, a DaemonSet has no `replicas`).
+    fn manifest(&self) -> Value {
+        let mut spec = json!({"selector": {"matchLabels": {"app": self.name}},
+            "template": {"metadata": {"labels": {"app": self.name}}, "spec": self.pod_spec}});
+        if self.kind != WorkloadKind::DaemonSet {
+            spec["replicas"] = json!(1);
+        }
+        if self.kind == WorkloadKind::StatefulSet {
+            spec["serviceName"] = json!(self.name);
+        }
         json!({
             "apiVersion": "apps/v1", "kind": self.kind.as_str(),
-            "metadata": {"name": self.name, "namespace": NS,
-                "annotations": {"configsync.dev/auto": "true"}},
-            "spec": {"selector": {"matchLabels": {"app": self.name}}, "serviceName": self.name,
-                "replicas": 1,
-                "template": {"metadata": {"labels": {"app": self.name}}, "spec": self.pod_spec}},
+            "metadata": {"name": self.name, "annotations": {"configsync.dev/auto": "true"}},
+            "spec": spec,
         })
     }
 
     /// The hash the operator must record, from the modelled sources.
     pub fn expected_hash(&self, sources: &BTreeMap<SourceId, KeyDigests>) -> String {
-        let body = self.body();
+        let body = self.manifest();
         let followed = match self.kind {
             WorkloadKind::Deployment => follow_body::<Deployment>(body),
             WorkloadKind::StatefulSet => follow_body::<StatefulSet>(body),
@@ -85,11 +97,11 @@ pub fn digests(id: &SourceId, data: &BTreeMap<String, String>) -> KeyDigests {
             data: Some(data.clone()),
             ..ConfigMap::default()
         }),
-        SourceKind::Secret => KeyDigests::from_secret(&secret(id, data)),
+        SourceKind::Secret => KeyDigests::from_secret(&secret(id, data, None)),
     }
 }
 
-fn secret(id: &SourceId, data: &BTreeMap<String, String>) -> Secret {
+fn secret(id: &SourceId, data: &BTreeMap<String, String>, namespace: Option<&str>) -> Secret {
     let data = data
         .iter()
         .map(|(k, v)| (k.clone(), ByteString(v.clone().into_bytes())))
@@ -97,7 +109,7 @@ fn secret(id: &SourceId, data: &BTreeMap<String, String>) -> Secret {
     Secret {
         metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
             name: Some(id.name.clone()),
-            namespace: Some(NS.to_owned()),
+            namespace: namespace.map(str::to_owned),
             ..Default::default()
         },
         data: Some(data),
@@ -105,13 +117,14 @@ fn secret(id: &SourceId, data: &BTreeMap<String, String>) -> Secret {
     }
 }
 
-/// The server-side-apply body that sets a source's data.
-pub fn source_body(id: &SourceId, data: &BTreeMap<String, String>) -> Value {
+/// The server-side-apply body that sets the data of a source in `namespace`.
+pub fn source_body(id: &SourceId, data: &BTreeMap<String, String>, namespace: &str) -> Value {
     match id.kind {
         SourceKind::ConfigMap => json!({"apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": id.name, "namespace": NS}, "data": data}),
+            "metadata": {"name": id.name, "namespace": namespace}, "data": data}),
         SourceKind::Secret => {
-            let mut body = serde_json::to_value(secret(id, data)).expect("a Secret serializes");
+            let secret = secret(id, data, Some(namespace));
+            let mut body = serde_json::to_value(secret).expect("a Secret serializes");
             body["apiVersion"] = json!("v1");
             body["kind"] = json!("Secret");
             body

@@ -6,8 +6,12 @@
 //!            generations   ──observed_rollouts──► {workload → n}    (spec changes during the batch)
 //!            Tally::add_batch(expected, observed) → changes, rollouts, missed, spurious
 //! ```
-//! A workload's generation moves only when its spec changes, and the test never edits a workload's spec after
-//! creating it, so the generation delta counts rollouts exactly, including any a watch would have missed.
+//! A workload's generation moves when its spec changes, and the test never edits a workload's spec after
+//! creating it, so the generation delta counts rollouts exactly, including any a watch would have missed. One
+//! exception: a real apiserver also moves a Deployment's generation when only its metadata annotations change
+//! (they are copied to its ReplicaSets), so the operator's record-only write (adoption) moves it without a
+//! rollout; [`record_only_moves`] discounts those (the embedded server does not move it, and nothing is
+//! discounted below zero).
 //! Batches change each workload's hash at most once, so "exactly once per settled change" is `observed ==
 //! expected` per workload and batch. The submodules hold the seeded fleet ([`fleet`]) and the API driver
 //! ([`drive`]); both the in-process fault test and the process end-to-end test include this directory.
@@ -39,6 +43,37 @@ pub fn observed_rollouts(before: &BTreeMap<String, i64>, after: &BTreeMap<String
         .map(|(name, generation)| {
             let start = before.get(name).copied().unwrap_or(*generation);
             (name.clone(), u64::try_from(generation - start).unwrap_or(0))
+        })
+        .collect()
+}
+
+/// Deployments (of `deployments`) whose record changed while their pod template did not, between two
+/// snapshots: one generation move each that was a record-only write, not a rollout. A template that left and
+/// came back within the batch still counts the moves beyond this one, so a flap is never hidden.
+pub fn record_only_moves(
+    before: &drive::Snapshot,
+    after: &drive::Snapshot,
+    deployments: &BTreeSet<String>,
+) -> Counts {
+    deployments
+        .iter()
+        .filter_map(|name| Some((name, before.get(name)?, after.get(name)?)))
+        .filter(|(_, b, a)| {
+            b.hashes.observed != a.hashes.observed && b.hashes.template == a.hashes.template
+        })
+        .map(|(name, _, _)| (name.clone(), 1))
+        .collect()
+}
+
+/// `observed` less `moves`, per workload, never below zero.
+pub fn discount(observed: &Counts, moves: &Counts) -> Counts {
+    observed
+        .iter()
+        .map(|(name, n)| {
+            (
+                name.clone(),
+                n.saturating_sub(moves.get(name).copied().unwrap_or(0)),
+            )
         })
         .collect()
 }

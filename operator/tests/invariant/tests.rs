@@ -84,3 +84,38 @@ fn hash_mismatches_check_record_and_template() {
     let steady_rolled: BTreeSet<String> = ["steady".to_owned()].into();
     assert!(hash_mismatches(&recomputed, &lives, &steady_rolled).contains(&"steady".to_owned()));
 }
+
+#[test]
+fn record_only_deployment_moves_are_discounted_and_flaps_are_not() {
+    let live = |generation: i64, observed: &str, template: Option<&str>| drive::LiveWorkload {
+        generation,
+        hashes: drive::LiveHashes {
+            observed: Some(observed.to_owned()),
+            template: template.map(str::to_owned),
+        },
+    };
+    let before = map(&[
+        ("adopted", live(1, "h0", None)),
+        ("rolled", live(1, "h0", None)),
+        ("flapped", live(1, "h1", Some("h1"))),
+        ("sts", live(1, "h0", None)),
+    ]);
+    let after = map(&[
+        ("adopted", live(2, "h1", None)),
+        ("rolled", live(2, "h1", Some("h1"))),
+        ("flapped", live(4, "h2", Some("h1"))),
+        ("sts", live(2, "h1", None)),
+    ]);
+    let deployments: BTreeSet<String> = ["adopted", "rolled", "flapped"].map(str::to_owned).into();
+    let records = record_only_moves(&before, &after, &deployments);
+    assert_eq!(records, map(&[("adopted", 1u64), ("flapped", 1)]));
+    let gens = |s: &BTreeMap<String, drive::LiveWorkload>| {
+        s.iter().map(|(n, l)| (n.clone(), l.generation)).collect()
+    };
+    let observed = discount(&observed_rollouts(&gens(&before), &gens(&after)), &records);
+    let expected = map(&[("adopted", 0u64), ("rolled", 1), ("flapped", 2), ("sts", 1)]);
+    assert_eq!(
+        observed, expected,
+        "only the adoption write is not a rollout"
+    );
+}

@@ -1,5 +1,18 @@
-//! Shared helpers for the controller tests: an embedded cluster, an operator task that can be stopped
-//! and restarted, object builders, a pod-template hash history, and polling with deadlines.
+//! Shared helpers for the controller tests: a cluster, an operator task that can be stopped and restarted,
+//! object builders, a pod-template hash history, and polling with deadlines.
+//!
+//! # Backends
+//! - [`mk_cluster`]: always an in-process embedded cluster *without* controllers. Its tests write workload
+//!   status themselves (a rollout "completes" when the test says so), which a real kube-controller-manager
+//!   would overwrite, and some inject faults only the embedded server has: embedded-only.
+//! - [`mk_cluster_with_controllers`]: an embedded cluster with its simulated controllers by default; with
+//!   `CONFIGSYNC_REAL_K8S=DIR` (the directory `hack/real-k8s up DIR` wrote) a client of that real control plane
+//!   whose default namespace is a fresh one of the test's own (deleted when the [`TestCluster`] drops). Its
+//!   kube-controller-manager and simulated kubelet roll Deployments for real.
+//!
+//! Every helper works in the client's default namespace (`kube::Client::default_namespace`): `default` on an
+//! embedded cluster, the test's own on a real one. An operator on a real cluster must be scoped to it with
+//! [`TestCluster::scope`], so tests sharing the control plane never act on each other's workloads.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
@@ -15,7 +28,7 @@ use configsync_operator::controller::{self, Config, Metrics};
 use futures::StreamExt;
 use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{ConfigMap, PodTemplateSpec, Secret};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, PodTemplateSpec, Secret, ServiceAccount};
 use k8s_openapi::api::events::v1::Event;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
@@ -26,7 +39,10 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
+/// The namespace of an embedded cluster's client (the tests built on [`mk_cluster`] use it directly).
 pub const NS: &str = "default";
+/// Names the directory of a running real control plane (`hack/real-k8s up DIR`).
+pub const REAL_K8S_ENV: &str = "CONFIGSYNC_REAL_K8S";
 pub const CONFIG_HASH: &str = "configsync.dev/config-hash";
 pub const OBSERVED_HASH: &str = "configsync.dev/observed-hash";
 const DEADLINE: Duration = Duration::from_secs(15);
@@ -44,15 +60,146 @@ pub async fn mk_cluster() -> (EmbeddedCluster, kube::Client) {
     )
 }
 
-/// An embedded cluster whose simulated controllers roll Deployments (pods are Ready after 50ms), and a client.
-pub async fn mk_cluster_with_controllers() -> (EmbeddedCluster, kube::Client) {
-    with_client(
+/// A cluster whose controllers roll Deployments, and a client: the embedded one with its simulated controllers
+/// (pods are Ready after 50ms), or with [`REAL_K8S_ENV`] set a fresh namespace of that real control plane.
+pub async fn mk_cluster_with_controllers() -> (TestCluster, kube::Client) {
+    if let Some(dir) = std::env::var_os(REAL_K8S_ENV).filter(|dir| !dir.is_empty()) {
+        let (real, client) = RealNamespace::create(std::path::Path::new(&dir)).await;
+        return (TestCluster::Real(real), client);
+    }
+    let (cluster, client) = with_client(
         EmbeddedCluster::start(ClusterConfig {
             pod_ready_delay: Duration::from_millis(50),
             ..ClusterConfig::default()
         })
         .await,
-    )
+    );
+    (TestCluster::Embedded(cluster), client)
+}
+
+/// What [`mk_cluster_with_controllers`] runs against; keep it for the whole test.
+pub enum TestCluster {
+    /// An in-process cluster of the test's own; stops when dropped.
+    Embedded(EmbeddedCluster),
+    /// A namespace of the shared real control plane; deleted when dropped.
+    Real(RealNamespace),
+}
+
+impl TestCluster {
+    /// `config` limited to this test's namespace on a real cluster (unchanged on an embedded one, which is the
+    /// test's alone).
+    pub fn scope(&self, config: Config) -> Config {
+        match self {
+            Self::Embedded(_) => config,
+            Self::Real(real) => Config {
+                namespaces: vec![real.namespace.clone()],
+                ..config
+            },
+        }
+    }
+}
+
+/// A fresh namespace on the real control plane of [`REAL_K8S_ENV`]; deleted (without waiting) on drop.
+pub struct RealNamespace {
+    kubeconfig: std::path::PathBuf,
+    namespace: String,
+}
+
+impl RealNamespace {
+    /// Create the namespace, wait for its `default` ServiceAccount (pods are refused until
+    /// kube-controller-manager made it), and return a client whose default namespace it is.
+    async fn create(dir: &std::path::Path) -> (Self, kube::Client) {
+        let kubeconfig = dir.join("kubeconfig");
+        let namespace = test_namespace();
+        let client = real_client(&kubeconfig, &namespace).await;
+        let body = json!({"metadata": {"name": namespace}});
+        let namespaces: Api<Namespace> = Api::all(client.clone());
+        namespaces
+            .create(
+                &PostParams::default(),
+                &serde_json::from_value(body).unwrap(),
+            )
+            .await
+            .unwrap();
+        let accounts: Api<ServiceAccount> = Api::default_namespaced(client.clone());
+        wait_until("the namespace's default ServiceAccount exists", || async {
+            matches!(accounts.get_opt("default").await, Ok(Some(_)))
+        })
+        .await;
+        let real = Self {
+            kubeconfig,
+            namespace,
+        };
+        (real, client)
+    }
+}
+
+impl Drop for RealNamespace {
+    fn drop(&mut self) {
+        // The test's runtime may be single-threaded and is busy dropping this: delete from a runtime of its own.
+        let (kubeconfig, namespace) = (self.kubeconfig.clone(), self.namespace.clone());
+        let deleted = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(async {
+                let client = real_client(&kubeconfig, &namespace).await;
+                let namespaces: Api<Namespace> = Api::all(client);
+                namespaces
+                    .delete(&namespace, &DeleteParams::background())
+                    .await
+                    .map(|_| ())
+                    .map_err(std::io::Error::other)
+            })
+        });
+        if let Ok(Err(error)) = deleted.join() {
+            eprintln!(
+                "could not delete test namespace {}: {error}",
+                self.namespace
+            );
+        }
+    }
+}
+
+/// A client of the real control plane from the admin `kubeconfig`, defaulting to `namespace`.
+async fn real_client(kubeconfig: &std::path::Path, namespace: &str) -> kube::Client {
+    let file = kube::config::Kubeconfig::read_from(kubeconfig).unwrap_or_else(|error| {
+        panic!(
+            "{REAL_K8S_ENV}: cannot read {} (run hack/real-k8s up first): {error}",
+            kubeconfig.display()
+        )
+    });
+    let options = kube::config::KubeConfigOptions::default();
+    let mut config = kube::Config::from_custom_kubeconfig(file, &options)
+        .await
+        .unwrap();
+    config.default_namespace = namespace.to_owned();
+    kube::Client::try_from(config).unwrap()
+}
+
+/// A namespace name unique to this test run: the test's name (its thread's), cut to fit, and a random suffix.
+fn test_namespace() -> String {
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("test");
+    let test = test.rsplit("::").next().unwrap_or(test);
+    let name: String = test
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .take(40)
+        .collect();
+    let suffix: u32 = rand::random();
+    format!("op-{}-{suffix:08x}", name.trim_matches('-'))
+}
+
+/// The namespace the helpers work in: the client's default one.
+pub fn ns(client: &kube::Client) -> &str {
+    client.default_namespace()
 }
 
 fn with_client(cluster: EmbeddedCluster) -> (EmbeddedCluster, kube::Client) {
@@ -139,14 +286,18 @@ pub fn mk_auto_deployment(name: &str, pod_spec: Value) -> Deployment {
     mk_deployment(name, json!({"configsync.dev/auto": "true"}), pod_spec)
 }
 
+/// Create `deployment` in the client's namespace (whatever its own metadata says).
 pub async fn create_deployment(client: &kube::Client, deployment: &Deployment) {
-    let api: Api<Deployment> = Api::namespaced(client.clone(), NS);
-    api.create(&PostParams::default(), deployment)
+    let api: Api<Deployment> = Api::default_namespaced(client.clone());
+    let mut deployment = deployment.clone();
+    deployment.metadata.namespace = Some(ns(client).to_owned());
+    api.create(&PostParams::default(), &deployment)
         .await
         .unwrap();
 }
 
-/// Server-side apply `body` as object `name` of kind `K` in [`NS`] (field manager `test`, forced).
+/// Server-side apply `body` as object `name` of kind `K` in the client's namespace (field manager `test`,
+/// forced).
 async fn apply<K>(client: &kube::Client, name: &str, body: Value)
 where
     K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
@@ -154,7 +305,7 @@ where
         + DeserializeOwned
         + Debug,
 {
-    let api: Api<K> = Api::namespaced(client.clone(), NS);
+    let api: Api<K> = Api::default_namespaced(client.clone());
     api.patch(
         name,
         &PatchParams::apply("test").force(),
@@ -166,25 +317,25 @@ where
 
 pub async fn put_configmap(client: &kube::Client, name: &str, data: Value) {
     let body = json!({"apiVersion": "v1", "kind": "ConfigMap",
-        "metadata": {"name": name, "namespace": NS}, "data": data});
+        "metadata": {"name": name, "namespace": ns(client)}, "data": data});
     apply::<ConfigMap>(client, name, body).await;
 }
 
 pub async fn put_secret(client: &kube::Client, name: &str, string_data: Value) {
-    let api: Api<Secret> = Api::namespaced(client.clone(), NS);
+    let api: Api<Secret> = Api::default_namespaced(client.clone());
     let secret: Secret = serde_json::from_value(json!({
-        "metadata": {"name": name, "namespace": NS}, "stringData": string_data}))
+        "metadata": {"name": name, "namespace": ns(client)}, "stringData": string_data}))
     .unwrap();
     api.create(&PostParams::default(), &secret).await.unwrap();
 }
 
 pub async fn delete_secret(client: &kube::Client, name: &str) {
-    let api: Api<Secret> = Api::namespaced(client.clone(), NS);
+    let api: Api<Secret> = Api::default_namespaced(client.clone());
     api.delete(name, &DeleteParams::default()).await.unwrap();
 }
 
 pub async fn get_deployment(client: &kube::Client, name: &str) -> Deployment {
-    let api: Api<Deployment> = Api::namespaced(client.clone(), NS);
+    let api: Api<Deployment> = Api::default_namespaced(client.clone());
     api.get(name).await.unwrap()
 }
 
@@ -247,7 +398,7 @@ impl TemplateHistory {
     pub async fn watch(client: &kube::Client) -> Self {
         let seen: Arc<Mutex<BTreeMap<String, Vec<Option<String>>>>> = Arc::default();
         let record = seen.clone();
-        let api: Api<Deployment> = Api::namespaced(client.clone(), NS);
+        let api: Api<Deployment> = Api::default_namespaced(client.clone());
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
         let task = tokio::spawn(async move {
             let mut ready_tx = Some(ready_tx);
@@ -305,7 +456,7 @@ impl TemplateHistory {
 
 /// Events about `name` with `reason`.
 pub async fn events_for(client: &kube::Client, name: &str, reason: &str) -> Vec<Event> {
-    let api: Api<Event> = Api::namespaced(client.clone(), NS);
+    let api: Api<Event> = Api::default_namespaced(client.clone());
     api.list(&ListParams::default())
         .await
         .unwrap()
@@ -341,12 +492,24 @@ pub async fn sync_point(client: &kube::Client, name: &str) {
 
 // === ConfigSync ===
 
+/// Install the ConfigSync CRD and wait until it is served. On a shared real cluster another test may have
+/// installed it already: then it is applied over (the same definition, or a stale one brought up to date).
 pub async fn install_crd(client: &kube::Client) {
     let api: Api<CustomResourceDefinition> = Api::all(client.clone());
-    api.create(&PostParams::default(), &ConfigSync::crd())
-        .await
-        .unwrap();
-    let cs: Api<ConfigSync> = Api::namespaced(client.clone(), NS);
+    let crd = ConfigSync::crd();
+    match api.create(&PostParams::default(), &crd).await {
+        Err(kube::Error::Api(status)) if status.code == 409 => {
+            let name = crd.metadata.name.clone().unwrap_or_default();
+            let params = PatchParams::apply("test").force();
+            api.patch(&name, &params, &Patch::Apply(&crd))
+                .await
+                .unwrap();
+        }
+        created => {
+            created.unwrap();
+        }
+    }
+    let cs: Api<ConfigSync> = Api::default_namespaced(client.clone());
     wait_until("the ConfigSync resource is served", || async {
         cs.list(&Default::default()).await.is_ok()
     })
@@ -355,12 +518,12 @@ pub async fn install_crd(client: &kube::Client) {
 
 pub async fn put_configsync(client: &kube::Client, name: &str, spec: Value) {
     let body = json!({"apiVersion": "configsync.dev/v1alpha1", "kind": "ConfigSync",
-        "metadata": {"name": name, "namespace": NS}, "spec": spec});
+        "metadata": {"name": name, "namespace": ns(client)}, "spec": spec});
     apply::<ConfigSync>(client, name, body).await;
 }
 
 pub async fn get_status(client: &kube::Client, name: &str) -> Value {
-    let api: Api<ConfigSync> = Api::namespaced(client.clone(), NS);
+    let api: Api<ConfigSync> = Api::default_namespaced(client.clone());
     let cs = api.get(name).await.unwrap();
     serde_json::to_value(cs.status).unwrap()
 }
