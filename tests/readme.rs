@@ -167,10 +167,11 @@ fn free_port<'a>(args: &[&'a str]) -> Vec<&'a str> {
         .collect()
 }
 
-/// A block's logical lines (`\` continuations joined) with their markers applied, as a bash script. With `real`,
-/// `configsync cluster` is skipped: the real control plane stands in for it (its kubeconfig is already where the
-/// block's `export KUBECONFIG=` points).
-fn script(block: &Block, real: bool) -> String {
+/// A block's logical lines (`\` continuations joined) with their markers applied, as a bash script. With `real`
+/// (the test's namespace on the shared real control plane), `configsync cluster` is skipped: the real control plane
+/// stands in for it (its kubeconfig is already where the block's `export KUBECONFIG=` points); and
+/// `configsync operator` follows only that namespace, so it leaves other tests' workloads alone.
+fn script(block: &Block, real: Option<&str>) -> String {
     let mut script = String::from(PRELUDE);
     let mut marker: Option<String> = None;
     let joined = block.text.replace("\\\n", " ");
@@ -184,10 +185,12 @@ fn script(block: &Block, real: bool) -> String {
             continue;
         }
         let mut planned = plan_line(trimmed, marker.take().as_deref());
-        if real
-            && matches!(&planned, Run::Background { command, .. } if command.starts_with(&format!("{BINARY} cluster")))
-        {
-            planned = Run::Skip(format!("{trimmed} (the real control plane stands in)"));
+        if let (Some(namespace), Run::Background { command, .. }) = (real, &mut planned) {
+            if command.starts_with(&format!("{BINARY} cluster")) {
+                planned = Run::Skip(format!("{trimmed} (the real control plane stands in)"));
+            } else if command.starts_with(&format!("{BINARY} operator")) {
+                command.push_str(&format!(" --namespaces {namespace}"));
+            }
         }
         let step = match planned {
             Run::Foreground(command) => format!("readme_echo {}\n{command}\n", quote(trimmed)),
@@ -244,7 +247,10 @@ fn run_block(block: &Block, dir: &Path, real: Option<&support::Cluster>) -> Resu
     }
     let output = Command::new("bash")
         .arg("-c")
-        .arg(script(block, real.is_some()))
+        .arg(script(
+            block,
+            real.map(|cluster| cluster.namespace.as_str()),
+        ))
         .current_dir(dir)
         .env("CONFIGSYNC", env!("CARGO_BIN_EXE_configsync"))
         .env("READMETEST_DIR", dir)
@@ -421,7 +427,7 @@ fn scripts_join_continuations_and_apply_markers() {
         text: "# readme-test: skip\nkubectl apply -f deploy/\nconfigsync crd \\\n  > crd.yaml\n"
             .into(),
     };
-    let script = script(&block, false);
+    let script = script(&block, None);
     assert!(
         script.contains("readme_echo '(skipped) kubectl apply -f deploy/'\n"),
         "{script}"
@@ -437,16 +443,21 @@ fn scripts_join_continuations_and_apply_markers() {
 fn on_the_real_control_plane_the_embedded_cluster_is_not_started() {
     let block = Block {
         line: 1,
-        text: "configsync cluster --port 6443 --kubeconfig ./kubeconfig\nkubectl get pods\n".into(),
+        text: "configsync cluster --port 6443 --kubeconfig ./kubeconfig\nconfigsync operator\nkubectl get pods\n"
+            .into(),
     };
-    let real = script(&block, true);
+    let real = script(&block, Some("ns1"));
     assert!(
         real.contains("(skipped) configsync cluster --port 6443 --kubeconfig ./kubeconfig (the real control plane stands in)"),
         "{real}"
     );
-    assert!(!real.contains("readme_background"), "{real}");
+    assert!(!real.contains("readme_background true"), "{real}");
+    assert!(
+        real.contains("readme_background false \"$CONFIGSYNC\" operator --namespaces ns1\n"),
+        "{real}"
+    );
     assert!(real.contains("\nkubectl get pods\n"), "{real}");
-    assert!(script(&block, false).contains("readme_background true"));
+    assert!(script(&block, None).contains("readme_background true"));
 }
 
 #[test]
