@@ -242,15 +242,20 @@ pub fn wait_for_line_where(
     None
 }
 
-pub fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+/// Whether `condition` comes to hold within [`DEADLINE`] (polled).
+pub fn eventually(mut condition: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + DEADLINE;
     while Instant::now() < deadline {
         if condition() {
-            return;
+            return true;
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    panic!("timed out waiting until {what}");
+    false
+}
+
+pub fn wait_until(what: &str, condition: impl FnMut() -> bool) {
+    assert!(eventually(condition), "timed out waiting until {what}");
 }
 
 pub fn http_get(addr: &str, path: &str) -> Option<String> {
