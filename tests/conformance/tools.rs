@@ -1,0 +1,343 @@
+//! The two official clients run as themselves against both backends: kubectl commands, and the client-go probe
+//! (`hack/kubebins/clientgo-probe`), whose outputs (exit code, stdout, stderr; JSON masked like raw answers)
+//! must agree.
+use crate::harness::{self, Target};
+use serde_json::Value;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// One kubectl invocation in the case's namespace, with an optional manifest on stdin.
+struct Kubectl {
+    args: Vec<String>,
+    stdin: Option<String>,
+}
+
+fn k(args: &[&str]) -> Kubectl {
+    Kubectl {
+        args: args.iter().map(|a| (*a).to_owned()).collect(),
+        stdin: None,
+    }
+}
+
+fn k_in(args: &[&str], stdin: Value) -> Kubectl {
+    Kubectl {
+        stdin: Some(stdin.to_string()),
+        ..k(args)
+    }
+}
+
+fn cm(name: &str, data: Value) -> Value {
+    serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": name, "labels": {"conf": "yes"}}, "data": data})
+}
+
+fn kubectl_cases() -> Vec<(&'static str, Vec<Kubectl>)> {
+    vec![
+        (
+            "create-get-output-formats",
+            vec![
+                k(&["create", "configmap", "a", "--from-literal=k=v"]),
+                k(&["label", "configmap", "a", "conf=yes"]),
+                k(&["get", "configmap", "a"]),
+                k(&["get", "configmap", "-l", "conf=yes", "-o", "wide"]),
+                k(&["get", "configmap", "a", "-o", "json"]),
+                k(&["get", "configmap", "a", "-o", "name"]),
+                k(&["get", "configmap", "a", "-o", "jsonpath={.data.k}"]),
+                k(&["get", "configmap", "a", "--show-labels"]),
+                k(&["get", "configmaps", "-l", "conf=no"]),
+            ],
+        ),
+        (
+            "errors",
+            vec![
+                k(&["get", "configmap", "missing"]),
+                k(&["delete", "configmap", "missing"]),
+                k(&["create", "configmap", "Bad_Name"]),
+                k(&["get", "configmaps", "-l", "a in (b"]),
+                k(&["get", "configmaps", "--field-selector", "spec.x=y"]),
+                k(&["create", "configmap", "a"]),
+                k(&["create", "configmap", "a"]),
+            ],
+        ),
+        (
+            "apply-client-and-server-side",
+            vec![
+                k_in(
+                    &["apply", "-f", "-"],
+                    cm("a", serde_json::json!({"k": "1"})),
+                ),
+                k_in(
+                    &["apply", "-f", "-"],
+                    cm("a", serde_json::json!({"k": "1"})),
+                ),
+                k_in(
+                    &["apply", "-f", "-"],
+                    cm("a", serde_json::json!({"k": "2"})),
+                ),
+                k_in(
+                    &["apply", "--server-side", "-f", "-"],
+                    cm("b", serde_json::json!({"k": "1"})),
+                ),
+                k_in(
+                    &[
+                        "apply",
+                        "--server-side",
+                        "--field-manager",
+                        "other",
+                        "-f",
+                        "-",
+                    ],
+                    cm("b", serde_json::json!({"k": "2"})),
+                ),
+                k_in(
+                    &[
+                        "apply",
+                        "--server-side",
+                        "--force-conflicts",
+                        "--field-manager",
+                        "other",
+                        "-f",
+                        "-",
+                    ],
+                    cm("b", serde_json::json!({"k": "2"})),
+                ),
+                k(&["get", "configmap", "a", "b", "-o", "json"]),
+            ],
+        ),
+        (
+            "patch-label-annotate-replace",
+            vec![
+                k(&["create", "configmap", "a", "--from-literal=k=v"]),
+                k(&[
+                    "patch",
+                    "configmap",
+                    "a",
+                    "--type",
+                    "merge",
+                    "-p",
+                    "{\"data\":{\"k\":\"w\"}}",
+                ]),
+                k(&[
+                    "patch",
+                    "configmap",
+                    "a",
+                    "--type",
+                    "json",
+                    "-p",
+                    "[{\"op\":\"add\",\"path\":\"/data/j\",\"value\":\"1\"}]",
+                ]),
+                k(&["patch", "configmap", "a", "-p", "{\"data\":{\"s\":\"2\"}}"]),
+                k(&[
+                    "patch",
+                    "configmap",
+                    "a",
+                    "--type",
+                    "json",
+                    "-p",
+                    "[{\"op\":\"test\",\"path\":\"/data/j\",\"value\":\"9\"}]",
+                ]),
+                k(&["annotate", "configmap", "a", "x=y"]),
+                k(&["label", "configmap", "a", "conf=yes"]),
+                k(&["label", "configmap", "a", "conf=no"]),
+                k_in(
+                    &["replace", "-f", "-"],
+                    cm("a", serde_json::json!({"r": "1"})),
+                ),
+                k(&["get", "configmap", "a", "-o", "yaml"]),
+            ],
+        ),
+        (
+            "deployments",
+            vec![
+                k(&[
+                    "create",
+                    "deployment",
+                    "d",
+                    "--image=busybox:1",
+                    "--replicas=0",
+                ]),
+                k(&["set", "env", "deployment/d", "A=1"]),
+                k(&[
+                    "patch",
+                    "deployment",
+                    "d",
+                    "-p",
+                    "{\"spec\":{\"template\":{\"metadata\":{\"annotations\":{\"h\":\"1\"}}}}}",
+                ]),
+                k(&["get", "deployment", "d", "-o", "jsonpath={.spec.template}"]),
+                k(&["scale", "deployment", "d", "--replicas=0"]),
+            ],
+        ),
+        (
+            "secrets-and-diff",
+            vec![
+                k(&["create", "secret", "generic", "s", "--from-literal=a=b"]),
+                k(&["get", "secret", "s", "-o", "jsonpath={.data}"]),
+                k(&["get", "secrets", "s"]),
+                k_in(&["diff", "-f", "-"], cm("a", serde_json::json!({"k": "1"}))),
+                k_in(
+                    &["create", "-f", "-", "--dry-run=server", "-o", "name"],
+                    cm("a", serde_json::json!({"k": "1"})),
+                ),
+                k(&["get", "configmap", "a"]),
+            ],
+        ),
+        (
+            "delete-flows",
+            vec![
+                k(&["create", "configmap", "a"]),
+                k(&["create", "configmap", "b"]),
+                k(&["label", "configmap", "a", "b", "conf=yes"]),
+                k(&["delete", "configmap", "-l", "conf=yes"]),
+                k(&["get", "configmaps", "-l", "conf=yes", "-o", "name"]),
+                k(&["delete", "configmap", "a", "--ignore-not-found"]),
+            ],
+        ),
+    ]
+}
+
+fn run_kubectl(target: &Target, ns: &str, cache: &Path, step: &Kubectl) -> Output {
+    let mut command = Command::new("kubectl");
+    command
+        .arg("--kubeconfig")
+        .arg(&target.kubeconfig)
+        .arg("--cache-dir")
+        .arg(cache)
+        .args(["-n", ns])
+        .args(&step.args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().expect("run kubectl");
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(step.stdin.as_deref().unwrap_or_default().as_bytes());
+    }
+    child.wait_with_output().expect("kubectl output")
+}
+
+/// Exit code, stdout and stderr, masked; stdout as JSON when it is JSON.
+fn normalize(out: &Output, ns: &str) -> Value {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let mut parsed = harness::parse_body(&stdout);
+    if parsed.is_string() || parsed.is_null() {
+        parsed = Value::String(harness::mask_text(&stdout, ns));
+    } else {
+        harness::mask(&mut parsed, ns);
+    }
+    let stderr = harness::mask_text(&String::from_utf8_lossy(&out.stderr), ns);
+    serde_json::json!({"exit": out.status.code(), "stdout": parsed, "stderr": stderr})
+}
+
+pub fn kubectl(left: &Target, right: &Target) {
+    let cases = kubectl_cases();
+    let cache = tempfile::tempdir().expect("tempdir");
+    let mut differing = Vec::new();
+    let mut lines = Vec::new();
+    for (name, steps) in &cases {
+        let ns = crate::namespace_for(name);
+        crate::create_namespace(left, &ns);
+        crate::create_namespace(right, &ns);
+        let mut case_differs = false;
+        for (at, step) in steps.iter().enumerate() {
+            let x = normalize(&run_kubectl(left, &ns, &cache.path().join("l"), step), &ns);
+            let y = normalize(&run_kubectl(right, &ns, &cache.path().join("r"), step), &ns);
+            let mut diffs = Vec::new();
+            harness::diff(&x, &y, "", &mut diffs);
+            for diff in diffs {
+                case_differs = true;
+                lines.push(format!("{name} step {at} kubectl {:?}: {diff}", step.args));
+            }
+        }
+        crate::delete_namespace(left, &ns);
+        crate::delete_namespace(right, &ns);
+        if case_differs {
+            differing.push(*name);
+        }
+    }
+    finish("kubectl", cases.len(), &differing, &lines);
+}
+
+fn finish(label: &str, total: usize, differing: &[&str], lines: &[String]) {
+    eprintln!(
+        "conformance {label}: {total} cases compared, {} differ",
+        differing.len()
+    );
+    for line in lines {
+        eprintln!("  {line}");
+    }
+    assert!(
+        lines.is_empty(),
+        "{label}: {} differences (listed above)",
+        lines.len()
+    );
+}
+
+/// Build the probe once (the Go build cache makes later builds quick) and return its path.
+fn build_probe() -> PathBuf {
+    let module = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("hack/kubebins");
+    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("clientgo-probe");
+    let status = Command::new("go")
+        .current_dir(&module)
+        .args(["build", "-mod=readonly", "-o"])
+        .arg(&out)
+        .arg("./clientgo-probe")
+        .status()
+        .expect("run go build");
+    assert!(status.success(), "go build ./clientgo-probe failed");
+    out
+}
+
+pub fn client_go(left: &Target, right: &Target) {
+    let probe = build_probe();
+    let ns = crate::namespace_for("client-go");
+    crate::create_namespace(left, &ns);
+    crate::create_namespace(right, &ns);
+    let run = |target: &Target| -> Vec<Value> {
+        let out = Command::new(&probe)
+            .arg("--kubeconfig")
+            .arg(&target.kubeconfig)
+            .args(["--namespace", &ns])
+            .output()
+            .expect("run the client-go probe");
+        assert!(
+            out.status.success(),
+            "probe failed on {}: {}",
+            target.name,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|line| {
+                let mut value: Value =
+                    serde_json::from_str(line).expect("the probe prints JSON lines");
+                harness::mask(&mut value, &ns);
+                value
+            })
+            .collect()
+    };
+    let (x, y) = std::thread::scope(|s| {
+        let x = s.spawn(|| run(left));
+        (x.join().expect("embedded probe"), run(right))
+    });
+    crate::delete_namespace(left, &ns);
+    crate::delete_namespace(right, &ns);
+    assert_eq!(
+        x.len(),
+        y.len(),
+        "the probe ran a different number of steps"
+    );
+    let mut differing = Vec::new();
+    let mut lines = Vec::new();
+    for (a, b) in x.iter().zip(&y) {
+        let mut diffs = Vec::new();
+        harness::diff(a, b, "", &mut diffs);
+        let step = a["step"].as_str().unwrap_or("?").to_owned();
+        if !diffs.is_empty() {
+            differing.push(step.clone());
+        }
+        lines.extend(diffs.into_iter().map(|d| format!("{step}: {d}")));
+    }
+    let names: Vec<&str> = differing.iter().map(String::as_str).collect();
+    finish("client-go", x.len(), &names, &lines);
+}
