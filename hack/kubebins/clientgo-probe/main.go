@@ -30,6 +30,10 @@ type probe struct {
 }
 
 func (p *probe) emit(step string, result any, err error) {
+	// An empty list decodes to nil Items from protobuf and to an empty slice from JSON; both mean no items.
+	if list, ok := result.(*corev1.ConfigMapList); ok && list != nil && list.Items == nil {
+		list.Items = []corev1.ConfigMap{}
+	}
 	line := map[string]any{"step": step}
 	if err != nil {
 		status := apierrors.APIStatus(nil)

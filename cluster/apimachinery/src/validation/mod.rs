@@ -83,7 +83,6 @@ pub fn storage_fields(resource: &ResourceType, object: &mut Value) {
 }
 
 /// Fill in the defaults kube-apiserver sets (e.g. Deployment strategy, Secret type `Opaque`).
-
 pub fn apply_defaults(resource: &ResourceType, object: &mut Value) {
     defaults::apply(&resource.group, &resource.kind, object);
 }
