@@ -299,19 +299,49 @@ fn finish(label: &str, total: usize, differing: &[&str], lines: &[String]) {
     );
 }
 
-/// Build the probe once (the Go build cache makes later builds quick) and return its path.
+/// The probe binary, built once per content of its sources (compiling client-go takes minutes on two cores)
+/// and kept, like the kube binaries, under `~/.cache/configsync` (or `$XDG_CACHE_HOME/configsync`).
 fn build_probe() -> PathBuf {
     let module = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("hack/kubebins");
-    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("clientgo-probe");
+    let sources = ["go.mod", "go.sum", "clientgo-probe/main.go"].map(|file| {
+        std::fs::read(module.join(file))
+            .unwrap_or_else(|e| panic!("read hack/kubebins/{file}: {e}"))
+    });
+    let dir = cache_home().join(format!(
+        "configsync/clientgo-probe/{:016x}",
+        fnv1a(&sources.concat())
+    ));
+    let out = dir.join("clientgo-probe");
+    if out.is_file() {
+        return out;
+    }
+    std::fs::create_dir_all(&dir).expect("create the probe cache directory");
+    let partial = dir.join(format!("clientgo-probe.{}", std::process::id()));
     let status = Command::new("go")
         .current_dir(&module)
         .args(["build", "-mod=readonly", "-o"])
-        .arg(&out)
+        .arg(&partial)
         .arg("./clientgo-probe")
         .status()
         .expect("run go build");
     assert!(status.success(), "go build ./clientgo-probe failed");
+    std::fs::rename(&partial, &out).expect("move the probe into the cache");
     out
+}
+
+fn cache_home() -> PathBuf {
+    std::env::var_os("XDG_CACHE_HOME")
+        .filter(|dir| !dir.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir)
+}
+
+/// FNV-1a, 64 bits: a stable content key for the cache.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// The probe steps that differ by a known approximation: (step, JSON pointers blanked, reason).
