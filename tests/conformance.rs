@@ -129,9 +129,16 @@ fn compare_case(case: &Case, left: &Target, right: &Target) -> Outcome {
     for (at, (mut x, mut y)) in a.into_iter().zip(b).enumerate() {
         harness::mask(&mut x.body, &ns);
         harness::mask(&mut y.body, &ns);
-        for pointer in &case.volatile {
-            blank_all(&mut x.body, pointer);
-            blank_all(&mut y.body, pointer);
+        for volatile in &case.volatile {
+            // `@N/pointer` is volatile in step N only.
+            let (only, pointer) = match volatile.strip_prefix('@').and_then(|v| v.split_once('/')) {
+                Some((step, rest)) => (step.parse::<usize>().ok(), format!("/{rest}")),
+                None => (None, (*volatile).to_owned()),
+            };
+            if only.is_none_or(|step| step == at) {
+                blank_all(&mut x.body, &pointer);
+                blank_all(&mut y.body, &pointer);
+            }
         }
         compare_step(case, at, (x, y), &mut outcome);
     }

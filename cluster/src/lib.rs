@@ -45,7 +45,6 @@
 //!   typed value in one is a field error of the patched object, not of `patch`.
 //! - The event history starts at revision 1, so a watch from resourceVersion 1 replays it where kube-apiserver's
 //!   watch cache (started later) answers 410 Expired; watches older than the retained history get 410 on both.
-//! - The simulated deployment controller does not report `status.terminatingReplicas`.
 //! - Namespace status is not validated; no ClusterIP is allocated for non-headless Services; the embedded
 //!   controllers publish no `kube-root-ca.crt` ConfigMap in new namespaces.
 //!
@@ -56,7 +55,7 @@
 //! encode them, kubectl commands, and a client-go probe program. Every approximation above that shows there is
 //! marked in its table with the reason; every other difference fails the suite.
 //! Against v1.37.2: 55 raw-request cases, 7 kubectl scripts and 38 client-go probe steps. Before the fixes
-//! that came with the suite, 35 of the 55 raw cases differed; now 12 differ, each only in what an approximation
+//! that came with the suite, 35 of the 55 raw cases differed; now 11 differ, each only in what an approximation
 //! above accounts for, as do 1 kubectl command (selector wording) and 3 client-go steps (selector wording, watch
 //! from resourceVersion 1, Namespace status).
 #![forbid(unsafe_code)]

@@ -64,6 +64,13 @@ fn rs_status(rs: &ReplicaSet) -> (i32, i32, i32) {
     )
 }
 
+fn rs_terminating(rs: &ReplicaSet) -> i32 {
+    rs.status
+        .as_ref()
+        .and_then(|s| s.terminating_replicas)
+        .unwrap_or(0)
+}
+
 fn rs_spec_replicas(rs: &ReplicaSet) -> i32 {
     rs.spec.as_ref().and_then(|spec| spec.replicas).unwrap_or(0)
 }
@@ -188,7 +195,7 @@ fn calculate(
         unavailable_replicas: omit_zero((sum(rs_spec_replicas) - available).max(0)),
         collision_count: old.collision_count,
         conditions: old.conditions.clone(),
-        terminating_replicas: None,
+        terminating_replicas: Some(all.iter().map(rs_terminating).sum()),
     };
     if available >= replicas - rolling::max_unavailable(&strategy(deployment), replicas) {
         let msg = "Deployment has minimum availability.".to_string();
