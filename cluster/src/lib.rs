@@ -33,6 +33,30 @@
 //! - Deleting a CRD removes its objects at once, ignoring their finalizers.
 //! - A watch or list at a resourceVersion newer than the latest is served as the latest instead of waiting.
 //! - Objects are served in one version per kind; there is no conversion between versions.
+//! - Unknown fields of built-in kinds are stored rather than pruned, and `fieldValidation` is not enforced:
+//!   there are no Go structs for built-in kinds to decode strictly into.
+//! - `events.k8s.io/v1` Events are stored as `core/v1` Events, so their managedFields record the core field set.
+//! - Server-side apply keys container and Service ports by port number alone (the strategic-merge key);
+//!   kube-apiserver's apply keys them by port and protocol.
+//! - Wording only (same code and reason): label selector syntax errors, undecodable continue tokens and JSON
+//!   syntax errors are worded by our own parsers.
+//! - A strategic merge patch list item without its merge key is 400 BadRequest (kube-apiserver: 500); a wrongly
+//!   typed value in one is a field error of the patched object, not of `patch`.
+//! - The event history starts at revision 1, so a watch from resourceVersion 1 replays it where kube-apiserver's
+//!   watch cache (started later) answers 410 Expired; watches older than the retained history get 410 on both.
+//! - Namespace status is not validated; no ClusterIP is allocated for non-headless Services; the embedded
+//!   controllers publish no `kube-root-ca.crt` ConfigMap in new namespaces.
+//!
+//! # Conformance
+//! `tests/conformance.rs` (run with `CONFIGSYNC_REAL_K8S=DIR cargo test --test conformance -- --include-ignored`
+//! after `hack/real-k8s up DIR`) sends the same requests to this server and to kube-apiserver v1.37.2 and
+//! compares status codes and bodies with volatile fields masked: raw requests as kube-rs, kubectl and client-go
+//! encode them, kubectl commands, and a client-go probe program. Every approximation above that shows there is
+//! marked in its table with the reason; every other difference fails the suite.
+//! Against v1.37.2: 55 raw-request cases, 7 kubectl scripts and 38 client-go probe steps. Before the fixes
+//! that came with the suite, 35 of the 55 raw cases differed; now 11 differ, each only in what an approximation
+//! above accounts for, as do 1 kubectl command (selector wording) and 3 client-go steps (selector wording, watch
+//! from resourceVersion 1, Namespace status).
 #![forbid(unsafe_code)]
 
 pub mod admission;

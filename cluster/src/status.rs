@@ -122,6 +122,21 @@ impl ApiError {
         error
     }
 
+    /// 422 for invalid request options, as `ValidateListOptions`/`ValidatePatchOptions` word it:
+    /// `ListOptions.meta.k8s.io "" is invalid: <field>: <Reason>: <detail>`.
+    pub fn invalid_options(options: &str, field: &str, reason: &str, detail: &str) -> Self {
+        let (cause_reason, label) = match reason {
+            "Required" => ("FieldValueRequired", "Required value"),
+            _ => ("FieldValueForbidden", "Forbidden"),
+        };
+        let cause = FieldCause {
+            reason: cause_reason.into(),
+            message: format!("{label}: {detail}"),
+            field: field.into(),
+        };
+        Self::invalid("meta.k8s.io", options, "", &[cause])
+    }
+
     /// 403 Forbidden: `configmaps "x" is forbidden: <why>`.
     pub fn forbidden(group: &str, plural: &str, name: &str, why: &str) -> Self {
         let message = format!(
@@ -140,7 +155,9 @@ impl ApiError {
 
     /// 405 for a verb the resource does not support.
     pub fn method_not_allowed(message: impl Into<String>) -> Self {
-        Self::new(405, "MethodNotAllowed", message)
+        let mut error = Self::new(405, "MethodNotAllowed", message);
+        error.details = Some(json!({}));
+        error
     }
 
     /// 415 for a request body type the endpoint does not accept.
@@ -162,6 +179,17 @@ impl ApiError {
     /// 422 for a request that is well-formed but cannot be applied (e.g. a failing JSON patch).
     pub fn unprocessable(message: impl Into<String>) -> Self {
         Self::new(422, "UnprocessableEntity", message)
+    }
+
+    /// 422 Invalid without detail: what kube-apiserver answers when a JSON patch operation fails.
+    pub fn rejected() -> Self {
+        let mut error = Self::new(
+            422,
+            "Invalid",
+            "the server rejected our request due to an error in our request",
+        );
+        error.details = Some(json!({}));
+        error
     }
 
     /// 413 for a request body over the limit.

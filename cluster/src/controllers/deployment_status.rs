@@ -64,6 +64,13 @@ fn rs_status(rs: &ReplicaSet) -> (i32, i32, i32) {
     )
 }
 
+fn rs_terminating(rs: &ReplicaSet) -> i32 {
+    rs.status
+        .as_ref()
+        .and_then(|s| s.terminating_replicas)
+        .unwrap_or(0)
+}
+
 fn rs_spec_replicas(rs: &ReplicaSet) -> i32 {
     rs.spec.as_ref().and_then(|spec| spec.replicas).unwrap_or(0)
 }
@@ -117,9 +124,10 @@ fn remove_condition(status: &mut DeploymentStatus, type_: &str) {
 /// `DeploymentComplete`: every desired pod is updated and available, and the spec has been observed.
 pub fn is_complete(deployment: &Deployment, status: &DeploymentStatus) -> bool {
     let replicas = desired_replicas(deployment);
-    status.updated_replicas == Some(replicas)
-        && status.replicas == Some(replicas)
-        && status.available_replicas == Some(replicas)
+    let count = |field: Option<i32>| field.unwrap_or(0);
+    count(status.updated_replicas) == replicas
+        && count(status.replicas) == replicas
+        && count(status.available_replicas) == replicas
         && status.observed_generation >= deployment.metadata.generation
 }
 
@@ -163,6 +171,11 @@ fn is_timed_out(deployment: &Deployment, status: &DeploymentStatus, now: Timesta
 }
 
 /// `calculateStatus`: counts and the Available condition, keeping the other existing conditions.
+/// The counts are `int32` fields tagged `omitempty`: kube-controller-manager's status never carries a zero.
+fn omit_zero(count: i32) -> Option<i32> {
+    (count != 0).then_some(count)
+}
+
 fn calculate(
     deployment: &Deployment,
     new_rs: Option<&ReplicaSet>,
@@ -175,14 +188,14 @@ fn calculate(
     let old = deployment.status.clone().unwrap_or_default();
     let mut status = DeploymentStatus {
         observed_generation: deployment.metadata.generation,
-        replicas: Some(sum(|rs| rs_status(rs).0)),
-        updated_replicas: Some(new_rs.map_or(0, |rs| rs_status(rs).0)),
-        ready_replicas: Some(sum(|rs| rs_status(rs).1)),
-        available_replicas: Some(available),
-        unavailable_replicas: Some((sum(rs_spec_replicas) - available).max(0)),
+        replicas: omit_zero(sum(|rs| rs_status(rs).0)),
+        updated_replicas: omit_zero(new_rs.map_or(0, |rs| rs_status(rs).0)),
+        ready_replicas: omit_zero(sum(|rs| rs_status(rs).1)),
+        available_replicas: omit_zero(available),
+        unavailable_replicas: omit_zero((sum(rs_spec_replicas) - available).max(0)),
         collision_count: old.collision_count,
         conditions: old.conditions.clone(),
-        terminating_replicas: None,
+        terminating_replicas: Some(all.iter().map(rs_terminating).sum()),
     };
     if available >= replicas - rolling::max_unavailable(&strategy(deployment), replicas) {
         let msg = "Deployment has minimum availability.".to_string();

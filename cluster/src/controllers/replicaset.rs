@@ -92,7 +92,13 @@ pub fn plan(rs: &ReplicaSet, owned: &[Pod], now: Timestamp) -> Plan {
         available_replicas: Some(as_i32(available)),
         observed_generation: rs.metadata.generation,
         conditions: rs.status.as_ref().and_then(|s| s.conditions.clone()),
-        terminating_replicas: None,
+        // Pods being deleted, as kube-controller-manager v1.37 reports them (a pointer: 0 is written).
+        terminating_replicas: Some(as_i32(
+            owned
+                .iter()
+                .filter(|pod| pods::is_terminating(&pod.metadata))
+                .count(),
+        )),
     };
     active.sort_by_key(|pod| deletion_rank(pod));
     let excess = usize::try_from(count - wanted).unwrap_or(0);

@@ -34,10 +34,10 @@ impl PatchKind {
 
 /// The 415 for a patch type the resource does not accept.
 pub fn unsupported_patch(content_type: &str) -> ApiError {
+    // kube-apiserver's patch handler answers an unknown patch type with the bare HTTP status text.
     let mut error = ApiError::unsupported_media_type(content_type);
-    error.message = "the body of the request was in an unknown format - accepted media types include: \
-                     application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml"
-        .to_owned();
+    error.message = "415: Unsupported Media Type".to_owned();
+    error.details = Some(serde_json::json!({}));
     error
 }
 

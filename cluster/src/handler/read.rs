@@ -183,7 +183,10 @@ fn list_revision(ctx: &Ctx, token: Option<&ContinueToken>) -> Result<Option<u64>
         }
     };
     if ctx.query.non_empty("resourceVersionMatch").is_some() && rv.is_none() {
-        return Err(ApiError::bad_request(
+        return Err(ApiError::invalid_options(
+            "ListOptions",
+            "resourceVersionMatch",
+            "Forbidden",
             "resourceVersionMatch is forbidden unless resourceVersion is provided",
         ));
     }
@@ -235,7 +238,10 @@ pub(super) fn list(state: &State, ctx: &Ctx) -> Result<Response, ApiError> {
         .map(|object| ctx.to_wire(object.clone()))
         .filter(|object| selectors.matches(object))
         .collect();
-    let (items, list_meta) = page(matching, limit, listing.revision, selectors.is_empty());
+    let (mut items, list_meta) = page(matching, limit, listing.revision, selectors.is_empty());
+    if ctx.shape == render::Shape::Object && !state.is_custom(&ctx.rt.group, &ctx.rt.plural) {
+        render::untyped_items(&mut items);
+    }
     Ok(respond::json(
         200,
         &render::list(ctx.shape, &ctx.rt, items, list_meta),

@@ -91,6 +91,17 @@ pub fn list(shape: Shape, rt: &ResourceType, items: Vec<Value>, list_meta: Value
     }
 }
 
+/// The items of a built-in kind's list as kube-apiserver encodes them: without `kind` and `apiVersion` (the
+/// list carries them once); custom resources' items keep theirs.
+pub fn untyped_items(items: &mut [Value]) {
+    for item in items {
+        if let Some(object) = item.as_object_mut() {
+            object.remove("kind");
+            object.remove("apiVersion");
+        }
+    }
+}
+
 /// An object's `PartialObjectMetadata`.
 pub fn partial(object: &Value) -> Value {
     json!({

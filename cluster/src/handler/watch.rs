@@ -61,11 +61,27 @@ impl Scope {
             (EventType::Added, _, true) => "ADDED",
             (EventType::Modified, true, true) => "MODIFIED",
             (EventType::Modified, false, true) => "ADDED",
-            (EventType::Modified, true, false) => "DELETED",
+            (EventType::Modified, true, false) => return Some(("DELETED", self.left(event, &now))),
             (EventType::Deleted, _, true) => "DELETED",
             _ => return None,
         };
         Some((kind, now))
+    }
+
+    /// An object that stopped matching the selector, as the watch cache reports it: its last matching state
+    /// stamped with the resourceVersion of the change.
+    fn left(&self, event: &StoreEvent, now: &Value) -> Value {
+        let Some(previous) = event.previous.as_ref() else {
+            return now.clone();
+        };
+        let mut object = self.ctx.to_wire((**previous).clone());
+        if let (Some(meta), Some(revision)) = (
+            object.get_mut("metadata").and_then(Value::as_object_mut),
+            meta::meta_str(now, "resourceVersion"),
+        ) {
+            meta.insert("resourceVersion".into(), Value::String(revision.to_owned()));
+        }
+        object
     }
 
     /// Synthetic ADDED events for the current objects.
@@ -134,7 +150,8 @@ struct WatchOptions {
 }
 
 /// kube-apiserver's `ValidateListOptions` for watches: `resourceVersionMatch` only with `sendInitialEvents`,
-/// which needs `resourceVersionMatch=NotOlderThan` and `allowWatchBookmarks=true` (422 otherwise).
+/// which needs `resourceVersionMatch=NotOlderThan` (422 otherwise). kube-apiserver v1.37 accepts it without
+/// `allowWatchBookmarks` (and then sends no initial-events-end bookmark).
 fn check_watch_options(ctx: &Ctx) -> Result<(), ApiError> {
     let forbidden = |field: &str, message: &str| FieldCause {
         reason: "FieldValueForbidden".into(),
@@ -147,10 +164,6 @@ fn check_watch_options(ctx: &Ctx) -> Result<(), ApiError> {
         if matching != Some("NotOlderThan") {
             let message = "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan";
             causes.push(forbidden("resourceVersionMatch", message));
-        }
-        if !ctx.query.flag("allowWatchBookmarks") {
-            let message = "sendInitialEvents requires setting allowWatchBookmarks to true";
-            causes.push(forbidden("allowWatchBookmarks", message));
         }
     } else if matching.is_some() {
         causes.push(forbidden(
@@ -219,7 +232,7 @@ pub(super) fn serve(
     if options.since.is_none() {
         first.extend(scope.initial_lines(&listing));
     }
-    if options.send_initial {
+    if options.send_initial && options.bookmarks {
         first.push(scope.bookmark(listing.revision, true));
     }
     first.extend(scope.replay_lines(&subscription.replay));

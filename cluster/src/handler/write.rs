@@ -72,6 +72,14 @@ pub(super) fn patch(state: &State, ctx: &Ctx, body: &[u8]) -> Result<Response, A
     if kind == PatchKind::Apply {
         return apply_patch(state, ctx, name, body);
     }
+    if ctx.query.flag("force") {
+        return Err(ApiError::invalid_options(
+            "PatchOptions",
+            "force",
+            "Forbidden",
+            "may not be specified for non-apply patch",
+        ));
+    }
     let document: Value = serde_json::from_slice(body)
         .map_err(|error| ApiError::bad_request(format!("invalid patch: {error}")))?;
     let run = |target: &Value| -> Result<Value, ApiError> {
@@ -107,14 +115,21 @@ pub(super) fn patch(state: &State, ctx: &Ctx, body: &[u8]) -> Result<Response, A
 fn patch_error(error: PatchError) -> ApiError {
     match error {
         PatchError::InvalidPatch(_) => ApiError::bad_request(error.to_string()),
-        PatchError::ApplyJsonPatch(_) => ApiError::unprocessable(error.to_string()),
+        // kube-apiserver answers a failing JSON patch operation with a generic 422 (the detail goes to its log).
+        PatchError::ApplyJsonPatch(_) => {
+            tracing::debug!(%error, "JSON patch failed");
+            ApiError::rejected()
+        }
     }
 }
 
 fn apply_patch(state: &State, ctx: &Ctx, name: &str, body: &[u8]) -> Result<Response, ApiError> {
     let manager = ctx.query.non_empty("fieldManager").ok_or_else(|| {
-        ApiError::bad_request(
-            "PATCH, application/apply-patch+yaml requests require fieldManager to be set",
+        ApiError::invalid_options(
+            "PatchOptions",
+            "fieldManager",
+            "Required",
+            "is required for apply patch",
         )
     })?;
     let applied = ctx.stored_form(body::decode_yaml(body)?);
@@ -153,6 +168,8 @@ fn apply_error(ctx: &Ctx, name: &str, live: Option<&Value>, error: ApplyError) -
     };
     let mut status = ApiError::conflict(&ctx.rt.group, &ctx.rt.plural, name, "");
     status.message = apply::conflict_message(&conflicts, live);
+    // The apiserver's apply conflict carries only the causes.
+    status.details = Some(json!({}));
     let causes: Vec<Value> = conflicts
         .iter()
         .map(|conflict| {
@@ -212,7 +229,11 @@ pub(super) fn delete_collection(
             Err(error) => return Err(error),
         }
     }
-    let list = json!({"kind": ctx.rt.list_kind, "apiVersion": ctx.rt.api_version(), "metadata": {}, "items": deleted});
+    if !state.is_custom(&ctx.rt.group, &ctx.rt.plural) {
+        render::untyped_items(&mut deleted);
+    }
+    let metadata = json!({ "resourceVersion": state.revision().to_string() });
+    let list = json!({"kind": ctx.rt.list_kind, "apiVersion": ctx.rt.api_version(), "metadata": metadata, "items": deleted});
     tracing::debug!(resource = %qualified(&ctx.rt.group, &ctx.rt.plural), count = list["items"].as_array().map_or(0, Vec::len), "deletecollection");
     Ok(respond::json(200, &list))
 }

@@ -4,6 +4,7 @@ use super::{Inner, WriteRequest, lifecycle, object_key, propagation};
 use crate::meta::{self, metadata_mut};
 use crate::status::{ApiError, deleted_status};
 use crate::store::{ObjectKey, ResourceKey};
+use configsync_apimachinery::resource::ResourceType;
 use serde_json::{Value, json};
 
 /// The parts of `DeleteOptions` this server honours.
@@ -63,10 +64,11 @@ pub(super) fn delete(
         .store
         .get(&key)
         .ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, name))?;
+    // The storage layer reports failed preconditions under the kind, not the resource.
     check_preconditions(&old, options)
-        .map_err(|why| ApiError::conflict(&rt.group, &rt.plural, name, &why))?;
+        .map_err(|why| ApiError::conflict(&rt.group, &rt.kind, name, &why))?;
     if request.dry_run {
-        return Ok((*old).clone());
+        return Ok(dry_run_answer(rt, name, &old));
     }
     let policy = options.propagation_policy.as_deref();
     let finalizers = propagation::deletion_finalizers(rt, &old, policy);
@@ -90,13 +92,27 @@ fn returns_deleted_object(group: &str, plural: &str) -> bool {
     group.is_empty() && matches!(plural, "pods" | "serviceaccounts")
 }
 
+/// What a dry-run delete answers: the object when it would stay (finalizers) or its kind returns deleted
+/// objects, a success `Status` otherwise, as for a real delete.
+fn dry_run_answer(rt: &ResourceType, name: &str, old: &Value) -> Value {
+    let finalized = old
+        .pointer("/metadata/finalizers")
+        .and_then(Value::as_array)
+        .is_some_and(|f| !f.is_empty());
+    if finalized || returns_deleted_object(&rt.group, &rt.plural) {
+        return old.clone();
+    }
+    let uid = meta::meta_str(old, "uid").unwrap_or("");
+    deleted_status(&rt.group, &rt.plural, name, uid)
+}
+
 fn check_preconditions(old: &Value, options: &DeleteOptions) -> Result<(), String> {
     let stored_uid = meta::meta_str(old, "uid").unwrap_or("");
     if let Some(uid) = &options.uid
         && uid != stored_uid
     {
         return Err(format!(
-            "Precondition failed: UID in precondition: {uid}, UID in object meta: {stored_uid}"
+            "the UID in the precondition ({uid}) does not match the UID in record ({stored_uid}). The object might have been deleted and then recreated"
         ));
     }
     let stored_rv = meta::meta_str(old, "resourceVersion").unwrap_or("");
@@ -104,7 +120,7 @@ fn check_preconditions(old: &Value, options: &DeleteOptions) -> Result<(), Strin
         && rv != stored_rv
     {
         return Err(format!(
-            "Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {stored_rv}"
+            "the ResourceVersion in the precondition ({rv}) does not match the ResourceVersion in record ({stored_rv}). The object might have been modified"
         ));
     }
     Ok(())
@@ -203,7 +219,7 @@ mod tests {
         };
         assert_eq!(
             check_preconditions(&old, &wrong_uid),
-            Err("Precondition failed: UID in precondition: b, UID in object meta: a".into())
+            Err("the UID in the precondition (b) does not match the UID in record (a). The object might have been deleted and then recreated".into())
         );
         let right = DeleteOptions {
             uid: Some("a".into()),

@@ -66,7 +66,7 @@ pub(super) fn check_namespace_accepts(
     Ok(())
 }
 
-/// Type-specific preparation of a new object: namespace phase and name label, CRD serving checks.
+/// Type-specific preparation of a new object: namespace name label, pod phase, CRD serving checks.
 pub(super) fn prepare_create(rt: &ResourceType, object: &mut Value) -> Result<(), ApiError> {
     if is_namespace(rt) {
         let name = meta::name(object).to_owned();
@@ -75,8 +75,7 @@ pub(super) fn prepare_create(rt: &ResourceType, object: &mut Value) -> Result<()
         if let Some(labels) = labels.as_object_mut() {
             labels.insert("kubernetes.io/metadata.name".into(), json!(name));
         }
-        object["spec"] = json!({ "finalizers": ["kubernetes"] });
-        object["status"] = json!({ "phase": "Active" });
+        // spec.finalizers and status.phase are set after field management (`validation::storage_fields`).
     }
     if rt.group.is_empty() && rt.plural == "pods" {
         // As kube-apiserver's pod strategy does; the (simulated) kubelet takes it from there.

@@ -133,6 +133,7 @@ pub(super) fn create(
             request.subresource,
         );
     }
+    configsync_apimachinery::validation::storage_fields(rt, &mut object);
     if request.dry_run {
         return Ok(object);
     }

@@ -44,7 +44,8 @@ pub fn parse(text: &str) -> Result<Vec<FieldTerm>, SelectorError> {
             continue;
         }
         let Some((path, negated, raw_value)) = split_term(part) else {
-            return Err(SelectorError::Parse(format!(
+            // The apiserver words this one without the `unable to parse requirement` prefix.
+            return Err(SelectorError::Unsupported(format!(
                 "invalid selector: '{text}'; can't understand '{part}'"
             )));
         };

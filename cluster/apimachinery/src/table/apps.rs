@@ -8,7 +8,7 @@ use serde_json::Value;
 
 const CONTAINERS_DOC: &str = "Names of each container in the template.";
 const IMAGES_DOC: &str = "Images referenced by each container in the template.";
-const SELECTOR_DOC: &str = "Label selector for pods. Existing ReplicaSets whose pods are selected by this will be the ones affected by this deployment.";
+const SELECTOR_DOC: &str = "Label selector for pods. Existing ReplicaSets whose pods are selected by this will be the ones affected by this deployment. It must match the pod template's labels.";
 
 /// The printer of an apps/v1 resource, by plural name.
 pub(crate) fn printer(plural: &str, now: jiff::Timestamp) -> Option<Printer<'static>> {
@@ -47,12 +47,12 @@ fn deployment_columns() -> Vec<Column> {
         Column::new(
             "Up-to-date",
             "string",
-            "Total number of non-terminated pods targeted by this deployment that have the desired template spec.",
+            "Total number of non-terminating pods targeted by this deployment that have the desired template spec.",
         ),
         Column::new(
             "Available",
             "string",
-            "Total number of available pods (ready for at least minReadySeconds) targeted by this deployment.",
+            "Total number of available non-terminating pods (ready for at least minReadySeconds) targeted by this deployment.",
         ),
         Column::age(),
     ];

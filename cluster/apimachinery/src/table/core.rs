@@ -21,9 +21,9 @@ pub(crate) fn printer(plural: &str, now: jiff::Timestamp) -> Option<Printer<'sta
                 Column::new(
                     "Type",
                     "string",
-                    "Used to facilitate programmatic handling of secret data.",
+                    "Used to facilitate programmatic handling of secret data. More info: https://kubernetes.io/docs/concepts/configuration/secret/#secret-types",
                 ),
-                Column::new("Data", "string", DATA_DOC),
+                Column::new("Data", "string", SECRET_DATA_DOC),
                 Column::age(),
             ],
             secret_row,
@@ -54,7 +54,9 @@ pub(crate) fn printer(plural: &str, now: jiff::Timestamp) -> Option<Printer<'sta
     Some(Printer::builtin(columns, row, now))
 }
 
-const DATA_DOC: &str = "Data contains the configuration data.";
+/// The OpenAPI descriptions of `ConfigMap.data` and `Secret.data`, which kube-apiserver uses as column docs.
+const DATA_DOC: &str = "Data contains the configuration data. Each key must consist of alphanumeric characters, '-', '_' or '.'. Values with non-UTF-8 byte sequences must use the BinaryData field. The keys stored in Data must not overlap with the keys in the BinaryData field, this is enforced during validation process.";
+const SECRET_DATA_DOC: &str = "Data contains the secret data. Each key must consist of alphanumeric characters, '-', '_' or '.'. The serialized form of the secret data is a base64 encoded string, representing the arbitrary (possibly non-string) data value here. Described in https://tools.ietf.org/html/rfc4648#section-4";
 
 fn configmap_row(cm: &Value, now: jiff::Timestamp) -> Row {
     let count = map_len(cm, &["data"]) + map_len(cm, &["binaryData"]);

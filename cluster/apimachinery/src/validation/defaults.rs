@@ -39,6 +39,7 @@ fn text<'a>(object: &'a Value, key: &str) -> Option<&'a str> {
 /// Apply the defaults of `group`/`kind` to `object`.
 pub(super) fn apply(group: &str, kind: &str, object: &mut Value) {
     match (group, kind) {
+        ("", "ConfigMap") => drop_empty_maps(object, &["data", "binaryData"]),
         ("", "Secret") => secret(object),
         ("", "Service") => service(object),
         ("", "Pod") => super::pod_defaults::pod(object),
@@ -49,6 +50,42 @@ pub(super) fn apply(group: &str, kind: &str, object: &mut Value) {
         ("apps", "DaemonSet") => daemon_set(object),
         ("admissionregistration.k8s.io", "MutatingWebhookConfiguration") => webhooks(object),
         ("apiextensions.k8s.io", "CustomResourceDefinition") => crd(object),
+        _ => {}
+    }
+}
+
+/// Empty maps under `keys` are dropped: they are Go maps tagged `omitempty`, which the apiserver never writes.
+fn drop_empty_maps(object: &mut Value, keys: &[&str]) {
+    if let Some(map) = object.as_object_mut() {
+        for key in keys {
+            if map
+                .get(*key)
+                .and_then(Value::as_object)
+                .is_some_and(Map::is_empty)
+            {
+                map.remove(*key);
+            }
+        }
+    }
+}
+
+/// What the REST storage adds to a new object after field management (so no managedFields entry owns it):
+/// workloads' `status` struct, which Go's encoder writes as `{}` before any controller fills it, a
+/// Service's `status.loadBalancer` and headless IP fields, a Namespace's finalizer and phase.
+pub(super) fn storage_fields(group: &str, kind: &str, object: &mut Value) {
+    match (group, kind) {
+        ("apps", "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet") => {
+            child(object, "status");
+        }
+        ("", "Namespace") => namespace_storage(object),
+        ("", "Service") => {
+            if let Some(spec) = child(object, "spec") {
+                headless_ip_fields(spec);
+            }
+            if let Some(status) = child(object, "status") {
+                child(status, "loadBalancer");
+            }
+        }
         _ => {}
     }
 }
@@ -81,6 +118,7 @@ fn secret(object: &mut Value) {
         }
     }
     set_default(object, "type", json!("Opaque"));
+    drop_empty_maps(object, &["data"]);
 }
 
 fn service(object: &mut Value) {
@@ -127,6 +165,17 @@ fn service(object: &mut Value) {
     }
 }
 
+/// A headless Service's `clusterIPs` and single-stack IP family fields, as the service REST storage fills
+/// them (no address is allocated, so this needs no allocator).
+fn headless_ip_fields(spec: &mut Value) {
+    if text(spec, "clusterIP") != Some("None") || text(spec, "type") == Some("ExternalName") {
+        return;
+    }
+    set_default(spec, "clusterIPs", json!(["None"]));
+    set_default(spec, "ipFamilies", json!(["IPv4"]));
+    set_default(spec, "ipFamilyPolicy", json!("SingleStack"));
+}
+
 fn namespace(object: &mut Value) {
     let name = object
         .pointer("/metadata/name")
@@ -139,11 +188,13 @@ fn namespace(object: &mut Value) {
     {
         map.insert("kubernetes.io/metadata.name".into(), json!(name));
     }
-    if let Some(spec) = child(object, "spec") {
-        set_default(spec, "finalizers", json!(["kubernetes"]));
-    }
-    if let Some(status) = child(object, "status") {
-        set_default(status, "phase", json!("Active"));
+}
+
+/// The Namespace strategy's `PrepareForCreate`: the `kubernetes` finalizer and phase `Active`.
+fn namespace_storage(object: &mut Value) {
+    if let Some(map) = object.as_object_mut() {
+        map.insert("spec".into(), json!({ "finalizers": ["kubernetes"] }));
+        map.insert("status".into(), json!({ "phase": "Active" }));
     }
 }
 

@@ -77,6 +77,11 @@ impl Invalid {
     }
 }
 
+/// Fields the REST storage of `resource` fills on create after field management (see `defaults`).
+pub fn storage_fields(resource: &ResourceType, object: &mut Value) {
+    defaults::storage_fields(&resource.group, &resource.kind, object);
+}
+
 /// Fill in the defaults kube-apiserver sets (e.g. Deployment strategy, Secret type `Opaque`).
 pub fn apply_defaults(resource: &ResourceType, object: &mut Value) {
     defaults::apply(&resource.group, &resource.kind, object);

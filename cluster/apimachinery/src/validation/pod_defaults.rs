@@ -81,6 +81,8 @@ fn container(container: &mut Value) {
         json!("/dev/termination-log"),
     );
     set_default(container, "terminationMessagePolicy", json!("File"));
+    // `resources` is a struct: Go's encoder writes it even when empty.
+    set_default(container, "resources", json!({}));
     if let Some(image) = container.get("image").and_then(Value::as_str) {
         let policy = image_pull_policy(image);
         set_default(container, "imagePullPolicy", json!(policy));

@@ -1,6 +1,6 @@
 //! Deployment, ReplicaSet, StatefulSet, DaemonSet and Service rules (`pkg/apis/apps/validation`,
 //! `ValidateService`).
-use super::label_selector::{self, go_label_selector, go_string_map, matches_label_selector};
+use super::label_selector::{self, go_label_selector, matches_label_selector};
 use super::meta::labels;
 use super::names::go_quote;
 use super::{Causes, pods};
@@ -73,7 +73,9 @@ fn selector_and_template(causes: &mut Causes, spec: &Value, name: &str) {
         .and_then(Value::as_object)
         .is_some_and(label_selector::is_empty);
     if !selects_everything && !matches_label_selector(selector.unwrap_or(&empty), template_labels) {
-        let bad = go_string_map(template_meta.get("labels"));
+        // kube-apiserver v1.37 prints the labels as JSON here.
+        let bad = serde_json::to_string(template_meta.get("labels").unwrap_or(&Value::Null))
+            .unwrap_or_default();
         causes.invalid(
             "spec.template.metadata.labels",
             &bad,

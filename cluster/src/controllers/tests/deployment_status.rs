@@ -45,7 +45,8 @@ fn settled_deployment_is_complete_and_available() {
             status.available_replicas,
             status.unavailable_replicas
         ),
-        (Some(3), Some(3), Some(3), Some(3), Some(0))
+        (Some(3), Some(3), Some(3), Some(3), None),
+        "zero counts are omitted, as Go's omitempty does"
     );
     assert_eq!(
         cond(&status, "Available"),

@@ -141,12 +141,15 @@ fn owner_references_finalizers_and_times() {
 fn delete_options_in_any_group_version() {
     let options = DeleteOptions {
         grace_period_seconds: Some(0),
-        preconditions: Some(Preconditions { uid: s("abc") }),
+        preconditions: Some(Preconditions {
+            uid: s("abc"),
+            resource_version: s("42"),
+        }),
         orphan_dependents: None,
         propagation_policy: s("Background"),
         dry_run: vec!["All".into()],
     };
     let expected = json!({"apiVersion": "apps/v1", "kind": "DeleteOptions", "gracePeriodSeconds": 0,
-        "preconditions": {"uid": "abc"}, "propagationPolicy": "Background", "dryRun": ["All"]});
+        "preconditions": {"uid": "abc", "resourceVersion": "42"}, "propagationPolicy": "Background", "dryRun": ["All"]});
     assert_eq!(decoded("apps/v1", "DeleteOptions", &options), expected);
 }

@@ -252,9 +252,12 @@ fn namespace_defaults() {
     let ns = defaulted("v1", "Namespace", json!({"metadata": {"name": "team-a"}}));
     assert_eq!(
         ns,
-        json!({"metadata": {"name": "team-a", "labels": {"kubernetes.io/metadata.name": "team-a"}},
-               "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}})
+        json!({"metadata": {"name": "team-a", "labels": {"kubernetes.io/metadata.name": "team-a"}}})
     );
+    let mut stored = ns;
+    crate::validation::storage_fields(&resource("v1", "Namespace"), &mut stored);
+    assert_eq!(stored["spec"], json!({"finalizers": ["kubernetes"]}));
+    assert_eq!(stored["status"], json!({"phase": "Active"}));
 }
 
 #[test]

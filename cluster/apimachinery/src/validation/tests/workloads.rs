@@ -38,7 +38,7 @@ fn selector_is_required_and_must_match_template_labels() {
             cause(
                 "FieldValueInvalid",
                 "spec.template.metadata.labels",
-                "Invalid value: map[string]string{\"app\":\"web\"}: `selector` does not match template `labels`"
+                "Invalid value: {\"app\":\"web\"}: `selector` does not match template `labels`"
             ),
         ]
     );
@@ -52,7 +52,7 @@ fn selector_is_required_and_must_match_template_labels() {
         [cause(
             "FieldValueInvalid",
             "spec.template.metadata.labels",
-            "Invalid value: map[string]string{\"app\":\"web\", \"x\":\"y\"}: `selector` does not match template `labels`"
+            "Invalid value: {\"app\":\"web\",\"x\":\"y\"}: `selector` does not match template `labels`"
         )]
     );
     let expressions = json!({"matchExpressions": [{"key": "tier", "operator": "In", "values": ["a", "b"]},
