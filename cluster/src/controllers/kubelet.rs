@@ -230,7 +230,8 @@ fn pending(pod: &Pod, ip: &str, now: Timestamp) -> PodStatus {
                 .map(|c| waiting(&c.name, c.image.as_deref()))
                 .collect(),
         ),
-        ..base_status(&PodStatus::default(), ip, now)
+        // The API server's qosClass (immutable: a real kube-apiserver refuses a status that changes it).
+        ..base_status(&pod.status.clone().unwrap_or_default(), ip, now)
     }
 }
 

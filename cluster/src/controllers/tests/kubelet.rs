@@ -80,6 +80,20 @@ fn pods_go_pending_then_running_then_ready_after_the_delay() {
 }
 
 #[test]
+fn the_qos_class_the_api_server_set_is_kept_from_the_first_status_on() {
+    let mut pod = scheduled_pod();
+    pod.status = Some(PodStatus {
+        qos_class: Some("Burstable".into()),
+        ..PodStatus::default()
+    });
+    for (second, started) in [(100, None), (100, Some(at(100))), (102, Some(at(100)))] {
+        step(&mut pod, second, started);
+        let qos = pod.status.as_ref().and_then(|s| s.qos_class.as_deref());
+        assert_eq!(qos, Some("Burstable"), "at {second}");
+    }
+}
+
+#[test]
 fn recomputing_a_settled_status_changes_nothing() {
     let mut pod = scheduled_pod();
     step(&mut pod, 100, None);
