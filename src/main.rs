@@ -21,7 +21,8 @@ enum Command {
     Crd(cli::crd::CrdArgs),
     /// Print a manifest with the sync sidecar injected (like `linkerd inject`).
     Inject(cli::inject::InjectArgs),
-    /// The whole system in one command: embedded cluster, operator, sidecar and a demo app, narrated.
+    /// The whole system in one command: embedded cluster (or an existing one: --kubeconfig), operator, sidecar
+    /// and a demo app, narrated.
     Demo(cli::demo::DemoArgs),
     /// Create and rotate encryption keys; report and re-encrypt stored items.
     Keys(cli::keys::KeysArgs),

@@ -2,6 +2,11 @@
 //! printed is checked step by step; afterwards none of its children may be left running and its temp dir must
 //! be gone. Two more tests stop the demo, with a terminal's Ctrl-C (SIGINT to its process group) in the middle
 //! of the story and with SIGTERM in `--interactive` mode, and check the same clean-up.
+//!
+//! With `CONFIGSYNC_REAL_K8S=DIR` the demo runs on that real control plane (`--kubeconfig DIR/kubeconfig`, the
+//! admin kubeconfig: it creates a namespace of its own and a cluster-wide webhook registration), and the clean-up
+//! checked also covers what it created there: its namespace is gone or being deleted, its webhook registration
+//! is gone.
 mod support;
 
 use std::io::{BufRead, BufReader};
@@ -14,9 +19,21 @@ use std::time::{Duration, Instant};
 /// The whole story, including rollouts of simulated pods, on a loaded 2-core machine.
 const STORY_DEADLINE: Duration = Duration::from_secs(180);
 
+/// The demo's arguments for the backend `CONFIGSYNC_REAL_K8S` selects.
+fn backend_args() -> Vec<String> {
+    match support::real_k8s_dir() {
+        Some(dir) => vec![
+            "--kubeconfig".to_owned(),
+            dir.join("kubeconfig").display().to_string(),
+        ],
+        None => vec!["--pod-ready-delay".to_owned(), "100ms".to_owned()],
+    }
+}
+
 fn start_demo(extra: &[&str]) -> (Child, mpsc::Receiver<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_configsync"))
-        .args(["demo", "--pause", "0s", "--pod-ready-delay", "100ms"])
+        .args(["demo", "--pause", "0s"])
+        .args(backend_args())
         .args(extra)
         // Its own process group, as a shell runs a foreground job: Ctrl-C goes to the whole group.
         .process_group(0)
@@ -68,12 +85,52 @@ fn child_pids(output: &[String]) -> Vec<(String, i32)> {
         .collect()
 }
 
-fn temp_dir(output: &[String]) -> String {
+fn printed(output: &[String], prefix: &str) -> String {
     output
         .iter()
-        .find_map(|line| line.trim().strip_prefix("temp dir "))
-        .expect("the demo prints its temp dir")
+        .find_map(|line| line.trim().strip_prefix(prefix))
+        .unwrap_or_else(|| panic!("the demo prints {prefix:?}:\n{}", output.join("\n")))
         .to_owned()
+}
+
+fn temp_dir(output: &[String]) -> String {
+    printed(output, "temp dir ")
+}
+
+/// On a real cluster: the demo's namespace is gone or being deleted, and its webhook registration is gone.
+fn assert_cluster_clean(output: &[String]) {
+    let Some(dir) = support::real_k8s_dir() else {
+        return;
+    };
+    let namespace = printed(output, "namespace ");
+    let kubectl = |args: &[&str]| {
+        Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(dir.join("kubeconfig"))
+            .args(args)
+            .output()
+            .expect("run kubectl")
+    };
+    let ns = kubectl(&[
+        "get",
+        "namespace",
+        &namespace,
+        "-o",
+        "jsonpath={.metadata.deletionTimestamp}",
+    ]);
+    let deleting = ns.status.success() && !ns.stdout.is_empty();
+    let gone = String::from_utf8_lossy(&ns.stderr).contains("NotFound");
+    assert!(
+        deleting || gone,
+        "namespace {namespace} is neither gone nor being deleted"
+    );
+    let webhook = format!("configsync-inject-{namespace}");
+    let hook = kubectl(&["get", "mutatingwebhookconfiguration", &webhook]);
+    assert!(
+        String::from_utf8_lossy(&hook.stderr).contains("NotFound"),
+        "the webhook registration {webhook} is left: {}",
+        String::from_utf8_lossy(&hook.stdout)
+    );
 }
 
 /// No child outlives the demo, and its temp files are gone.
@@ -94,6 +151,7 @@ fn assert_clean_exit(output: &[String]) {
             .iter()
             .any(|l| l.contains("every child stopped, temp files removed"))
     );
+    assert_cluster_clean(output);
 }
 
 fn has(output: &[String], needle: &str) -> bool {
@@ -277,14 +335,14 @@ fn sigterm_during_interactive_mode_stops_every_child() {
     let (child, lines) = start_demo(&["--interactive"]);
     let mut output = read_until(&lines, "Waiting for your changes");
     if support::kubectl_available() {
-        let kubeconfig = output
-            .iter()
-            .find_map(|line| line.strip_prefix("export KUBECONFIG="))
-            .expect("export line");
+        let kubeconfig = printed(&output, "export KUBECONFIG=");
+        let namespace = printed(&output, "namespace ");
         let get = Command::new("kubectl")
             .args([
                 "--kubeconfig",
-                kubeconfig,
+                &kubeconfig,
+                "-n",
+                &namespace,
                 "get",
                 "configmap",
                 "myconfig",

@@ -6,6 +6,9 @@
 //! The Secret values come from every `kind: Secret` under `examples/`, plus the live values of those Secrets
 //! at the end (the demo rotates `mysecret`'s password to a fresh value it never prints). `--keep-running`
 //! keeps the demo's cluster and components up after the story so Events and metrics can still be read.
+//!
+//! With `CONFIGSYNC_REAL_K8S=DIR` the demo runs on that real control plane (`--kubeconfig DIR/kubeconfig`) in a
+//! namespace of its own, and the objects searched are those of that namespace (other tests share the cluster).
 mod support;
 
 use std::io::{BufRead, BufReader};
@@ -81,8 +84,16 @@ impl Drop for Demo {
 
 impl Demo {
     fn start() -> Self {
+        let backend = match support::real_k8s_dir() {
+            Some(dir) => vec![
+                "--kubeconfig".to_owned(),
+                dir.join("kubeconfig").display().to_string(),
+            ],
+            None => vec!["--pod-ready-delay".to_owned(), "100ms".to_owned()],
+        };
         let mut child = Command::new(env!("CARGO_BIN_EXE_configsync"))
-            .args(["demo", "--pause", "0s", "--pod-ready-delay", "100ms"])
+            .args(["demo", "--pause", "0s"])
+            .args(backend)
             .arg("--keep-running")
             // Trace level for every child: the operator reads CONFIGSYNC_LOG_LEVEL, the sidecar CONFIGSYNC_LOG.
             .env("CONFIGSYNC_LOG_LEVEL", "trace")
@@ -198,11 +209,21 @@ fn the_demo_at_trace_level_never_shows_a_secret_value() {
     );
     let kubeconfig = demo.find("export KUBECONFIG=");
     let dir = PathBuf::from(demo.find("temp dir "));
+    // The demo applies the examples in its namespace (`default` on the embedded server).
+    let namespace = demo.find("namespace ");
+    // Every namespace of the embedded server is the demo's; a real cluster's others belong to other tests.
+    let scope = if support::real_k8s_dir().is_some() {
+        ["-n", namespace.as_str()]
+    } else {
+        ["-A", ""]
+    };
+    let scope: Vec<&str> = scope.into_iter().filter(|a| !a.is_empty()).collect();
 
     // The live values too: the demo rotated the password to one it never printed.
     let mut secrets: Vec<Vec<u8>> = examples.iter().map(|(.., v)| v.clone()).collect();
     let mut live_secrets = Vec::new();
     for (ns, name) in examples.iter().map(|(ns, n, ..)| (ns, n)) {
+        let ns = if ns == "default" { &namespace } else { ns };
         let json = kubectl(
             &kubeconfig,
             &["get", "secret", name, "-n", ns, "-o", "json"],
@@ -216,7 +237,9 @@ fn the_demo_at_trace_level_never_shows_a_secret_value() {
 
     let mut blobs: Vec<(String, Vec<u8>)> = Vec::new();
     for kind in KINDS {
-        let yaml = kubectl(&kubeconfig, &["get", kind, "-A", "-o", "yaml"]);
+        let mut args = vec!["get", kind, "-o", "yaml"];
+        args.extend(&scope);
+        let yaml = kubectl(&kubeconfig, &args);
         blobs.push((format!("kubectl get {kind}"), yaml));
     }
     // Every component's log (one `<name>.log` per child in the demo's temp dir).

@@ -1,11 +1,12 @@
 //! `bench`: configsync's on-demand benchmarks. See `BENCHMARKS.md` for the commands and recorded results.
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use configsync_bench::machine::{self, Machine};
 use configsync_bench::report::emit;
+use configsync_bench::scale::load::{self, Counting};
 use configsync_bench::scale::{self, Endpoint, Params, process};
 use configsync_bench::sidecar_run::Target;
 use configsync_bench::{openssl, primitives, sidecar, sidecar_run};
@@ -40,6 +41,11 @@ enum Command {
         /// The `configsync` binary (default: next to this one).
         #[arg(long)]
         configsync: Option<PathBuf>,
+        /// Run on the existing cluster of this kubeconfig (its current context) instead of starting
+        /// `configsync cluster`. Use a namespace that does not exist yet (--namespace); the operator is
+        /// scoped to it with `--namespaces`.
+        #[arg(long, conflicts_with = "controllers")]
+        kubeconfig: Option<PathBuf>,
     },
     /// Sidecar: stripped binary size, event → files and → reload notice latency, RSS with 50 sources.
     Sidecar {
@@ -60,6 +66,13 @@ enum Command {
         /// directory; skipped when it is on the same kind of filesystem as --dir-base).
         #[arg(long)]
         compare_base: Option<PathBuf>,
+        /// Run on the existing cluster of this kubeconfig (its current context) instead of starting
+        /// `configsync cluster`.
+        #[arg(long)]
+        kubeconfig: Option<PathBuf>,
+        /// The namespace of the sources (created; it must not hold them yet).
+        #[arg(long, default_value = "bench-sidecar")]
+        namespace: String,
     },
 }
 
@@ -83,22 +96,27 @@ async fn main() -> anyhow::Result<()> {
             let json = primitives::json(&cases);
             emit(&[primitives::table(&cases)], args.json.then_some(&json));
         }
-        Command::Scale { params, configsync } => {
+        Command::Scale {
+            mut params,
+            configsync,
+            kubeconfig,
+        } => {
             let configsync = match configsync {
                 Some(path) => path,
                 None => sibling("configsync")?,
             };
-            let deadline = Duration::from_secs(params.deadline_seconds);
-            let controllers = params.controllers;
-            let cluster = tokio::task::spawn_blocking({
-                let configsync = configsync.clone();
-                move || process::start_cluster(&configsync, controllers, deadline)
-            })
-            .await?
-            .context("starting configsync cluster")?;
-            let endpoint = Endpoint {
-                kubeconfig: cluster.kubeconfig.clone(),
-                server_pid: Some(cluster.process.pid()),
+            // Held until the run ends: dropping it stops the embedded cluster.
+            let (endpoint, _cluster) = match kubeconfig {
+                Some(kubeconfig) => {
+                    params
+                        .operator_args
+                        .extend(["--namespaces".to_owned(), params.namespace.clone()]);
+                    (existing(kubeconfig).await?, None)
+                }
+                None => {
+                    let (endpoint, cluster) = embedded(&configsync, &params).await?;
+                    (endpoint, Some(cluster))
+                }
             };
             let report = scale::run(&params, &endpoint, Some(&configsync)).await?;
             let json = scale::json(&params, &report);
@@ -110,6 +128,8 @@ async fn main() -> anyhow::Result<()> {
             updates,
             dir_base,
             compare_base,
+            kubeconfig,
+            namespace,
         } => {
             let configsync = match configsync {
                 Some(path) => path,
@@ -136,14 +156,58 @@ async fn main() -> anyhow::Result<()> {
                 configsync,
                 sidecar: sidecar_bin,
             };
-            let run = sidecar_run::run(&binaries, updates.max(1), target, compare)
+            let cluster = match kubeconfig {
+                Some(path) => sidecar_run::Cluster::Existing(path),
+                None => sidecar_run::Cluster::Embedded,
+            };
+            println!("cluster: {}, namespace {namespace}", cluster.describe());
+            let plan = sidecar_run::Plan {
+                cluster,
+                namespace,
+                updates: updates.max(1),
+            };
+            let run = sidecar_run::run(&binaries, &plan, target, compare)
                 .await
                 .context("running the sidecar")?;
-            let json = serde_json::json!({"benchmark": "sidecar", "binary": size, "run": run});
+            let json = serde_json::json!({"benchmark": "sidecar", "cluster": plan.cluster.describe(),
+                "namespace": plan.namespace, "binary": size, "run": run});
             emit(&sidecar::tables(size, &run), args.json.then_some(&json));
         }
     }
     Ok(())
+}
+
+/// An existing cluster, from its kubeconfig.
+async fn existing(kubeconfig: PathBuf) -> anyhow::Result<Endpoint> {
+    let client = load::client(&kubeconfig).await?;
+    Ok(Endpoint {
+        description: format!("existing (kubeconfig {})", kubeconfig.display()),
+        counting: Counting::detect(&client).await,
+        kubeconfig,
+        server_pid: None,
+    })
+}
+
+/// Start `configsync cluster` (HTTP) as a process of its own.
+async fn embedded(
+    configsync: &Path,
+    params: &Params,
+) -> anyhow::Result<(Endpoint, process::ClusterProcess)> {
+    let deadline = Duration::from_secs(params.deadline_seconds);
+    let controllers = params.controllers;
+    let cluster = tokio::task::spawn_blocking({
+        let configsync = configsync.to_owned();
+        move || process::start_cluster(&configsync, controllers, deadline)
+    })
+    .await?
+    .context("starting configsync cluster")?;
+    let endpoint = Endpoint {
+        description: "embedded (configsync cluster, over HTTP)".to_owned(),
+        kubeconfig: cluster.kubeconfig.clone(),
+        server_pid: Some(cluster.process.pid()),
+        counting: Counting::ByClient,
+    };
+    Ok((endpoint, cluster))
 }
 
 /// The binary `name` (of the `configsync` package) in the same target directory as this binary.

@@ -1,5 +1,5 @@
 //! `bench sidecar`, the running part: `configsync sidecar` as its own process against `configsync
-//! cluster` (HTTP), timed from outside.
+//! cluster` (HTTP) or an existing cluster given by its kubeconfig ([`Cluster`]), timed from outside.
 //!
 //! ```text
 //!  harness ── PATCH source ──► cluster ── watch ──► sidecar ── ..data swap ──► harness polls readlink
@@ -39,7 +39,6 @@ use crate::scale::load;
 use crate::scale::process::{self, Process};
 use crate::stats::{self, Summary};
 
-const NAMESPACE: &str = "bench-sidecar";
 const POLL: Duration = Duration::from_micros(100);
 
 /// Failures of the running part.
@@ -190,29 +189,67 @@ pub struct Binaries {
     pub sidecar: PathBuf,
 }
 
-/// Run every case with the sidecar binary under `target`, and the `--wait 0s` cases again under `compare`; `updates` per
-/// undebounced case (debounced: a tenth).
+/// The cluster the sidecar runs against.
+#[derive(Clone, Debug)]
+pub enum Cluster {
+    /// `configsync cluster --no-controllers`, started for the run.
+    Embedded,
+    /// An existing cluster, by its kubeconfig.
+    Existing(PathBuf),
+}
+
+impl Cluster {
+    /// What it is, for the report.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Embedded => "embedded (configsync cluster, over HTTP)".to_owned(),
+            Self::Existing(path) => format!("existing (kubeconfig {})", path.display()),
+        }
+    }
+}
+
+/// What a sidecar run does: where, in which namespace, how many updates per undebounced case.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// The cluster.
+    pub cluster: Cluster,
+    /// The namespace of the sources (created if missing; it must not hold them yet).
+    pub namespace: String,
+    /// Updates per undebounced case (debounced: a tenth, at least 5).
+    pub updates: usize,
+}
+
+/// Run every case with the sidecar binary under `target`, and the `--wait 0s` cases again under `compare`.
 pub async fn run(
     binaries: &Binaries,
-    updates: usize,
+    plan: &Plan,
     target: Target,
     compare: Option<Target>,
 ) -> Result<RunReport, Error> {
-    let deadline = Duration::from_secs(60);
-    let cluster = tokio::task::spawn_blocking({
-        let configsync = binaries.configsync.clone();
-        move || process::start_cluster(&configsync, false, deadline)
-    })
-    .await
-    .map_err(|e| Error::Local(e.to_string()))??;
-    let client = load::client(&cluster.kubeconfig).await?;
-    load::ensure_namespace(&client, NAMESPACE).await?;
-    create_sources(&client).await?;
+    // Held until the run ends: dropping it stops the embedded cluster.
+    let (kubeconfig, _cluster) = match &plan.cluster {
+        Cluster::Existing(path) => (path.clone(), None),
+        Cluster::Embedded => {
+            let deadline = Duration::from_secs(60);
+            let cluster = tokio::task::spawn_blocking({
+                let configsync = binaries.configsync.clone();
+                move || process::start_cluster(&configsync, false, deadline)
+            })
+            .await
+            .map_err(|e| Error::Local(e.to_string()))??;
+            (cluster.kubeconfig.clone(), Some(cluster))
+        }
+    };
+    let client = load::client(&kubeconfig).await?;
+    load::ensure_namespace(&client, &plan.namespace).await?;
+    create_sources(&client, &plan.namespace).await?;
     let env = Env {
         sidecar: binaries.sidecar.clone(),
-        kubeconfig: cluster.kubeconfig.clone(),
+        kubeconfig,
+        namespace: plan.namespace.clone(),
         client,
     };
+    let updates = plan.updates;
     let few = (updates / 10).max(5);
     let mut latencies = vec![
         env.latency(&target, Source::TenFiles, updates, "0s")
@@ -280,23 +317,23 @@ fn one_mib(version: usize) -> BTreeMap<String, ByteString> {
     BTreeMap::from([("blob".to_owned(), ByteString(blob))])
 }
 
-fn meta(name: String) -> ObjectMeta {
+fn meta(name: String, namespace: &str) -> ObjectMeta {
     ObjectMeta {
         name: Some(name),
-        namespace: Some(NAMESPACE.to_owned()),
+        namespace: Some(namespace.to_owned()),
         ..ObjectMeta::default()
     }
 }
 
-async fn create_sources(client: &Client) -> Result<(), Error> {
-    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), NAMESPACE);
-    let secrets: Api<Secret> = Api::namespaced(client.clone(), NAMESPACE);
+async fn create_sources(client: &Client, namespace: &str) -> Result<(), Error> {
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), namespace);
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
     let pp = PostParams::default();
     let mut configmaps = vec![("ten-files".to_owned(), ten_files(0))];
     configmaps.extend((0..25).map(|i| (format!("src-cm-{i:02}"), ten_files(i))));
     for (name, data) in configmaps {
         let cm = ConfigMap {
-            metadata: meta(name.clone()),
+            metadata: meta(name.clone(), namespace),
             data: Some(data),
             ..ConfigMap::default()
         };
@@ -311,7 +348,7 @@ async fn create_sources(client: &Client) -> Result<(), Error> {
     }));
     for (name, data) in all_secrets {
         let secret = Secret {
-            metadata: meta(name.clone()),
+            metadata: meta(name.clone(), namespace),
             data: Some(data),
             ..Secret::default()
         };
@@ -326,6 +363,7 @@ async fn create_sources(client: &Client) -> Result<(), Error> {
 struct Env {
     sidecar: PathBuf,
     kubeconfig: PathBuf,
+    namespace: String,
     client: Client,
 }
 
@@ -334,7 +372,7 @@ impl Env {
         let mut command = Command::new(&self.sidecar);
         command
             .arg("sidecar")
-            .args(["--namespace", NAMESPACE, "--dir"])
+            .args(["--namespace", &self.namespace, "--dir"])
             .arg(dir)
             .args(extra)
             .env("KUBECONFIG", &self.kubeconfig)
@@ -413,14 +451,14 @@ impl Env {
         let pp = PatchParams::default();
         match source {
             Source::TenFiles => {
-                let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), NAMESPACE);
+                let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), &self.namespace);
                 let patch = json!({"data": ten_files(version)});
                 api.patch("ten-files", &pp, &Patch::Merge(&patch))
                     .await
                     .map(drop)
             }
             Source::OneMibSecret => {
-                let api: Api<Secret> = Api::namespaced(self.client.clone(), NAMESPACE);
+                let api: Api<Secret> = Api::namespaced(self.client.clone(), &self.namespace);
                 let patch = json!({"data": one_mib(version)});
                 api.patch("one-mib", &pp, &Patch::Merge(&patch))
                     .await

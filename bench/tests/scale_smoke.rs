@@ -6,6 +6,7 @@
 //! Otherwise the operator step is skipped with the reason printed.
 use std::path::PathBuf;
 
+use configsync_bench::scale::load::Counting;
 use configsync_bench::scale::{self, Endpoint, Params, expected_counts, process};
 use configsync_cluster::{Config, EmbeddedCluster};
 
@@ -53,8 +54,10 @@ async fn five_hundred_objects_are_created_and_the_operator_step_is_correct() {
         .write_kubeconfig(&kubeconfig)
         .expect("write kubeconfig");
     let endpoint = Endpoint {
+        description: "embedded, in process".to_owned(),
         kubeconfig,
         server_pid: None,
+        counting: Counting::ByClient,
     };
     let params = params();
     let binary = configsync_binary();

@@ -1,12 +1,13 @@
-//! `configsync demo`: the whole system in one command, with no cluster to install.
+//! `configsync demo`: the whole system in one command, with no cluster to install (or on an existing one).
 //!
 //! # Theory of operation
 //! ```text
-//!  configsync demo ──in-process──► EmbeddedCluster (HTTP on 127.0.0.1, kubeconfig in a temp dir)
+//!  configsync demo ──HTTP──► EmbeddedCluster (on 127.0.0.1, kubeconfig in a temp dir)
+//!        │                   or an existing cluster (--kubeconfig; a namespace of the demo's own)
 //!        │ children (this same binary, real processes):
 //!        ├─► configsync operator --webhook-addr ...    (rolls Deployments on config change; injects sidecars,
 //!        │       ▲ HTTPS on pod CREATE                   registered from deploy/webhook.yaml with a dev CA)
-//!        │       └── the embedded cluster
+//!        │       └── the API server
 //!        ├─► configsync sidecar --configmap redis-config ──SIGHUP──► configsync demo app
 //!        │
 //!        └─ applies crds/ + examples/, then narrates the steps of [`story`], each waiting on a condition
@@ -14,12 +15,12 @@
 //! ```
 //! The story's texts and decisions are pure ([`story`]); [`api`] reads and edits the cluster; [`children`]
 //! starts the processes and, on exit (end of the story, error, Ctrl-C or SIGTERM), stops and reaps every one of
-//! them before the temp dir is removed.
+//! them before the temp dir is removed; [`target`] starts the embedded server or reaches the existing cluster,
+//! and on an existing cluster deletes what the demo created there (namespace, webhook registration).
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context as _;
-use configsync_cluster::{Config, EmbeddedCluster};
 use tokio::time::Instant;
 
 mod api;
@@ -29,8 +30,10 @@ mod inject;
 mod manifests;
 mod steps;
 mod story;
+mod target;
 
-/// Run the whole system (embedded cluster, operator, sidecar, demo app) and walk through its story.
+/// Run the whole system (embedded cluster or --kubeconfig's, operator, sidecar, demo app) and walk through its
+/// story.
 #[derive(Debug, clap::Args)]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct DemoArgs {
@@ -58,12 +61,26 @@ struct DemoOptions {
     /// Deadline of each step's wait.
     #[arg(long, default_value = "60s", value_parser = parse_duration, env = "CONFIGSYNC_DEMO_STEP_TIMEOUT")]
     step_timeout: Duration,
-    /// Port of the API server on 127.0.0.1 (0 picks a free port).
+    /// Run on the existing cluster of this kubeconfig (its current context) instead of starting the embedded
+    /// API server. The demo works in a namespace of its own (see --namespace) and deletes it, and its webhook
+    /// registration, on exit; the ConfigSync CRD stays. The API server must reach 127.0.0.1 (the operator's
+    /// webhook runs here).
+    #[arg(
+        long,
+        env = "CONFIGSYNC_DEMO_KUBECONFIG",
+        conflicts_with_all = ["port", "write_kubeconfig", "pod_ready_delay"]
+    )]
+    kubeconfig: Option<PathBuf>,
+    /// The namespace to work in. Default: `default` on the embedded server; a fresh `configsync-demo-<hex>` on
+    /// an existing cluster. A missing namespace is created, and then deleted on exit.
+    #[arg(long, env = "CONFIGSYNC_DEMO_NAMESPACE")]
+    namespace: Option<String>,
+    /// Embedded server: its port on 127.0.0.1 (0 picks a free port).
     #[arg(long, default_value_t = 0, env = "CONFIGSYNC_DEMO_PORT")]
     port: u16,
-    /// Where to write the kubeconfig (default: in the demo's temp dir); removed on exit.
-    #[arg(long, env = "CONFIGSYNC_DEMO_KUBECONFIG")]
-    kubeconfig: Option<PathBuf>,
+    /// Embedded server: where to write its kubeconfig (default: in the demo's temp dir); removed on exit.
+    #[arg(long, env = "CONFIGSYNC_DEMO_WRITE_KUBECONFIG")]
+    write_kubeconfig: Option<PathBuf>,
     /// After the story, keep the cluster and every component running until Ctrl-C or SIGTERM, so their logs
     /// (in the temp dir), Events, status and /metrics can be inspected (the "no leaks" test does).
     #[arg(
@@ -72,7 +89,7 @@ struct DemoOptions {
         conflicts_with = "interactive"
     )]
     keep_running: bool,
-    /// How long simulated pods take to become Ready.
+    /// Embedded server: how long simulated pods take to become Ready.
     #[arg(long, default_value = "500ms", value_parser = parse_duration, env = "CONFIGSYNC_DEMO_POD_READY_DELAY")]
     pod_ready_delay: Duration,
 }
@@ -99,9 +116,16 @@ impl DemoArgs {
     }
 }
 
-/// What every step needs: the in-process client, the children, the temp dir and the deadlines.
+/// What every step needs: the client (whose default namespace is the demo's), the children, the temp dir and
+/// the deadlines.
 pub struct Demo {
     client: kube::Client,
+    /// The namespace everything is applied in.
+    namespace: String,
+    /// On an existing cluster: the operator is scoped to the namespace, and so is the webhook registration.
+    existing: bool,
+    /// The name of the webhook registration, once applied.
+    webhook: Option<String>,
     children: children::Children,
     dir: PathBuf,
     step_timeout: Duration,
@@ -120,33 +144,25 @@ impl DemoOptions {
             .prefix("configsync-demo-")
             .tempdir()
             .context("creating the demo's temp dir")?;
-        let kubeconfig = self
-            .kubeconfig
-            .clone()
-            .unwrap_or_else(|| temp.path().join("kubeconfig"));
-        let config = Config {
-            pod_ready_delay: self.pod_ready_delay,
-            ..Config::default()
-        };
-        let mut cluster = EmbeddedCluster::start(config).await;
-        let addr = cluster.serve_http(self.port).await?;
-        cluster.write_kubeconfig(&kubeconfig)?;
-        let kubeconfig = std::path::absolute(&kubeconfig).unwrap_or(kubeconfig);
-        println!("configsync demo: embedded Kubernetes API server on http://{addr}");
+        let mut target = self.target(temp.path()).await?;
         println!("    temp dir {}", temp.path().display());
+        println!("    namespace {}", target.namespace);
         println!(
             "Use kubectl alongside:\nexport KUBECONFIG={}",
-            kubeconfig.display()
+            target.kubeconfig.display()
         );
         let mut demo = Demo {
-            client: cluster.client(),
-            children: children::Children::new(&kubeconfig, temp.path())?,
+            client: target.client.clone(),
+            namespace: target.namespace.clone(),
+            existing: target.existing,
+            webhook: None,
+            children: children::Children::new(&target.kubeconfig, temp.path())?,
             dir: temp.path().to_owned(),
             step_timeout: self.step_timeout,
             app: None,
         };
         let outcome = tokio::select! {
-            outcome = self.story(&mut demo) => outcome,
+            outcome = self.story(&mut target, &mut demo) => outcome,
             signal = wait_for_shutdown() => {
                 println!("\n{} received: stopping", signal?);
                 Ok(())
@@ -158,15 +174,39 @@ impl DemoOptions {
         }
         println!("\nShutting down");
         demo.children.shutdown().await;
-        drop(cluster);
-        remove_kubeconfig(self.kubeconfig.as_deref());
+        target.clean_up(demo.webhook.as_deref()).await;
+        remove_kubeconfig(self.write_kubeconfig.as_deref());
         temp.close().context("removing the demo's temp dir")?;
         println!("configsync demo finished: every child stopped, temp files removed");
         outcome
     }
 
+    /// The existing cluster of `--kubeconfig`, or the embedded server (its kubeconfig under `temp` unless
+    /// `--write-kubeconfig` says where).
+    async fn target(&self, temp: &Path) -> anyhow::Result<target::Target> {
+        let namespace = self.namespace.clone();
+        if let Some(kubeconfig) = &self.kubeconfig {
+            let (target, url) = target::Target::existing(kubeconfig, namespace).await?;
+            println!(
+                "configsync demo: existing cluster at {url} (kubeconfig {})",
+                target.kubeconfig.display()
+            );
+            return Ok(target);
+        }
+        let kubeconfig = self
+            .write_kubeconfig
+            .clone()
+            .unwrap_or_else(|| temp.join("kubeconfig"));
+        let (target, addr) =
+            target::Target::embedded(self.port, self.pod_ready_delay, &kubeconfig, namespace)
+                .await?;
+        println!("configsync demo: embedded Kubernetes API server on http://{addr}");
+        Ok(target)
+    }
+
     /// Set the system up, then run the story (or the interactive loop).
-    async fn story(&self, demo: &mut Demo) -> anyhow::Result<()> {
+    async fn story(&self, target: &mut target::Target, demo: &mut Demo) -> anyhow::Result<()> {
+        target.prepare(demo.deadline()).await?;
         steps::set_up(demo).await?;
         if self.interactive {
             return steps::interactive(demo).await;
@@ -190,7 +230,8 @@ impl DemoOptions {
     }
 }
 
-/// A kubeconfig the user asked for lives outside the temp dir; it points at a server that is gone.
+/// A kubeconfig written where the user asked (`--write-kubeconfig`) lives outside the temp dir; it points at a
+/// server that is gone.
 fn remove_kubeconfig(path: Option<&Path>) {
     if let Some(path) = path {
         let _ = std::fs::remove_file(path);

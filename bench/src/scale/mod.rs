@@ -106,10 +106,14 @@ pub fn parse_size(text: &str) -> Result<usize, String> {
 /// Where the cluster is.
 #[derive(Clone, Debug)]
 pub struct Endpoint {
+    /// What it is, for the report (`configsync cluster (embedded)`, or the kubeconfig of an existing one).
+    pub description: String,
     /// A kubeconfig pointing at it.
     pub kubeconfig: PathBuf,
     /// Its process, when it runs as one (for its RSS).
     pub server_pid: Option<u32>,
+    /// How the operator's requests are counted there ([`load::Counting::detect`]).
+    pub counting: load::Counting,
 }
 
 /// Objects of each kind.
@@ -126,6 +130,8 @@ pub struct Counts {
 /// Everything a scale run measured.
 #[derive(Clone, Debug, Serialize)]
 pub struct ScaleReport {
+    /// The cluster it ran on ([`Endpoint::description`]).
+    pub cluster: String,
     /// Objects the harness created.
     pub created: Counts,
     /// Objects the cluster lists afterwards.

@@ -13,6 +13,7 @@ use kube::{Api, Client};
 use serde::Serialize;
 use serde_json::json;
 
+use super::load::Counting;
 use super::observe::{self, Observer};
 use super::process::{self, Process};
 use super::{Endpoint, Params, fan_name, load, objects};
@@ -61,6 +62,8 @@ pub struct OperatorReport {
     pub cpu_ms_per_update: f64,
     /// Operator API requests per update, by verb.
     pub requests_per_update: BTreeMap<String, f64>,
+    /// What the request counts (writes, requests per update) cover.
+    pub counting: Counting,
     /// Fan-out without a budget: update to the last Deployment patched.
     pub fanout_all_patched_ms: f64,
     /// Restart: time to ready.
@@ -88,7 +91,8 @@ pub async fn measure(
     observer
         .wait_seen(params.deployments + params.fanout, deadline)
         .await?;
-    let before_start = load::request_counts(client).await?;
+    let counting = endpoint.counting;
+    let before_start = load::request_counts(client, counting).await?;
     let operator = process::start_operator(
         configsync,
         &endpoint.kubeconfig,
@@ -97,16 +101,19 @@ pub async fn measure(
         params.operator_log.as_deref(),
     )?;
     let ready_time = ready(&operator, params).await?;
-    wait_quiet(client, deadline).await?;
+    wait_quiet(client, counting, deadline).await?;
     let memory = operator.memory()?;
-    let initial_patches = writes(&before_start, &load::request_counts(client).await?);
-    let updates = reaction(params, client, &operator, &mut observer).await?;
+    let initial_patches = writes(
+        &before_start,
+        &load::request_counts(client, counting).await?,
+    );
+    let updates = reaction(params, client, counting, &operator, &mut observer).await?;
     let fan_targets: BTreeSet<String> = (0..params.fanout).map(fan_name).collect();
     let unlimited = fan_out(params, client, &mut observer, &fan_targets, 1).await?;
     drop(operator);
 
     let hashes_before = observer.hashes().clone();
-    let before_restart = load::request_counts(client).await?;
+    let before_restart = load::request_counts(client, counting).await?;
     let mut args = params.operator_args.clone();
     args.extend([
         "--rollouts-per-second".to_owned(),
@@ -120,8 +127,11 @@ pub async fn measure(
         params.operator_log.as_deref(),
     )?;
     let restart_ready = ready(&operator, params).await?;
-    wait_quiet(client, deadline).await?;
-    let restart_patches = writes(&before_restart, &load::request_counts(client).await?);
+    wait_quiet(client, counting, deadline).await?;
+    let restart_patches = writes(
+        &before_restart,
+        &load::request_counts(client, counting).await?,
+    );
     let restart_changed_templates = observer.changed_since(&hashes_before);
     let budgeted = fan_out(params, client, &mut observer, &fan_targets, 2).await?;
     drop(operator);
@@ -134,6 +144,7 @@ pub async fn measure(
         reaction_histogram: stats::histogram(&updates.latencies),
         cpu_ms_per_update: updates.cpu_ms_per_update,
         requests_per_update: updates.requests_per_update,
+        counting,
         fanout_all_patched_ms: ms(unlimited.all_patched),
         restart_ready_ms: ms(restart_ready),
         restart_patches,
@@ -176,13 +187,13 @@ fn writes(before: &RequestCounts, after: &RequestCounts) -> u64 {
 }
 
 /// Wait until the operator made no write for one second.
-async fn wait_quiet(client: &Client, deadline: Duration) -> Result<(), Error> {
+async fn wait_quiet(client: &Client, counting: Counting, deadline: Duration) -> Result<(), Error> {
     let end = Instant::now() + deadline;
-    let mut last = load::request_counts(client).await?;
+    let mut last = load::request_counts(client, counting).await?;
     let mut quiet_since = Instant::now();
     while Instant::now() < end {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        let now = load::request_counts(client).await?;
+        tokio::time::sleep(counting.poll()).await;
+        let now = load::request_counts(client, counting).await?;
         if writes(&last, &now) > 0 {
             quiet_since = Instant::now();
         } else if quiet_since.elapsed() >= Duration::from_secs(1) {
@@ -203,6 +214,7 @@ struct Updates {
 async fn reaction(
     params: &Params,
     client: &Client,
+    counting: Counting,
     operator: &Process,
     observer: &mut Observer,
 ) -> Result<Updates, Error> {
@@ -216,8 +228,10 @@ async fn reaction(
         .map(super::deployment_name)
         .collect();
     let deadline = Duration::from_secs(params.deadline_seconds);
-    let (ticks_before, counts_before) =
-        (operator.cpu_ticks()?, load::request_counts(client).await?);
+    let (ticks_before, counts_before) = (
+        operator.cpu_ticks()?,
+        load::request_counts(client, counting).await?,
+    );
     let mut latencies = Vec::with_capacity(params.updates);
     let updates = if consumers.is_empty() {
         0
@@ -235,7 +249,10 @@ async fn reaction(
     let n = latencies.len().max(1) as f64;
     let ticks = operator.cpu_ticks()?.saturating_sub(ticks_before);
     let cpu_ms_per_update = ticks as f64 * 1000.0 / procfs::ticks_per_second() as f64 / n;
-    let delta = load::others_delta(&counts_before, &load::request_counts(client).await?);
+    let delta = load::others_delta(
+        &counts_before,
+        &load::request_counts(client, counting).await?,
+    );
     let requests_per_update = delta
         .into_iter()
         .map(|(verb, count)| (verb, count as f64 / n))

@@ -7,10 +7,7 @@ use crate::stats;
 
 /// The result tables.
 pub fn tables(params: &Params, report: &ScaleReport) -> Vec<Table> {
-    let mut fleet = Table::new(
-        "scale: fleet on the embedded cluster",
-        &["measure", "value"],
-    );
+    let mut fleet = Table::new("scale: fleet", &["measure", "value"]);
     let mib = |bytes: u64| format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0));
     let counts = |c: &super::Counts| {
         format!(
@@ -18,6 +15,8 @@ pub fn tables(params: &Params, report: &ScaleReport) -> Vec<Table> {
             c.config_maps, c.secrets, c.deployments
         )
     };
+    fleet.row(vec!["cluster".into(), report.cluster.clone()]);
+    fleet.row(vec!["namespace".into(), params.namespace.clone()]);
     fleet.row(vec!["created".into(), counts(&report.created)]);
     fleet.row(vec!["listed afterwards".into(), counts(&report.listed)]);
     fleet.row(vec!["object size".into(), format!("{} B", params.size)]);
@@ -105,6 +104,7 @@ fn operator_tables(op: &OperatorReport) -> Vec<Table> {
         .map(|(v, n)| format!("{v} {n:.2}"))
         .collect();
     row("API requests per update", requests.join(", "), "no list");
+    row("requests counted", op.counting.describe().to_owned(), "-");
     row(
         "fan-out, no budget: all patched",
         format!("{:.0} ms", op.fanout_all_patched_ms),
@@ -149,6 +149,7 @@ pub fn json(params: &Params, report: &ScaleReport) -> Value {
         "benchmark": "scale",
         "params": {"configmaps": params.configmaps, "secrets": params.secrets, "size": params.size,
                    "deployments": params.deployments, "fanout": params.fanout, "updates": params.updates},
+        "cluster": report.cluster, "namespace": params.namespace,
         "created": report.created, "listed": report.listed, "rawBytes": report.raw_bytes,
         "createSeconds": report.create_seconds, "serverMemory": report.server_memory,
         "operator": operator,

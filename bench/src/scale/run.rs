@@ -48,6 +48,7 @@ pub async fn run(
             .map_err(|error| format!("operator step failed: {error}")),
     };
     Ok(ScaleReport {
+        cluster: endpoint.description.clone(),
         created,
         listed,
         raw_bytes,

@@ -1,4 +1,4 @@
-//! The demo's thin I/O shell over the Kubernetes API (the in-process client of the embedded cluster): apply
+//! The demo's thin I/O shell over the Kubernetes API (a client whose default namespace is the demo's): apply
 //! manifests, edit ConfigMaps and Secrets, and wait on conditions with deadlines, reading plain views for the
 //! pure functions of [`super::story`].
 use super::manifests::Manifest;
@@ -31,7 +31,8 @@ pub enum ApiError {
     Timeout { what: String, seconds: u64 },
 }
 
-/// Server-side apply one manifest (in `default` when namespaced), discovering its resource by kind.
+/// Server-side apply one manifest (in the client's default namespace when namespaced), discovering its
+/// resource by kind.
 pub async fn apply(client: &kube::Client, manifest: &Manifest) -> Result<(), ApiError> {
     let object: DynamicObject =
         serde_saphyr::from_str(manifest.yaml).map_err(|e| ApiError::ParseManifest {
@@ -41,7 +42,8 @@ pub async fn apply(client: &kube::Client, manifest: &Manifest) -> Result<(), Api
     apply_object(client, manifest.path, object).await
 }
 
-/// Server-side apply one object (in `default` when namespaced); `path` names it in errors.
+/// Server-side apply one object (in the client's default namespace when namespaced); `path` names it in
+/// errors.
 pub async fn apply_object(
     client: &kube::Client,
     path: &str,
@@ -68,7 +70,7 @@ pub async fn apply_object(
     let (resource, caps) = discovery::pinned_kind(client, &gvk).await.map_err(failed)?;
     let api: Api<DynamicObject> = match caps.scope {
         Scope::Cluster => Api::all_with(client.clone(), &resource),
-        Scope::Namespaced => Api::namespaced_with(client.clone(), "default", &resource),
+        Scope::Namespaced => Api::default_namespaced_with(client.clone(), &resource),
     };
     let params = PatchParams::apply(MANAGER).force();
     api.patch(&name, &params, &Patch::Apply(&object))

@@ -2,8 +2,8 @@
 //! operator child serving the webhook with them, its registration (`deploy/webhook.yaml` pointed at the child's
 //! URL, trusting the demo's CA), and the step that creates an annotated pod and reports what was injected.
 //!
-//! The embedded cluster calls the webhook over HTTPS on pod CREATE, exactly as kube-apiserver would; it
-//! simulates the pod's containers, so the injected sidecar is shown, not run (step 2 runs the real one).
+//! The API server (embedded, or an existing cluster's kube-apiserver on this machine) calls the webhook over HTTPS
+//! on pod CREATE; the injected sidecar is shown, not run (step 2 runs the real one).
 use super::story::{self, InjectedPodView, SidecarView};
 use super::{Demo, api, manifests};
 use configsync_crds::annotations::CONFIG_HASH;
@@ -35,8 +35,9 @@ pub fn webhook_args(dir: &Path) -> anyhow::Result<Vec<String>> {
     ])
 }
 
-/// Wait until the operator child (logging to `operator_log`) serves the webhook, then register it.
-pub async fn register_webhook(demo: &Demo, operator_log: &Path) -> anyhow::Result<()> {
+/// Wait until the operator child (logging to `operator_log`) serves the webhook, then register it (on an
+/// existing cluster: for the demo's namespace only, under a name of its own, deleted on exit).
+pub async fn register_webhook(demo: &mut Demo, operator_log: &Path) -> anyhow::Result<()> {
     let addr = api::wait_for(
         "the operator serves the injection webhook",
         demo.deadline(),
@@ -49,9 +50,12 @@ pub async fn register_webhook(demo: &Demo, operator_log: &Path) -> anyhow::Resul
     .await?;
     let url = format!("https://{addr}/mutate");
     let ca = std::fs::read_to_string(demo.dir.join(TLS_DIR).join(CA_CERT_FILE))?;
-    let config = manifests::webhook_registration(&url, &ca).map_err(anyhow::Error::msg)?;
+    let scope = demo.existing.then_some(demo.namespace.as_str());
+    let config = manifests::webhook_registration(&url, &ca, scope).map_err(anyhow::Error::msg)?;
     let object: DynamicObject = serde_json::from_value(config)?;
+    let name = object.metadata.name.clone();
     api::apply_object(&demo.client, manifests::WEBHOOK.path, object).await?;
+    demo.webhook = name;
     println!(
         "    applied {} (calling the operator's webhook at {url}, trusting the demo's CA)",
         manifests::WEBHOOK.path

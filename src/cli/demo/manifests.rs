@@ -44,11 +44,17 @@ pub const INJECTED_POD: Manifest = manifest!("examples/demo/injected-pod.yaml");
 /// The webhook configuration a real cluster installs.
 pub const WEBHOOK: Manifest = manifest!("deploy/webhook.yaml");
 
-/// The MutatingWebhookConfiguration of [`WEBHOOK`], calling `url` and trusting the PEM CA `ca_pem`.
+/// The MutatingWebhookConfiguration of [`WEBHOOK`], calling `url` and trusting the PEM CA `ca_pem`. With
+/// `only_namespace` (on an existing cluster) it is named `<name>-<namespace>` and selects only that namespace,
+/// so it never sees other users' pods and several demos can run side by side.
 ///
 /// # Errors
 /// A message when `deploy/webhook.yaml` does not parse or holds no MutatingWebhookConfiguration.
-pub fn webhook_registration(url: &str, ca_pem: &str) -> Result<Value, String> {
+pub fn webhook_registration(
+    url: &str,
+    ca_pem: &str,
+    only_namespace: Option<&str>,
+) -> Result<Value, String> {
     let docs: Vec<Value> =
         serde_saphyr::from_multiple(WEBHOOK.yaml).map_err(|e| format!("{}: {e}", WEBHOOK.path))?;
     let mut config = docs
@@ -61,6 +67,23 @@ pub fn webhook_registration(url: &str, ca_pem: &str) -> Result<Value, String> {
     let webhooks = config["webhooks"].as_array_mut().into_iter().flatten();
     for webhook in webhooks {
         webhook["clientConfig"] = serde_json::json!({"url": url, "caBundle": ca});
+        if let Some(namespace) = only_namespace {
+            let only = serde_json::json!({
+                "key": "kubernetes.io/metadata.name", "operator": "In", "values": [namespace]
+            });
+            match webhook["namespaceSelector"]["matchExpressions"].as_array_mut() {
+                Some(expressions) => expressions.push(only),
+                None => {
+                    webhook["namespaceSelector"] = serde_json::json!({"matchExpressions": [only]})
+                }
+            }
+        }
+    }
+    if let Some(namespace) = only_namespace {
+        let name = config["metadata"]["name"]
+            .as_str()
+            .unwrap_or("configsync-inject");
+        config["metadata"]["name"] = Value::String(format!("{name}-{namespace}"));
     }
     Ok(config)
 }
@@ -95,7 +118,8 @@ mod tests {
 
     #[test]
     fn the_registration_keeps_deploy_policies_and_calls_the_url() {
-        let config = webhook_registration("https://127.0.0.1:8443/mutate", "PEM").expect("config");
+        let config =
+            webhook_registration("https://127.0.0.1:8443/mutate", "PEM", None).expect("config");
         let webhook = &config["webhooks"][0];
         assert_eq!(config["metadata"]["name"], "configsync-inject");
         assert_eq!(
@@ -108,5 +132,21 @@ mod tests {
             webhook["rules"][0]["resources"],
             serde_json::json!(["pods"])
         );
+    }
+
+    #[test]
+    fn on_an_existing_cluster_the_registration_selects_only_the_demo_namespace() {
+        let config = webhook_registration("https://127.0.0.1:8443/mutate", "PEM", Some("demo-ns"))
+            .expect("config");
+        assert_eq!(config["metadata"]["name"], "configsync-inject-demo-ns");
+        let expressions = &config["webhooks"][0]["namespaceSelector"]["matchExpressions"];
+        let expressions = expressions.as_array().expect("matchExpressions");
+        assert!(
+            expressions.iter().any(|e| e["operator"] == "NotIn"),
+            "deploy/webhook.yaml's own exclusions are kept: {expressions:?}"
+        );
+        assert!(expressions.contains(&serde_json::json!({
+            "key": "kubernetes.io/metadata.name", "operator": "In", "values": ["demo-ns"]
+        })));
     }
 }

@@ -98,6 +98,10 @@ async fn start_operator(demo: &mut Demo) -> anyhow::Result<()> {
     let mut args = ["operator", "--metrics-addr", "127.0.0.1:0"]
         .map(String::from)
         .to_vec();
+    if demo.existing {
+        // Other users' workloads on a shared cluster are not the demo's to roll.
+        args.extend(["--namespaces".to_owned(), demo.namespace.clone()]);
+    }
     args.extend(inject::webhook_args(&demo.dir)?);
     demo.children.spawn_logged("operator", &args)?;
     let log = demo.children.log_file("operator");
@@ -136,7 +140,7 @@ async fn start_sidecar_and_app(demo: &mut Demo) -> anyhow::Result<()> {
         "--configmap",
         "redis-config",
         "--namespace",
-        "default",
+        &demo.namespace,
         "--dir",
         &path(&config_dir),
         "--pid-file",
@@ -293,7 +297,11 @@ fn find_file(dir: &Path, name: &str) -> Option<PathBuf> {
 
 /// Show the ConfigSync table, once its status says READY True when the ConfigSync controller has landed.
 async fn show_configsync(demo: &mut Demo) -> anyhow::Result<()> {
-    let path = "/apis/configsync.dev/v1alpha1/namespaces/default/configsyncs";
+    let path = format!(
+        "/apis/configsync.dev/v1alpha1/namespaces/{}/configsyncs",
+        demo.namespace
+    );
+    let path = path.as_str();
     let client = &demo.client;
     let table = if landed(Component::ConfigSyncStatus) {
         api::wait_for("ConfigSync redis is READY", demo.deadline(), || async {
@@ -318,16 +326,21 @@ pub async fn interactive(demo: &mut Demo) -> anyhow::Result<()> {
     println!(
         "\n==> Your turn: change things with kubectl (export KUBECONFIG as printed above), for example"
     );
+    let ns = if demo.namespace == "default" {
+        String::new()
+    } else {
+        format!(" -n {}", demo.namespace)
+    };
     println!(
-        "    kubectl patch configmap myconfig -p '{{\"data\":{{\"special.level\":\"warn\"}}}}'"
+        "    kubectl{ns} patch configmap myconfig -p '{{\"data\":{{\"special.level\":\"warn\"}}}}'"
     );
-    println!("    kubectl get configsync");
+    println!("    kubectl{ns} get configsync");
     println!(
-        "    kubectl apply -f {}   # the webhook injects the sidecar",
+        "    kubectl{ns} apply -f {}   # the webhook injects the sidecar",
         manifests::INJECTED_POD.path
     );
     println!("Waiting for your changes; Events appear below. Press Ctrl-C to stop.");
-    let events: kube::Api<Event> = kube::Api::all(demo.client.clone());
+    let events: kube::Api<Event> = kube::Api::default_namespaced(demo.client.clone());
     let mut stream = std::pin::pin!(watcher(events, watcher::Config::default()).applied_objects());
     while let Some(event) = stream.next().await {
         match event {
