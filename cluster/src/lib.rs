@@ -33,8 +33,10 @@
 //! - Deleting a CRD removes its objects at once, ignoring their finalizers.
 //! - A watch or list at a resourceVersion newer than the latest is served as the latest instead of waiting.
 //! - Objects are served in one version per kind; there is no conversion between versions.
-//! - Unknown fields of built-in kinds are stored rather than pruned, and `fieldValidation` is not enforced:
-//!   there are no Go structs for built-in kinds to decode strictly into.
+//! - Unknown fields of built-in kinds are stored rather than pruned, and `fieldValidation` is not enforced for
+//!   them: there are no Go structs for built-in kinds to decode strictly into. (Custom resources are pruned by
+//!   their schema, and `fieldValidation=Strict`, kubectl's default, refuses their unknown fields as
+//!   kube-apiserver does.)
 //! - `events.k8s.io/v1` Events are stored as `core/v1` Events, so their managedFields record the core field set.
 //! - Server-side apply keys container and Service ports by port number alone (the strategic-merge key);
 //!   kube-apiserver's apply keys them by port and protocol.
@@ -44,8 +46,9 @@
 //!   typed value in one is a field error of the patched object, not of `patch`.
 //! - The event history starts at revision 1, so a watch from resourceVersion 1 replays it where kube-apiserver's
 //!   watch cache (started later) answers 410 Expired; watches older than the retained history get 410 on both.
-//! - Namespace status is not validated; no ClusterIP is allocated for non-headless Services; the embedded
-//!   controllers publish no `kube-root-ca.crt` ConfigMap in new namespaces.
+//! - Namespace status is not validated; no ClusterIP is allocated for non-headless Services.
+//! - `kube-root-ca.crt`, which the simulated controllers publish into every namespace as kube-controller-manager
+//!   does, holds a placeholder text, not a CA: this server speaks plain HTTP.
 //!
 //! # Conformance
 //! `tests/conformance.rs` (run with `CONFIGSYNC_REAL_K8S=DIR cargo test --test conformance -- --include-ignored`
