@@ -946,3 +946,66 @@ fn configsyncs_are_checked_against_the_crd_schema() {
     assert_eq!(cell("STRATEGY"), "restart", "{wide}");
     assert_eq!(cell("SUSPENDED"), "false", "{wide}");
 }
+
+/// A StatefulSet and a DaemonSet roll out, and roll again after `kubectl rollout restart`, to the end that
+/// `kubectl rollout status` waits for. On the real control plane this is kube-controller-manager with the
+/// simulated kubelet (which must bind pods, report them Ready and finalise terminating ones: a StatefulSet
+/// cannot recreate `db-0` until the old one is gone).
+#[test]
+fn statefulset_and_daemonset_rollouts_complete() {
+    let Some(cluster) = start() else { return };
+    let manifest = cluster.file(
+        "workloads.yaml",
+        "apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db}
+spec:
+  replicas: 2
+  serviceName: db
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec: {containers: [{name: db, image: redis:7}]}
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent}
+spec:
+  selector: {matchLabels: {app: agent}}
+  template:
+    metadata: {labels: {app: agent}}
+    spec: {containers: [{name: agent, image: busybox:1.36}]}
+",
+    );
+    cluster.ok(&["apply", "-f", path_str(&manifest)]);
+    for workload in ["statefulset/db", "daemonset/agent"] {
+        cluster.ok(&["rollout", "status", workload, "--timeout=60s"]);
+    }
+    let uid_of_db0 = |cluster: &support::Cluster| {
+        cluster.json(&["get", "pod", "db-0"])["metadata"]["uid"].clone()
+    };
+    let before = uid_of_db0(&cluster);
+    for workload in ["statefulset/db", "daemonset/agent"] {
+        cluster.ok(&["rollout", "restart", workload]);
+    }
+    for workload in ["statefulset/db", "daemonset/agent"] {
+        let done = cluster.ok(&["rollout", "status", workload, "--timeout=60s"]);
+        assert!(
+            done.contains("roll out complete") || done.contains("successfully rolled out"),
+            "{done}"
+        );
+    }
+    assert_ne!(uid_of_db0(&cluster), before, "db-0 was replaced");
+    let ready = cluster.ok(&[
+        "get",
+        "pods",
+        "-l",
+        "app=db",
+        "-o",
+        "jsonpath={.items[*].status.conditions[?(@.type==\"Ready\")].status}",
+    ]);
+    assert_eq!(
+        ready.split_whitespace().collect::<Vec<_>>(),
+        ["True", "True"]
+    );
+}
