@@ -72,6 +72,7 @@ pub mod kubeconfig;
 pub mod meta;
 pub mod request;
 pub mod requests;
+pub mod shared_cluster;
 pub mod state;
 pub mod status;
 pub mod store;

@@ -163,7 +163,7 @@ fn start_real(real: &Path) -> Cluster {
     let dir = tempfile::tempdir().expect("tempdir");
     let kubeconfig = dir.path().join("kubeconfig");
     std::fs::copy(&admin_kubeconfig, &kubeconfig).expect("copy the admin kubeconfig");
-    let namespace = test_namespace();
+    let namespace = configsync_cluster::shared_cluster::test_namespace("e2e");
     let cluster = Cluster {
         backend: Backend::Real { admin_kubeconfig },
         kubeconfig,
@@ -188,27 +188,6 @@ fn start_real(real: &Path) -> Cluster {
             .success()
     });
     cluster
-}
-
-/// A namespace name unique to this test run: the test's name (its thread's), cut to fit, and a random suffix.
-fn test_namespace() -> String {
-    let thread = std::thread::current();
-    let test = thread.name().unwrap_or("test");
-    let test = test.rsplit("::").next().unwrap_or(test);
-    let mut name: String = test
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .take(40)
-        .collect();
-    name = name.trim_matches('-').to_owned();
-    let suffix: u32 = rand::random();
-    format!("e2e-{name}-{suffix:08x}")
 }
 
 /// The lines of `stream`, read on a thread of their own, as they come.

@@ -110,7 +110,7 @@ impl RealNamespace {
     /// kube-controller-manager made it), and return a client whose default namespace it is.
     async fn create(dir: &std::path::Path) -> (Self, kube::Client) {
         let kubeconfig = dir.join("kubeconfig");
-        let namespace = test_namespace();
+        let namespace = configsync_cluster::shared_cluster::test_namespace("op");
         let client = real_client(&kubeconfig, &namespace).await;
         let body = json!({"metadata": {"name": namespace}});
         let namespaces: Api<Namespace> = Api::all(client.clone());
@@ -175,26 +175,6 @@ async fn real_client(kubeconfig: &std::path::Path, namespace: &str) -> kube::Cli
         .unwrap();
     config.default_namespace = namespace.to_owned();
     kube::Client::try_from(config).unwrap()
-}
-
-/// A namespace name unique to this test run: the test's name (its thread's), cut to fit, and a random suffix.
-fn test_namespace() -> String {
-    let thread = std::thread::current();
-    let test = thread.name().unwrap_or("test");
-    let test = test.rsplit("::").next().unwrap_or(test);
-    let name: String = test
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .take(40)
-        .collect();
-    let suffix: u32 = rand::random();
-    format!("op-{}-{suffix:08x}", name.trim_matches('-'))
 }
 
 /// The namespace the helpers work in: the client's default one.
