@@ -56,6 +56,31 @@ fn create_namespace(target: &Target, ns: &str) {
         "create namespace {ns} on {}: {body}",
         target.name
     );
+    wait_for_root_ca(target, ns);
+}
+
+/// Both backends publish `kube-root-ca.crt` into a new namespace shortly after it is created; a case that
+/// lists or watches ConfigMaps from a resourceVersion would otherwise race that publisher.
+fn wait_for_root_ca(target: &Target, ns: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let (code, _) = target.send(&Request {
+            method: "GET".into(),
+            path: format!("/api/v1/namespaces/{ns}/configmaps/kube-root-ca.crt"),
+            accept: "application/json".into(),
+            content_type: "application/json".into(),
+            body: None,
+        });
+        if code == 200 {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "kube-root-ca.crt never appeared in {ns} on {} (last answer {code})",
+            target.name
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }
 
 fn delete_namespace(target: &Target, ns: &str) {
