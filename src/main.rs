@@ -15,6 +15,8 @@ struct Args {
 enum Command {
     /// Run the embedded Kubernetes API server on 127.0.0.1 in the foreground.
     Cluster(cli::cluster::ClusterArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completion(cli::completion::CompletionArgs),
     /// Write a development CA and serving certificate for the injection webhook.
     Certs(cli::certs::CertsArgs),
     /// Print the ConfigSync CustomResourceDefinition as YAML.
@@ -54,6 +56,7 @@ impl Command {
     async fn run(self) -> anyhow::Result<()> {
         match self {
             Self::Cluster(cluster) => cluster.run().await,
+            Self::Completion(completion) => completion.run::<Args>(),
             Self::Certs(certs) => certs.run(),
             Self::Crd(crd) => crd.run(),
             Self::Inject(inject) => inject.run(),

@@ -370,11 +370,11 @@ fn lines_are_planned_by_subcommand_and_marker() {
     );
     assert_eq!(
         plan_line(
-            "cargo run --release -- cluster --port 6443 --kubeconfig ./kubeconfig",
+            "cargo run --release -- cluster --port 6443 --write-kubeconfig ./kubeconfig",
             None
         ),
         bg(
-            "\"$CONFIGSYNC\" cluster --port 0 --kubeconfig ./kubeconfig",
+            "\"$CONFIGSYNC\" cluster --port 0 --write-kubeconfig ./kubeconfig",
             true
         )
     );
@@ -443,12 +443,12 @@ fn scripts_join_continuations_and_apply_markers() {
 fn on_the_real_control_plane_the_embedded_cluster_is_not_started() {
     let block = Block {
         line: 1,
-        text: "configsync cluster --port 6443 --kubeconfig ./kubeconfig\nconfigsync operator\nkubectl get pods\n"
+        text: "configsync cluster --port 6443 --write-kubeconfig ./kubeconfig\nconfigsync operator\nkubectl get pods\n"
             .into(),
     };
     let real = script(&block, Some("ns1"));
     assert!(
-        real.contains("(skipped) configsync cluster --port 6443 --kubeconfig ./kubeconfig (the real control plane stands in)"),
+        real.contains("(skipped) configsync cluster --port 6443 --write-kubeconfig ./kubeconfig (the real control plane stands in)"),
         "{real}"
     );
     assert!(!real.contains("readme_background true"), "{real}");
@@ -470,7 +470,7 @@ fn a_drifted_command_fails_its_block_and_servers_are_stopped() {
     assert!(run_block(&drifted, dir.path(), None).is_err());
     let server = Block {
         line: 1,
-        text: "configsync cluster --port 6443 --kubeconfig ./kubeconfig\n".into(),
+        text: "configsync cluster --port 6443 --write-kubeconfig ./kubeconfig\n".into(),
     };
     let output = run_block(&server, dir.path(), None).expect("the cluster starts");
     assert!(output.contains("$ configsync cluster"), "{output}");

@@ -9,13 +9,15 @@ pub struct ClusterArgs {
     /// Port to listen on, on 127.0.0.1 (0 picks a free port).
     #[arg(long, default_value_t = 6443, env = "CONFIGSYNC_CLUSTER_PORT")]
     pub port: u16,
-    /// Where to write a kubeconfig that points at this server.
+    /// Where to write a kubeconfig that points at this server. (kubectl's `--kubeconfig` names a file to read;
+    /// this one is written, hence the name. `--kubeconfig` is still accepted here, as a hidden alias, for old scripts.)
     #[arg(
         long,
+        alias = "kubeconfig",
         default_value = "kubeconfig",
-        env = "CONFIGSYNC_CLUSTER_KUBECONFIG"
+        env = "CONFIGSYNC_CLUSTER_WRITE_KUBECONFIG"
     )]
-    pub kubeconfig: PathBuf,
+    pub write_kubeconfig: PathBuf,
     /// How long simulated pods take to become Ready, in milliseconds.
     #[arg(
         long,
@@ -33,7 +35,7 @@ impl ClusterArgs {
     pub async fn run(self) -> anyhow::Result<()> {
         let Self {
             port,
-            kubeconfig,
+            write_kubeconfig: kubeconfig,
             pod_ready_delay_ms,
             no_controllers,
         } = self;

@@ -1,6 +1,7 @@
 //! Subcommands: argument parsing and wiring only; the logic lives in the library crates.
 pub mod certs;
 pub mod cluster;
+pub mod completion;
 pub mod crd;
 pub mod demo;
 pub mod inject;

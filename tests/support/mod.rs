@@ -119,7 +119,7 @@ fn start_embedded_process() -> Cluster {
     let dir = tempfile::tempdir().expect("tempdir");
     let kubeconfig = dir.path().join("kubeconfig");
     let mut child = Command::new(env!("CARGO_BIN_EXE_configsync"))
-        .args(["cluster", "--port", "0", "--kubeconfig"])
+        .args(["cluster", "--port", "0", "--write-kubeconfig"])
         .arg(&kubeconfig)
         .env("CONFIGSYNC_CLUSTER_POD_READY_DELAY_MS", "200")
         .stdout(Stdio::piped())

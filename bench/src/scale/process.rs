@@ -95,7 +95,7 @@ pub fn start_cluster(
     let dir = tempfile::tempdir().map_err(Error::CreateTempDir)?;
     let kubeconfig = dir.path().join("kubeconfig");
     let mut child = Command::new(configsync)
-        .args(["cluster", "--port", "0", "--kubeconfig"])
+        .args(["cluster", "--port", "0", "--write-kubeconfig"])
         .arg(&kubeconfig)
         .args((!controllers).then_some("--no-controllers"))
         .stdout(Stdio::piped())
