@@ -910,18 +910,16 @@ fn refused(evidence: &str, verb: &str, resource: &str) -> bool {
     })
 }
 
-/// Run `scenario` with the shipped RBAC, less `removed` when given; the first check that failed and the
-/// evidence (the components' logs and kubectl's warnings).
-fn run_case(scenario: &str, removed: Option<&Case>) -> (Result<(), Check>, String) {
-    let cluster = support::start().expect("kubectl");
+/// Apply the shipped RBAC, less `removed` when given, into `cluster`'s namespace, with the sidecar's ClusterRole
+/// bound to ServiceAccount `app` (per namespace, as deploy/webhook.yaml says), and the sources `cm` and `sec`.
+fn apply_rbac(cluster: &Cluster, removed: Option<&Case>) {
     let shipped = shipped_rbac();
     let docs = match removed {
         Some(case) => without(&shipped, case),
         None => shipped,
     };
-    let mut docs = localize(&cluster, &docs);
-    // The sidecar's ClusterRole is bound per namespace to the app's ServiceAccount (deploy/webhook.yaml says so).
-    let sidecar_role = docs
+    let mut objects = localize(cluster, &docs);
+    let sidecar_role = objects
         .iter()
         .find(|d| {
             d["kind"] == "ClusterRole"
@@ -931,77 +929,85 @@ fn run_case(scenario: &str, removed: Option<&Case>) -> (Result<(), Check>, Strin
         })
         .map(|d| d["metadata"]["name"].clone())
         .expect("the sidecar's ClusterRole");
-    docs.push(json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "app"}}));
-    docs.push(json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+    objects
+        .push(json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "app"}}));
+    objects.push(json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
         "metadata": {"name": "configsync-sidecar-app"},
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": sidecar_role},
         "subjects": [{"kind": "ServiceAccount", "name": "app", "namespace": cluster.namespace}]}));
-    let mut objects = docs;
     objects.extend(sources());
-    apply(&cluster, "rbac.json", &objects);
+    apply(cluster, "rbac.json", &objects);
+}
 
+/// Run `scenario` with the shipped RBAC, less `removed` when given; the first check that failed and the
+/// evidence (the components' logs and kubectl's warnings).
+fn run_case(scenario: &str, removed: Option<&Case>) -> (Result<(), Check>, String) {
+    let cluster = support::start().expect("kubectl");
+    apply_rbac(&cluster, removed);
     match scenario {
-        "sidecar" => {
-            let kubeconfig = service_account_kubeconfig(&cluster, "app");
-            let log = Arc::new(Mutex::new(String::new()));
-            let result = sidecar_scenario(&cluster, &kubeconfig, &log);
-            let evidence = log.lock().unwrap().clone();
-            (result, evidence)
-        }
-        "webhook" => {
-            let kubeconfig = service_account_kubeconfig(&cluster, OPERATOR);
-            let inject_ns = cluster.create_namespace("inject");
-            cluster.ok(&[
-                "label",
-                "namespace",
-                &inject_ns,
-                "configsync.dev/inject=enabled",
-            ]);
-            let mut sources = sources();
-            for source in &mut sources {
-                source["metadata"]["namespace"] = json!(inject_ns);
-            }
-            apply(&cluster, "inject-sources.json", &sources);
-            support::wait_until("the inject namespace's default ServiceAccount", || {
-                cluster
-                    .run(&["get", "serviceaccount", "default", "-n", &inject_ns])
-                    .status
-                    .success()
-            });
-            let tls = cluster.dir.path().join("tls");
-            run_ok(Command::new(env!("CARGO_BIN_EXE_configsync")).args([
-                "certs",
-                "--out",
-                path_str(&tls),
-                "--dns",
-                "127.0.0.1",
-            ]));
-            let (operator, _) = spawn_operator(&cluster, &kubeconfig, Some(&tls));
-            support::wait_until("the operator prints the webhook's address", || {
-                operator.logged("injection webhook on https://")
-            });
-            let addr = operator
-                .printed_addr("injection webhook on https://")
-                .unwrap_or_default();
-            register_webhook(
-                &cluster,
-                &format!("https://{addr}/mutate"),
-                &tls,
-                &inject_ns,
-            );
-            let (result, warnings) = webhook_scenario(&cluster, &inject_ns);
-            let evidence = format!("{}\n{warnings}", operator.log.lock().unwrap().join("\n"));
-            (result, evidence)
-        }
-        _ => {
-            apply(&cluster, "fleet.json", &fleet());
-            let kubeconfig = service_account_kubeconfig(&cluster, OPERATOR);
-            let (operator, health) = spawn_operator(&cluster, &kubeconfig, None);
-            let result = operator_scenario(&cluster, &health);
-            let evidence = operator.log.lock().unwrap().join("\n");
-            (result, evidence)
-        }
+        "sidecar" => run_sidecar(&cluster),
+        "webhook" => run_webhook(&cluster),
+        _ => run_operator(&cluster),
     }
+}
+
+fn run_sidecar(cluster: &Cluster) -> (Result<(), Check>, String) {
+    let kubeconfig = service_account_kubeconfig(cluster, "app");
+    let log = Arc::new(Mutex::new(String::new()));
+    let result = sidecar_scenario(cluster, &kubeconfig, &log);
+    let evidence = log.lock().unwrap().clone();
+    (result, evidence)
+}
+
+fn run_operator(cluster: &Cluster) -> (Result<(), Check>, String) {
+    apply(cluster, "fleet.json", &fleet());
+    let kubeconfig = service_account_kubeconfig(cluster, OPERATOR);
+    let (operator, health) = spawn_operator(cluster, &kubeconfig, None);
+    let result = operator_scenario(cluster, &health);
+    let evidence = operator.log.lock().unwrap().join("\n");
+    (result, evidence)
+}
+
+/// The operator with its webhook, registered for a namespace of the case's own labelled
+/// `configsync.dev/inject=enabled` that holds copies of the sources.
+fn run_webhook(cluster: &Cluster) -> (Result<(), Check>, String) {
+    let kubeconfig = service_account_kubeconfig(cluster, OPERATOR);
+    let inject_ns = cluster.create_namespace("inject");
+    cluster.ok(&[
+        "label",
+        "namespace",
+        &inject_ns,
+        "configsync.dev/inject=enabled",
+    ]);
+    let mut sources = sources();
+    for source in &mut sources {
+        source["metadata"]["namespace"] = json!(inject_ns);
+    }
+    apply(cluster, "inject-sources.json", &sources);
+    support::wait_until("the inject namespace's default ServiceAccount", || {
+        cluster
+            .run(&["get", "serviceaccount", "default", "-n", &inject_ns])
+            .status
+            .success()
+    });
+    let tls = cluster.dir.path().join("tls");
+    run_ok(Command::new(env!("CARGO_BIN_EXE_configsync")).args([
+        "certs",
+        "--out",
+        path_str(&tls),
+        "--dns",
+        "127.0.0.1",
+    ]));
+    let (operator, _) = spawn_operator(cluster, &kubeconfig, Some(&tls));
+    let marker = "injection webhook on https://";
+    support::wait_until("the operator prints the webhook's address", || {
+        operator.logged(marker)
+    });
+    let addr = operator.printed_addr(marker).unwrap_or_default();
+    register_webhook(cluster, &format!("https://{addr}/mutate"), &tls, &inject_ns);
+    let (result, warnings) = webhook_scenario(cluster, &inject_ns);
+    let evidence = format!("{}\n{warnings}", operator.log.lock().unwrap().join("\n"));
+    (result, evidence)
 }
 
 fn real_dir() -> PathBuf {
