@@ -4,6 +4,9 @@
 //! and an annotated Deployment; the pods the simulated controllers create (`kubectl get pod -o yaml`) carry the
 //! sidecar, and the injected env drives the real `configsync sidecar --once` to render the ConfigMap. A second
 //! test rotates the certificate files under the running operator and checks that the webhook serves the new one.
+//! Two more show what happens when the call fails: with the operator stopped, and with a caBundle that does not
+//! trust the serving certificate (failurePolicy Ignore as shipped admits the pod without the sidecar, Fail refuses
+//! it); on the real control plane the test also reads kube-apiserver's own log line for the failure.
 mod support;
 
 use std::path::{Path, PathBuf};
@@ -232,7 +235,7 @@ fn run_injected_sidecar(cluster: &Cluster, pod: &Value) -> String {
 /// A cluster with the operator's webhook registered (certificates from `configsync certs` in `tls`) and the
 /// example's ConfigMap applied. The operator stops before the cluster (fields drop in order).
 struct Injecting {
-    _operator: Operator,
+    operator: Operator,
     cluster: Cluster,
     tls: PathBuf,
     url: String,
@@ -251,7 +254,7 @@ fn start_injecting() -> Option<Injecting> {
     cluster.apply_repo("examples/inject/rbac.yaml");
     cluster.apply_json("configmap.json", &docs[0]);
     Some(Injecting {
-        _operator: operator,
+        operator,
         cluster,
         tls,
         url,
@@ -335,5 +338,154 @@ fn operator_webhook_serves_rotated_certificate_files() {
     assert!(
         is_injected(cluster, "after"),
         "the webhook serves the rotated certificate without a restart"
+    );
+}
+
+/// The failurePolicy `deploy/webhook.yaml` ships.
+fn shipped_failure_policy() -> String {
+    let config = webhook_configuration("https://unused", "");
+    config["webhooks"][0]["failurePolicy"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The lines of the real kube-apiserver's log that name the webhook and hold `needle`.
+fn apiserver_log_lines(needle: &str) -> Vec<String> {
+    let Some(real) = support::real_k8s_dir() else {
+        return Vec::new();
+    };
+    let log = std::fs::read_to_string(real.join("logs/kube-apiserver.log")).unwrap_or_default();
+    log.lines()
+        .filter(|line| line.contains("inject.configsync.dev") && line.contains(needle))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Wait until the real kube-apiserver has logged a webhook failure holding `needle` for the webhook called at
+/// `url`; returns that line (nothing to wait for on the embedded server, whose log is its stderr).
+fn apiserver_logged(cluster: &Cluster, url: &str, needle: &str) -> Option<String> {
+    if !cluster.is_real() {
+        return None;
+    }
+    let mut found = None;
+    wait_until(&format!("kube-apiserver logs {needle:?} for {url}"), || {
+        found = apiserver_log_lines(needle)
+            .into_iter()
+            .find(|line| line.contains(url.trim_end_matches("/mutate")));
+        found.is_some()
+    });
+    found
+}
+
+#[test]
+fn with_the_operator_stopped_pods_are_admitted_without_the_sidecar_as_the_manifest_says() {
+    assert_eq!(
+        shipped_failure_policy(),
+        "Ignore",
+        "SECURITY.md and deploy/webhook.yaml document failurePolicy Ignore"
+    );
+    let Some(injecting) = start_injecting() else {
+        return;
+    };
+    let Injecting {
+        operator,
+        cluster,
+        url,
+        ..
+    } = injecting;
+    apply_opted_in_pod(&cluster, "before");
+    assert!(is_injected(&cluster, "before"));
+
+    drop(operator);
+    let addr = url
+        .trim_start_matches("https://")
+        .trim_end_matches("/mutate")
+        .to_owned();
+    wait_until("the webhook's port refuses connections", || {
+        std::net::TcpStream::connect(&addr).is_err()
+    });
+    apply_opted_in_pod(&cluster, "while-down");
+    let (pod, yaml) = pod_yaml(&cluster, "while-down");
+    assert!(
+        pod["spec"].get("initContainers").is_none(),
+        "admitted without the sidecar: {yaml}"
+    );
+    assert_eq!(
+        pod["metadata"]["annotations"]["configsync.dev/inject"], "true",
+        "the pod is stored as it was sent: {yaml}"
+    );
+    if let Some(line) = apiserver_logged(&cluster, &url, "failing open") {
+        assert!(line.contains("connection refused"), "{line}");
+        println!("kube-apiserver: {line}");
+    }
+}
+
+#[test]
+fn a_webhook_certificate_the_cabundle_does_not_trust_makes_the_apiserver_fail_the_call() {
+    let Some(injecting) = start_injecting() else {
+        return;
+    };
+    let (cluster, url) = (&injecting.cluster, &injecting.url);
+    // A second CA, never seen by the webhook: the registration trusts it instead of the serving certificate's.
+    let other = cluster.dir.path().join("other-ca");
+    run_certs(&other);
+    register_webhook(cluster, url, &other);
+
+    // As shipped (failurePolicy Ignore): the apiserver fails the call on the TLS handshake and admits the pod
+    // without the sidecar.
+    apply_opted_in_pod(cluster, "untrusted");
+    let (pod, yaml) = pod_yaml(cluster, "untrusted");
+    assert!(
+        pod["spec"].get("initContainers").is_none(),
+        "admitted without the sidecar: {yaml}"
+    );
+    if let Some(line) = apiserver_logged(cluster, url, "failing open") {
+        assert!(
+            line.contains("x509: certificate signed by unknown authority"),
+            "{line}"
+        );
+        println!("kube-apiserver: {line}");
+    }
+
+    // With failurePolicy Fail the same refusal reaches the client: the pod is not created.
+    let ca = std::fs::read_to_string(other.join("ca.crt")).expect("ca.crt");
+    let mut config = webhook_configuration(url, &ca);
+    config["metadata"]["name"] = json!(
+        cluster.cluster_scoped_name("mutatingwebhookconfiguration", "configsync-inject-fail")
+    );
+    config["webhooks"][0]["failurePolicy"] = json!("Fail");
+    if cluster.is_real() {
+        let only_this_namespace = json!({"key": "kubernetes.io/metadata.name", "operator": "In",
+            "values": [cluster.namespace]});
+        config["webhooks"][0]["namespaceSelector"]["matchExpressions"]
+            .as_array_mut()
+            .expect("matchExpressions")
+            .push(only_this_namespace);
+    }
+    cluster.apply_json("webhook-fail.json", &config);
+    let pod = json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "refused", "namespace": "default",
+            "annotations": {"configsync.dev/inject": "true", "configsync.dev/inject-configmaps": "web-config"}},
+        "spec": {"containers": [{"name": "app", "image": "app"}]}});
+    let mut pod = pod;
+    cluster.localize(&mut pod);
+    let path = cluster.file("refused.json", &pod.to_string());
+    let refusal = cluster.fails(&["create", "-f", path_str(&path)]);
+    println!("kubectl: {}", refusal.trim());
+    assert!(
+        refusal.contains("inject.configsync.dev"),
+        "the refusal names the webhook: {refusal}"
+    );
+    if cluster.is_real() {
+        assert!(
+            refusal.contains("failed calling webhook")
+                && refusal.contains("x509: certificate signed by unknown authority"),
+            "{refusal}"
+        );
+    }
+    assert!(
+        !cluster.run(&["get", "pod", "refused"]).status.success(),
+        "the refused pod does not exist"
     );
 }

@@ -8,6 +8,10 @@
 //!   rewritten with `kubectl get secrets -A -o json | kubectl replace -f -` is stored under it and none under the
 //!   old key, the old key is retired, and every Secret still reads back.
 //!
+//! - The plugin down (`hack/real-k8s kms-stop`, then `kms-start`): health fails, reads work, writes work until
+//!   the DEK seed's write lifetime ends and then fail naming the expired seed, and everything recovers; see
+//!   `examples/encryption/README.md`.
+//!
 //! These need the real control plane (there is no etcd behind the embedded server), so they are ignored without
 //! one; CI's real pass runs them with `--include-ignored`.
 mod support;
@@ -254,4 +258,210 @@ fn a_rotated_key_takes_over_every_secret_and_the_old_one_retires() {
     let read = cluster.ok(&["get", "secret", "db", "-o", "jsonpath={.data.password}"]);
     assert_eq!(read.trim(), b64(password.as_bytes()));
     cluster.ok(&["get", "secrets", "-A", "-o", "json"]);
+}
+
+/// `hack/real-k8s <command> DIR` for the control plane at `real`.
+fn real_k8s(command: &str, real: &Path) {
+    run_ok(
+        Command::new(support::repo("hack/real-k8s"))
+            .arg(command)
+            .arg(real),
+    );
+}
+
+/// Starts the plugin again when dropped with it stopped, so a failing test leaves the control plane whole.
+struct PluginStopped<'a> {
+    real: &'a Path,
+    stopped: bool,
+}
+
+impl<'a> PluginStopped<'a> {
+    fn stop(real: &'a Path) -> Self {
+        real_k8s("kms-stop", real);
+        Self {
+            real,
+            stopped: true,
+        }
+    }
+
+    fn restart(&mut self) {
+        real_k8s("kms-start", self.real);
+        self.stopped = false;
+    }
+}
+
+impl Drop for PluginStopped<'_> {
+    fn drop(&mut self) {
+        if self.stopped {
+            let _ = Command::new(support::repo("hack/real-k8s"))
+                .arg("kms-start")
+                .arg(self.real)
+                .status();
+        }
+    }
+}
+
+/// `kubectl get --raw <path>`: whether it answered 200, and what it said (the body, or kubectl's error).
+fn raw(cluster: &Cluster, path: &str) -> (bool, String) {
+    let out = cluster.run(&["get", "--raw", path]);
+    let text = if out.status.success() {
+        out.stdout
+    } else {
+        out.stderr
+    };
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&text).into_owned(),
+    )
+}
+
+/// Poll `attempt` every `every` until it returns `Some`, at most `limit`; panics with `what` on timeout.
+fn poll<T>(
+    what: &str,
+    limit: Duration,
+    every: Duration,
+    mut attempt: impl FnMut() -> Option<T>,
+) -> T {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(found) = attempt() {
+            return found;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {limit:?}: {what}"
+        );
+        std::thread::sleep(every);
+    }
+}
+
+/// What kube-apiserver 1.37 does without its KMS v2 plugin (see `examples/encryption/README.md`): the
+/// `kms-providers` health check fails; reads keep working (decrypted DEK seeds are cached in memory); writes keep
+/// working under the current DEK seed until it expires, 3 minutes after the last successful Status call
+/// (`kmsv2PluginWriteDEKSourceMaxTTL`; Status is polled every minute while healthy, so 2 to 3 minutes after the
+/// plugin stops), then fail with an error naming the expired seed; once the plugin is back, health and writes
+/// recover within seconds and nothing written meanwhile is lost.
+#[test]
+#[ignore = "needs a real control plane: set CONFIGSYNC_REAL_K8S (hack/real-k8s up DIR)"]
+fn with_the_plugin_down_reads_work_writes_stop_when_the_seed_expires_and_everything_recovers() {
+    let _serial = one_at_a_time();
+    let real = real_dir();
+    let Some(cluster) = start() else { return };
+    let password = unique_value("password");
+    let create = |name: &str, value: &str| {
+        cluster.run(&[
+            "create",
+            "secret",
+            "generic",
+            name,
+            &format!("--from-literal=password={value}"),
+        ])
+    };
+    assert!(create("before", &password).status.success());
+    let read = |name: &str| {
+        cluster
+            .run(&["get", "secret", name, "-o", "jsonpath={.data.password}"])
+            .stdout
+    };
+    poll(
+        "the plugin is healthy",
+        Duration::from_secs(90),
+        Duration::from_secs(1),
+        || raw(&cluster, "/healthz/kms-providers").0.then_some(()),
+    );
+
+    let mut plugin = PluginStopped::stop(&real);
+    let stopped = Instant::now();
+    let unhealthy = poll(
+        "/healthz/kms-providers fails",
+        Duration::from_secs(90),
+        Duration::from_millis(500),
+        || {
+            let (ok, said) = raw(&cluster, "/healthz/kms-providers");
+            (!ok).then_some(said)
+        },
+    );
+    println!(
+        "plugin down: /healthz/kms-providers failed after {:.1}s: {}",
+        stopped.elapsed().as_secs_f64(),
+        unhealthy.trim()
+    );
+    let (ready, said) = raw(&cluster, "/readyz/kms-providers");
+    assert!(!ready, "/readyz/kms-providers is still ok: {said}");
+
+    // Reads of what was written before: served (the decrypted DEK seed is cached).
+    assert_eq!(read("before"), b64(password.as_bytes()).as_bytes());
+    // A write right away: accepted under the cached seed, stored encrypted by it.
+    let during = unique_value("during");
+    let out = create("during", &during);
+    assert!(
+        out.status.success(),
+        "a write right after the plugin stopped failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let key = format!("/registry/secrets/{}/during", cluster.namespace);
+    assert_encrypted(
+        &etcd_values(&real, &key, false)[0].1,
+        &during,
+        "a Secret written while the plugin is down",
+    );
+
+    // Writes stop once the seed expires: within 3 minutes of the last Status call (at most 1 minute before the stop).
+    let mut attempt = 0;
+    let refusal = poll(
+        "writes fail once the DEK seed expires",
+        Duration::from_secs(240),
+        Duration::from_secs(3),
+        || {
+            attempt += 1;
+            let out = create(&format!("late-{attempt}"), "value");
+            (!out.status.success()).then(|| String::from_utf8_lossy(&out.stderr).into_owned())
+        },
+    );
+    let refused_after = stopped.elapsed();
+    println!(
+        "plugin down: writes accepted for {:.0}s ({} writes), then refused: {}",
+        refused_after.as_secs_f64(),
+        attempt - 1,
+        refusal.trim()
+    );
+    assert!(
+        refused_after <= Duration::from_secs(3 * 60 + 20),
+        "writes kept working for {refused_after:?}, past the 3 minute seed lifetime"
+    );
+    assert!(
+        refusal.contains("expired"),
+        "the refusal names the expired DEK seed: {refusal}"
+    );
+    // ... while reads still work, of Secrets written before and during the outage.
+    assert_eq!(read("before"), b64(password.as_bytes()).as_bytes());
+    assert_eq!(read("during"), b64(during.as_bytes()).as_bytes());
+
+    plugin.restart();
+    let restarted = Instant::now();
+    poll(
+        "/healthz/kms-providers recovers",
+        Duration::from_secs(90),
+        Duration::from_millis(500),
+        || raw(&cluster, "/healthz/kms-providers").0.then_some(()),
+    );
+    let after = unique_value("after");
+    poll(
+        "writes recover",
+        Duration::from_secs(90),
+        Duration::from_millis(500),
+        || create("after", &after).status.success().then_some(()),
+    );
+    println!(
+        "plugin restarted: healthy and writing again after {:.1}s",
+        restarted.elapsed().as_secs_f64()
+    );
+    assert_eq!(read("after"), b64(after.as_bytes()).as_bytes());
+    assert_eq!(read("before"), b64(password.as_bytes()).as_bytes());
+    let key = format!("/registry/secrets/{}/after", cluster.namespace);
+    assert_encrypted(
+        &etcd_values(&real, &key, false)[0].1,
+        &after,
+        "a Secret written after the restart",
+    );
 }

@@ -602,6 +602,20 @@ pub fn start_operator(cluster: &Cluster, extra: &[&str]) -> Operator {
 
 /// [`start_operator`] with another `kubeconfig` of `cluster`'s (e.g. one through a [`proxy::DelayProxy`]).
 pub fn start_operator_with(cluster: &Cluster, kubeconfig: &Path, extra: &[&str]) -> Operator {
+    let (operator, addr) = spawn_operator_with(cluster, kubeconfig, extra);
+    wait_until("the operator is ready", || {
+        http_get(&addr, "/readyz").is_some()
+    });
+    operator
+}
+
+/// [`start_operator_with`] without waiting for readiness (which an operator short of RBAC never reaches):
+/// the operator and its health address, once printed.
+pub fn spawn_operator_with(
+    cluster: &Cluster,
+    kubeconfig: &Path,
+    extra: &[&str],
+) -> (Operator, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_configsync"));
     command
         .args(["operator", "--metrics-addr", "127.0.0.1:0"])
@@ -627,10 +641,7 @@ pub fn start_operator_with(cluster: &Cluster, kubeconfig: &Path, extra: &[&str])
         operator.logged(marker)
     });
     let addr = operator.printed_addr(marker).unwrap_or_default();
-    wait_until("the operator is ready", || {
-        http_get(&addr, "/readyz").is_some()
-    });
-    operator
+    (operator, addr)
 }
 
 /// A child process killed (and reaped) on drop.

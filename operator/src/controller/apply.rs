@@ -25,7 +25,7 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The apply failed for good (or after every retry).
-    #[error("server-side apply of {workload} failed after {attempts} attempt(s)")]
+    #[error("server-side apply of {workload} failed after {attempts} attempt(s): {source}")]
     PatchWorkload {
         /// The workload.
         workload: WorkloadRef,
