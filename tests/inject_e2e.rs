@@ -174,7 +174,7 @@ fn check_injected(pod: &Value, yaml: &str) {
         1,
         "the chosen container gets the mount: {yaml}"
     );
-    assert_eq!(mount[0]["mountPath"], "/etc/nginx/conf.d");
+    assert_eq!(mount[0]["mountPath"], "/etc/nginx/configsync");
     assert_eq!(mount[0]["readOnly"], true);
     assert!(
         mounts(exporter).is_empty(),
