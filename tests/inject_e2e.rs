@@ -127,6 +127,10 @@ fn check_injected(pod: &Value, yaml: &str) {
         sidecar["restartPolicy"], "Always",
         "a native sidecar: {yaml}"
     );
+    assert_eq!(
+        sidecar["startupProbe"]["httpGet"]["path"], "/readyz",
+        "the app waits for the first sync: {yaml}"
+    );
     let security = &sidecar["securityContext"];
     assert_eq!(security["runAsNonRoot"], true, "{yaml}");
     assert_eq!(security["readOnlyRootFilesystem"], true);
@@ -278,6 +282,10 @@ fn operator_webhook_injects_pods_created_with_kubectl() {
             pod["metadata"]["annotations"]["configsync.dev/config-hash"],
             cli_hash
         );
+        // The (simulated or fake) kubelet takes the injected pod as it is: it comes up Running.
+        wait_until(&format!("pod {name} is Running"), || {
+            cluster.json(&["get", "pod", name])["status"]["phase"] == "Running"
+        });
     }
 
     // The injected env configures the real sidecar: run it once with that env against the cluster.
