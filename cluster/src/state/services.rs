@@ -105,6 +105,10 @@ pub fn assign(
     if service_type != "ExternalName" {
         cluster_ip(spec, old_spec, used, &mut causes);
     }
+    // kube-apiserver allocates the ClusterIP first and stops at its error.
+    if !causes.is_empty() {
+        return Err(causes);
+    }
     node_port_fields(spec, old_spec, &service_type, used, &mut causes);
     if causes.is_empty() {
         Ok(())

@@ -102,8 +102,10 @@ fn paths(causes: &mut Causes, http: &Value, field: &str) {
             .string(item, "path", &format!("{path}.path"))
             .unwrap_or_default();
         match causes.string(item, "pathType", &format!("{path}.pathType")) {
+            // `validateHTTPIngressPath` checks nothing more of a path without a type.
             None | Some("") => {
-                causes.required(&format!("{path}.pathType"), "pathType must be specified")
+                causes.required(&format!("{path}.pathType"), "pathType must be specified");
+                continue;
             }
             Some("Exact" | "Prefix") if !value.starts_with('/') => {
                 causes.invalid(

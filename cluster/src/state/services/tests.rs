@@ -38,6 +38,13 @@ fn a_requested_address_is_honoured_or_refused_as_kube_apiserver_words_it() {
     let mut free = service(json!({ "clusterIP": "10.96.0.78", "ports": [{ "port": 80 }] }));
     assign(&mut free, None, &used).unwrap();
     assert_eq!(free["spec"]["clusterIPs"], json!(["10.96.0.78"]));
+    let mut both = service(json!({ "type": "NodePort", "clusterIP": "10.96.0.77",
+        "ports": [{ "port": 80, "nodePort": 40000 }] }));
+    assert_eq!(
+        assign(&mut both, None, &used).unwrap_err().len(),
+        1,
+        "the ClusterIP's error alone, as kube-apiserver stops there"
+    );
     let refused = |ip: &str| {
         let mut svc = service(json!({ "clusterIP": ip, "ports": [{ "port": 80 }] }));
         messages(&assign(&mut svc, None, &used).unwrap_err())

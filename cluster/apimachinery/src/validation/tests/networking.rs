@@ -53,6 +53,16 @@ fn bad_ingresses_get_kube_apiservers_causes() {
             ),
         ]
     );
+    let untyped = json!({"rules": [{"http": {"paths": [{"path": "x", "backend": {}}]}}]});
+    assert_eq!(
+        ingress_causes(untyped),
+        [cause(
+            "FieldValueRequired",
+            "spec.rules[0].http.paths[0].pathType",
+            "Required value: pathType must be specified"
+        )],
+        "nothing more of an untyped path is checked"
+    );
     let ip_host = json!({"rules": [{"host": "10.0.0.1", "http": {"paths": [{"path": "/x", "pathType": "Bogus", "backend": {}}]}}]});
     assert_eq!(
         ingress_causes(ip_host),
