@@ -42,8 +42,9 @@ fn run_certs(dir: &Path) {
     ]));
 }
 
-/// `configsync operator` with the webhook on a free port, serving `tls/tls.crt`; returns it and its URL.
-fn start_webhook(cluster: &Cluster, tls: &Path) -> (Operator, String) {
+/// `configsync operator` with the webhook on a free port, serving `tls/tls.crt`, and `extra` flags; returns it
+/// and its URL.
+fn start_webhook(cluster: &Cluster, tls: &Path, extra: &[&str]) -> (Operator, String) {
     let cert = tls.join("tls.crt");
     let key = tls.join("tls.key");
     let args = [
@@ -54,7 +55,7 @@ fn start_webhook(cluster: &Cluster, tls: &Path) -> (Operator, String) {
     ];
     let operator = start_operator(
         cluster,
-        &[&args[..], &["--webhook-key", path_str(&key)]].concat(),
+        &[&args[..], &["--webhook-key", path_str(&key)], extra].concat(),
     );
     let addr = operator
         .printed_addr("injection webhook on https://")
@@ -244,10 +245,15 @@ struct Injecting {
 }
 
 fn start_injecting() -> Option<Injecting> {
+    start_injecting_with(&[])
+}
+
+/// [`start_injecting`] with further operator flags.
+fn start_injecting_with(extra: &[&str]) -> Option<Injecting> {
     let cluster = start()?;
     let tls = cluster.dir.path().join("tls");
     run_certs(&tls);
-    let (operator, url) = start_webhook(&cluster, &tls);
+    let (operator, url) = start_webhook(&cluster, &tls, extra);
     register_webhook(&cluster, &url, &tls);
     let docs = example_documents();
     // The example's ServiceAccount `web` and its Role: a real apiserver admits no pod whose ServiceAccount is
@@ -344,4 +350,35 @@ fn operator_webhook_serves_rotated_certificate_files() {
         is_injected(cluster, "after"),
         "the webhook serves the rotated certificate without a restart"
     );
+}
+
+/// `--native-sidecars false` (a cluster before 1.29): the webhook injects the classic pair, a render-once init
+/// container and a regular sidecar container, and the pod still comes up Running.
+#[test]
+fn operator_webhook_injects_classic_sidecars_when_told() {
+    let Some(injecting) = start_injecting_with(&["--native-sidecars", "false"]) else {
+        return;
+    };
+    let cluster = &injecting.cluster;
+    apply_opted_in_pod(cluster, "classic");
+    let (pod, yaml) = pod_yaml(cluster, "classic");
+    let init = &pod["spec"]["initContainers"][0];
+    assert_eq!(init["name"], "configsync-init", "{yaml}");
+    assert!(init.get("restartPolicy").is_none(), "{yaml}");
+    let once = init["env"]
+        .as_array()
+        .expect("env")
+        .iter()
+        .any(|e| e["name"] == "CONFIGSYNC_ONCE");
+    assert!(once, "the init container renders once: {yaml}");
+    let names: Vec<&str> = pod["spec"]["containers"]
+        .as_array()
+        .expect("containers")
+        .iter()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert_eq!(names, ["app", "configsync"], "{yaml}");
+    wait_until("the classic pod is Running", || {
+        cluster.json(&["get", "pod", "classic"])["status"]["phase"] == "Running"
+    });
 }
