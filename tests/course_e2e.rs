@@ -6,10 +6,9 @@
 mod support;
 
 use std::net::Ipv4Addr;
-use std::process::Command;
 
 use serde_json::{Value, json};
-use support::{Cluster, path_str, run_ok, start};
+use support::{Cluster, path_str, start};
 
 fn service(cluster: &Cluster, name: &str) -> Value {
     cluster.json(&["get", "service", name])
@@ -95,24 +94,8 @@ fn chapter_9_ingresses_apply_as_written() {
         return;
     };
     let tls = cluster.dir.path().join("tls");
-    run_ok(Command::new(env!("CARGO_BIN_EXE_configsync")).args([
-        "certs",
-        "--out",
-        path_str(&tls),
-        "--dns",
-        "secure.example.com",
-    ]));
-    let (crt, key) = (tls.join("tls.crt"), tls.join("tls.key"));
-    cluster.ok(&[
-        "create",
-        "secret",
-        "tls",
-        "web-tls",
-        "--cert",
-        path_str(&crt),
-        "--key",
-        path_str(&key),
-    ]);
+    support::make_certificate(&tls, "secure.example.com");
+    cluster.create_tls_secret("web-tls", &tls, false);
     let secret = cluster.json(&["get", "secret", "web-tls"]);
     assert_eq!(secret["type"], "kubernetes.io/tls");
     cluster.apply_repo("examples/course/09-ingress");

@@ -11,13 +11,11 @@
 mod support;
 
 use std::fs::File;
-use std::io::{Read as _, Write as _};
-use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
 use serde_json::Value;
-use support::{Cluster, Process, path_str, read_text, run_ok, start, wait_until};
+use support::{Cluster, Process, http_status, path_str, read_text, run_ok, start, wait_until};
 
 /// The documents of an example after `configsync inject`, moved into the test's namespace.
 fn injected_example(cluster: &Cluster, example: &str) -> Vec<Value> {
@@ -85,19 +83,6 @@ fn health_addr(log: &Path) -> Option<String> {
     Some(addr.to_owned())
 }
 
-/// The HTTP status code of `GET path`, if the server answers.
-fn status_of(addr: &str, path: &str) -> Option<u16> {
-    let mut stream = TcpStream::connect(addr).ok()?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    response.split_whitespace().nth(1)?.parse().ok()
-}
-
 /// The kubelet starts the app once the startup probe passes; by then the first full sync is on disk.
 ///
 /// Not covered, because it does not hold today: a named source that does not exist yet. The sidecar's first
@@ -125,7 +110,7 @@ fn the_app_starts_only_on_the_first_full_sync() {
     let file = data.join("web-config/nginx.conf");
     let mut published_when_ready = None;
     wait_until("the startup probe passes", || {
-        let status = status_of(&addr, path);
+        let status = http_status(&addr, path);
         assert!(matches!(status, None | Some(503 | 200)), "{status:?}");
         if status == Some(200) {
             published_when_ready = Some(read_text(&file));
@@ -139,37 +124,11 @@ fn the_app_starts_only_on_the_first_full_sync() {
     );
 }
 
-/// A self-signed certificate and key for `name` from `configsync certs`, as (crt, key) bytes and paths.
+/// A certificate and key for `name` from `configsync certs` in `dir`, as (crt, key) bytes.
 fn certificate(dir: &Path, name: &str) -> (Vec<u8>, Vec<u8>) {
-    run_ok(Command::new(env!("CARGO_BIN_EXE_configsync")).args([
-        "certs",
-        "--out",
-        path_str(dir),
-        "--dns",
-        name,
-    ]));
+    support::make_certificate(dir, name);
     let read = |file: &str| std::fs::read(dir.join(file)).expect("PEM file");
     (read("tls.crt"), read("tls.key"))
-}
-
-/// `kubectl create secret tls web-tls` from `dir`'s tls.crt and tls.key (printed as YAML when `dry_run`).
-fn create_tls_secret(cluster: &Cluster, dir: &Path, dry_run: bool) -> String {
-    let crt = dir.join("tls.crt");
-    let key = dir.join("tls.key");
-    let mut args = vec![
-        "create",
-        "secret",
-        "tls",
-        "web-tls",
-        "--cert",
-        path_str(&crt),
-        "--key",
-        path_str(&key),
-    ];
-    if dry_run {
-        args.extend(["--dry-run=client", "-o", "yaml"]);
-    }
-    cluster.ok(&args)
 }
 
 #[test]
@@ -181,7 +140,7 @@ fn rotating_the_tls_secret_reaches_the_nginx_that_serves_it() {
     let (first, second) = (work.path().join("first"), work.path().join("second"));
     let (first_crt, first_key) = certificate(&first, "secure.example.com");
     let (second_crt, second_key) = certificate(&second, "secure.example.com");
-    create_tls_secret(&cluster, &first, false);
+    cluster.create_tls_secret("web-tls", &first, false);
     let docs = injected_example(&cluster, "examples/tls-reload/deployment.yaml");
     cluster.apply_repo("examples/tls-reload/rbac.yaml");
     let manifest = serde_json::to_string(&Value::Array(docs.clone())).expect("JSON");
@@ -221,7 +180,7 @@ fn rotating_the_tls_secret_reaches_the_nginx_that_serves_it() {
         on_disk(&crt) == first_crt && on_disk(&key) == first_key
     });
     assert!(read_text(&hups).is_empty(), "no reload before a change");
-    let rotated = create_tls_secret(&cluster, &second, true);
+    let rotated = cluster.create_tls_secret("web-tls", &second, true);
     let rotated = cluster.file("rotated.yaml", &rotated);
     cluster.ok(&["apply", "-f", path_str(&rotated)]);
     wait_until("the new certificate and key are published", || {

@@ -249,6 +249,19 @@ pub fn http_get(addr: &str, path: &str) -> Option<String> {
     response.starts_with("HTTP/1.1 200").then_some(response)
 }
 
+/// The status code of a plain `GET`, whatever it is; `None` when nothing answers.
+pub fn http_status(addr: &str, path: &str) -> Option<u16> {
+    let mut stream = TcpStream::connect(addr).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    response.split_whitespace().nth(1)?.parse().ok()
+}
+
 /// Send `method path` with a JSON `body`; the whole response when the status is 2xx.
 pub fn http_send(addr: &str, method: &str, path: &str, body: &str) -> Option<String> {
     let mut stream = TcpStream::connect(addr).ok()?;
@@ -521,6 +534,31 @@ pub fn run_ok(command: &mut Command) -> Output {
         String::from_utf8_lossy(&out.stderr)
     );
     out
+}
+
+/// `configsync certs --out dir --dns name`: a CA and a serving pair `tls.crt`/`tls.key` for `name` in `dir`.
+pub fn make_certificate(dir: &Path, name: &str) {
+    run_ok(Command::new(env!("CARGO_BIN_EXE_configsync")).args([
+        "certs",
+        "--out",
+        path_str(dir),
+        "--dns",
+        name,
+    ]));
+}
+
+impl Cluster {
+    /// `kubectl create secret tls NAME` from `dir`'s tls.crt and tls.key; with `dry_run`, only printed as YAML
+    /// (for `kubectl apply -f`, the course's way to rotate it). Returns kubectl's output.
+    pub fn create_tls_secret(&self, name: &str, dir: &Path, dry_run: bool) -> String {
+        let (crt, key) = (dir.join("tls.crt"), dir.join("tls.key"));
+        let mut args = vec!["create", "secret", "tls", name, "--cert", path_str(&crt)];
+        args.extend(["--key", path_str(&key)]);
+        if dry_run {
+            args.extend(["--dry-run=client", "-o", "yaml"]);
+        }
+        self.ok(&args)
+    }
 }
 
 /// The path of `path` (relative to the repository root) in this checkout.
