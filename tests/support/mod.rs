@@ -238,6 +238,11 @@ pub fn wait_until(what: &str, condition: impl FnMut() -> bool) {
 }
 
 pub fn http_get(addr: &str, path: &str) -> Option<String> {
+    get_response(addr, path).filter(|response| response.starts_with("HTTP/1.1 200"))
+}
+
+/// The whole response to a plain `GET`, whatever its status; `None` when nothing answers.
+fn get_response(addr: &str, path: &str) -> Option<String> {
     let mut stream = TcpStream::connect(addr).ok()?;
     write!(
         stream,
@@ -246,20 +251,16 @@ pub fn http_get(addr: &str, path: &str) -> Option<String> {
     .ok()?;
     let mut response = String::new();
     stream.read_to_string(&mut response).ok()?;
-    response.starts_with("HTTP/1.1 200").then_some(response)
+    Some(response)
 }
 
 /// The status code of a plain `GET`, whatever it is; `None` when nothing answers.
 pub fn http_status(addr: &str, path: &str) -> Option<u16> {
-    let mut stream = TcpStream::connect(addr).ok()?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    response.split_whitespace().nth(1)?.parse().ok()
+    get_response(addr, path)?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
 }
 
 /// Send `method path` with a JSON `body`; the whole response when the status is 2xx.
