@@ -56,7 +56,7 @@ fn injects_the_example_deployment_and_passes_other_kinds_through() {
         "Memory"
     );
     let mount = &template["spec"]["containers"][0]["volumeMounts"][0];
-    assert_eq!(mount["mountPath"], "/etc/nginx/conf.d");
+    assert_eq!(mount["mountPath"], "/etc/nginx/configsync");
     let hash = template["metadata"]["annotations"]["configsync.dev/config-hash"].as_str();
     assert!(hash.is_some_and(|h| h.starts_with("v1:")), "{template}");
 }
@@ -170,9 +170,11 @@ fn manifests_without_opt_in_pass_through_unchanged() {
                 .filter(|d| !d.is_null())
                 .collect();
             let output = documents(&String::from_utf8_lossy(&out.stdout));
-            let opts_in = input
-                .iter()
-                .any(|d| d["metadata"]["annotations"]["configsync.dev/inject"] == "true");
+            let opts_in = input.iter().any(|d| {
+                d["metadata"]["annotations"]["configsync.dev/inject"] == "true"
+                    || d["spec"]["template"]["metadata"]["annotations"]["configsync.dev/inject"]
+                        == "true"
+            });
             if opts_in {
                 // An example that asks for the sidecar elsewhere (e.g. the demo's pod) must get it.
                 assert_ne!(output, input, "{path}: opted in but nothing was injected");
@@ -183,4 +185,70 @@ fn manifests_without_opt_in_pass_through_unchanged() {
         }
     }
     assert!(checked > 0, "no other examples found");
+}
+
+/// The nginx example as a real cluster runs it: nginx reads the file where it lands, the mount hides none of
+/// the image's own paths, the sidecar may signal the master (same UID, shared process namespace), and the
+/// startup probe asks the port the sidecar serves.
+#[test]
+fn the_nginx_example_fits_nginx() {
+    let out = configsync(&["inject", "-f", "examples/inject/deployment.yaml"], None);
+    assert!(out.status.success());
+    let injected = documents(&String::from_utf8_lossy(&out.stdout));
+    let spec = &injected[1]["spec"]["template"]["spec"];
+    let (sidecar, nginx) = (&spec["initContainers"][0], &spec["containers"][0]);
+    let mount = nginx["volumeMounts"][0]["mountPath"]
+        .as_str()
+        .expect("mount");
+    let config_map = injected[0]["metadata"]["name"].as_str().expect("name");
+    assert!(injected[0]["data"]["nginx.conf"].is_string());
+    let command: Vec<&str> = nginx["command"]
+        .as_array()
+        .expect("command")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let config = command
+        .iter()
+        .position(|a| *a == "-c")
+        .map(|i| command[i + 1]);
+    assert_eq!(
+        config,
+        Some(format!("{mount}/{config_map}/nginx.conf").as_str())
+    );
+    for image_path in [
+        "/etc/nginx/nginx.conf",
+        "/etc/nginx/mime.types",
+        "/etc/nginx/conf.d/default.conf",
+        "/usr/share/nginx/html/index.html",
+    ] {
+        assert!(
+            !image_path.starts_with(&format!("{mount}/")),
+            "{mount} hides {image_path}"
+        );
+    }
+    assert_eq!(
+        sidecar["securityContext"]["runAsUser"],
+        nginx["securityContext"]["runAsUser"]
+    );
+    assert_eq!(spec["shareProcessNamespace"], true);
+    let env = |name: &str| {
+        sidecar["env"]
+            .as_array()
+            .expect("env")
+            .iter()
+            .find(|e| e["name"] == name)
+            .map(|e| e["value"].clone())
+    };
+    assert_eq!(
+        env("CONFIGSYNC_PROCESS_NAME"),
+        Some(Value::from(command[0]))
+    );
+    let probe = &sidecar["startupProbe"]["httpGet"];
+    assert_eq!(probe["path"], "/readyz");
+    let health = env("CONFIGSYNC_HEALTH_ADDR").expect("health address");
+    assert_eq!(
+        health.as_str().and_then(|a| a.rsplit(':').next()),
+        Some(probe["port"].to_string().as_str())
+    );
 }

@@ -45,8 +45,9 @@ fn run_certs(dir: &Path) {
     ]));
 }
 
-/// `configsync operator` with the webhook on a free port, serving `tls/tls.crt`; returns it and its URL.
-fn start_webhook(cluster: &Cluster, tls: &Path) -> (Operator, String) {
+/// `configsync operator` with the webhook on a free port, serving `tls/tls.crt`, and `extra` flags; returns it
+/// and its URL.
+fn start_webhook(cluster: &Cluster, tls: &Path, extra: &[&str]) -> (Operator, String) {
     let cert = tls.join("tls.crt");
     let key = tls.join("tls.key");
     let args = [
@@ -57,7 +58,7 @@ fn start_webhook(cluster: &Cluster, tls: &Path) -> (Operator, String) {
     ];
     let operator = start_operator(
         cluster,
-        &[&args[..], &["--webhook-key", path_str(&key)]].concat(),
+        &[&args[..], &["--webhook-key", path_str(&key)], extra].concat(),
     );
     let addr = operator
         .printed_addr("injection webhook on https://")
@@ -130,6 +131,10 @@ fn check_injected(pod: &Value, yaml: &str) {
         sidecar["restartPolicy"], "Always",
         "a native sidecar: {yaml}"
     );
+    assert_eq!(
+        sidecar["startupProbe"]["httpGet"]["path"], "/readyz",
+        "the app waits for the first sync: {yaml}"
+    );
     let security = &sidecar["securityContext"];
     assert_eq!(security["runAsNonRoot"], true, "{yaml}");
     assert_eq!(security["readOnlyRootFilesystem"], true);
@@ -177,7 +182,7 @@ fn check_injected(pod: &Value, yaml: &str) {
         1,
         "the chosen container gets the mount: {yaml}"
     );
-    assert_eq!(mount[0]["mountPath"], "/etc/nginx/conf.d");
+    assert_eq!(mount[0]["mountPath"], "/etc/nginx/configsync");
     assert_eq!(mount[0]["readOnly"], true);
     assert!(
         mounts(exporter).is_empty(),
@@ -243,10 +248,15 @@ struct Injecting {
 }
 
 fn start_injecting() -> Option<Injecting> {
+    start_injecting_with(&[])
+}
+
+/// [`start_injecting`] with further operator flags.
+fn start_injecting_with(extra: &[&str]) -> Option<Injecting> {
     let cluster = start()?;
     let tls = cluster.dir.path().join("tls");
     run_certs(&tls);
-    let (operator, url) = start_webhook(&cluster, &tls);
+    let (operator, url) = start_webhook(&cluster, &tls, extra);
     register_webhook(&cluster, &url, &tls);
     let docs = example_documents();
     // The example's ServiceAccount `web` and its Role: a real apiserver admits no pod whose ServiceAccount is
@@ -281,6 +291,10 @@ fn operator_webhook_injects_pods_created_with_kubectl() {
             pod["metadata"]["annotations"]["configsync.dev/config-hash"],
             cli_hash
         );
+        // The (simulated or fake) kubelet takes the injected pod as it is: it comes up Running.
+        wait_until(&format!("pod {name} is Running"), || {
+            cluster.json(&["get", "pod", name])["status"]["phase"] == "Running"
+        });
     }
 
     // The injected env configures the real sidecar: run it once with that env against the cluster.
@@ -488,4 +502,35 @@ fn a_webhook_certificate_the_cabundle_does_not_trust_makes_the_apiserver_fail_th
         !cluster.run(&["get", "pod", "refused"]).status.success(),
         "the refused pod does not exist"
     );
+}
+
+/// `--native-sidecars false` (a cluster before 1.29): the webhook injects the classic pair, a render-once init
+/// container and a regular sidecar container, and the pod still comes up Running.
+#[test]
+fn operator_webhook_injects_classic_sidecars_when_told() {
+    let Some(injecting) = start_injecting_with(&["--native-sidecars", "false"]) else {
+        return;
+    };
+    let cluster = &injecting.cluster;
+    apply_opted_in_pod(cluster, "classic");
+    let (pod, yaml) = pod_yaml(cluster, "classic");
+    let init = &pod["spec"]["initContainers"][0];
+    assert_eq!(init["name"], "configsync-init", "{yaml}");
+    assert!(init.get("restartPolicy").is_none(), "{yaml}");
+    let once = init["env"]
+        .as_array()
+        .expect("env")
+        .iter()
+        .any(|e| e["name"] == "CONFIGSYNC_ONCE");
+    assert!(once, "the init container renders once: {yaml}");
+    let names: Vec<&str> = pod["spec"]["containers"]
+        .as_array()
+        .expect("containers")
+        .iter()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert_eq!(names, ["app", "configsync"], "{yaml}");
+    wait_until("the classic pod is Running", || {
+        cluster.json(&["get", "pod", "classic"])["status"]["phase"] == "Running"
+    });
 }

@@ -71,7 +71,7 @@ pub fn resource_version(object: &Value) -> Option<u64> {
 }
 
 /// Whether the apiserver keeps `metadata.generation` for this kind: the strategies of the apps workloads,
-/// CustomResourceDefinitions, webhook configurations and every custom resource set it; ConfigMaps, Secrets,
+/// CustomResourceDefinitions, webhook configurations, Ingresses, IngressClasses and every custom resource set it; ConfigMaps, Secrets,
 /// Pods (without the alpha `PodObservedGenerationTracking` gate), Namespaces, Services and the rest do not.
 pub fn tracks_generation(rt: &configsync_apimachinery::ResourceType) -> bool {
     let custom_resource = rt.printer_columns.is_some();
@@ -82,6 +82,7 @@ pub fn tracks_generation(rt: &configsync_apimachinery::ResourceType) -> bool {
                 "apps",
                 "deployments" | "statefulsets" | "daemonsets" | "replicasets"
             ) | ("apiextensions.k8s.io", "customresourcedefinitions")
+                | ("networking.k8s.io", "ingresses" | "ingressclasses")
                 | (
                     "admissionregistration.k8s.io",
                     "mutatingwebhookconfigurations"

@@ -22,6 +22,7 @@
 //! - [`plan`]: rollout decisions, the apply patch, debounce, the fleet budget and Event texts.
 //! - [`configsync`]: the ConfigSync resource resolved against the caches, claims and conditions.
 //! - [`inject`]: sidecar injection, pod → JSON patch (the webhook and `configsync inject`).
+//! - [`server_version`]: the minimum Kubernetes version and whether it has native sidecars.
 //! - [`webhook`]: the admission webhook serving [`inject`] over HTTPS (the one I/O module here).
 //! - [`workload`]: one read-only view over Deployment, StatefulSet and DaemonSet.
 //! - [`lean`]: what the watches decode: digests instead of values, reduced pod templates.
@@ -40,6 +41,7 @@ pub mod inject;
 pub mod lean;
 pub mod plan;
 pub mod refs;
+pub mod server_version;
 pub mod webhook;
 pub mod workload;
 

@@ -23,7 +23,8 @@ pub struct InjectArgs {
     /// Path of the sidecar binary inside the image (`configsync-sidecar`, or `configsync`: both take `sidecar …`).
     #[arg(long, default_value_t = InjectConfig::default().binary_path, env = "CONFIGSYNC_INJECT_BINARY_PATH")]
     binary_path: String,
-    /// Inject a regular container instead of a native sidecar (for clusters before Kubernetes 1.29).
+    /// Inject a classic sidecar (a render-once init container, then a regular container) instead of a native one
+    /// (for clusters before Kubernetes 1.29).
     #[arg(long, env = "CONFIGSYNC_INJECT_REGULAR_CONTAINER")]
     regular_container: bool,
 }

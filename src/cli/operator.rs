@@ -12,6 +12,7 @@ use configsync_operator::annotations::{Debounce, parse_debounce, parse_duration}
 use configsync_operator::controller::health::{self, HealthState};
 use configsync_operator::controller::leader::{self, LeaseConfig};
 use configsync_operator::controller::{self, Config, Metrics};
+use configsync_operator::server_version;
 
 /// Log line format.
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -20,6 +21,17 @@ pub enum LogFormat {
     Plain,
     /// One JSON object per line.
     Json,
+}
+
+/// Which sidecar the webhook injects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum NativeSidecars {
+    /// Native sidecars from Kubernetes 1.29 (the server's `/version`), classic ones below.
+    Auto,
+    /// Native sidecars: an init container with `restartPolicy: Always` and a startup probe.
+    True,
+    /// Classic sidecars: a render-once init container, then a regular container.
+    False,
 }
 
 /// Run the rollout operator.
@@ -105,6 +117,14 @@ pub struct OperatorArgs {
     /// Deny pods with bad injection annotations instead of admitting them with a warning.
     #[arg(long, env = "CONFIGSYNC_WEBHOOK_STRICT")]
     pub strict: bool,
+    /// Inject native sidecars or classic ones (a pod's `configsync.dev/inject-native-sidecar` overrides it).
+    #[arg(
+        long,
+        value_enum,
+        default_value = "auto",
+        env = "CONFIGSYNC_NATIVE_SIDECARS"
+    )]
+    pub native_sidecars: NativeSidecars,
 }
 
 fn parse_debounce_flag(text: &str) -> Result<Debounce, String> {
@@ -140,6 +160,7 @@ impl OperatorArgs {
             webhook_cert,
             webhook_key,
             strict,
+            native_sidecars,
         } = self;
         init_logging(log_format, &log_level)?;
         let identity = identity
@@ -159,11 +180,13 @@ impl OperatorArgs {
         let client = kube::Client::try_default()
             .await
             .context("connecting to the Kubernetes API (kubeconfig or in-cluster)")?;
+        let native_sidecar = check_server_version(&client, native_sidecars).await?;
         if let (Some(addr), Some(cert), Some(key)) = (webhook_addr, webhook_cert, webhook_key) {
-            let policy = configsync_operator::webhook::ReviewPolicy {
+            let mut policy = configsync_operator::webhook::ReviewPolicy {
                 strict,
                 ..Default::default()
             };
+            policy.inject.native_sidecar = native_sidecar;
             let webhook = configsync_operator::webhook::WebhookConfig {
                 addr,
                 cert,
@@ -206,6 +229,26 @@ impl OperatorArgs {
             }
         }
     }
+}
+
+/// Refuse a server older than [`server_version::MINIMUM`]; returns whether to inject native sidecars.
+async fn check_server_version(
+    client: &kube::Client,
+    choice: NativeSidecars,
+) -> anyhow::Result<bool> {
+    let info = client
+        .apiserver_version()
+        .await
+        .context("reading the Kubernetes version (GET /version)")?;
+    let version = server_version::check(&info)?;
+    let native = match choice {
+        NativeSidecars::Auto => server_version::has_native_sidecars(version),
+        NativeSidecars::True => true,
+        NativeSidecars::False => false,
+    };
+    let kind = if native { "native" } else { "classic" };
+    println!("configsync operator on Kubernetes {version}: injecting {kind} sidecars");
+    Ok(native)
 }
 
 /// Wait for the Lease (when electing), then run the controller until it fails or leadership is lost.

@@ -129,6 +129,7 @@ pub fn all() -> Vec<Case> {
     cases.extend(watches());
     cases.extend(patches());
     cases.extend(deletes());
+    cases.extend(services_and_ingresses());
     for (name, approx) in approximations() {
         let case = cases.iter_mut().find(|case| case.name == name);
         case.unwrap_or_else(|| panic!("approximation for unknown case {name}"))
@@ -236,6 +237,127 @@ fn approximations() -> Vec<(&'static str, Approx)> {
             approx(3, &[""], foreground),
         ),
         ("watch-410-too-old", approx(0, &[""], WATCH_FROM_1)),
+        ("service-address-allocation", ports_key(0)),
+        ("service-address-allocation", ports_key(4)),
+    ]
+}
+
+fn ports_key(step: usize) -> Approx {
+    approx(
+        step,
+        &["/metadata/managedFields/0/fieldsV1/f:spec/f:ports"],
+        PORTS_KEY,
+    )
+}
+
+const SERVICES: &str = "/api/v1/namespaces/{ns}/services";
+const INGRESSES: &str = "/apis/networking.k8s.io/v1/namespaces/{ns}/ingresses";
+
+fn node_port_service(name: &str, spec: serde_json::Value) -> serde_json::Value {
+    let mut service = serde_json::json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name},
+        "spec": {"type": "NodePort", "selector": {"app": "x"}, "ports": [{"port": 80}]}});
+    if let (Some(base), Some(extra)) = (service["spec"].as_object_mut(), spec.as_object()) {
+        base.extend(extra.clone());
+    }
+    service
+}
+
+fn ingress(name: &str, spec: serde_json::Value) -> serde_json::Value {
+    serde_json::json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": name},
+        "spec": spec})
+}
+
+/// Service addresses (requested ones from the static bands, 10.96.0.0/24 and 30000-30085, which dynamic
+/// allocations avoid on kube-apiserver) and Ingresses, as the course's chapters 8 and 9 use them.
+fn services_and_ingresses() -> Vec<Case> {
+    let backend = serde_json::json!({"service": {"name": "web", "port": {"number": 80}}});
+    vec![
+        Case {
+            // Dynamic addresses are chosen at random by kube-apiserver, in order here.
+            volatile: vec![
+                "@4/spec/clusterIP",
+                "@4/spec/clusterIPs/0",
+                "@4/spec/ports/0/nodePort",
+            ],
+            ..case(
+                "service-address-allocation",
+                "kubectl",
+                vec![
+                    post(
+                        SERVICES,
+                        node_port_service(
+                            "a",
+                            serde_json::json!({
+                        "clusterIP": "10.96.0.213", "ports": [{"port": 80, "nodePort": 30057}]}),
+                        ),
+                    ),
+                    post(
+                        SERVICES,
+                        node_port_service(
+                            "b",
+                            serde_json::json!({
+                        "clusterIP": "10.96.0.213", "ports": [{"port": 80, "nodePort": 30057}]}),
+                        ),
+                    ),
+                    post(
+                        SERVICES,
+                        node_port_service(
+                            "c",
+                            serde_json::json!({
+                        "ports": [{"port": 80, "nodePort": 40000}]}),
+                        ),
+                    ),
+                    patch(
+                        &p(SERVICES, "/a"),
+                        MERGE,
+                        serde_json::json!({"spec": {"clusterIP": "10.96.0.214"}}),
+                    ),
+                    post(
+                        SERVICES,
+                        node_port_service("d", serde_json::json!({"type": "LoadBalancer"})),
+                    ),
+                    post(
+                        SERVICES,
+                        node_port_service("e", serde_json::json!({"clusterIP": "10.9.0.1"})),
+                    ),
+                ],
+            )
+        },
+        case(
+            "ingress-create-table-and-validation",
+            "kubectl",
+            vec![
+                post(
+                    INGRESSES,
+                    ingress(
+                        "web",
+                        serde_json::json!({"ingressClassName": "nginx",
+                    "tls": [{"hosts": ["secure.example.com"], "secretName": "web-tls"}],
+                    "rules": [{"host": "secure.example.com", "http": {"paths": [
+                        {"path": "/", "pathType": "Prefix", "backend": backend}]}}]}),
+                    ),
+                ),
+                get_as(INGRESSES, TABLE),
+                post(INGRESSES, ingress("bad", serde_json::json!({}))),
+                post(
+                    INGRESSES,
+                    ingress(
+                        "bad",
+                        serde_json::json!({"rules": [{"host": "10.0.0.1",
+                    "http": {"paths": [{"path": "x", "backend": {}}]}}]}),
+                    ),
+                ),
+                post(
+                    INGRESSES,
+                    ingress(
+                        "bad",
+                        serde_json::json!({"rules": [{"host": "*.example.com",
+                    "http": {"paths": [{"path": "/x", "pathType": "Exact", "backend": {"service": {"name": "web"}}}]}}],
+                    "tls": [{"secretName": "Bad_Name"}]}),
+                    ),
+                ),
+            ],
+        ),
     ]
 }
 

@@ -238,6 +238,11 @@ pub fn wait_until(what: &str, condition: impl FnMut() -> bool) {
 }
 
 pub fn http_get(addr: &str, path: &str) -> Option<String> {
+    get_response(addr, path).filter(|response| response.starts_with("HTTP/1.1 200"))
+}
+
+/// The whole response to a plain `GET`, whatever its status; `None` when nothing answers.
+fn get_response(addr: &str, path: &str) -> Option<String> {
     let mut stream = TcpStream::connect(addr).ok()?;
     write!(
         stream,
@@ -246,7 +251,16 @@ pub fn http_get(addr: &str, path: &str) -> Option<String> {
     .ok()?;
     let mut response = String::new();
     stream.read_to_string(&mut response).ok()?;
-    response.starts_with("HTTP/1.1 200").then_some(response)
+    Some(response)
+}
+
+/// The status code of a plain `GET`, whatever it is; `None` when nothing answers.
+pub fn http_status(addr: &str, path: &str) -> Option<u16> {
+    get_response(addr, path)?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
 }
 
 /// Send `method path` with a JSON `body`; the whole response when the status is 2xx.
@@ -521,6 +535,31 @@ pub fn run_ok(command: &mut Command) -> Output {
         String::from_utf8_lossy(&out.stderr)
     );
     out
+}
+
+/// `configsync certs --out dir --dns name`: a CA and a serving pair `tls.crt`/`tls.key` for `name` in `dir`.
+pub fn make_certificate(dir: &Path, name: &str) {
+    run_ok(Command::new(env!("CARGO_BIN_EXE_configsync")).args([
+        "certs",
+        "--out",
+        path_str(dir),
+        "--dns",
+        name,
+    ]));
+}
+
+impl Cluster {
+    /// `kubectl create secret tls NAME` from `dir`'s tls.crt and tls.key; with `dry_run`, only printed as YAML
+    /// (for `kubectl apply -f`, the course's way to rotate it). Returns kubectl's output.
+    pub fn create_tls_secret(&self, name: &str, dir: &Path, dry_run: bool) -> String {
+        let (crt, key) = (dir.join("tls.crt"), dir.join("tls.key"));
+        let mut args = vec!["create", "secret", "tls", name, "--cert", path_str(&crt)];
+        args.extend(["--key", path_str(&key)]);
+        if dry_run {
+            args.extend(["--dry-run=client", "-o", "yaml"]);
+        }
+        self.ok(&args)
+    }
 }
 
 /// The path of `path` (relative to the repository root) in this checkout.

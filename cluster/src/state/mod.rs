@@ -14,6 +14,7 @@ mod delete;
 mod lifecycle;
 mod payload;
 mod propagation;
+pub mod services;
 mod write;
 
 pub use delete::DeleteOptions;

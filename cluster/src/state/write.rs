@@ -7,7 +7,7 @@
 //! update: name, resourceVersion and uid preconditions → status isolation → server metadata kept from the stored
 //! object → Secret stringData → defaults → validation → finalizer rules → generation → managedFields → no-op
 //! detection (nothing written) → store, or removal when the last finalizer of a deleting object goes.
-use super::{Inner, custom, lifecycle, object_key, payload};
+use super::{Inner, custom, lifecycle, object_key, payload, services};
 use crate::meta::{self, metadata_mut};
 use crate::status::ApiError;
 use crate::store::StoreError;
@@ -134,10 +134,11 @@ pub(super) fn create(
         );
     }
     configsync_apimachinery::validation::storage_fields(rt, &mut object);
+    let key = object_key(rt, namespace.as_deref(), &name);
+    allocate_addresses(inner, rt, &key, &mut object, None)?;
     if request.dry_run {
         return Ok(object);
     }
-    let key = object_key(rt, namespace.as_deref(), &name);
     let stored = inner
         .store
         .create(key, object)
@@ -146,6 +147,21 @@ pub(super) fn create(
             StoreError::UpdateMissing => ApiError::internal("store refused the create"),
         })?;
     lifecycle::after_write(inner, rt, &stored)
+}
+
+/// A Service's ClusterIP and node ports ([`services`]), after field management as in kube-apiserver's storage.
+fn allocate_addresses(
+    inner: &Inner,
+    rt: &ResourceType,
+    key: &crate::store::ObjectKey,
+    object: &mut Value,
+    old: Option<&Value>,
+) -> Result<(), ApiError> {
+    if !(rt.group.is_empty() && rt.plural == "services") {
+        return Ok(());
+    }
+    services::allocate(inner, key, object, old)
+        .map_err(|causes| ApiError::invalid(&rt.group, &rt.kind, meta::name(object), &causes))
 }
 
 /// The metadata the server sets on create: uid, creationTimestamp, generation 1 (for kinds that track it), no
@@ -299,13 +315,14 @@ fn update(
             request.subresource,
         );
     }
+    let key = object_key(rt, request.namespace, &name);
+    allocate_addresses(inner, rt, &key, &mut new, Some(old))?;
     if meta::is_noop(old, &new) {
         return Ok(old.clone());
     }
     if request.dry_run {
         return Ok(new);
     }
-    let key = object_key(rt, request.namespace, &name);
     if meta::is_deleting(&new) && meta::finalizers(&new).is_empty() {
         return lifecycle::finish_deletion(inner, &key, new);
     }

@@ -19,6 +19,9 @@
 //! - [`REQUESTS_CPU`], [`REQUESTS_MEMORY`], [`LIMITS_CPU`], [`LIMITS_MEMORY`]: the sidecar's resources (quantities).
 //! - [`RUN_AS_USER`]: the sidecar's UID (default 65532); signal reload needs the app's UID, since all capabilities
 //!   are dropped.
+//! - [`NATIVE_SIDECAR`]: `"true"` or `"false"` overrides the operator's choice (`--native-sidecars`) for this pod:
+//!   a native sidecar (an init container with `restartPolicy: Always`, Kubernetes 1.29+) or a classic one (a
+//!   render-once init container, then a regular container).
 use std::collections::{BTreeMap, BTreeSet};
 
 use configsync_sidecar::signal::{Signal, SignalParseError};
@@ -66,6 +69,9 @@ pub const LIMITS_CPU: &str = "configsync.dev/inject-limits-cpu";
 pub const LIMITS_MEMORY: &str = "configsync.dev/inject-limits-memory";
 /// The sidecar's UID.
 pub const RUN_AS_USER: &str = "configsync.dev/inject-run-as-user";
+
+/// `"true"`: a native sidecar; `"false"`: a classic one (init container + regular container).
+pub const NATIVE_SIDECAR: &str = "configsync.dev/inject-native-sidecar";
 
 /// The default mount path.
 pub const DEFAULT_MOUNT_PATH: &str = "/etc/configsync";
@@ -123,6 +129,8 @@ pub struct InjectSpec {
     pub resources: (BTreeMap<String, String>, BTreeMap<String, String>),
     /// The sidecar's UID.
     pub run_as_user: i64,
+    /// The pod's choice of a native (`Some(true)`) or classic sidecar; `None` follows the operator.
+    pub native_sidecar: Option<bool>,
 }
 
 /// Parse the injection annotations, collecting one message per malformed annotation.
@@ -149,6 +157,7 @@ pub fn parse(annotations: &BTreeMap<String, String>) -> Result<InjectSpec, Vec<S
     let wait = p.wait();
     let resources = p.resources();
     let run_as_user = p.run_as_user();
+    let native_sidecar = p.native_sidecar();
     if !p.problems.is_empty() {
         p.problems.sort();
         return Err(p.problems);
@@ -164,6 +173,7 @@ pub fn parse(annotations: &BTreeMap<String, String>) -> Result<InjectSpec, Vec<S
         wait,
         resources,
         run_as_user,
+        native_sidecar,
     })
 }
 
@@ -301,6 +311,17 @@ impl<'a> Parser<'a> {
         let requests = pick([(REQUESTS_CPU, "cpu"), (REQUESTS_MEMORY, "memory")]);
         let limits = pick([(LIMITS_CPU, "cpu"), (LIMITS_MEMORY, "memory")]);
         (requests, limits)
+    }
+
+    fn native_sidecar(&mut self) -> Option<bool> {
+        match self.get(NATIVE_SIDECAR)? {
+            "true" => Some(true),
+            "false" => Some(false),
+            other => {
+                self.bad(NATIVE_SIDECAR, other, "expected \"true\" or \"false\"");
+                None
+            }
+        }
     }
 
     fn run_as_user(&mut self) -> i64 {

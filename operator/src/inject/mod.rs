@@ -17,6 +17,10 @@
 //! # Guarantees
 //! - Idempotent: the patch sets [`annotations::INJECTED`]; a pod carrying it, or a container named
 //!   [`SIDECAR_NAME`], gets an empty patch.
+//! - The app containers start only after the first full sync is on disk: a native sidecar carries a startup
+//!   probe on the sidecar's `/readyz` (503 until the first sync), which holds back the kubelet; a classic sidecar
+//!   and init mode are preceded by a render-once init container. (A named source that does not exist yet counts
+//!   as empty in the sidecar's first sync, so then the app starts on an empty directory.)
 //! - Every `add` targets an existing parent: missing `metadata`, `annotations`, `initContainers`, `volumes`,
 //!   `env` or `volumeMounts` are added first as empty values.
 //! - The `configsync.dev/config-hash` annotation is the operator's [`crate::hash::workload_hash`] over the
@@ -38,6 +42,15 @@ use crate::refs::{ConsumedKeys, SourceId, SourceRef, merge_refs, source_refs};
 
 /// Name of the injected sidecar (or init) container.
 pub const SIDECAR_NAME: &str = "configsync";
+/// Name of the render-once init container that precedes a classic (regular-container) sidecar.
+pub const INIT_NAME: &str = "configsync-init";
+/// The sidecar's health port (`CONFIGSYNC_HEALTH_ADDR=0.0.0.0:9533`, the sidecar's default).
+pub const HEALTH_PORT: i32 = 9533;
+/// The sidecar's readiness path: 503 until the first full sync is published, then 200.
+pub const READY_PATH: &str = "/readyz";
+/// How long (seconds, probed every second) a native sidecar may take to publish its first sync before the
+/// kubelet restarts it; the app containers wait all that time.
+pub const STARTUP_TIMEOUT_SECONDS: i32 = 300;
 /// Name of the init container that copies the binary in exec mode.
 pub const INSTALL_NAME: &str = "configsync-install";
 /// Name of the in-memory volume holding the rendered files.
@@ -55,7 +68,9 @@ pub struct InjectConfig {
     /// The path of the sidecar binary inside the image: `configsync-sidecar` (the sidecar alone, a smaller
     /// resident set), or `configsync`; both take `sidecar …` and `sidecar exec …`.
     pub binary_path: String,
-    /// A native sidecar (init container with `restartPolicy: Always`); `false` adds a regular container.
+    /// A native sidecar (init container with `restartPolicy: Always` and a startup probe, Kubernetes 1.29+);
+    /// `false` adds a classic one: a render-once init container, then a regular container. A pod's
+    /// [`annotations::NATIVE_SIDECAR`] overrides it.
     pub native_sidecar: bool,
 }
 

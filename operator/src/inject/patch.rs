@@ -4,16 +4,18 @@ use std::collections::BTreeMap;
 use json_patch::jsonptr::PointerBuf;
 use json_patch::{AddOperation, Patch, PatchOperation, RemoveOperation};
 use k8s_openapi::api::core::v1::{
-    Capabilities, Container, EmptyDirVolumeSource, EnvVar, PodSpec, PodTemplateSpec,
-    ResourceRequirements, SeccompProfile, SecurityContext, Volume, VolumeMount,
+    Capabilities, Container, EmptyDirVolumeSource, EnvVar, HTTPGetAction, PodSpec, PodTemplateSpec,
+    Probe, ResourceRequirements, SeccompProfile, SecurityContext, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::annotations::{INJECTED, InjectSpec, Mode, Reload};
 use super::{
-    BIN_DIR, BIN_VOLUME, DATA_VOLUME, INSTALL_NAME, InjectConfig, InjectError, SIDECAR_NAME,
+    BIN_DIR, BIN_VOLUME, DATA_VOLUME, HEALTH_PORT, INIT_NAME, INSTALL_NAME, InjectConfig,
+    InjectError, READY_PATH, SIDECAR_NAME, STARTUP_TIMEOUT_SECONDS,
 };
 use crate::hash::ConfigHash;
 
@@ -67,14 +69,14 @@ pub(super) fn build(
     if pod.spec.is_none() {
         ops.add(["spec"], json!({"containers": []}));
     }
-    let env = sidecar_env(spec);
     match spec.mode {
         Mode::Sidecar | Mode::Init => {
-            let sidecar = sidecar_container(spec, config, &env);
-            add_sidecar(&mut ops, pod_spec, config, spec.mode, sidecar);
+            let kind = container_kind(spec, config);
+            add_sidecar(&mut ops, pod_spec, &sidecar_containers(spec, config, kind));
             mount_into(&mut ops, pod_spec, &chosen, &[data_mount(spec, true)]);
         }
         Mode::Exec => {
+            let env = sidecar_env(spec, Mode::Exec);
             wrap_commands(&mut ops, pod_spec, &chosen, &env)?;
             let install = install_container(config);
             ops.append(
@@ -134,26 +136,90 @@ fn chosen_containers(pod_spec: &PodSpec, spec: &InjectSpec) -> Result<Vec<usize>
         .collect())
 }
 
+/// How the sync container runs in sidecar and init modes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// Init mode: render once, before the app.
+    RenderOnce,
+    /// An init container with `restartPolicy: Always` and a startup probe on the first full sync (1.29+).
+    Native,
+    /// A render-once init container, then a regular container beside the app (any Kubernetes).
+    Classic,
+}
+
+fn container_kind(spec: &InjectSpec, config: &InjectConfig) -> Kind {
+    match spec.mode {
+        Mode::Sidecar if spec.native_sidecar.unwrap_or(config.native_sidecar) => Kind::Native,
+        Mode::Sidecar => Kind::Classic,
+        Mode::Init | Mode::Exec => Kind::RenderOnce,
+    }
+}
+
+/// The injected sync containers: `(init containers, regular containers)`. Either way the app containers start
+/// only once the first full sync is on disk: a render-once init container has exited, or the native
+/// sidecar's startup probe (`/readyz`, 503 until the first sync) has passed.
+fn sidecar_containers(
+    spec: &InjectSpec,
+    config: &InjectConfig,
+    kind: Kind,
+) -> (Vec<Container>, Vec<Container>) {
+    let once = || sync_container(INIT_NAME, spec, config, Mode::Init);
+    match kind {
+        Kind::RenderOnce => (
+            vec![sync_container(SIDECAR_NAME, spec, config, Mode::Init)],
+            vec![],
+        ),
+        Kind::Native => {
+            let mut sidecar = sync_container(SIDECAR_NAME, spec, config, Mode::Sidecar);
+            sidecar.restart_policy = Some("Always".to_owned());
+            sidecar.startup_probe = Some(startup_probe());
+            (vec![sidecar], vec![])
+        }
+        Kind::Classic => (
+            vec![once()],
+            vec![sync_container(SIDECAR_NAME, spec, config, Mode::Sidecar)],
+        ),
+    }
+}
+
 fn add_sidecar(
     ops: &mut Ops,
     pod_spec: &PodSpec,
-    config: &InjectConfig,
-    mode: Mode,
-    sidecar: Container,
+    (init, regular): &(Vec<Container>, Vec<Container>),
 ) {
-    let has_init = pod_spec.init_containers.is_some();
-    if mode == Mode::Sidecar && !config.native_sidecar {
-        ops.add(["spec", "containers", "-"], to_value(sidecar));
-        return;
-    }
-    // Init mode and native sidecars go first, so the data is in place before other init containers run.
-    if has_init {
-        ops.add(["spec", "initContainers", "0"], to_value(sidecar));
-    } else {
+    // Init containers go first, so the data is in place before the pod's own init containers run.
+    if pod_spec.init_containers.is_some() {
+        for (index, container) in init.iter().enumerate() {
+            let index = index.to_string();
+            ops.add(
+                ["spec", "initContainers", index.as_str()],
+                to_value(container),
+            );
+        }
+    } else if !init.is_empty() {
         ops.add(
             ["spec", "initContainers"],
-            Value::Array(vec![to_value(sidecar)]),
+            Value::Array(init.iter().map(to_value).collect()),
         );
+    }
+    for container in regular {
+        ops.add(["spec", "containers", "-"], to_value(container));
+    }
+}
+
+/// Probes the sidecar's readiness endpoint: 503 until the first full sync is published, then 200. Until it
+/// passes, the kubelet starts no further init container and no app container.
+fn startup_probe() -> Probe {
+    Probe {
+        http_get: Some(HTTPGetAction {
+            path: Some(READY_PATH.to_owned()),
+            port: IntOrString::Int(HEALTH_PORT),
+            ..HTTPGetAction::default()
+        }),
+        period_seconds: Some(1),
+        failure_threshold: Some(STARTUP_TIMEOUT_SECONDS),
+        timeout_seconds: Some(1),
+        ..Probe::default()
     }
 }
 
@@ -215,8 +281,8 @@ fn env_var(name: &str, value: impl Into<String>) -> EnvVar {
     }
 }
 
-/// The `CONFIGSYNC_*` variables the sidecar CLI reads.
-fn sidecar_env(spec: &InjectSpec) -> Vec<EnvVar> {
+/// The `CONFIGSYNC_*` variables the sidecar CLI reads, for a container running in `mode`.
+fn sidecar_env(spec: &InjectSpec, mode: Mode) -> Vec<EnvVar> {
     let join = |names: &std::collections::BTreeSet<String>| {
         names.iter().cloned().collect::<Vec<_>>().join(",")
     };
@@ -231,13 +297,18 @@ fn sidecar_env(spec: &InjectSpec) -> Vec<EnvVar> {
         env.push(env_var("CONFIGSYNC_SELECTOR", selector.as_str()));
     }
     env.push(env_var("CONFIGSYNC_DIR", spec.mount_path.as_str()));
-    if spec.mode == Mode::Init {
-        env.push(env_var("CONFIGSYNC_ONCE", "true"));
+    match mode {
+        Mode::Init => env.push(env_var("CONFIGSYNC_ONCE", "true")),
+        Mode::Sidecar => {
+            let addr = format!("0.0.0.0:{HEALTH_PORT}");
+            env.push(env_var("CONFIGSYNC_HEALTH_ADDR", addr));
+        }
+        Mode::Exec => {}
     }
     if let Some(wait) = &spec.wait {
         env.push(env_var("CONFIGSYNC_WAIT", wait.as_str()));
     }
-    match (&spec.reload, spec.mode) {
+    match (&spec.reload, mode) {
         (_, Mode::Init) | (None, _) => {}
         (Some(Reload::Signal { signal, process }), mode) => {
             env.push(env_var("CONFIGSYNC_SIGNAL", signal.as_str()));
@@ -294,17 +365,15 @@ fn resources(spec: &InjectSpec) -> ResourceRequirements {
     }
 }
 
-fn sidecar_container(spec: &InjectSpec, config: &InjectConfig, env: &[EnvVar]) -> Container {
+fn sync_container(name: &str, spec: &InjectSpec, config: &InjectConfig, mode: Mode) -> Container {
     Container {
-        name: SIDECAR_NAME.to_owned(),
+        name: name.to_owned(),
         image: Some(config.image.clone()),
         command: Some(vec![config.binary_path.clone(), "sidecar".to_owned()]),
-        env: Some(env.to_vec()),
+        env: Some(sidecar_env(spec, mode)),
         volume_mounts: Some(vec![data_mount(spec, false)]),
         resources: Some(resources(spec)),
         security_context: Some(restricted(spec.run_as_user)),
-        restart_policy: (spec.mode == Mode::Sidecar && config.native_sidecar)
-            .then(|| "Always".to_owned()),
         ..Container::default()
     }
 }

@@ -47,7 +47,7 @@ const API_EXTENSIONS: &[&str] = &["api-extensions"];
 /// RBAC objects are stored and served, never enforced: this server authorizes every request.
 const RBAC: &str = "rbac.authorization.k8s.io";
 
-/// Built-in resources in the order kube-apiserver lists their groups (core, apps, events, rbac,
+/// Built-in resources in the order kube-apiserver lists their groups (core, apps, events, networking, rbac,
 /// admissionregistration, coordination, apiextensions). The namespace status subresource is real: `PUT /namespaces/x` keeps the status.
 const SPECS: &[Spec] = &[
     Spec {
@@ -112,6 +112,15 @@ const SPECS: &[Spec] = &[
     Spec {
         short_names: &["ev"],
         ..spec("events.k8s.io", "Event", "events")
+    },
+    Spec {
+        short_names: &["ing"],
+        status: true,
+        ..spec("networking.k8s.io", "Ingress", "ingresses")
+    },
+    Spec {
+        namespaced: false,
+        ..spec("networking.k8s.io", "IngressClass", "ingressclasses")
     },
     Spec {
         namespaced: false,

@@ -78,6 +78,11 @@ pub(super) fn storage_fields(group: &str, kind: &str, object: &mut Value) {
             child(object, "status");
         }
         ("", "Namespace") => namespace_storage(object),
+        ("networking.k8s.io", "Ingress") => {
+            if let Some(status) = child(object, "status") {
+                child(status, "loadBalancer");
+            }
+        }
         ("", "Service") => {
             if let Some(spec) = child(object, "spec") {
                 headless_ip_fields(spec);

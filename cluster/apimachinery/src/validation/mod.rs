@@ -18,6 +18,7 @@ mod events;
 mod label_selector;
 mod meta;
 pub mod names;
+mod networking;
 mod pod_defaults;
 mod pods;
 pub mod schema;
@@ -121,6 +122,7 @@ pub fn validate(
             ("", "Service") => workloads::service(&mut causes, object),
             ("" | "events.k8s.io", "Event") => events::event(&mut causes, &resource.group, object),
             ("apps", kind) => workloads::apps(&mut causes, kind, object, old),
+            ("networking.k8s.io", "Ingress") => networking::ingress(&mut causes, object),
             ("apiextensions.k8s.io", "CustomResourceDefinition") => crd::crd(&mut causes, object),
             _ => {}
         }

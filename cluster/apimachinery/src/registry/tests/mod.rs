@@ -12,7 +12,12 @@ fn by_plural<'a>(resources: &'a [ResourceType], group: &str, plural: &str) -> &'
 #[test]
 fn builtins_match_kubectl_api_resources() {
     let all = builtin_resources();
-    assert_eq!(all.len(), 20);
+    assert_eq!(all.len(), 22);
+    let ingress = by_plural(&all, "networking.k8s.io", "ingresses");
+    assert_eq!(ingress.short_names, ["ing"]);
+    assert!(ingress.namespaced && ingress.has_status && ingress.categories.is_empty());
+    let class = by_plural(&all, "networking.k8s.io", "ingressclasses");
+    assert!(!class.namespaced && class.short_names.is_empty() && !class.has_status);
     let deploy = by_plural(&all, "apps", "deployments");
     assert_eq!(
         (

@@ -8,6 +8,7 @@ mod data;
 mod defaults;
 mod events;
 mod metadata;
+mod networking;
 mod schema;
 mod workloads;
 
