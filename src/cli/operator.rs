@@ -105,6 +105,9 @@ pub struct OperatorArgs {
     /// Deny pods with bad injection annotations instead of admitting them with a warning.
     #[arg(long, env = "CONFIGSYNC_WEBHOOK_STRICT")]
     pub strict: bool,
+    /// The image of the containers the webhook injects (default: this operator's own version).
+    #[arg(long, default_value = configsync_operator::inject::DEFAULT_IMAGE, env = "CONFIGSYNC_SIDECAR_IMAGE")]
+    pub sidecar_image: String,
 }
 
 fn parse_debounce_flag(text: &str) -> Result<Debounce, String> {
@@ -140,6 +143,7 @@ impl OperatorArgs {
             webhook_cert,
             webhook_key,
             strict,
+            sidecar_image,
         } = self;
         init_logging(log_format, &log_level)?;
         let identity = identity
@@ -162,7 +166,10 @@ impl OperatorArgs {
         if let (Some(addr), Some(cert), Some(key)) = (webhook_addr, webhook_cert, webhook_key) {
             let policy = configsync_operator::webhook::ReviewPolicy {
                 strict,
-                ..Default::default()
+                inject: configsync_operator::inject::InjectConfig {
+                    image: sidecar_image,
+                    ..Default::default()
+                },
             };
             let webhook = configsync_operator::webhook::WebhookConfig {
                 addr,
