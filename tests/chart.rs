@@ -112,6 +112,29 @@ fn the_chart_renders_deploy_rbac_the_versioned_image_and_the_crd() {
             .contains(&json!({"name": "CONFIGSYNC_SIDECAR_IMAGE", "value": image})),
         "{env}"
     );
+    // The same hardening, resources and malloc settings as deploy/operator.yaml.
+    let plain = repo_documents("deploy/operator.yaml");
+    let plain = &plain[0]["spec"]["template"]["spec"];
+    let pod = &deployment["spec"]["template"]["spec"];
+    assert_eq!(pod["securityContext"], plain["securityContext"]);
+    for field in [
+        "securityContext",
+        "resources",
+        "livenessProbe",
+        "readinessProbe",
+        "ports",
+    ] {
+        assert_eq!(container[field], plain["containers"][0][field], "{field}");
+    }
+    let tunables = |env: &Value| {
+        env.as_array()
+            .into_iter()
+            .flatten()
+            .find(|var| var["name"] == "GLIBC_TUNABLES")
+            .cloned()
+    };
+    assert_eq!(tunables(env), tunables(&plain["containers"][0]["env"]));
+    assert!(tunables(env).is_some());
     let chart_crd = std::fs::read_to_string(repo(
         "charts/configsync/crds/configsync.dev_configsyncs.yaml",
     ));
