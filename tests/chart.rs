@@ -271,11 +271,7 @@ fn admission_patch(
         decode_base64(secret["data"]["ca.crt"].as_str().expect("ca.crt")),
     )
     .expect("ca");
-    let service = if release.contains("configsync") {
-        format!("{release}-webhook")
-    } else {
-        format!("{release}-configsync-webhook")
-    };
+    let service = format!("{}-webhook", fullname(release));
     let host = format!("{service}.{namespace}.svc");
     let port = addr.rsplit(':').next().expect("port");
     let review = json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
@@ -313,17 +309,29 @@ fn decode_base64(text: &str) -> Vec<u8> {
         .expect("base64")
 }
 
-#[test]
-fn the_operator_installed_from_the_chart_rolls_a_deployment_and_uninstalls_cleanly() {
-    let Some(cluster) = support::start() else {
-        return;
-    };
-    let namespace = cluster.namespace.clone();
-    let release = if cluster.is_real() {
+/// The prefix of the chart's object names for `release` (templates/_helpers.tpl, `configsync.fullname`).
+fn fullname(release: &str) -> String {
+    if release.contains("configsync") {
+        release.to_owned()
+    } else {
+        format!("{release}-configsync")
+    }
+}
+
+/// The release name: `configsync` on the embedded server (names as in deploy/), one of this test's own on the
+/// shared real control plane (cluster-wide objects carry it).
+fn release_name(cluster: &Cluster) -> String {
+    let namespace = &cluster.namespace;
+    if cluster.is_real() {
         format!("cs{}", &namespace[namespace.len().saturating_sub(8)..])
     } else {
         "configsync".to_owned()
-    };
+    }
+}
+
+/// `--set` arguments that keep a release inside this test's namespace.
+fn install_values(cluster: &Cluster) -> Vec<String> {
+    let namespace = &cluster.namespace;
     let mut args = vec![
         "--set".to_owned(),
         format!("operator.namespaces={{{namespace}}}"),
@@ -342,6 +350,92 @@ fn the_operator_installed_from_the_chart_rolls_a_deployment_and_uninstalls_clean
             "podDisruptionBudget.enabled=false".to_owned(),
         ]);
     }
+    args
+}
+
+/// Every object of `release` still in the cluster, as `kind/name` lines.
+fn objects_of(cluster: &Cluster, release: &str) -> String {
+    let selector = format!("app.kubernetes.io/instance={release}");
+    [
+        "all",
+        "secrets,serviceaccounts,roles,rolebindings,poddisruptionbudgets",
+        "clusterroles,clusterrolebindings,mutatingwebhookconfigurations",
+    ]
+    .iter()
+    .filter(|kinds| cluster.is_real() || !kinds.contains("poddisruptionbudgets"))
+    .map(|kinds| cluster.ok(&["get", kinds, "-A", "-l", &selector, "-o", "name"]))
+    .collect()
+}
+
+/// `helm install`, `helm upgrade` and `helm uninstall` against either backend: the upgrade keeps the generated
+/// webhook certificate (the chart looks its Secret up) and its caBundle, and the uninstall leaves nothing.
+#[test]
+fn helm_install_upgrade_and_uninstall() {
+    let Some(cluster) = support::start() else {
+        return;
+    };
+    let release = release_name(&cluster);
+    let values = install_values(&cluster);
+    let helm_run = |verb: &[&str]| {
+        run_ok(
+            Command::new(helm())
+                .args(verb)
+                .args([
+                    &release,
+                    &repo("charts/configsync"),
+                    "-n",
+                    &cluster.namespace,
+                ])
+                .arg("--kubeconfig")
+                .arg(&cluster.kubeconfig)
+                .args(&values),
+        );
+    };
+    let fullname = fullname(&release);
+    let ca = || {
+        let secret = format!("{fullname}-webhook-tls");
+        cluster.ok(&["get", "secret", &secret, "-o", "jsonpath={.data.ca\\.crt}"])
+    };
+    let bundle = || {
+        let webhook = format!("{fullname}-inject");
+        let jsonpath = "jsonpath={.webhooks[0].clientConfig.caBundle}";
+        cluster.ok(&[
+            "get",
+            "mutatingwebhookconfiguration",
+            &webhook,
+            "-o",
+            jsonpath,
+        ])
+    };
+    helm_run(&["install"]);
+    let installed = ca();
+    assert!(!installed.is_empty());
+    assert_eq!(bundle(), installed);
+    helm_run(&["upgrade"]);
+    assert_eq!(
+        ca(),
+        installed,
+        "helm upgrade replaced the webhook certificate"
+    );
+    assert_eq!(bundle(), installed);
+    run_ok(
+        Command::new(helm())
+            .args(["uninstall", &release, "-n", &cluster.namespace, "--wait"])
+            .arg("--kubeconfig")
+            .arg(&cluster.kubeconfig),
+    );
+    let left = objects_of(&cluster, &release);
+    assert!(left.trim().is_empty(), "left behind: {left}");
+}
+
+#[test]
+fn the_operator_installed_from_the_chart_rolls_a_deployment_and_uninstalls_cleanly() {
+    let Some(cluster) = support::start() else {
+        return;
+    };
+    let namespace = cluster.namespace.clone();
+    let release = release_name(&cluster);
+    let args = install_values(&cluster);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let rendered = template(&release, &namespace, &args);
     let manifest = cluster.file("chart.yaml", &rendered);
@@ -391,15 +485,9 @@ fn the_operator_installed_from_the_chart_rolls_a_deployment_and_uninstalls_clean
         patch.contains(&format!("\"image\":\"{SIDECAR_IMAGE}\"")),
         "{patch}"
     );
+    let lease = format!("{}-operator", fullname(&release));
     wait_until("the operator leads (chart RBAC: its Lease)", || {
-        cluster
-            .run(&["get", "lease", &format!("{release}-operator")])
-            .status
-            .success()
-            || cluster
-                .run(&["get", "lease", &format!("{release}-configsync-operator")])
-                .status
-                .success()
+        cluster.run(&["get", "lease", &lease]).status.success()
     });
     // Adoption records what the operator saw on the workload's metadata and rolls nothing.
     wait_until("the operator adopts web", || {
@@ -424,15 +512,8 @@ fn the_operator_installed_from_the_chart_rolls_a_deployment_and_uninstalls_clean
 
     // Uninstall: deleting what was applied leaves no object of the release behind.
     cluster.ok(&["delete", "-f", path_str(&manifest), "--wait=true"]);
-    let selector = format!("app.kubernetes.io/instance={release}");
-    for kind in [
-        "all",
-        "secrets,serviceaccounts,roles,rolebindings",
-        "clusterroles,clusterrolebindings,mutatingwebhookconfigurations",
-    ] {
-        let left = cluster.ok(&["get", kind, "-A", "-l", &selector, "-o", "name"]);
-        assert!(left.trim().is_empty(), "left behind: {left}");
-    }
+    let left = objects_of(&cluster, &release);
+    assert!(left.trim().is_empty(), "left behind: {left}");
 }
 
 /// `kubectl kustomize` of both overlays, and `kubectl apply -k` of each on either backend.
