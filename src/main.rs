@@ -5,7 +5,7 @@ mod cli;
 
 /// Config and Secret reload for Kubernetes: rollout operator, sync sidecar, encryption at rest.
 #[derive(Debug, Parser)]
-#[command(name = "configsync", version, about, long_about = None)]
+#[command(name = "configsync", version = cli::version::VERSION, about, long_about = None)]
 struct Args {
     #[command(subcommand)]
     command: Command,
@@ -23,6 +23,8 @@ enum Command {
     Crd(cli::crd::CrdArgs),
     /// Print a manifest with the sync sidecar injected (like `linkerd inject`).
     Inject(cli::inject::InjectArgs),
+    /// Copy this binary into a directory, atomically and executable (exec mode's init container).
+    Install(cli::install::InstallArgs),
     /// The whole system in one command: embedded cluster (or an existing one: --kubeconfig), operator, sidecar
     /// and a demo app, narrated.
     Demo(cli::demo::DemoArgs),
@@ -60,6 +62,7 @@ impl Command {
             Self::Certs(certs) => certs.run(),
             Self::Crd(crd) => crd.run(),
             Self::Inject(inject) => inject.run(),
+            Self::Install(install) => install.run(),
             Self::Demo(demo) => demo.run().await,
             Self::Keys(keys) => keys.run(),
             Self::Kms(kms) => kms.run().await,

@@ -53,3 +53,41 @@ fn the_readme_shows_the_architecture_svg() {
         "README.md does not embed docs/architecture.svg"
     );
 }
+
+/// Every relative link `](path)` of the README, the changelog and docs/*.md names a file that exists (docs/ files
+/// were renamed once; links must follow).
+#[test]
+fn relative_links_in_the_docs_resolve() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut pages = vec![root.join("README.md"), root.join("CHANGELOG.md")];
+    for entry in std::fs::read_dir(root.join("docs"))
+        .expect("docs/")
+        .flatten()
+    {
+        if entry.path().extension().is_some_and(|e| e == "md") {
+            pages.push(entry.path());
+        }
+    }
+    let mut broken = Vec::new();
+    for page in &pages {
+        let text = std::fs::read_to_string(page).expect("page");
+        for link in text.split("](").skip(1) {
+            let target = link.split([')', '#']).next().unwrap_or("");
+            if target.is_empty() || target.contains("://") {
+                continue;
+            }
+            let base = page.parent().expect("parent");
+            if !base.join(target).exists() {
+                broken.push(format!("{}: {target}", page.display()));
+            }
+        }
+    }
+    assert!(broken.is_empty(), "broken links: {broken:?}");
+    let readme = read("README.md");
+    for guide in ["docs/install.md", "docs/troubleshooting.md", "CHANGELOG.md"] {
+        assert!(
+            readme.contains(&format!("]({guide})")),
+            "README.md does not link {guide}"
+        );
+    }
+}

@@ -329,7 +329,7 @@ fn every_readme_command_runs() {
         let deploy = support::repo("deploy/");
         cluster.run(&[
             "delete",
-            "-f",
+            "-k",
             &deploy,
             "--ignore-not-found",
             "--wait=false",

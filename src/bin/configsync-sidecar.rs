@@ -7,12 +7,16 @@
 //! sidecar's RSS (BENCHMARKS.md, Sidecar).
 use clap::{Parser, Subcommand};
 
+#[path = "../cli/install.rs"]
+mod install;
 #[path = "../cli/sidecar.rs"]
 mod sidecar;
+#[path = "../cli/version.rs"]
+mod version;
 
 /// The configsync sync sidecar: project ConfigMaps and Secrets into files and env, and reload the app.
 #[derive(Debug, Parser)]
-#[command(name = "configsync-sidecar", version, about, long_about = None)]
+#[command(name = "configsync-sidecar", version = version::VERSION, about, long_about = None)]
 struct Args {
     #[command(subcommand)]
     command: Command,
@@ -22,10 +26,15 @@ struct Args {
 enum Command {
     /// Project ConfigMaps and Secrets into files and env atomically, and reload the app on change.
     Sidecar(Box<sidecar::SidecarArgs>),
+    /// Copy this binary into a directory, atomically and executable (exec mode's init container: no `cp` needed).
+    Install(install::InstallArgs),
 }
 
 fn main() -> anyhow::Result<()> {
-    let Command::Sidecar(args) = Args::parse().command;
+    let args = match Args::parse().command {
+        Command::Sidecar(args) => args,
+        Command::Install(install) => return install.run(),
+    };
     // One thread, as `configsync sidecar` runs (src/main.rs).
     tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -125,6 +125,9 @@ pub struct OperatorArgs {
         env = "CONFIGSYNC_NATIVE_SIDECARS"
     )]
     pub native_sidecars: NativeSidecars,
+    /// The image of the containers the webhook injects (default: this operator's own version).
+    #[arg(long, default_value = configsync_operator::inject::DEFAULT_IMAGE, env = "CONFIGSYNC_SIDECAR_IMAGE")]
+    pub sidecar_image: String,
 }
 
 fn parse_debounce_flag(text: &str) -> Result<Debounce, String> {
@@ -161,6 +164,7 @@ impl OperatorArgs {
             webhook_key,
             strict,
             native_sidecars,
+            sidecar_image,
         } = self;
         init_logging(log_format, &log_level)?;
         let identity = identity
@@ -184,7 +188,10 @@ impl OperatorArgs {
         if let (Some(addr), Some(cert), Some(key)) = (webhook_addr, webhook_cert, webhook_key) {
             let mut policy = configsync_operator::webhook::ReviewPolicy {
                 strict,
-                ..Default::default()
+                inject: configsync_operator::inject::InjectConfig {
+                    image: sidecar_image,
+                    ..Default::default()
+                },
             };
             policy.inject.native_sidecar = native_sidecar;
             let webhook = configsync_operator::webhook::WebhookConfig {

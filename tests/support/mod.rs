@@ -641,7 +641,17 @@ pub fn start_operator(cluster: &Cluster, extra: &[&str]) -> Operator {
 
 /// [`start_operator`] with another `kubeconfig` of `cluster`'s (e.g. one through a [`proxy::DelayProxy`]).
 pub fn start_operator_with(cluster: &Cluster, kubeconfig: &Path, extra: &[&str]) -> Operator {
-    let (operator, addr) = spawn_operator_with(cluster, kubeconfig, extra);
+    start_operator_with_env(cluster, kubeconfig, extra, &[])
+}
+
+/// [`start_operator_with`] with environment variables (e.g. those of a rendered Deployment); flags win over them.
+pub fn start_operator_with_env(
+    cluster: &Cluster,
+    kubeconfig: &Path,
+    extra: &[&str],
+    env: &[(String, String)],
+) -> Operator {
+    let (operator, addr) = spawn_operator_with_env(cluster, kubeconfig, extra, env);
     wait_until("the operator is ready", || {
         http_get(&addr, "/readyz").is_some()
     });
@@ -655,10 +665,21 @@ pub fn spawn_operator_with(
     kubeconfig: &Path,
     extra: &[&str],
 ) -> (Operator, String) {
+    spawn_operator_with_env(cluster, kubeconfig, extra, &[])
+}
+
+/// [`spawn_operator_with`] with environment variables; flags win over them.
+pub fn spawn_operator_with_env(
+    cluster: &Cluster,
+    kubeconfig: &Path,
+    extra: &[&str],
+    env: &[(String, String)],
+) -> (Operator, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_configsync"));
     command
         .args(["operator", "--metrics-addr", "127.0.0.1:0"])
-        .args(extra);
+        .args(extra)
+        .envs(env.iter().map(|(name, value)| (name, value)));
     if cluster.is_real() && !extra.iter().any(|arg| arg.starts_with("--namespaces")) {
         command.args(["--namespaces", &cluster.namespace]);
     }

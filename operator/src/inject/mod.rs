@@ -59,6 +59,10 @@ pub const DATA_VOLUME: &str = "configsync-data";
 pub const BIN_VOLUME: &str = "configsync-bin";
 /// Where the binary is copied to in exec mode.
 pub const BIN_DIR: &str = "/configsync/bin";
+/// The image injected by default: this build's own version (never a floating tag); the operator's `--sidecar-image`
+/// and `configsync inject --image` override it.
+pub const DEFAULT_IMAGE: &str =
+    concat!("ghcr.io/configsync/configsync:", env!("CARGO_PKG_VERSION"));
 
 /// How the injector builds containers (the operator's flags, not the pod's annotations).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -77,7 +81,7 @@ pub struct InjectConfig {
 impl Default for InjectConfig {
     fn default() -> Self {
         Self {
-            image: "ghcr.io/configsync/configsync:latest".to_owned(),
+            image: DEFAULT_IMAGE.to_owned(),
             binary_path: "/usr/local/bin/configsync-sidecar".to_owned(),
             native_sidecar: true,
         }

@@ -378,12 +378,17 @@ fn sync_container(name: &str, spec: &InjectSpec, config: &InjectConfig, mode: Mo
     }
 }
 
+/// Exec mode's init container: the binary copies itself (`install DIR`, atomic, 0755) to `{BIN_DIR}/configsync`,
+/// so the image needs no `cp` or shell.
 fn install_container(config: &InjectConfig) -> Container {
-    let target = format!("{BIN_DIR}/configsync");
     Container {
         name: INSTALL_NAME.to_owned(),
         image: Some(config.image.clone()),
-        command: Some(vec!["cp".to_owned(), config.binary_path.clone(), target]),
+        command: Some(vec![
+            config.binary_path.clone(),
+            "install".to_owned(),
+            BIN_DIR.to_owned(),
+        ]),
         volume_mounts: Some(vec![bin_mount_rw()]),
         security_context: Some(restricted(super::annotations::DEFAULT_RUN_AS_USER)),
         ..Container::default()
