@@ -111,7 +111,7 @@ fn parse_debounce_flag(text: &str) -> Result<Debounce, String> {
     parse_debounce(text).map_err(|invalid| invalid.to_string())
 }
 
-fn parse_duration_flag(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration_flag(text: &str) -> Result<Duration, String> {
     parse_duration(text).map_err(|invalid| invalid.to_string())
 }
 
