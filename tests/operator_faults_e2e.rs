@@ -62,7 +62,10 @@ impl OperatorProcess {
     /// Start one through the delaying proxy and wait until `/readyz` answers (a standby is ready as a
     /// standby).
     fn start(env: &Env, identity: &str, leader_elect: bool) -> Self {
+        // One request in flight: the fan-out goes out one apply at a time, so the kill or freeze lands
+        // inside it, and a frozen leader wakes with applies still queued in its executor.
         let mut args = vec!["--log-level", "warn", "--identity", identity];
+        args.extend(["--max-inflight", "1"]);
         if leader_elect {
             args.extend(["--leader-elect", "--lease-namespace", env.ns()]);
             args.extend(["--lease-duration", "3s", "--renew-deadline", "2s"]);
@@ -211,8 +214,9 @@ async fn leader_killed_mid_fan_out(env: &Env, run: &mut Run) -> OperatorProcess 
 }
 
 /// The leader freezes (SIGSTOP) mid fan-out; a third candidate takes over and the content moves on while
-/// the old leader sleeps. When it wakes (SIGCONT) with a stale cache it must roll nothing: it finds the
-/// Lease lost and exits.
+/// the old leader sleeps. When it wakes (SIGCONT) with a stale cache it must roll nothing: its executor
+/// refuses the applies still queued because its Lease is no longer fresh by its own clock (the log says
+/// so), and it finds the Lease lost and exits.
 async fn leader_frozen_mid_fan_out(env: &Env, run: &mut Run, mut leader: OperatorProcess) {
     let client = &env.client;
     let third = OperatorProcess::start(env, "candidate-c", true);
@@ -227,6 +231,12 @@ async fn leader_frozen_mid_fan_out(env: &Env, run: &mut Run, mut leader: Operato
     run.settle(client, &before).await;
     leader.signal(Signal::SIGCONT);
     leader.wait_for_exit();
+    assert!(
+        leader
+            .operator
+            .logged("refusing to apply: the leader Lease is not fresh"),
+        "the woken leader sent its queued applies on a stale Lease"
+    );
     run.adopted(client).await;
     println!(
         "leader {} frozen after {frozen_at} of {owed}; {successor} took over; the old leader woke and exited",

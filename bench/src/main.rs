@@ -107,6 +107,11 @@ async fn main() -> anyhow::Result<()> {
             };
             // Held until the run ends: dropping it stops the embedded cluster.
             let (endpoint, _cluster) = match kubeconfig {
+                Some(_) if !params.api_latency.is_zero() => {
+                    anyhow::bail!(
+                        "--api-latency applies to the embedded cluster only, not with --kubeconfig"
+                    )
+                }
                 Some(kubeconfig) => {
                     params
                         .operator_args
@@ -194,10 +199,10 @@ async fn embedded(
     params: &Params,
 ) -> anyhow::Result<(Endpoint, process::ClusterProcess)> {
     let deadline = Duration::from_secs(params.deadline_seconds);
-    let controllers = params.controllers;
+    let (controllers, api_latency) = (params.controllers, params.api_latency);
     let cluster = tokio::task::spawn_blocking({
         let configsync = configsync.to_owned();
-        move || process::start_cluster(&configsync, controllers, deadline)
+        move || process::start_cluster(&configsync, controllers, api_latency, deadline)
     })
     .await?
     .context("starting configsync cluster")?;

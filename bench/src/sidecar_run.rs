@@ -233,7 +233,7 @@ pub async fn run(
             let deadline = Duration::from_secs(60);
             let cluster = tokio::task::spawn_blocking({
                 let configsync = binaries.configsync.clone();
-                move || process::start_cluster(&configsync, false, deadline)
+                move || process::start_cluster(&configsync, false, Duration::ZERO, deadline)
             })
             .await
             .map_err(|e| Error::Local(e.to_string()))??;

@@ -55,8 +55,9 @@ fn existing_cluster(configsync: &Path) -> Existing {
             _embedded: None,
         },
         None => {
-            let cluster = process::start_cluster(configsync, false, Duration::from_secs(60))
-                .expect("start configsync cluster");
+            let cluster =
+                process::start_cluster(configsync, false, Duration::ZERO, Duration::from_secs(60))
+                    .expect("start configsync cluster");
             Existing {
                 kubeconfig: cluster.kubeconfig.clone(),
                 real: false,

@@ -26,6 +26,7 @@ fn params() -> Params {
         operator_args: Vec::new(),
         operator_log: None,
         controllers: false,
+        api_latency: std::time::Duration::ZERO,
         deadline_seconds: 60,
     }
 }

@@ -24,6 +24,9 @@ pub struct Config {
     pub run_controllers: bool,
     /// The built-in types to serve; `None` serves `registry::builtin_resources()`.
     pub builtin_resources: Option<Vec<ResourceType>>,
+    /// Latency added before every API answer to clients (not to the simulated controllers), as a real
+    /// control plane's round trip would (`configsync cluster --api-latency`).
+    pub api_latency: Duration,
 }
 
 impl Default for Config {
@@ -34,6 +37,7 @@ impl Default for Config {
             pod_ready_delay: Duration::from_secs(1),
             run_controllers: true,
             builtin_resources: None,
+            api_latency: Duration::ZERO,
         }
     }
 }
@@ -79,7 +83,7 @@ impl EmbeddedCluster {
             .clone()
             .unwrap_or_else(registry::builtin_resources);
         let state = Arc::new(State::new(builtin, config.history_capacity));
-        let faults = Faults::default();
+        let faults = Faults::with_latency(config.api_latency);
         let settings = HandlerSettings {
             bookmark_interval: config.bookmark_interval,
         };

@@ -11,6 +11,11 @@
 //! | `latencyMs`                | delay added before every API answer                                       |
 //! | `closeWatchesEverySeconds` | every watch stream ends after this many seconds (`null`: never)           |
 //!
+//! Besides these settings, a cluster can be started with a fixed per-request latency
+//! ([`crate::Config::api_latency`], `configsync cluster --api-latency`): it is added before every API answer,
+//! on top of `latencyMs`, and is not changed by the admin endpoint. It stands in for the round trip of a real
+//! control plane (an etcd write, a network hop) so tests and benchmarks can show its effect.
+//!
 //! Only resource requests (`/api/v1/...`, `/apis/...` with a resource) are affected; discovery, health and
 //! this admin endpoint never are, so that clients can still start. [`Faults::close_watches`] ends every open
 //! watch stream at once, like an apiserver restart. The simulated workload controllers use their own
@@ -89,6 +94,7 @@ impl FaultSettings {
 struct Shared {
     settings: Mutex<FaultSettings>,
     close_tx: watch::Sender<u64>,
+    base_latency: Duration,
 }
 
 /// A shared fault-injection handle.
@@ -99,13 +105,7 @@ pub struct Faults {
 
 impl Default for Faults {
     fn default() -> Self {
-        let (close_tx, _) = watch::channel(0);
-        Self {
-            shared: Arc::new(Shared {
-                settings: Mutex::new(FaultSettings::default()),
-                close_tx,
-            }),
-        }
+        Self::with_latency(Duration::ZERO)
     }
 }
 
@@ -118,6 +118,23 @@ impl std::fmt::Debug for Faults {
 }
 
 impl Faults {
+    /// A handle with no faults that adds `base_latency` before every API answer, whatever the settings.
+    pub fn with_latency(base_latency: Duration) -> Self {
+        let (close_tx, _) = watch::channel(0);
+        Self {
+            shared: Arc::new(Shared {
+                settings: Mutex::new(FaultSettings::default()),
+                close_tx,
+                base_latency,
+            }),
+        }
+    }
+
+    /// The fixed per-request latency this handle was made with.
+    pub fn base_latency(&self) -> Duration {
+        self.shared.base_latency
+    }
+
     /// The current settings.
     pub fn settings(&self) -> FaultSettings {
         self.shared
@@ -151,8 +168,9 @@ impl Faults {
     /// Apply latency, then pick an injected failure for this request, if any.
     pub(crate) async fn before_request(&self, is_write: bool) -> Option<ApiError> {
         let settings = self.settings();
-        if settings.latency_ms > 0 {
-            tokio::time::sleep(Duration::from_millis(settings.latency_ms)).await;
+        let latency = self.shared.base_latency + Duration::from_millis(settings.latency_ms);
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
         }
         settings.decide(rand::random::<f64>(), is_write)
     }

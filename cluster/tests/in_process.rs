@@ -499,3 +499,36 @@ async fn faults_answer_409_and_429_shares_and_delay_answers() {
         .expect("delayed, not failed");
     assert!(started.elapsed() >= latency, "{:?}", started.elapsed());
 }
+
+#[tokio::test]
+async fn api_latency_delays_every_answer_and_outlives_fault_settings() {
+    let latency = Duration::from_millis(150);
+    let cluster = mk_cluster(Config {
+        api_latency: latency,
+        ..Config::default()
+    })
+    .await;
+    assert_eq!(cluster.faults().base_latency(), latency);
+    let api: Api<ConfigMap> = Api::default_namespaced(cluster.client());
+    let started = std::time::Instant::now();
+    api.create(&PostParams::default(), &mk_configmap("slow", "1"))
+        .await
+        .expect("delayed, not failed");
+    assert!(started.elapsed() >= latency, "{:?}", started.elapsed());
+    // Replacing the fault settings (as tests do) keeps the cluster's own latency.
+    cluster.faults().set(FaultSettings::default());
+    let started = std::time::Instant::now();
+    api.get("slow").await.expect("read back");
+    assert!(started.elapsed() >= latency, "{:?}", started.elapsed());
+    // Concurrent requests wait side by side, not one after the other.
+    let started = std::time::Instant::now();
+    let reads: Vec<_> = (0..8).map(|_| api.get("slow")).collect();
+    for read in futures::future::join_all(reads).await {
+        read.expect("read");
+    }
+    assert!(
+        started.elapsed() < latency * 4,
+        "8 concurrent reads took {:?}",
+        started.elapsed()
+    );
+}

@@ -26,7 +26,11 @@
 //! - [`webhook`]: the admission webhook serving [`inject`] over HTTPS (the one I/O module here).
 //! - [`workload`]: one read-only view over Deployment, StatefulSet and DaemonSet.
 //! - [`lean`]: what the watches decode: digests instead of values, reduced pod templates.
-//! - [`controller`]: the I/O shell (watches, apply, Events, metrics, health, leader election) around them.
+//! - [`core`]: the decision core, a state machine from inputs (watch events, answers, ticks) to commands
+//!   (apply, publish, write status), with the one scheduler for workloads and ConfigSyncs.
+//! - [`metrics`]: the Prometheus metrics (bounded labels).
+//! - [`controller`]: the I/O shell (watches, the executor of the core's commands, Events, health, leader
+//!   election) around them.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
@@ -35,10 +39,12 @@ pub mod annotations;
 pub mod cache;
 pub mod configsync;
 pub mod controller;
+pub mod core;
 pub mod hash;
 pub mod index;
 pub mod inject;
 pub mod lean;
+pub mod metrics;
 pub mod plan;
 pub mod refs;
 pub mod server_version;

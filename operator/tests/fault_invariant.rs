@@ -3,6 +3,9 @@
 //! workload whose consumed content changed must roll exactly once per settled batch, nothing else may
 //! roll, and the final hashes must equal the ones recomputed from scratch (see `invariant/`).
 //!
+//! The same run again with a managed control plane's round trip added to every request (`api_latency`) and
+//! one apply that hangs until the operator's request timeout gives up on it: still exactly once.
+//!
 //! Reproduce a run with `CONFIGSYNC_FAULT_SEED=<seed printed by the test> cargo test -p configsync-operator
 //! --test fault_invariant -- --nocapture`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -11,8 +14,9 @@ mod invariant;
 mod support;
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use configsync_cluster::{Config as ClusterConfig, EmbeddedCluster, FaultSettings};
 use configsync_operator::controller::Config;
@@ -78,6 +82,44 @@ impl ListCounter {
     }
 }
 
+/// Holds the first `hangs` workload applies forever (until the caller's timeout drops them).
+#[derive(Clone, Default)]
+struct Hang(Arc<AtomicU64>);
+
+impl Hang {
+    fn wrap(&self, inner: kube::Client, hangs: u64) -> kube::Client {
+        let hung = self.0.clone();
+        let service = tower::service_fn(move |request: http::Request<kube::client::Body>| {
+            let (inner, hung) = (inner.clone(), hung.clone());
+            async move {
+                let is_apply = request.method() == http::Method::PATCH
+                    && request.uri().path().starts_with("/apis/apps/");
+                if is_apply && hung.fetch_add(1, Ordering::SeqCst) < hangs {
+                    std::future::pending::<()>().await;
+                }
+                inner.send(request).await
+            }
+        });
+        kube::Client::new(service, "default")
+    }
+
+    fn hung(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// The operator's `configsync_operator_requests_total` for `request` and `outcome`.
+fn requests_metric(operator: &Operator, request: &str, outcome: &str) -> u64 {
+    let mut text = String::new();
+    encode(&mut text, &operator.registry).unwrap();
+    let wanted = format!(
+        "configsync_operator_requests_total{{request=\"{request}\",outcome=\"{outcome}\"}} "
+    );
+    text.lines()
+        .filter_map(|line| line.strip_prefix(&wanted)?.parse::<u64>().ok())
+        .sum()
+}
+
 /// The operator's `configsync_operator_rollouts_total`, summed over labels.
 fn rollouts_metric(operator: &Operator) -> u64 {
     let mut text = String::new();
@@ -88,25 +130,63 @@ fn rollouts_metric(operator: &Operator) -> u64 {
         .sum()
 }
 
+/// How a run's API and operator are set up.
+struct Setup {
+    name: &'static str,
+    api_latency: Duration,
+    /// Applies that hang until the operator's request timeout.
+    hangs: u64,
+    batches: usize,
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rollouts_stay_exactly_once_under_api_faults() {
+    run_invariant(Setup {
+        name: "fault invariant",
+        api_latency: Duration::ZERO,
+        hangs: 0,
+        batches: BATCHES,
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollouts_stay_exactly_once_with_latency_and_a_hung_apply() {
+    run_invariant(Setup {
+        name: "fault invariant (20ms latency, one hung apply)",
+        api_latency: Duration::from_millis(20),
+        hangs: 1,
+        batches: BATCHES / 2,
+    })
+    .await;
+}
+
+async fn run_invariant(setup: Setup) {
+    let name = setup.name;
     let started = Instant::now();
     let seed = seed();
-    println!("fault invariant: seed={seed} (rerun with CONFIGSYNC_FAULT_SEED={seed})");
+    println!("{name}: seed={seed} (rerun with CONFIGSYNC_FAULT_SEED={seed})");
     let cluster = EmbeddedCluster::start(ClusterConfig {
         run_controllers: false,
         history_capacity: HISTORY,
+        api_latency: setup.api_latency,
         ..ClusterConfig::default()
     })
     .await;
     let client = cluster.client();
     let mut run = Run::start(&client, NAMESPACE, Fleet::new(seed, WORKLOADS)).await;
     let lists = ListCounter::default();
-    let operator = Operator::start(lists.wrap(cluster.client()), Config::default()).await;
+    let hang = Hang::default();
+    let config = Config {
+        request_timeout: Duration::from_secs(2),
+        ..Config::default()
+    };
+    let operator_client = hang.wrap(lists.wrap(cluster.client()), setup.hangs);
+    let operator = Operator::start(operator_client, config).await;
     run.adopted(&client).await;
 
     let mut updates = 0;
-    for batch in 0..BATCHES {
+    for batch in 0..setup.batches {
         cluster.faults().set(faults(batch % 4 == 3));
         let before = run.fleet.expected_hashes();
         let writes = run.fleet.next_batch(BATCH_SIZE);
@@ -124,17 +204,26 @@ async fn rollouts_stay_exactly_once_under_api_faults() {
     cluster.faults().set(FaultSettings::default());
     let mismatches = run.final_mismatches(&client).await;
     let tally = &run.tally;
+    let timeouts = requests_metric(&operator, "apply", "timeout");
     println!(
-        "fault invariant: seed={seed} updates={updates} {tally} relists={} unquiet_settles={} \
-         rollouts_metric={} barrier_rounds={BATCHES}+1 elapsed={:.1}s",
+        "{name}: seed={seed} updates={updates} {tally} relists={} unquiet_settles={} \
+         rollouts_metric={} apply_timeouts={timeouts} barrier_rounds={}+1 elapsed={:.1}s",
         lists.relists(),
         run.unquiet_settles,
         rollouts_metric(&operator),
+        setup.batches,
         started.elapsed().as_secs_f64()
     );
-    assert!(updates >= 200, "only {updates} updates");
+    assert!(
+        updates >= setup.batches * BATCH_SIZE / 2,
+        "only {updates} updates"
+    );
     assert!(tally.changes > 0, "the run changed nothing");
     assert!(lists.relists() > 0, "no watch ever relisted after 410 Gone");
+    if setup.hangs > 0 {
+        assert!(hang.hung() > setup.hangs, "no apply was held");
+        assert!(timeouts >= setup.hangs, "the hung apply never timed out");
+    }
     assert!(
         tally.holds(),
         "seed {seed}: {tally}; (batch, workload) off: {:?}",

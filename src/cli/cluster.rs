@@ -29,6 +29,15 @@ pub struct ClusterArgs {
     /// kubelet or garbage collector (benchmarks measure the operator, not the simulation).
     #[arg(long, env = "CONFIGSYNC_CLUSTER_NO_CONTROLLERS")]
     pub no_controllers: bool,
+    /// Latency added before every API answer (`20ms`, `0s`), like the round trip of a real control
+    /// plane; the simulated controllers do not wait it.
+    #[arg(
+        long,
+        default_value = "0s",
+        value_parser = super::operator::parse_duration_flag,
+        env = "CONFIGSYNC_CLUSTER_API_LATENCY"
+    )]
+    pub api_latency: Duration,
 }
 
 impl ClusterArgs {
@@ -38,10 +47,12 @@ impl ClusterArgs {
             write_kubeconfig: kubeconfig,
             pod_ready_delay_ms,
             no_controllers,
+            api_latency,
         } = self;
         let config = Config {
             pod_ready_delay: Duration::from_millis(pod_ready_delay_ms),
             run_controllers: !no_controllers,
+            api_latency,
             ..Config::default()
         };
         let mut cluster = EmbeddedCluster::start(config).await;

@@ -49,6 +49,14 @@ pub struct OperatorArgs {
     /// Rollouts started per second across the fleet (unset: unlimited).
     #[arg(long, env = "CONFIGSYNC_ROLLOUTS_PER_SECOND")]
     pub rollouts_per_second: Option<f64>,
+    /// Server-side applies and status writes in flight at once. Retries wait outside the decision
+    /// loop, so a slow or failing workload never delays another.
+    #[arg(long, default_value_t = controller::DEFAULT_MAX_INFLIGHT, env = "CONFIGSYNC_MAX_INFLIGHT")]
+    pub max_inflight: NonZeroUsize,
+    /// How long one API request (apply, status write, Event) may take before it counts as failed and
+    /// is retried (`10s`, `500ms`).
+    #[arg(long, default_value = "10s", value_parser = parse_duration_flag, env = "CONFIGSYNC_REQUEST_TIMEOUT")]
+    pub request_timeout: Duration,
     /// Elect a leader on a coordination.k8s.io Lease; only the leader acts.
     #[arg(long, env = "CONFIGSYNC_LEADER_ELECT")]
     pub leader_elect: bool,
@@ -134,7 +142,7 @@ fn parse_debounce_flag(text: &str) -> Result<Debounce, String> {
     parse_debounce(text).map_err(|invalid| invalid.to_string())
 }
 
-fn parse_duration_flag(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration_flag(text: &str) -> Result<Duration, String> {
     parse_duration(text).map_err(|invalid| invalid.to_string())
 }
 
@@ -145,6 +153,8 @@ impl OperatorArgs {
             debounce,
             max_concurrent_rollouts,
             rollouts_per_second,
+            max_inflight,
+            request_timeout,
             leader_elect,
             lease_name,
             lease_namespace,
@@ -180,6 +190,8 @@ impl OperatorArgs {
             source_selector,
             instance: Some(identity.clone()),
             no_configsync,
+            max_inflight,
+            request_timeout,
         };
         let client = kube::Client::try_default()
             .await
@@ -274,8 +286,9 @@ async fn lead_and_run(
     ready.store(true, Ordering::Release);
     let mut leadership = leader::acquire(client.clone(), lease).await?;
     ready.store(false, Ordering::Release);
+    let freshness = Some(leadership.freshness());
     tokio::select! {
-        result = controller::run(client, config, metrics, ready) => Ok(result?),
+        result = controller::run_as_leader(client, config, metrics, ready, freshness) => Ok(result?),
         () = leadership.lost() => anyhow::bail!("lost the leader Lease; exiting so a standby can take over"),
     }
 }

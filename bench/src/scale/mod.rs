@@ -79,9 +79,18 @@ pub struct Params {
     /// Append the operator's log (stderr) to this file.
     #[arg(long)]
     pub operator_log: Option<PathBuf>,
+    /// Latency the embedded cluster adds before every API answer (`configsync cluster --api-latency`):
+    /// `5ms`, `20ms`. Not available with `--kubeconfig`.
+    #[arg(long, default_value = "0ms", value_parser = parse_latency)]
+    pub api_latency: std::time::Duration,
     /// Seconds any single wait may take before the run fails.
     #[arg(long, default_value_t = 120)]
     pub deadline_seconds: u64,
+}
+
+/// A Go-style duration (`20ms`, `1s`), read as the operator reads its flags.
+pub fn parse_latency(text: &str) -> Result<std::time::Duration, String> {
+    configsync_operator::annotations::parse_duration(text).map_err(|invalid| invalid.to_string())
 }
 
 /// `10KiB` → 10240; plain numbers are bytes.

@@ -85,11 +85,12 @@ pub struct ClusterProcess {
     _dir: tempfile::TempDir,
 }
 
-/// Start `configsync cluster --port 0` (with `--no-controllers` unless `controllers`) and wait for its
-/// address and `/readyz`.
+/// Start `configsync cluster --port 0` (with `--no-controllers` unless `controllers`, and `--api-latency`)
+/// and wait for its address and `/readyz`.
 pub fn start_cluster(
     configsync: &Path,
     controllers: bool,
+    api_latency: Duration,
     deadline: Duration,
 ) -> Result<ClusterProcess, Error> {
     let dir = tempfile::tempdir().map_err(Error::CreateTempDir)?;
@@ -98,6 +99,7 @@ pub fn start_cluster(
         .args(["cluster", "--port", "0", "--write-kubeconfig"])
         .arg(&kubeconfig)
         .args((!controllers).then_some("--no-controllers"))
+        .arg(format!("--api-latency={}ms", api_latency.as_millis()))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

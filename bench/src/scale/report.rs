@@ -17,6 +17,10 @@ pub fn tables(params: &Params, report: &ScaleReport) -> Vec<Table> {
     };
     fleet.row(vec!["cluster".into(), report.cluster.clone()]);
     fleet.row(vec!["namespace".into(), params.namespace.clone()]);
+    fleet.row(vec![
+        "added API latency".into(),
+        format!("{} ms", params.api_latency.as_millis()),
+    ]);
     fleet.row(vec!["created".into(), counts(&report.created)]);
     fleet.row(vec!["listed afterwards".into(), counts(&report.listed)]);
     fleet.row(vec!["object size".into(), format!("{} B", params.size)]);
@@ -148,7 +152,8 @@ pub fn json(params: &Params, report: &ScaleReport) -> Value {
     json!({
         "benchmark": "scale",
         "params": {"configmaps": params.configmaps, "secrets": params.secrets, "size": params.size,
-                   "deployments": params.deployments, "fanout": params.fanout, "updates": params.updates},
+                   "deployments": params.deployments, "fanout": params.fanout, "updates": params.updates,
+                   "apiLatencyMs": params.api_latency.as_millis()},
         "cluster": report.cluster, "namespace": params.namespace,
         "created": report.created, "listed": report.listed, "rawBytes": report.raw_bytes,
         "createSeconds": report.create_seconds, "serverMemory": report.server_memory,

@@ -1,5 +1,6 @@
-//! Server-side apply of the body [`crate::plan::apply`] builds, as field manager `configsync`, with
-//! retries and exponential backoff on conflicts and transient errors.
+//! Server-side apply of the body [`crate::plan::apply`] builds, as field manager `configsync`: one attempt
+//! with a timeout, and the classification of its failure. Retries are the executor's
+//! ([`super::executor`]), in the request's own task, so a failing workload never delays another.
 //!
 //! The body only carries the two annotations configsync owns, so a retry re-sends the same intent; it is
 //! never a read-modify-write and cannot clobber anyone else's fields.
@@ -10,77 +11,107 @@ use kube::api::Patch;
 use kube::{Api, Client};
 use serde_json::Value;
 
+use crate::core::Failure;
 use crate::lean::{DaemonSetView, DeploymentView, StatefulSetView};
 use crate::plan::apply::apply_params;
 use crate::workload::WorkloadRef;
 
 use super::workloads::{Observation, Watched, observe};
 
-/// Attempts before giving up on one apply.
-const ATTEMPTS: u32 = 5;
-/// First backoff; doubled after each failed attempt.
-const FIRST_BACKOFF: Duration = Duration::from_millis(100);
-
-/// Failures while applying.
+/// Failures of one request.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The apply failed for good (or after every retry).
-    #[error("server-side apply of {workload} failed after {attempts} attempt(s): {source}")]
+    /// The API answered with an error, or the connection failed.
+    #[error("server-side apply of {workload} failed: {source}")]
     PatchWorkload {
         /// The workload.
         workload: WorkloadRef,
-        /// Attempts made.
-        attempts: u32,
-        /// The last error.
+        /// The error.
         #[source]
         source: kube::Error,
+    },
+    /// No answer within the request timeout.
+    #[error("server-side apply of {workload} timed out after {after:?}")]
+    TimeOut {
+        /// The workload.
+        workload: WorkloadRef,
+        /// The timeout.
+        after: Duration,
     },
 }
 
 impl Error {
-    /// A bounded label for metrics.
-    pub fn category(&self) -> &'static str {
-        match self {
-            Self::PatchWorkload { source, .. } => match source {
-                kube::Error::Api(status) if status.code == 409 => "conflict",
-                kube::Error::Api(status) if status.code == 404 => "not_found",
-                kube::Error::Api(status) if status.code == 403 => "forbidden",
-                kube::Error::Api(_) => "api",
-                _ => "transport",
-            },
+    /// The bounded category and whether retrying can help.
+    pub fn failure(&self) -> Failure {
+        let (category, permanent) = match self {
+            Self::PatchWorkload { source, .. } => classify(source),
+            Self::TimeOut { .. } => ("timeout", false),
+        };
+        Failure {
+            category,
+            permanent,
+            message: self.to_string(),
         }
     }
 }
 
-/// Whether a failed apply is worth retrying: conflicts, throttling, server errors and transport failures.
-pub fn is_retryable(error: &kube::Error) -> bool {
+/// A bounded category for `error`, and whether it is permanent: 403, 404, 422 (and any other 4xx but
+/// 409 and 429) will not change by retrying; 409, 429, 5xx and transport failures may.
+pub fn classify(error: &kube::Error) -> (&'static str, bool) {
     match error {
-        kube::Error::Api(status) => matches!(status.code, 409 | 429 | 500..=599),
-        kube::Error::HyperError(_) | kube::Error::Service(_) => true,
-        _ => false,
+        kube::Error::Api(status) => match status.code {
+            403 => ("forbidden", true),
+            404 => ("not_found", true),
+            422 => ("invalid", true),
+            409 => ("conflict", false),
+            429 => ("throttled", false),
+            500..=599 => ("server", false),
+            400..=499 => ("rejected", true),
+            _ => ("api", false),
+        },
+        kube::Error::HyperError(_) | kube::Error::Service(_) => ("transport", false),
+        _ => ("client", true),
     }
 }
 
-/// Apply `body` to `workload` and return what the API now holds.
+/// Whether a failed request is worth retrying: conflicts, throttling, server errors and transport failures.
+pub fn is_retryable(error: &kube::Error) -> bool {
+    !classify(error).1
+}
+
+/// Apply `body` to `workload` once, within `timeout`, and return what the API now holds.
 ///
 /// # Errors
-/// [`Error::PatchWorkload`] when the error is permanent or every retry failed.
+/// [`Error::PatchWorkload`] for an error answer, [`Error::TimeOut`] for none in time.
 pub async fn apply(
     client: &Client,
     workload: &WorkloadRef,
     body: &Value,
     auto_all: bool,
+    timeout: Duration,
 ) -> Result<Observation, Error> {
-    match workload.kind {
-        WorkloadKind::Deployment => {
-            apply_kind::<DeploymentView>(client, workload, body, auto_all).await
+    let attempt = async {
+        match workload.kind {
+            WorkloadKind::Deployment => {
+                apply_kind::<DeploymentView>(client, workload, body, auto_all).await
+            }
+            WorkloadKind::StatefulSet => {
+                apply_kind::<StatefulSetView>(client, workload, body, auto_all).await
+            }
+            WorkloadKind::DaemonSet => {
+                apply_kind::<DaemonSetView>(client, workload, body, auto_all).await
+            }
         }
-        WorkloadKind::StatefulSet => {
-            apply_kind::<StatefulSetView>(client, workload, body, auto_all).await
-        }
-        WorkloadKind::DaemonSet => {
-            apply_kind::<DaemonSetView>(client, workload, body, auto_all).await
-        }
+    };
+    match tokio::time::timeout(timeout, attempt).await {
+        Ok(result) => result.map_err(|source| Error::PatchWorkload {
+            workload: workload.clone(),
+            source,
+        }),
+        Err(_) => Err(Error::TimeOut {
+            workload: workload.clone(),
+            after: timeout,
+        }),
     }
 }
 
@@ -89,7 +120,7 @@ async fn apply_kind<W>(
     workload: &WorkloadRef,
     body: &Value,
     auto_all: bool,
-) -> Result<Observation, Error>
+) -> Result<Observation, kube::Error>
 where
     W: Watched
         + kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
@@ -98,28 +129,10 @@ where
         + serde::de::DeserializeOwned,
 {
     let api: Api<W> = Api::namespaced(client.clone(), &workload.namespace);
-    let params = apply_params();
-    let patch = Patch::Apply(body);
-    let mut backoff = FIRST_BACKOFF;
-    let mut attempt = 1;
-    loop {
-        match api.patch(&workload.name, &params, &patch).await {
-            Ok(object) => return Ok(observe(&object, auto_all)),
-            Err(source) if attempt < ATTEMPTS && is_retryable(&source) => {
-                tracing::debug!(%workload, attempt, error = %source, "apply failed; retrying");
-                tokio::time::sleep(backoff).await;
-                backoff = backoff.saturating_mul(2);
-                attempt += 1;
-            }
-            Err(source) => {
-                return Err(Error::PatchWorkload {
-                    workload: workload.clone(),
-                    attempts: attempt,
-                    source,
-                });
-            }
-        }
-    }
+    let object = api
+        .patch(&workload.name, &apply_params(), &Patch::Apply(body))
+        .await?;
+    Ok(observe(&object, auto_all))
 }
 
 /// The object reference Events point at.
@@ -155,5 +168,30 @@ mod tests {
         for code in [400, 403, 404, 422] {
             assert!(!is_retryable(&api_error(code)), "{code}");
         }
+    }
+
+    #[test]
+    fn failures_carry_bounded_categories() {
+        let workload = WorkloadRef {
+            kind: WorkloadKind::Deployment,
+            namespace: "prod".to_owned(),
+            name: "web".to_owned(),
+        };
+        let refused = Error::PatchWorkload {
+            workload: workload.clone(),
+            source: api_error(422),
+        };
+        assert_eq!(
+            (refused.failure().category, refused.failure().permanent),
+            ("invalid", true)
+        );
+        let slow = Error::TimeOut {
+            workload,
+            after: Duration::from_secs(1),
+        };
+        assert_eq!(
+            (slow.failure().category, slow.failure().permanent),
+            ("timeout", false)
+        );
     }
 }

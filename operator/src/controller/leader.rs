@@ -5,11 +5,18 @@
 //!           until we hold it, then a renew task every retry period
 //!  lost:    no successful renew for the renew deadline → Leadership::lost() resolves; the process exits
 //! ```
+//! **Freshness.** Before each apply the executor asks [`Freshness::check`]: the last successful renew
+//! must have started within the lease duration, by this process's monotonic clock (which keeps running
+//! while the process is stopped). A leader frozen with SIGSTOP and woken after a standby took over would
+//! otherwise act on its stale cache before its renew task noticed the loss; its applies are refused instead
+//! (`configsync_operator_requests_total{request="apply",outcome="stale_lease"}` and a log line).
+//!
 //! The optimistic concurrency of `replace` (resourceVersion) makes the take-over race safe: of two
 //! candidates that see an expired Lease, one write wins and the other gets 409 and stays standby. A new
 //! leader needs no handover state: its catch-up pass compares live content with each workload's
 //! `observed-hash` record, so it rolls what changed during the election, once, and nothing else.
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
@@ -59,6 +66,60 @@ pub enum Error {
 pub struct Leadership {
     lost_rx: watch::Receiver<bool>,
     renew: tokio::task::JoinHandle<()>,
+    freshness: Freshness,
+}
+
+/// When the Lease was last renewed, to tell whether acting now is safe.
+#[derive(Clone, Debug)]
+pub struct Freshness {
+    renewed: Arc<Mutex<Instant>>,
+    lease_duration: Duration,
+}
+
+impl Freshness {
+    /// Fresh as of `renewed`, for `lease_duration`.
+    pub fn new(renewed: Instant, lease_duration: Duration) -> Self {
+        Self {
+            renewed: Arc::new(Mutex::new(renewed)),
+            lease_duration,
+        }
+    }
+
+    /// A renew that started at `at` succeeded.
+    pub fn renewed(&self, at: Instant) {
+        let mut renewed = self
+            .renewed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *renewed = (*renewed).max(at);
+    }
+
+    /// Whether the Lease is still ours by our own clock at `now`.
+    pub fn is_fresh_at(&self, now: Instant) -> bool {
+        let renewed = *self
+            .renewed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        now.saturating_duration_since(renewed) < self.lease_duration
+    }
+
+    /// `Ok` while the Lease is fresh; a retryable `stale_lease` failure otherwise.
+    ///
+    /// # Errors
+    /// The failure the executor reports for a refused apply.
+    pub fn check(&self) -> Result<(), crate::core::Failure> {
+        if self.is_fresh_at(Instant::now()) {
+            return Ok(());
+        }
+        Err(crate::core::Failure {
+            category: "stale_lease",
+            permanent: false,
+            message: format!(
+                "the leader Lease was not renewed within {:?}",
+                self.lease_duration
+            ),
+        })
+    }
 }
 
 impl Drop for Leadership {
@@ -68,6 +129,11 @@ impl Drop for Leadership {
 }
 
 impl Leadership {
+    /// When the Lease was last renewed (checked before each apply).
+    pub fn freshness(&self) -> Freshness {
+        self.freshness.clone()
+    }
+
     /// Resolves when the Lease could not be renewed within the renew deadline.
     pub async fn lost(&mut self) {
         let _ = self.lost_rx.wait_for(|lost| *lost).await;
@@ -126,21 +192,35 @@ pub async fn acquire(client: Client, config: LeaseConfig) -> Result<Leadership, 
         return Err(Error::ValidateTimings);
     }
     let api: Api<Lease> = Api::namespaced(client, &config.namespace);
+    let mut started = Instant::now();
     while !try_acquire_or_renew(&api, &config).await {
         tokio::time::sleep(config.retry_period).await;
+        started = Instant::now();
     }
     tracing::info!(lease = %config.name, identity = %config.identity, "became the leader");
     let (lost_tx, lost_rx) = watch::channel(false);
-    let renew = tokio::spawn(renew(api, config, lost_tx));
-    Ok(Leadership { lost_rx, renew })
+    let freshness = Freshness::new(started, config.lease_duration);
+    let renew = tokio::spawn(renew(api, config, lost_tx, freshness.clone()));
+    Ok(Leadership {
+        lost_rx,
+        renew,
+        freshness,
+    })
 }
 
-async fn renew(api: Api<Lease>, config: LeaseConfig, lost_tx: watch::Sender<bool>) {
+async fn renew(
+    api: Api<Lease>,
+    config: LeaseConfig,
+    lost_tx: watch::Sender<bool>,
+    freshness: Freshness,
+) {
     let mut last_renew = tokio::time::Instant::now();
     loop {
         tokio::time::sleep(config.retry_period).await;
+        let started = Instant::now();
         if try_acquire_or_renew(&api, &config).await {
             last_renew = tokio::time::Instant::now();
+            freshness.renewed(started);
         } else if last_renew.elapsed() >= config.renew_deadline {
             tracing::error!(lease = %config.name, "lost the Lease");
             let _ = lost_tx.send(true);
@@ -196,6 +276,19 @@ mod tests {
 
     fn at(second: i64) -> Timestamp {
         Timestamp::from_second(second).unwrap()
+    }
+
+    #[test]
+    fn a_lease_is_fresh_for_its_duration_after_the_last_renew() {
+        let start = Instant::now();
+        let freshness = Freshness::new(start, Duration::from_secs(15));
+        assert!(freshness.is_fresh_at(start + Duration::from_secs(14)));
+        assert!(!freshness.is_fresh_at(start + Duration::from_secs(15)));
+        freshness.renewed(start + Duration::from_secs(10));
+        assert!(freshness.is_fresh_at(start + Duration::from_secs(24)));
+        // An older renew finishing late does not move it back.
+        freshness.renewed(start + Duration::from_secs(1));
+        assert!(freshness.is_fresh_at(start + Duration::from_secs(24)));
     }
 
     #[test]

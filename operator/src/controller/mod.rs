@@ -1,5 +1,5 @@
-//! The operator's I/O shell: watches, the controller loop, server-side apply, Events, metrics, health and
-//! leader election around the pure modules.
+//! The operator's I/O shell: watches, the executor of the core's commands (server-side apply, Events,
+//! status), metrics, health and leader election around the pure decision core ([`crate::core`]).
 //!
 //! # Theory of operation
 //! ```text
@@ -7,14 +7,12 @@
 //!  workloads::spawn (Deployment, StatefulSet, DaemonSet tasks)     ─┤ mpsc<Input>
 //!  configsync::spawn (ConfigSync watch)                            ─┤
 //!                                                                  ▼
-//!  reconcile::Controller (one task, owns SourceCache + RefIndex + Debouncer + RolloutBudget
-//!                         + configsync::ConfigSyncs: who drives which workload)
-//!     source event  → SourceUpdate::affected(index) → debounce → reconcile exactly those workloads
-//!                     (a workload a ConfigSync drives → that ConfigSync's pass instead)
-//!     workload event→ index.apply_workload           → reconcile that workload (adoption, policy change)
-//!     ConfigSync    → settle claims of its namespace → configsync pass (build from caches → execute)
-//!     reconcile     = dereference (cache, observation) → validate (policy) → build (hash, decide, body)
-//!                     → apply (apply::apply, SSA as `configsync`) + events::Events::publish
+//!  shell::run (one task) ── Input, Now ──► core::Core (pure state machine) ── Vec<Command> ──┐
+//!        ▲  answers: Input::Applied / StatusWritten (mpsc)                                   ▼
+//!        └──────────────────────────────────────────── executor::Executor: at most --max-inflight requests,
+//!                                                       a timeout on each, retries with backoff in the
+//!                                                       request's own task, errors classified; Events on
+//!                                                       a queue of their own (off the critical path)
 //! ```
 //! Nothing is reconciled before every watch has listed once; then every followed workload is reconciled
 //! exactly once. Decisions compare the live content with the `configsync.dev/observed-hash` record, so a
@@ -29,22 +27,22 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use crate::annotations::Debounce;
-use crate::workload::WorkloadRef;
 
 pub mod apply;
 pub mod configsync;
 pub mod events;
+pub mod executor;
 pub mod health;
 pub mod leader;
-pub mod metrics;
-pub mod reconcile;
+mod shell;
 pub mod sources;
 pub mod workloads;
 
-pub use metrics::Metrics;
+pub use crate::core::{Input, WatchId};
+pub use crate::metrics::{self, Metrics};
 
 /// What the operator does, from the command line.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Config {
     /// Follow every workload unless it says `configsync.dev/auto: "false"`.
     pub auto_all: bool,
@@ -64,6 +62,49 @@ pub struct Config {
     pub instance: Option<String>,
     /// Leave `ConfigSync` resources alone (`--no-configsync`): only annotations drive rollouts.
     pub no_configsync: bool,
+    /// Requests (applies, status writes) in flight at once (`--max-inflight`).
+    pub max_inflight: std::num::NonZeroUsize,
+    /// How long one request may take before it counts as failed (`--request-timeout`).
+    pub request_timeout: std::time::Duration,
+}
+
+/// The default of `--max-inflight`: enough to hide a managed control plane's round trip (20 ms × 32
+/// in flight ≈ 1,600 applies a second), few enough not to trip API priority and fairness.
+pub const DEFAULT_MAX_INFLIGHT: std::num::NonZeroUsize = match std::num::NonZeroUsize::new(32) {
+    Some(n) => n,
+    None => std::num::NonZeroUsize::MIN,
+};
+
+/// The default of `--request-timeout`.
+pub const DEFAULT_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            auto_all: false,
+            debounce: None,
+            max_concurrent_rollouts: None,
+            rollouts_per_second: None,
+            namespaces: Vec::new(),
+            workload_selector: None,
+            source_selector: None,
+            instance: None,
+            no_configsync: false,
+            max_inflight: DEFAULT_MAX_INFLIGHT,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+        }
+    }
+}
+
+impl Config {
+    /// What the decision core reads.
+    pub fn settings(&self) -> crate::core::Settings {
+        crate::core::Settings {
+            debounce: self.debounce,
+            max_concurrent_rollouts: self.max_concurrent_rollouts,
+            rollouts_per_second: self.rollouts_per_second,
+        }
+    }
 }
 
 /// Failures that stop the controller.
@@ -71,7 +112,7 @@ pub struct Config {
 pub enum Error {
     /// The rate limit is not a positive number.
     #[error("invalid --rollouts-per-second")]
-    BuildBudget(#[source] crate::plan::budget::Error),
+    BuildCore(#[source] crate::core::Error),
     /// Every watch task ended (the input channel closed).
     #[error("the watch tasks stopped")]
     ReceiveInput,
@@ -123,42 +164,6 @@ pub const MALLOC_ENV: &[(&str, &str)] = &[(
     "GLIBC_TUNABLES",
     "glibc.malloc.arena_max=2:glibc.malloc.mmap_threshold=131072:glibc.malloc.trim_threshold=131072",
 )];
-
-/// One running watch, by resource and namespace (for readiness and logs).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct WatchId(String);
-
-impl WatchId {
-    /// `plural` in `namespace`, or cluster-wide.
-    pub fn new(plural: &str, namespace: Option<&str>) -> Self {
-        Self(format!("{plural}@{}", namespace.unwrap_or("*")))
-    }
-}
-
-impl std::fmt::Display for WatchId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// What the watch tasks send to the controller loop.
-#[derive(Debug)]
-pub enum Input {
-    /// A ConfigMap or Secret changed (digests only).
-    Source(sources::SourceInput),
-    /// A workload was added or modified.
-    Workload(Box<workloads::Observation>),
-    /// A workload is gone.
-    WorkloadDeleted(WorkloadRef),
-    /// A watch completed its (re)list.
-    Synced(WatchId),
-    /// A ConfigSync was added or modified.
-    ConfigSync(Box<configsync_crds::ConfigSync>),
-    /// A ConfigSync is gone.
-    ConfigSyncDeleted(configsync::CsKey),
-    /// A watch failed and will retry (counted).
-    WatchError,
-}
 
 /// Namespaces and selectors, shared by every watch.
 #[derive(Clone, Debug)]
@@ -225,12 +230,26 @@ fn selected(selector: Option<&str>) -> watcher::Config {
 /// under the fleet budget.
 ///
 /// # Errors
-/// [`Error::BuildBudget`] for an invalid rate; [`Error::ReceiveInput`] when the watches are gone.
+/// [`Error::BuildCore`] for an invalid rate; [`Error::ReceiveInput`] when the watches are gone.
 pub async fn run(
     client: Client,
     config: Config,
     metrics: Metrics,
     ready: Arc<AtomicBool>,
+) -> Result<(), Error> {
+    run_as_leader(client, config, metrics, ready, None).await
+}
+
+/// [`run`], refusing every apply while `freshness` says the leader Lease is not fresh.
+///
+/// # Errors
+/// As [`run`].
+pub async fn run_as_leader(
+    client: Client,
+    config: Config,
+    metrics: Metrics,
+    ready: Arc<AtomicBool>,
+    freshness: Option<leader::Freshness>,
 ) -> Result<(), Error> {
     let scope = Scope::of(&config);
     let (input_tx, input_rx) = mpsc::channel(256);
@@ -244,9 +263,11 @@ pub async fn run(
         ));
     }
     drop(input_tx);
-    let controller = reconcile::Controller::new(client, config, metrics, ready, watches)?;
     // `tasks` lives as long as the loop: stopping the controller stops its watches.
-    let result = controller.run(input_rx).await;
+    let result = shell::run(
+        client, &config, metrics, ready, watches, input_rx, freshness,
+    )
+    .await;
     tasks.abort_all();
     result
 }

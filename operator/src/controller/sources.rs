@@ -34,30 +34,7 @@ pub const ACCESS: &[Access] = &[
     Access::new("", "secrets", &["list", "watch"]),
 ];
 
-/// One source as the controller sees it: digests and trimmed metadata, never a value.
-#[derive(Debug)]
-pub enum SourceInput {
-    /// Added or modified.
-    Applied {
-        /// ConfigMap or Secret.
-        kind: SourceKind,
-        /// Name, namespace, resourceVersion, labels and the ignore annotations only.
-        meta: Box<ObjectMeta>,
-        /// Per-key digests of `data` and `binaryData`.
-        digests: KeyDigests,
-        /// When the watch delivered it (for the event→patch latency).
-        seen: Instant,
-    },
-    /// Deleted (or gone after a relist).
-    Deleted {
-        /// The namespace.
-        namespace: String,
-        /// The source.
-        id: SourceId,
-        /// When the watch delivered it.
-        seen: Instant,
-    },
-}
+pub use crate::core::SourceInput;
 
 /// A source kind the operator can watch, as the watcher decodes it.
 trait Source: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope> {

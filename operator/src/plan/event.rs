@@ -25,6 +25,8 @@ pub mod reason {
     pub const SOURCE_MISSING: &str = "SourceMissing";
     /// A configsync, Reloader or wave annotation is malformed.
     pub const INVALID_ANNOTATION: &str = "InvalidAnnotation";
+    /// The API refused the apply for good (403, 404, 422): it is not retried until the next change.
+    pub const APPLY_FAILED: &str = "ApplyFailed";
 }
 
 /// Normal or Warning.

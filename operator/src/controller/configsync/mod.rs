@@ -1,13 +1,14 @@
-//! The ConfigSync path of the controller loop: a ConfigSync watch feeding the same loop that owns the
-//! source cache and the workload observations, so a ConfigSync pass reads caches, never lists.
+//! The ConfigSync watch and status writes. The ConfigSync watch feeds the same decision core that owns
+//! the source cache and the workload observations ([`crate::core`]), so a ConfigSync pass reads caches,
+//! never lists.
 //!
 //! ```text
-//!  watch(ConfigSync) ─► Input::ConfigSync ─► state::ConfigSyncs (settle claims: workload → owner)
-//!  source change     ─► ConfigSyncs that name/select it, or own a workload that consumes it ─► queue
-//!  workload event    ─► owned? queue its ConfigSync (rollout progress) : annotation path
-//!  pass(cs) = build   (plan::plan over SourceCache + observations: no I/O)
-//!           → execute (controller::apply per target with the same workload Events as the annotation
-//!                      path, Warning Events for lost claims, status merge patch only when it changed)
+//!  watch(ConfigSync) ─► Input::ConfigSync ─► core: state::ConfigSyncs (settle claims: workload → owner)
+//!  source change     ─► core: ConfigSyncs that name/select it, or own a workload that consumes it ─► queue
+//!  workload event    ─► core: owned? queue its ConfigSync (rollout progress) : annotation path
+//!  pass(cs)          ─► core: plan::plan over SourceCache + observations (no I/O) → Command::Apply per
+//!                       target, Warning Events for lost claims, Command::WriteStatus only when it changed
+//!  write_status      ◄─ executor (status merge patch)
 //! ```
 //! **Ownership.** A workload some ConfigSync names is driven by that ConfigSync alone (the oldest, when
 //! several name it); its annotation sources join the ConfigSync's hash, and the annotation path skips it.
@@ -20,11 +21,10 @@
 //! When the CRD is not installed the watch keeps retrying quietly (it starts working once the CRD is
 //! applied) and the annotation path runs as before.
 use std::collections::HashSet;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use configsync_crds::ConfigSync;
 use futures::{Stream, StreamExt};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{ListParams, Patch, PatchParams};
 use kube::runtime::WatchStreamExt;
 use kube::runtime::utils::Backoff;
@@ -34,25 +34,15 @@ use serde_json::json;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-use super::events::Events;
-use super::workloads::Observation;
-use super::{Access, Input, Metrics, Scope, WatchId, apply};
-use crate::cache::SourceCache;
-use crate::plan::event::{EventText, EventType, decision_event};
+use super::{Access, Input, Scope, WatchId};
 
-pub mod plan;
-pub mod state;
-
-pub use state::{ConfigSyncs, CsKey};
+pub use crate::core::configsync::{CsKey, plan, state};
 
 /// What the ConfigSync path uses from the API.
 pub const ACCESS: &[Access] = &[
     Access::new("configsync.dev", "configsyncs", &["list", "watch"]),
     Access::new("configsync.dev", "configsyncs/status", &["patch"]),
 ];
-
-/// How long a ConfigSync whose pass failed waits before the next one.
-const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(5);
 
 /// Whether the `configsync.dev` CRD is served.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -204,164 +194,24 @@ fn translate(
     }
 }
 
-/// The I/O handles a pass uses.
-pub struct Shell<'a> {
-    /// The API client.
-    pub client: &'a Client,
-    /// Event publisher.
-    pub events: &'a Events,
-    /// Operator metrics.
-    pub metrics: &'a Metrics,
-    /// `--auto-all`, for reading back applied workloads.
-    pub auto_all: bool,
-}
-
-/// A pass planned from the caches, ready to execute.
-#[derive(Debug)]
-pub struct Build {
-    cs: std::sync::Arc<ConfigSync>,
-    pass: plan::Pass,
-    conflicts: Vec<(crate::workload::WorkloadRef, String)>,
-    now: Time,
-}
-
-impl Build {
-    /// The workloads this pass would roll.
-    pub fn rollouts(&self) -> Vec<crate::workload::WorkloadRef> {
-        let applies = self.pass.applies.iter();
-        applies
-            .filter(|t| t.decision.is_rollout())
-            .map(|t| t.workload.clone())
-            .collect()
-    }
-
-    /// Ask `admit` (the fleet budget) for each rollout; one it refuses is held back as `Pending` and
-    /// retried when the budget frees a slot.
-    pub fn admit_rollouts(&mut self, mut admit: impl FnMut(&crate::workload::WorkloadRef) -> bool) {
-        let pass = &mut self.pass;
-        let mut held = Vec::new();
-        pass.applies.retain(|target| {
-            let keep = !target.decision.is_rollout() || admit(&target.workload);
-            if !keep {
-                held.push(target.index);
-            }
-            keep
-        });
-        for index in held {
-            if let Some(target) = pass.status.targets.get_mut(index) {
-                target.state = configsync_crds::TargetState::Pending;
-                target.last_rollout_time = None;
-            }
-        }
-    }
-}
-
-/// Plan the pass over `key` from the caches (no I/O); `None` when it is gone.
-pub fn build<'a>(
-    state: &mut ConfigSyncs,
+/// Merge-patch the status of `key` (the [`crate::core::Command::WriteStatus`] of a pass).
+///
+/// # Errors
+/// The API error.
+pub async fn write_status(
+    client: &Client,
     key: &CsKey,
-    cache: &SourceCache,
-    observation: impl Fn(&crate::workload::WorkloadRef) -> Option<&'a Observation>,
-) -> Option<Build> {
-    let (cs, drives) = state.get(key)?;
-    let now = Time(jiff::Timestamp::now());
-    match plan::plan(&cs, &drives, cache, observation, &now) {
-        Ok(pass) => Some(Build {
-            conflicts: state.new_conflicts(key),
-            cs,
-            pass,
-            now,
-        }),
-        Err(error) => {
-            tracing::warn!(configsync = %key, %error, "ConfigSync spec cannot be resolved");
-            None
-        }
-    }
+    status: &configsync_crds::ConfigSyncStatus,
+) -> Result<(), kube::Error> {
+    let api = Api::<ConfigSync>::namespaced(client.clone(), &key.namespace);
+    let patch = Patch::Merge(json!({"status": status}));
+    api.patch_status(&key.name, &PatchParams::default(), &patch)
+        .await
+        .map(drop)
 }
 
-/// Send the pass: applies in target order, Warning Events for lost claims, then the status (only when
-/// it changed). Returns what the applies read back, for the loop's observations, and whether each rolled.
-pub async fn execute(
-    shell: &Shell<'_>,
-    state: &mut ConfigSyncs,
-    key: &CsKey,
-    build: Build,
-) -> Vec<(Observation, bool)> {
-    let Build {
-        cs,
-        mut pass,
-        conflicts,
-        now,
-    } = build;
-    let reference = cs_reference(&cs);
-    for (workload, winner) in conflicts {
-        let text = EventText {
-            type_: EventType::Warning,
-            reason: configsync_crds::configsync::condition::TARGET_CLAIMED,
-            note: format!(
-                "{workload} is also claimed by the older ConfigSync {winner}, which drives it"
-            ),
-        };
-        if shell.events.publish(&text, &reference).await.is_err() {
-            shell.metrics.error("event");
-        }
-    }
-    let mut applied = Vec::with_capacity(pass.applies.len());
-    for target in &pass.applies {
-        let workload = &target.workload;
-        match apply::apply(shell.client, workload, &target.body, shell.auto_all).await {
-            Ok(observation) => {
-                if target.decision.is_rollout() {
-                    tracing::info!(%workload, configsync = %key, "rolled out new config");
-                    shell
-                        .metrics
-                        .rollout(workload.kind.as_str(), crate::plan::event::reason::ROLLED);
-                }
-                if let Some(text) = decision_event(&target.decision, &[]) {
-                    let regarding = apply::object_reference(workload, observation.uid.as_deref());
-                    if shell.events.publish(&text, &regarding).await.is_err() {
-                        shell.metrics.error("event");
-                    }
-                }
-                applied.push((observation, target.decision.is_rollout()));
-            }
-            Err(error) => {
-                tracing::warn!(%workload, configsync = %key, %error, "apply failed; retrying later");
-                shell.metrics.error(error.category());
-                target.failed(&mut pass.status, &mut pass.findings);
-                state.wake_at(key.clone(), Instant::now() + RETRY_AFTER_FAILURE);
-            }
-        }
-    }
-    let plan::Pass {
-        mut status,
-        findings,
-        wake_after,
-        ..
-    } = pass;
-    plan::set_conditions(&mut status, &findings, cs.meta().generation, &now);
-    if let Some(after) = wake_after {
-        state.wake_at(key.clone(), Instant::now() + after);
-    }
-    if cs.status.as_ref() != Some(&status) {
-        let api = Api::<ConfigSync>::namespaced(shell.client.clone(), &key.namespace);
-        let patch = Patch::Merge(json!({"status": status}));
-        match api
-            .patch_status(&key.name, &PatchParams::default(), &patch)
-            .await
-        {
-            Ok(_) => state.wrote(key, status),
-            Err(error) => {
-                tracing::warn!(configsync = %key, %error, "patching the status failed; retrying later");
-                shell.metrics.error("status");
-                state.wake_at(key.clone(), Instant::now() + RETRY_AFTER_FAILURE);
-            }
-        }
-    }
-    applied
-}
-
-fn cs_reference(cs: &ConfigSync) -> k8s_openapi::api::core::v1::ObjectReference {
+/// The object reference Events on a ConfigSync point at.
+pub fn cs_reference(cs: &ConfigSync) -> k8s_openapi::api::core::v1::ObjectReference {
     let mut reference = cs.object_ref(&());
     reference.api_version = Some("configsync.dev/v1alpha1".to_owned());
     reference

@@ -1,21 +1,20 @@
-//! What the controller loop keeps about ConfigSyncs: the objects from the watch, the settled claims
-//! (who drives which workload), the status last written, and the work queue with its timers.
+//! What the decision core keeps about ConfigSyncs: the objects from the watch, the settled claims
+//! (who drives which workload) and the status last written. Queues and timers are the core's one
+//! scheduler ([`crate::core::schedule`]).
 //!
 //! ```text
 //!  watch ─► apply/delete ─► settle(ns) ─► owners: workload → ConfigSync   (read by the annotation path)
-//!  source change ─► on_source: ConfigSyncs that name or select it ─► debounce (spec.debounce) or queue
-//!  timers: debounce windows, pause wake-ups ─► due(now) ─► queue
+//!  source change ─► following: ConfigSyncs that name or select it, with their spec.debounce
 //! ```
-//! No I/O: the loop feeds it and reads it.
+//! No I/O: the core feeds it and reads it.
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-use std::time::Instant;
 
 use configsync_crds::{ConfigSync, ConfigSyncStatus};
 use kube::ResourceExt;
 
+use crate::annotations::Debounce;
 use crate::configsync::{Claimant, Drives, Labels, debounce, follows_source, settle_namespace};
-use crate::plan::debounce::Debouncer;
 use crate::refs::SourceId;
 use crate::workload::WorkloadRef;
 
@@ -44,6 +43,15 @@ impl std::fmt::Display for CsKey {
     }
 }
 
+/// What settling a namespace's claims changed.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Settled {
+    /// Workloads no ConfigSync drives any more (back to their annotations).
+    pub released: Vec<WorkloadRef>,
+    /// ConfigSyncs whose targets changed (to reconcile).
+    pub changed: Vec<CsKey>,
+}
+
 /// Every ConfigSync the operator sees, and what it drives.
 #[derive(Debug, Default)]
 pub struct ConfigSyncs {
@@ -52,9 +60,6 @@ pub struct ConfigSyncs {
     drives: BTreeMap<CsKey, Drives>,
     owners: BTreeMap<WorkloadRef, CsKey>,
     warned: BTreeSet<(CsKey, WorkloadRef)>,
-    queue: BTreeSet<CsKey>,
-    debouncer: Debouncer<CsKey>,
-    wake: BTreeMap<CsKey, Instant>,
 }
 
 impl ConfigSyncs {
@@ -75,9 +80,6 @@ impl ConfigSyncs {
         self.objects.remove(key);
         self.written.remove(key);
         self.drives.remove(key);
-        self.queue.remove(key);
-        self.debouncer.cancel(key);
-        self.wake.remove(key);
         self.warned.retain(|(k, _)| k != key);
     }
 
@@ -118,13 +120,13 @@ impl ConfigSyncs {
         self.objects.keys().map(|k| k.namespace.clone()).collect()
     }
 
-    /// Settle the claims of `namespace` against its workloads ([`settle_namespace`]). Queues every
-    /// ConfigSync whose drives changed; returns the workloads no ConfigSync drives any more.
+    /// Settle the claims of `namespace` against its workloads ([`settle_namespace`]): which ConfigSyncs'
+    /// targets changed, and which workloads no ConfigSync drives any more.
     pub fn settle<'a>(
         &mut self,
         namespace: &str,
         workloads: impl IntoIterator<Item = (&'a WorkloadRef, &'a Labels)> + Clone,
-    ) -> Vec<WorkloadRef> {
+    ) -> Settled {
         let in_ns: Vec<&Arc<ConfigSync>> = self
             .objects
             .iter()
@@ -155,17 +157,19 @@ impl ConfigSyncs {
         }
         self.owners
             .extend(winners.into_iter().map(|(w, name)| (w, key(name))));
+        let mut changed = Vec::new();
         for (name, new) in drives {
             let key = key(name);
             if self.drives.get(&key) != Some(&new) {
-                self.queue.insert(key.clone());
+                changed.push(key.clone());
                 self.drives.insert(key, new);
             }
         }
-        before
+        let released = before
             .into_iter()
             .filter(|w| !self.owners.contains_key(w))
-            .collect()
+            .collect();
+        Settled { released, changed }
     }
 
     /// Targets `key` names that an older ConfigSync drives and that were not reported yet.
@@ -184,89 +188,35 @@ impl ConfigSyncs {
         fresh
     }
 
-    /// A source of `namespace` changed at `seen`: every ConfigSync that names or selects it is queued,
-    /// after its `spec.debounce` quiet period when it has one.
-    pub fn on_source(&mut self, namespace: &str, id: &SourceId, labels: &Labels, seen: Instant) {
-        let woken: Vec<(CsKey, Option<crate::annotations::Debounce>)> = self
-            .objects
+    /// The ConfigSyncs of `namespace` that name or select the source `id`, each with its quiet period:
+    /// the core queues them (after that period, when there is one).
+    pub fn following(
+        &self,
+        namespace: &str,
+        id: &SourceId,
+        labels: &Labels,
+    ) -> Vec<(CsKey, Option<Debounce>)> {
+        self.objects
             .iter()
             .filter(|(k, cs)| k.namespace == namespace && follows_source(&cs.spec, id, labels))
             .map(|(k, cs)| (k.clone(), debounce(&cs.spec).ok().flatten()))
-            .collect();
-        for (key, quiet) in woken {
-            self.wake_owner(key, quiet, seen);
-        }
+            .collect()
     }
 
-    /// A workload `owner` drives changed (its annotation sources, or its rollout progress).
-    pub fn on_owned_source(&mut self, owner: CsKey, seen: Instant) {
-        let quiet = self
-            .objects
-            .get(&owner)
-            .and_then(|cs| debounce(&cs.spec).ok().flatten());
-        self.wake_owner(owner, quiet, seen);
+    /// The quiet period of `key` (`spec.debounce`), when it has one.
+    pub fn quiet_period(&self, key: &CsKey) -> Option<Debounce> {
+        self.objects
+            .get(key)
+            .and_then(|cs| debounce(&cs.spec).ok().flatten())
     }
 
-    fn wake_owner(
-        &mut self,
-        key: CsKey,
-        quiet: Option<crate::annotations::Debounce>,
-        seen: Instant,
-    ) {
-        match quiet.filter(|d| !d.min.is_zero()) {
-            Some(quiet) => self.debouncer.record(key, quiet, seen),
-            None => {
-                self.queue.insert(key);
-            }
-        }
+    /// Whether `key` is a ConfigSync the operator sees.
+    pub fn contains(&self, key: &CsKey) -> bool {
+        self.objects.contains_key(key)
     }
 
-    /// Queue `key` now (spec change, workload progress, catch-up).
-    pub fn queue(&mut self, key: CsKey) {
-        if self.objects.contains_key(&key) && !self.debouncer.is_pending(&key) {
-            self.queue.insert(key);
-        }
-    }
-
-    /// Queue every ConfigSync (the catch-up pass).
-    pub fn queue_all(&mut self) {
-        self.queue.extend(self.objects.keys().cloned());
-    }
-
-    /// Look at `key` again at `at` (a pause ends, a failed write is retried).
-    pub fn wake_at(&mut self, key: CsKey, at: Instant) {
-        let slot = self.wake.entry(key).or_insert(at);
-        *slot = (*slot).min(at);
-    }
-
-    /// The next timer, to sleep until.
-    pub fn next_deadline(&self) -> Option<Instant> {
-        [
-            self.debouncer.next_deadline(),
-            self.wake.values().min().copied(),
-        ]
-        .into_iter()
-        .flatten()
-        .min()
-    }
-
-    /// Queue what is due at `now`.
-    pub fn due(&mut self, now: Instant) {
-        self.queue.extend(self.debouncer.due(now));
-        let due: Vec<CsKey> = self
-            .wake
-            .iter()
-            .filter(|(_, at)| **at <= now)
-            .map(|(k, _)| k.clone())
-            .collect();
-        for key in due {
-            self.wake.remove(&key);
-            self.queue.insert(key);
-        }
-    }
-
-    /// The next queued ConfigSync.
-    pub fn pop(&mut self) -> Option<CsKey> {
-        self.queue.pop_first()
+    /// Every ConfigSync (the catch-up pass).
+    pub fn keys(&self) -> Vec<CsKey> {
+        self.objects.keys().cloned().collect()
     }
 }

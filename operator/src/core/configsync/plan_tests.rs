@@ -4,7 +4,7 @@ use configsync_crds::annotations::OBSERVED_HASH;
 use serde_json::json;
 
 use super::*;
-use crate::controller::workloads::observe;
+use crate::core::observation::observe;
 use crate::fixtures::{mk_deployment, mk_hash, mk_pod_spec, mk_view};
 use crate::lean::DeploymentView;
 

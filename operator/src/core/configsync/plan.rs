@@ -20,9 +20,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::ResourceExt;
 use serde_json::Value;
 
-use super::super::workloads::Observation;
 use crate::cache::SourceCache;
 use crate::configsync::{ConditionUpdate, Drives, resolve_sources, set_condition};
+use crate::core::observation::Observation;
 use crate::hash::{source_hash, workload_hash};
 use crate::plan::apply::apply_body;
 use crate::plan::{Decision, Live, decide, decide_rebaseline};

@@ -24,6 +24,18 @@ pub struct ErrorLabels {
     pub category: String,
 }
 
+/// What one request of the executor came to.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    /// `apply`, `status` or `event`.
+    pub request: String,
+    /// `ok`, or a failure category (`conflict`, `throttled`, `server`, `timeout`, `transport`,
+    /// `forbidden`, `not_found`, `invalid`, `rejected`, `client`, `api`), or `dropped` for an Event
+    /// the full queue could not take, or `stale_lease` for an apply refused because the leader's Lease
+    /// was not fresh.
+    pub outcome: String,
+}
+
 /// The operator's metrics.
 #[derive(Clone, Debug)]
 pub struct Metrics {
@@ -37,6 +49,10 @@ pub struct Metrics {
     pub followed_sources: Gauge,
     /// Errors, by bounded category.
     pub errors: Family<ErrorLabels, Counter>,
+    /// Requests of the executor (each attempt), by request and outcome.
+    pub requests: Family<RequestLabels, Counter>,
+    /// Applies and status writes in flight.
+    pub in_flight: Gauge,
 }
 
 impl Metrics {
@@ -48,6 +64,8 @@ impl Metrics {
             followed_workloads: Gauge::default(),
             followed_sources: Gauge::default(),
             errors: Family::default(),
+            requests: Family::default(),
+            in_flight: Gauge::default(),
         };
         let registry = registry.sub_registry_with_prefix("configsync_operator");
         registry.register(
@@ -71,6 +89,16 @@ impl Metrics {
             metrics.followed_sources.clone(),
         );
         registry.register("errors", "Errors, by category", metrics.errors.clone());
+        registry.register(
+            "requests",
+            "Requests of the executor (every attempt), by request and outcome",
+            metrics.requests.clone(),
+        );
+        registry.register(
+            "requests_in_flight",
+            "Applies and status writes in flight",
+            metrics.in_flight.clone(),
+        );
         metrics
     }
 
@@ -86,6 +114,16 @@ impl Metrics {
         self.errors
             .get_or_create(&ErrorLabels {
                 category: category.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Count one request of `request` (`apply`, `status`, `event`) that came to `outcome`.
+    pub fn request(&self, request: &'static str, outcome: &'static str) {
+        self.requests
+            .get_or_create(&RequestLabels {
+                request: request.to_owned(),
+                outcome: outcome.to_owned(),
             })
             .inc();
     }

@@ -1,0 +1,225 @@
+//! The executor: runs the decision core's commands against the API, beside the core, never inside it.
+//!
+//! ```text
+//!  Command::Apply / WriteStatus ─► task per command ─► semaphore (--max-inflight) ─► attempt with
+//!                                  --request-timeout ─► retry 409/429/5xx/timeout/transport with backoff
+//!                                  (100, 200, 400, 800 ms) ─► answer on the results channel ─► core
+//!  Command::Publish             ─► bounded Event queue ─► one publisher task (a full queue drops and counts)
+//! ```
+//! A slow or failing workload holds only its own task: the core keeps deciding, other applies keep going.
+//! The core sends at most one apply per workload at a time (it holds a workload's next reconcile until the
+//! answer is in), so the newest intent is always what goes out next. Every attempt is counted in
+//! `configsync_operator_requests_total{request, outcome}` (bounded labels).
+use std::sync::Arc;
+use std::time::Duration;
+
+use kube::Client;
+use tokio::sync::{Semaphore, mpsc};
+
+use super::configsync::{cs_reference, write_status};
+use super::events::Events;
+use super::leader::Freshness;
+use super::{Metrics, apply};
+use crate::core::{Command, Failure, Input, Regarding};
+use crate::plan::event::EventText;
+
+/// Attempts before a retryable failure goes back to the core.
+pub const ATTEMPTS: u32 = 5;
+/// First backoff; doubled after each failed attempt.
+pub const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+/// Events waiting to be published before new ones are dropped (and counted).
+const EVENT_QUEUE: usize = 4096;
+
+/// Runs commands; answers come back on the channel given to [`Executor::new`].
+#[derive(Clone)]
+pub struct Executor {
+    client: Client,
+    metrics: Metrics,
+    auto_all: bool,
+    timeout: Duration,
+    slots: Arc<Semaphore>,
+    answers: mpsc::UnboundedSender<Input>,
+    events: mpsc::Sender<(Regarding, EventText)>,
+    freshness: Option<Freshness>,
+}
+
+impl Executor {
+    /// An executor with at most `max_inflight` requests out, each given `timeout`, answering on
+    /// `answers`; it starts the Event publisher task. With `freshness`, an apply is sent only while the
+    /// leader's Lease is fresh.
+    pub fn new(
+        client: Client,
+        config: &super::Config,
+        metrics: Metrics,
+        answers: mpsc::UnboundedSender<Input>,
+        freshness: Option<Freshness>,
+    ) -> Self {
+        let (events_tx, events_rx) = mpsc::channel(EVENT_QUEUE);
+        let publisher = Events::new(client.clone(), config.instance.clone());
+        tokio::spawn(publish_events(
+            publisher,
+            events_rx,
+            metrics.clone(),
+            config.request_timeout,
+        ));
+        Self {
+            client,
+            metrics,
+            auto_all: config.auto_all,
+            timeout: config.request_timeout,
+            slots: Arc::new(Semaphore::new(config.max_inflight.get())),
+            answers,
+            events: events_tx,
+            freshness,
+        }
+    }
+
+    /// Start running `command` (returns at once).
+    pub fn run(&self, command: Command) {
+        match command {
+            Command::Apply { workload, body } => {
+                let this = self.clone();
+                tokio::spawn(async move {
+                    let outcome = this.apply(&workload, &body).await.map(Box::new);
+                    let _ = this.answers.send(Input::Applied { workload, outcome });
+                });
+            }
+            Command::WriteStatus { key, status } => {
+                let this = self.clone();
+                tokio::spawn(async move {
+                    let outcome = this
+                        .with_retries("status", || async {
+                            match tokio::time::timeout(
+                                this.timeout,
+                                write_status(&this.client, &key, &status),
+                            )
+                            .await
+                            {
+                                Ok(Ok(())) => Ok(()),
+                                Ok(Err(error)) => Err(failure_of(&error)),
+                                Err(_) => Err(timed_out(this.timeout)),
+                            }
+                        })
+                        .await
+                        .map(|()| status);
+                    let _ = this.answers.send(Input::StatusWritten { key, outcome });
+                });
+            }
+            Command::Publish { regarding, text } => {
+                if self.events.try_send((regarding, text)).is_err() {
+                    self.metrics.request("event", "dropped");
+                }
+            }
+        }
+    }
+
+    async fn apply(
+        &self,
+        workload: &crate::workload::WorkloadRef,
+        body: &serde_json::Value,
+    ) -> Result<super::workloads::Observation, Failure> {
+        self.with_retries("apply", || async {
+            if let Some(freshness) = &self.freshness
+                && let Err(failure) = freshness.check()
+            {
+                self.metrics.request("apply", "stale_lease");
+                tracing::warn!(%workload, "refusing to apply: the leader Lease is not fresh");
+                return Err(failure);
+            }
+            apply::apply(&self.client, workload, body, self.auto_all, self.timeout)
+                .await
+                .map_err(|error| error.failure())
+        })
+        .await
+    }
+
+    /// Run `attempt` in a slot until it succeeds, fails for good, or [`ATTEMPTS`] are spent; count each.
+    async fn with_retries<T, F, Fut>(&self, request: &'static str, attempt: F) -> Result<T, Failure>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<T, Failure>>,
+    {
+        let mut backoff = FIRST_BACKOFF;
+        let mut tries = 1;
+        loop {
+            let result = {
+                let Ok(_slot) = self.slots.acquire().await else {
+                    return Err(closed());
+                };
+                self.metrics.in_flight.inc();
+                let result = attempt().await;
+                self.metrics.in_flight.dec();
+                result
+            };
+            match result {
+                Ok(value) => {
+                    self.metrics.request(request, "ok");
+                    return Ok(value);
+                }
+                Err(failure) => {
+                    if failure.category != "stale_lease" {
+                        self.metrics.request(request, failure.category);
+                    }
+                    if failure.permanent || tries >= ATTEMPTS {
+                        return Err(failure);
+                    }
+                    tracing::debug!(request, tries, error = %failure.message, "request failed; retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff = backoff.saturating_mul(2);
+                    tries += 1;
+                }
+            }
+        }
+    }
+}
+
+fn failure_of(error: &kube::Error) -> Failure {
+    let (category, permanent) = apply::classify(error);
+    Failure {
+        category,
+        permanent,
+        message: error.to_string(),
+    }
+}
+
+fn timed_out(after: Duration) -> Failure {
+    Failure {
+        category: "timeout",
+        permanent: false,
+        message: format!("no answer within {after:?}"),
+    }
+}
+
+fn closed() -> Failure {
+    Failure {
+        category: "client",
+        permanent: true,
+        message: "the executor is shutting down".to_owned(),
+    }
+}
+
+/// Publish queued Events one after the other, each within `timeout`; a failure is counted, not retried.
+async fn publish_events(
+    events: Events,
+    mut queue: mpsc::Receiver<(Regarding, EventText)>,
+    metrics: Metrics,
+    timeout: Duration,
+) {
+    while let Some((regarding, text)) = queue.recv().await {
+        let reference = match &regarding {
+            Regarding::Workload { workload, uid } => {
+                apply::object_reference(workload, uid.as_deref())
+            }
+            Regarding::ConfigSync(cs) => cs_reference(cs),
+        };
+        let outcome = match tokio::time::timeout(timeout, events.publish(&text, &reference)).await {
+            Ok(Ok(())) => "ok",
+            Ok(Err(error)) => apply::classify(&error).0,
+            Err(_) => "timeout",
+        };
+        metrics.request("event", outcome);
+        if outcome != "ok" {
+            metrics.error("event");
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! A workload reduced to what the decision core keeps: the parsed policy and followed sources, the two
+//! hashes, the labels, and where its own controller is with its latest spec.
+//!
+//! Rollout progress is read from status the way `kubectl rollout status` does: the controller has seen the
+//! latest generation and every replica is updated and available. The fleet budget frees a slot when it is.
+use kube::Resource;
+
+use crate::annotations;
+use crate::lean::workload::ReplicaStatus;
+use crate::lean::{DaemonSetView, DeploymentView, StatefulSetView};
+use crate::workload::{Followed, Workload, WorkloadRef, follow};
+
+/// One workload as the controller needs it.
+#[derive(Debug)]
+pub struct Observation {
+    /// Kind, namespace and name.
+    pub workload: WorkloadRef,
+    /// The object's uid (for Event references).
+    pub uid: Option<String>,
+    /// The parsed policy: `Ok(None)` when the workload is not followed.
+    pub follow: Result<Option<Followed>, annotations::Error>,
+    /// Pod-template `configsync.dev/config-hash`.
+    pub template_hash: Option<String>,
+    /// Metadata `configsync.dev/observed-hash`.
+    pub observed_hash: Option<String>,
+    /// Rollout progress from status.
+    pub progress: Progress,
+    /// `metadata.labels` (ConfigSync target selectors match them).
+    pub labels: std::collections::BTreeMap<String, String>,
+}
+
+/// Where the workload's own controller is with its latest spec.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Progress {
+    /// `metadata.generation`.
+    pub generation: i64,
+    /// `status.observedGeneration`.
+    pub observed_generation: i64,
+    /// Every desired replica is updated and available.
+    pub replicas_done: bool,
+}
+
+impl Progress {
+    /// The rollout of `generation` (or a later one) has completed.
+    pub fn is_complete_for(&self, generation: i64) -> bool {
+        self.observed_generation >= generation
+            && self.observed_generation >= self.generation
+            && self.replicas_done
+    }
+}
+
+/// A workload kind: how to read its rollout progress.
+pub trait Watched: Workload + Resource<DynamicType = ()> {
+    /// The rollout progress from status.
+    fn progress(&self) -> Progress;
+}
+
+fn counts_done(
+    desired: i32,
+    updated: Option<i32>,
+    available: Option<i32>,
+    total: Option<i32>,
+) -> bool {
+    updated.unwrap_or(0) >= desired
+        && available.unwrap_or(0) >= desired
+        && total.unwrap_or(0) <= updated.unwrap_or(0)
+}
+
+/// Progress of a Deployment or StatefulSet (`desired` from `spec.replicas`, default 1).
+fn replicated_progress(
+    generation: Option<i64>,
+    replicas: Option<i32>,
+    status: Option<&ReplicaStatus>,
+) -> Progress {
+    let status = status.copied().unwrap_or_default();
+    Progress {
+        generation: generation.unwrap_or(0),
+        observed_generation: status.observed_generation.unwrap_or(0),
+        replicas_done: counts_done(
+            replicas.unwrap_or(1),
+            status.updated_replicas,
+            status.available_replicas,
+            status.replicas,
+        ),
+    }
+}
+
+impl Watched for DeploymentView {
+    fn progress(&self) -> Progress {
+        let replicas = self.spec.as_ref().and_then(|s| s.replicas);
+        replicated_progress(self.metadata.generation, replicas, self.status.as_ref())
+    }
+}
+
+impl Watched for StatefulSetView {
+    fn progress(&self) -> Progress {
+        let replicas = self.spec.as_ref().and_then(|s| s.replicas);
+        replicated_progress(self.metadata.generation, replicas, self.status.as_ref())
+    }
+}
+
+impl Watched for DaemonSetView {
+    fn progress(&self) -> Progress {
+        let status = self.status.unwrap_or_default();
+        Progress {
+            generation: self.metadata.generation.unwrap_or(0),
+            observed_generation: status.observed_generation.unwrap_or(0),
+            replicas_done: counts_done(
+                status.desired_number_scheduled.unwrap_or(0),
+                status.updated_number_scheduled,
+                status.number_available,
+                Some(status.current_number_scheduled.unwrap_or(0)),
+            ),
+        }
+    }
+}
+
+/// Reduce a workload to what the controller keeps.
+pub fn observe<W: Watched>(object: &W, auto_all: bool) -> Observation {
+    Observation {
+        workload: object.workload_ref(),
+        uid: Workload::meta(object).uid.clone(),
+        follow: follow(object, auto_all),
+        template_hash: object.template_hash().map(str::to_owned),
+        observed_hash: object.observed_hash().map(str::to_owned),
+        progress: object.progress(),
+        labels: Workload::meta(object).labels.clone().unwrap_or_default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn mk_deployment(generation: i64, status: serde_json::Value) -> DeploymentView {
+        serde_json::from_value(json!({
+            "metadata": {"name": "web", "namespace": "prod", "generation": generation,
+                "annotations": {"configsync.dev/auto": "true"}},
+            "spec": {"replicas": 2, "selector": {}, "template": {"spec": {"containers": [
+                {"name": "c", "envFrom": [{"configMapRef": {"name": "app"}}]}]}}},
+            "status": status,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn progress_needs_the_latest_generation_and_all_replicas() {
+        let done = json!({"observedGeneration": 3, "replicas": 2, "updatedReplicas": 2, "availableReplicas": 2});
+        assert!(mk_deployment(3, done.clone()).progress().is_complete_for(3));
+        assert!(!mk_deployment(4, done).progress().is_complete_for(3));
+        let surging = json!({"observedGeneration": 3, "replicas": 3, "updatedReplicas": 2, "availableReplicas": 2});
+        assert!(!mk_deployment(3, surging).progress().is_complete_for(3));
+        let unavailable = json!({"observedGeneration": 3, "replicas": 2, "updatedReplicas": 2, "availableReplicas": 1});
+        assert!(!mk_deployment(3, unavailable).progress().is_complete_for(3));
+    }
+
+    #[test]
+    fn observation_carries_policy_and_refs() {
+        let observation = observe(&mk_deployment(1, json!({})), false);
+        let followed = observation.follow.unwrap().unwrap();
+        assert_eq!(followed.sources.len(), 1);
+        assert_eq!(followed.sources[0].id.name, "app");
+        assert_eq!(observation.template_hash, None);
+    }
+}
