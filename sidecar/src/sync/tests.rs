@@ -71,6 +71,7 @@ impl Harness {
             env_json: None,
             wait,
             cache,
+            ..SyncConfig::default()
         };
         let metrics = Metrics::default();
         let sync = SyncLoop::new(
