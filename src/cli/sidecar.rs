@@ -272,7 +272,8 @@ struct SidecarOptions {
     /// Render once and exit (init container).
     #[arg(long, env = "CONFIGSYNC_ONCE")]
     once: bool,
-    /// Serve /healthz, /livez and /metrics here ("off" to disable).
+    /// Serve /readyz (ready after the first complete publish), /healthz (live: sources report; /livez is the
+    /// same) and /metrics here ("off" to disable).
     #[arg(long, default_value = "0.0.0.0:9533", env = "CONFIGSYNC_HEALTH_ADDR")]
     health_addr: HealthAddr,
 }
