@@ -158,6 +158,8 @@ pub struct Matrix<'a> {
     pub client: &'a Client,
     /// Updates per case.
     pub updates: usize,
+    /// The next version to write: versions grow across cases, so no PATCH ever repeats a set's current data.
+    pub next_version: std::sync::atomic::AtomicUsize,
 }
 
 impl Matrix<'_> {
@@ -233,6 +235,9 @@ impl Matrix<'_> {
         let mut samples = Vec::with_capacity(self.updates);
         for k in 1..=self.updates {
             let index = k % set.sources;
+            let k = self
+                .next_version
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             self.update(set, index, k).await?;
             let answered = Instant::now();
             let file = files[index].clone();

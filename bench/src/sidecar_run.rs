@@ -255,6 +255,7 @@ pub async fn run(
         namespace: &plan.namespace,
         client: &client,
         updates: plan.matrix_updates,
+        next_version: 1.into(),
     };
     matrix.create_sets().await?;
     let mut targets = vec![target.clone()];
