@@ -23,7 +23,10 @@
 //! 5. [`Swapped::finish`]: remove user-visible links no longer in the payload and every version older than the one
 //!    just replaced (its unchanged inodes live on through the new version's links). The replaced version stays until
 //!    the next publish: a reader that resolved `..data` just before the swap still finds every file it was reading,
-//!    so no read through a user-visible name fails for a file that exists in both versions.
+//!    so no read through a user-visible name fails for a file that exists in both versions. The retired versions
+//!    are listed here and, with [`Fsync::Never`], removed on a background thread, so the next publish does not wait
+//!    for hundreds of unlinks (a version created later is never in that list; one left half-removed by an exit is
+//!    found by the next listing).
 //!
 //! # Durability ([`Fsync`])
 //! The kubelet's AtomicWriter writes with `os.WriteFile` and never calls `fsync`: a projected volume lives on tmpfs or
@@ -419,12 +422,12 @@ impl AtomicWriter {
         let Ok(entries) = fs::read_dir(&self.dir) else {
             return;
         };
+        let mut retired = Vec::new();
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
             if is_version_name(&name) {
-                let retired = name != current && Some(name.as_str()) != previous;
-                if retired && let Err(error) = fs::remove_dir_all(entry.path()) {
-                    tracing::warn!(%error, name, "could not remove a retired version");
+                if name != current && Some(name.as_str()) != previous {
+                    retired.push(entry.path());
                 }
                 continue;
             }
@@ -435,10 +438,27 @@ impl AtomicWriter {
                 tracing::warn!(%error, name, "could not remove stale link");
             }
         }
-        if self.fsync == Fsync::Always
-            && let Err(error) = sync_dir(&self.dir)
-        {
-            tracing::warn!(%error, "could not fsync target directory");
+        match self.fsync {
+            Fsync::Always => {
+                remove_versions(&retired);
+                if let Err(error) = sync_dir(&self.dir) {
+                    tracing::warn!(%error, "could not fsync target directory");
+                }
+            }
+            // Off the publish path: the names were listed above, so a version created later is never touched, and
+            // one left half-removed by an exit is found by the next listing.
+            Fsync::Never if !retired.is_empty() => {
+                std::thread::spawn(move || remove_versions(&retired));
+            }
+            Fsync::Never => {}
+        }
+    }
+}
+
+fn remove_versions(retired: &[PathBuf]) {
+    for path in retired {
+        if let Err(error) = fs::remove_dir_all(path) {
+            tracing::warn!(%error, path = %path.display(), "could not remove a retired version");
         }
     }
 }
