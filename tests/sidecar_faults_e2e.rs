@@ -54,7 +54,7 @@ fn api_outage_keeps_the_files_and_health_and_recovers_when_the_api_returns() {
     let (_sidecar, properties) = spawn_redis_sidecar(&mut sidecar, &out);
     wait_until("the health server", || health_addr(&log).is_some());
     let addr = health_addr(&log).unwrap_or_default();
-    wait_until("/healthz ready", || http_get(&addr, "/healthz").is_some());
+    wait_until("/readyz ready", || http_get(&addr, "/readyz").is_some());
     let published = std::fs::read_link(out.join("..data")).expect("..data");
     let metric = "configsync_sidecar_source_restarts_total";
     let restarts = || sample(&http_get(&addr, "/metrics").unwrap_or_default(), metric);
@@ -70,7 +70,8 @@ fn api_outage_keeps_the_files_and_health_and_recovers_when_the_api_returns() {
         "the last files are still served"
     );
     assert_eq!(std::fs::read_link(out.join("..data")).ok(), Some(published));
-    assert!(http_get(&addr, "/healthz").is_some(), "still ready");
+    assert!(http_get(&addr, "/readyz").is_some(), "still ready");
+    assert!(http_get(&addr, "/healthz").is_some(), "still live");
     assert!(http_get(&addr, "/livez").is_some(), "still live");
 
     cluster.set_faults("{}");

@@ -6,7 +6,8 @@
 //!  bench scale       `configsync cluster` (process, HTTP) ◄── generated ConfigMaps, Secrets, Deployments
 //!                    `configsync operator` (process) ─► RSS, ready time, reaction p50/p99, fan-out,
 //!                                                       restart patches, API requests and CPU per update
-//!  bench sidecar     stripped `configsync` size; latency and RSS wait (see `sidecar`)
+//!  bench sidecar     stripped `configsync` size; latency and RSS wait (see `sidecar`); publish cost by
+//!                    projection size and filesystem (see `sidecar_matrix`)
 //! ```
 //! Every subcommand prints a table and, with `--json`, one JSON line with the same numbers. Measurement is
 //! split from I/O: [`stats`], [`openssl`], [`procfs`] and [`scale::objects`] are pure and unit-tested; the
@@ -21,5 +22,6 @@ pub mod procfs;
 pub mod report;
 pub mod scale;
 pub mod sidecar;
+pub mod sidecar_matrix;
 pub mod sidecar_run;
 pub mod stats;

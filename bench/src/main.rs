@@ -58,6 +58,12 @@ enum Command {
         /// Updates per undebounced case (debounced cases run a tenth, at least 5).
         #[arg(long, default_value_t = 200)]
         updates: usize,
+        /// Updates per case of the publish-cost matrix (1 and 200 sources, 350 B to 700 KiB values).
+        #[arg(long, default_value_t = 30)]
+        matrix_updates: usize,
+        /// Run only the publish-cost matrix.
+        #[arg(long)]
+        matrix_only: bool,
         /// Where the sidecar writes (a fresh directory per case under it). The injected volume is an emptyDir
         /// with medium Memory, i.e. tmpfs: hence /dev/shm.
         #[arg(long, default_value = "/dev/shm")]
@@ -131,6 +137,8 @@ async fn main() -> anyhow::Result<()> {
             configsync,
             sidecar_bin,
             updates,
+            matrix_updates,
+            matrix_only,
             dir_base,
             compare_base,
             kubeconfig,
@@ -170,6 +178,8 @@ async fn main() -> anyhow::Result<()> {
                 cluster,
                 namespace,
                 updates: updates.max(1),
+                matrix_updates: matrix_updates.max(1),
+                matrix_only,
             };
             let run = sidecar_run::run(&binaries, &plan, target, compare)
                 .await

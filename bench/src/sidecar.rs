@@ -6,7 +6,8 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::report::Table;
+use crate::report::{Table, percent};
+use crate::sidecar_matrix::MatrixCase;
 use crate::sidecar_run::RunReport;
 use crate::stats;
 
@@ -71,22 +72,23 @@ pub fn tables(size: BinarySize, run: &RunReport) -> Vec<Table> {
         mib(size.stripped),
         "reported".into(),
     ]);
-    let memory = &run.memory_50_sources;
     let part = |kib: Option<u64>| kib.map_or_else(|| "?".into(), |kib| mib(kib * 1024));
-    summary.row(vec![
-        "RSS watching 50 sources (peak)".into(),
-        format!(
-            "{} ({} peak)",
-            mib(memory.rss_kib * 1024),
-            mib(memory.hwm_kib * 1024)
-        ),
-        "< 16 MiB".into(),
-    ]);
-    summary.row(vec![
-        "  of which file-backed / anonymous".into(),
-        format!("{} / {}", part(memory.file_kib), part(memory.anon_kib)),
-        "-".into(),
-    ]);
+    if let Some(memory) = &run.memory_50_sources {
+        summary.row(vec![
+            "RSS watching 50 sources (peak)".into(),
+            format!(
+                "{} ({} peak)",
+                mib(memory.rss_kib * 1024),
+                mib(memory.hwm_kib * 1024)
+            ),
+            "< 16 MiB".into(),
+        ]);
+        summary.row(vec![
+            "  of which file-backed / anonymous".into(),
+            format!("{} / {}", part(memory.file_kib), part(memory.anon_kib)),
+            "-".into(),
+        ]);
+    }
     let mut latency = Table::new(
         "sidecar: PATCH → ..data swap, and → reload notice",
         &[
@@ -128,7 +130,62 @@ pub fn tables(size: BinarySize, run: &RunReport) -> Vec<Table> {
         }));
         histogram.row(row);
     }
-    vec![summary, latency, histogram]
+    vec![summary, latency, histogram, matrix_table(&run.matrix)]
+}
+
+/// The publish-cost matrix: PATCH answered → new content readable, the sidecar's own share, and its RSS.
+fn matrix_table(cases: &[MatrixCase]) -> Table {
+    let mut table = Table::new(
+        "sidecar: one source changed, PATCH answered → new content readable by another process",
+        &[
+            "sources × value, filesystem (mode)",
+            "end-to-end p50",
+            "p99",
+            "max (n)",
+            "sidecar event→swap p50 / p99 (n)",
+            "own share of p50",
+            "RSS (file / anon)",
+        ],
+    );
+    let ms = stats::ms;
+    let mib = |kib: u64| format!("{:.1}", kib as f64 / 1024.0);
+    for case in cases {
+        let Some(e2e) = &case.end_to_end else {
+            continue;
+        };
+        let own = case.inside.as_ref().and_then(|i| i.quantile_bound(0.5));
+        let share = own.map_or_else(
+            || "-".into(),
+            |own| {
+                format!(
+                    "≤ {}",
+                    percent(own.as_secs_f64() / e2e.p50.as_secs_f64().max(1e-9))
+                )
+            },
+        );
+        let memory = &case.memory;
+        let part = |kib: Option<u64>| kib.map_or_else(|| "?".into(), mib);
+        table.row(vec![
+            format!(
+                "{}, {} ({})",
+                case.set.describe(),
+                case.filesystem,
+                case.mode
+            ),
+            ms(e2e.p50),
+            ms(e2e.p99),
+            format!("{} ({})", ms(e2e.max), e2e.count),
+            inside_cell(case.inside.as_ref()),
+            share,
+            format!(
+                "{} MiB ({} / {})",
+                mib(memory.rss_kib),
+                part(memory.file_kib),
+                part(memory.anon_kib)
+            ),
+        ]);
+    }
+    table
 }
 
 /// The sidecar's own event → swap quantiles as bucket bounds, e.g. "≤ 1.25 ms / ≤ 4.00 ms (200)".

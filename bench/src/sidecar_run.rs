@@ -37,6 +37,7 @@ use serde_json::json;
 use crate::procfs::{self, Memory};
 use crate::scale::load;
 use crate::scale::process::{self, Process};
+use crate::sidecar_matrix::{Matrix, MatrixCase, Mode};
 use crate::stats::{self, Summary};
 
 const POLL: Duration = Duration::from_micros(100);
@@ -147,7 +148,7 @@ pub fn parse_inside(text: &str) -> Option<Inside> {
 }
 
 /// GET `/metrics` from `addr` (HTTP/1.0, the whole body).
-fn scrape(addr: &str) -> Result<String, Error> {
+pub(crate) fn scrape(addr: &str) -> Result<String, Error> {
     let local = |e: std::io::Error| Error::Local(format!("scraping {addr}/metrics: {e}"));
     let mut stream = std::net::TcpStream::connect(addr).map_err(local)?;
     stream
@@ -159,7 +160,7 @@ fn scrape(addr: &str) -> Result<String, Error> {
 }
 
 /// A free local port for the sidecar's health server.
-fn free_addr() -> Result<String, Error> {
+pub(crate) fn free_addr() -> Result<String, Error> {
     let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| Error::Local(e.to_string()))?;
     let addr = listener
         .local_addr()
@@ -176,8 +177,10 @@ pub struct RunReport {
     pub compare: Option<Target>,
     /// One entry per case.
     pub latencies: Vec<Latency>,
-    /// RSS with 50 sources synced.
-    pub memory_50_sources: Memory,
+    /// RSS with 50 sources synced (`None` with `--matrix-only`).
+    pub memory_50_sources: Option<Memory>,
+    /// The publish-cost matrix ([`crate::sidecar_matrix`]), on the target then the comparison base.
+    pub matrix: Vec<MatrixCase>,
 }
 
 /// The binaries a sidecar run starts.
@@ -217,6 +220,10 @@ pub struct Plan {
     pub namespace: String,
     /// Updates per undebounced case (debounced: a tenth, at least 5).
     pub updates: usize,
+    /// Updates per case of the publish-cost matrix.
+    pub matrix_updates: usize,
+    /// Run only the matrix (skip the latency cases and the 50-source memory measure).
+    pub matrix_only: bool,
 }
 
 /// Run every case with the sidecar binary under `target`, and the `--wait 0s` cases again under `compare`.
@@ -242,6 +249,27 @@ pub async fn run(
     };
     let client = load::client(&kubeconfig).await?;
     load::ensure_namespace(&client, &plan.namespace).await?;
+    let matrix = Matrix {
+        sidecar: &binaries.sidecar,
+        kubeconfig: &kubeconfig,
+        namespace: &plan.namespace,
+        client: &client,
+        updates: plan.matrix_updates,
+        next_version: 1.into(),
+    };
+    matrix.create_sets().await?;
+    let mut targets = vec![target.clone()];
+    targets.extend(compare.clone());
+    let matrix = matrix.run(&targets, &Mode::Flags).await?;
+    if plan.matrix_only {
+        return Ok(RunReport {
+            target,
+            compare,
+            latencies: Vec::new(),
+            memory_50_sources: None,
+            matrix,
+        });
+    }
     create_sources(&client, &plan.namespace).await?;
     let env = Env {
         sidecar: binaries.sidecar.clone(),
@@ -269,12 +297,13 @@ pub async fn run(
                 .await?,
         );
     }
-    let memory_50_sources = env.memory_50_sources(&target).await?;
+    let memory_50_sources = Some(env.memory_50_sources(&target).await?);
     Ok(RunReport {
         target,
         compare,
         latencies,
         memory_50_sources,
+        matrix,
     })
 }
 
@@ -500,7 +529,7 @@ fn synced_sources(root: &Path) -> usize {
 }
 
 /// Poll `probe` every 100 µs until it yields a value or `limit` passes.
-fn wait_for<T>(
+pub(crate) fn wait_for<T>(
     limit: Duration,
     what: &'static str,
     mut probe: impl FnMut() -> Option<T>,

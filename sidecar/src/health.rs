@@ -1,8 +1,14 @@
-//! Health state and the tiny HTTP server for `/healthz`, `/livez` and `/metrics`.
+//! Health state and the tiny HTTP server for `/readyz`, `/healthz` and `/metrics`, with the operator's endpoint
+//! names and meanings (`operator/src/controller/health.rs`).
 //!
-//! * `/healthz` (readiness): 503 until the first full sync, then 200 while every source is live.
-//! * `/livez` (liveness): 503 when a source has not reported (snapshot or heartbeat) for longer than `stale_after`,
-//!   so the kubelet restarts a sidecar whose watches are stuck even after the watchdog's restarts.
+//! * `/readyz` (readiness and startup): 503 until the first complete publish — every source reported, the files
+//!   swapped in under `..data` and the env files written (from the live API, or from the cache when the API stays
+//!   unreachable) — then 200 for the life of the process: the published data keeps serving through an API outage.
+//!   Injected pods point their startupProbe here, so the app starts only on complete files.
+//! * `/healthz` (liveness): 503 when a source has not reported (snapshot or heartbeat) for longer than `stale_after`,
+//!   so the kubelet restarts a sidecar whose watches are stuck even after the watchdog's restarts; 200 otherwise,
+//!   also before the first publish (a slow first list is not a dead process). `/livez` is the same, kept for
+//!   existing probes.
 //! * `/metrics`: the prometheus-client registry in text format.
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -145,15 +151,15 @@ pub async fn spawn_server(
 fn respond(path: &str, health: &Health, registry: &Registry) -> Response<Full<Bytes>> {
     let status = health.status();
     let (code, body) = match path {
-        "/healthz" | "/readyz" if !status.synced => (
+        "/readyz" if !status.synced => (
             StatusCode::SERVICE_UNAVAILABLE,
-            "waiting for the first sync\n".into(),
+            "waiting for the first complete publish\n".into(),
         ),
-        "/healthz" | "/readyz" | "/livez" if !status.live => (
+        "/healthz" | "/livez" if !status.live => (
             StatusCode::SERVICE_UNAVAILABLE,
             "a source is stale\n".into(),
         ),
-        "/healthz" | "/readyz" | "/livez" => (StatusCode::OK, "ok\n".into()),
+        "/readyz" | "/healthz" | "/livez" => (StatusCode::OK, "ok\n".into()),
         "/metrics" => {
             let mut text = String::new();
             match prometheus_client::encoding::text::encode(&mut text, registry) {
@@ -198,9 +204,10 @@ mod tests {
         )
         .await;
         let addr = addr.expect("bind");
-        assert!(get(addr, "/healthz").await.starts_with("HTTP/1.1 503"));
-        health.synced();
+        assert!(get(addr, "/readyz").await.starts_with("HTTP/1.1 503"));
         assert!(get(addr, "/healthz").await.starts_with("HTTP/1.1 200"));
+        health.synced();
+        assert!(get(addr, "/readyz").await.starts_with("HTTP/1.1 200"));
         let metrics_text = get(addr, "/metrics").await;
         assert!(
             metrics_text.contains("configsync_sidecar_syncs_total 1"),
@@ -243,10 +250,15 @@ mod tests {
         let health = Health::new(1, Duration::from_secs(3600));
         let registry = Registry::default();
         let code = |path: &str, health: &Health| respond(path, health, &registry).status();
-        assert_eq!(code("/healthz", &health), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(code("/readyz", &health), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            code("/healthz", &health),
+            StatusCode::OK,
+            "alive before the first publish"
+        );
         assert_eq!(code("/livez", &health), StatusCode::OK);
         health.synced();
-        assert_eq!(code("/healthz", &health), StatusCode::OK);
+        assert_eq!(code("/readyz", &health), StatusCode::OK);
         assert_eq!(code("/metrics", &health), StatusCode::OK);
         assert_eq!(code("/other", &health), StatusCode::NOT_FOUND);
         let stale = Health::new(1, Duration::ZERO);
@@ -255,7 +267,12 @@ mod tests {
         while stale.status().live && std::time::Instant::now() < deadline {
             std::thread::yield_now();
         }
-        assert_eq!(code("/livez", &stale), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(code("/healthz", &stale), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(code("/livez", &stale), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            code("/readyz", &stale),
+            StatusCode::OK,
+            "published data keeps serving while the API is away"
+        );
     }
 }

@@ -7,7 +7,7 @@
 //!                                             silent ones)  ▼
 //!                                                        Batch ─▶ runner::run_notifier ─▶ reload (signal|HTTP|command)
 //!                                                              └▶ supervise (exec mode: reload signal or restart)
-//!  health: /healthz (ready after first sync, live while sources report), /livez, /metrics (metrics)
+//!  health: /readyz (after the first complete publish), /healthz = /livez (sources report), /metrics (metrics)
 //!  cache (--cache-dir, --cache-keys): live syncs ─seal─▶ configsync_envelope::Store ─open─▶ published at start
 //!                                     when the API stays silent for --cache-timeout
 //! ```

@@ -229,6 +229,15 @@ impl Metrics {
             .get()
     }
 
+    /// Errors of `category` so far (for tests and logs).
+    pub fn errors(&self, category: ErrorCategory) -> u64 {
+        self.errors
+            .get_or_create(&ErrorLabels {
+                category: category.as_str().into(),
+            })
+            .get()
+    }
+
     /// Syncs so far.
     pub fn syncs(&self) -> u64 {
         self.syncs.get()

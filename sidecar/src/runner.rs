@@ -28,7 +28,7 @@ use crate::watchdog::{WatchdogConfig, supervise_source};
 pub struct RunConfig {
     /// Projection settings.
     pub sync: SyncConfig,
-    /// Serve `/healthz`, `/livez` and `/metrics` here.
+    /// Serve `/readyz`, `/healthz` (= `/livez`) and `/metrics` here.
     pub health_addr: Option<SocketAddr>,
     /// Source restart policy.
     pub watchdog: WatchdogConfig,
@@ -145,7 +145,7 @@ async fn start_pipeline(
         let bound = health::spawn_server(addr, health.clone(), Arc::new(registry))
             .await
             .map_err(|source| RunError::BindHealth { addr, source })?;
-        tracing::info!(%bound, "serving /healthz, /livez and /metrics");
+        tracing::info!(%bound, "serving /healthz, /readyz, /livez and /metrics");
     }
     let slots = sources.len();
     let (source_tx, source_rx) = mpsc::channel(64);

@@ -13,6 +13,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use configsync_envelope::KeyRing;
 use configsync_sidecar::api::{ApiSource, Selection};
+use configsync_sidecar::atomic::Fsync;
 use configsync_sidecar::cache::SourceCache;
 use configsync_sidecar::mounted::MountedDir;
 use configsync_sidecar::reload::http::HttpReload;
@@ -134,6 +135,15 @@ struct SidecarOptions {
     /// Output directory for files (kubelet-style atomic `..data` swap).
     #[arg(long, env = "CONFIGSYNC_DIR", help_heading = "Projection")]
     dir: Option<PathBuf>,
+    /// fsync what is published into --dir: never (tmpfs or an emptyDir, which a restarted sidecar re-checks
+    /// against the API before it is ready) or always (a target that must survive a node crash on its own).
+    #[arg(
+        long,
+        default_value = "never",
+        env = "CONFIGSYNC_FSYNC",
+        help_heading = "Projection"
+    )]
+    fsync: Fsync,
     /// Put all keys directly in --dir instead of one sub-directory per source.
     #[arg(long, env = "CONFIGSYNC_FLAT", help_heading = "Projection")]
     flat: bool,
@@ -262,7 +272,8 @@ struct SidecarOptions {
     /// Render once and exit (init container).
     #[arg(long, env = "CONFIGSYNC_ONCE")]
     once: bool,
-    /// Serve /healthz, /livez and /metrics here ("off" to disable).
+    /// Serve /readyz (ready after the first complete publish), /healthz (live: sources report; /livez is the
+    /// same) and /metrics here ("off" to disable).
     #[arg(long, default_value = "0.0.0.0:9533", env = "CONFIGSYNC_HEALTH_ADDR")]
     health_addr: HealthAddr,
 }
@@ -561,6 +572,7 @@ impl SidecarOptions {
         let sync = SyncConfig {
             layout,
             dir: self.dir,
+            fsync: self.fsync,
             env_file: self.env_file,
             env_json: self.env_json,
             wait: self.wait,

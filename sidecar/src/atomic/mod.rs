@@ -1,23 +1,48 @@
 //! Atomic multi-file publishing, following the kubelet's AtomicWriter (`pkg/volume/util/atomic_writer.go`).
 //!
 //! ```text
-//! <dir>/..2026_11_27_01_30_00.Ab3xYz/   one complete version (files chmod-ed explicitly, fsynced)
+//! <dir>/..2026_11_27_01_30_00.Ab3xYz/   one complete version (files chmod-ed explicitly)
 //! <dir>/..data -> ..2026_11_27_01_30_00.Ab3xYz   switched with one rename(2)
 //! <dir>/redis-config -> ..data/redis-config     user-visible names: symlinks through ..data
 //! ```
 //! # Theory of operation
-//! 1. Read the current version through `..data` and byte-compare it (bytes and modes) with the new payload; stop if
-//!    equal, so unchanged content is never rewritten ([`published`]: names, modes and sizes first, then the bytes
-//!    until the first difference).
-//! 2. Write every file into a fresh hidden timestamped directory, `chmod` it explicitly (regardless of umask) and
-//!    `fsync` it, then `fsync` the directories.
+//! 1. Decide whether anything changed. The writer remembers the payload it published last (the values are shared,
+//!    reference-counted buffers, so an unchanged source compares by pointer): equal → stop. Without that memory (the
+//!    first publish of a process, or `..data` moved by someone else) it byte-compares the version on disk
+//!    ([`published`]: names, modes and sizes first, then the bytes until the first difference), so unchanged content
+//!    is never rewritten and a torn file left by a crash is always replaced.
+//! 2. Fill a fresh hidden timestamped directory: a file whose path, mode and bytes equal the remembered version's
+//!    enters as a **hard link** to the old inode; only changed or new files are written (and `chmod`-ed explicitly,
+//!    regardless of umask). Published inodes are never opened for writing, so a link shares bytes that can no longer
+//!    change. The cost of a publish is one file write per changed key plus one `link(2)` (and one `mkdir` per source
+//!    sub-directory) per unchanged file, instead of rewriting the whole projection.
 //! 3. Create missing user-visible symlinks `name -> ..data/name` (they resolve through `..data`, so they point at the
 //!    old version until the swap). An existing entry that is not such a link belongs to someone else: error.
 //! 4. `symlink(new, ..data_tmp)` then `rename(..data_tmp, ..data)`: the one atomic switch. [`AtomicWriter::swap`]
-//!    returns here, so the caller can tell the app at once: the new version is complete on disk before the rename.
-//! 5. [`Swapped::finish`]: `fsync` the directory (the rename is durable), remove user-visible links no longer in the
-//!    payload and the old version, `fsync` the directory again. The old version is removed only after the rename is
-//!    durable, so after a crash `..data` points at a complete version whichever rename survived.
+//!    returns here, so the caller can tell the app at once.
+//! 5. [`Swapped::finish`]: remove user-visible links no longer in the payload and every version older than the one
+//!    just replaced (its unchanged inodes live on through the new version's links). The replaced version stays until
+//!    the next publish: a reader that resolved `..data` just before the swap still finds every file it was reading,
+//!    so no read through a user-visible name fails for a file that exists in both versions. The retired versions
+//!    are listed here and, with [`Fsync::Never`], removed on a background thread, so the next publish does not wait
+//!    for hundreds of unlinks (a version created later is never in that list; one left half-removed by an exit is
+//!    found by the next listing).
+//!
+//! # Durability ([`Fsync`])
+//! The kubelet's AtomicWriter writes with `os.WriteFile` and never calls `fsync`: a projected volume lives on tmpfs or
+//! in the pod's directory and is rebuilt from the API after a node restart. The sidecar's targets:
+//! * **tmpfs** (`emptyDir` with `medium: Memory`, what injection creates): `fsync` is a no-op there; nothing survives
+//!   a crash anyway. [`Fsync::Never`].
+//! * **disk-backed `emptyDir`**: it dies with its pod, and a restarted sidecar byte-compares the version on disk with
+//!   the API's data before its first publish and before reporting ready (step 1 without memory), so a version torn
+//!   by a power cut is replaced before the app is started (the startupProbe on `/readyz`). Durability buys nothing
+//!   here: [`Fsync::Never`], the default.
+//! * **a target that must survive a crash on its own** (hostPath, a persistent volume read before the sidecar runs):
+//!   `--fsync always` ([`Fsync::Always`]): new files and directories are `fsync`ed before the swap, the rename after
+//!   it, and the old version is removed only once the rename is durable, so after a crash `..data` points at a
+//!   complete version whichever rename survived.
+//! * **the encrypted cache** ([`crate::cache`]) is read precisely after a restart: it is always written with
+//!   [`write_file_atomic`], which `fsync`s the file and its directory.
 //!
 //! # Guarantees
 //! A reader that resolves `..data` once sees one complete version: never a half-written file, never a mix of two
@@ -28,6 +53,7 @@ use std::fs;
 use std::io::{self, Write};
 use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use crate::render::{FileEntry, RelPath};
@@ -36,6 +62,46 @@ use crate::render::{FileEntry, RelPath};
 pub const DATA_LINK: &str = "..data";
 /// The temporary symlink renamed over [`DATA_LINK`].
 pub const DATA_TMP_LINK: &str = "..data_tmp";
+
+/// Whether a publish `fsync`s what it writes; see the module docs for the policy per target.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Fsync {
+    /// Never (tmpfs, `emptyDir`): what the kubelet does for projected volumes.
+    #[default]
+    Never,
+    /// New files, directories and the `..data` rename are made durable.
+    Always,
+}
+
+impl std::str::FromStr for Fsync {
+    type Err = String;
+
+    fn from_str(input: &str) -> Result<Self, Self::Err> {
+        match input {
+            "never" => Ok(Self::Never),
+            "always" => Ok(Self::Always),
+            other => Err(format!(
+                "unknown fsync policy {other:?}: give never or always"
+            )),
+        }
+    }
+}
+
+/// The version this writer published last and its payload (values shared with the snapshots).
+#[derive(Debug)]
+struct Remembered {
+    version: String,
+    files: BTreeMap<RelPath, FileEntry>,
+}
+
+/// How the files of a new version came to be.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Filled {
+    /// Files written (changed or new).
+    pub written: usize,
+    /// Files hard-linked from the previous version (unchanged).
+    pub linked: usize,
+}
 
 /// What a publish did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,16 +162,30 @@ pub enum WriteError {
     },
 }
 
-/// Publishes complete versions of a file set into one directory.
+/// Publishes complete versions of a file set into one directory. Clones share the memory of the last publish, so
+/// keep one writer (or its clones) per directory for the life of the process.
 #[derive(Debug, Clone)]
 pub struct AtomicWriter {
     dir: PathBuf,
+    fsync: Fsync,
+    last: Arc<Mutex<Option<Remembered>>>,
 }
 
 impl AtomicWriter {
-    /// A writer for `dir` (created on first publish).
+    /// A writer for `dir` (created on first publish) that never `fsync`s.
     pub fn new(dir: impl Into<PathBuf>) -> Self {
-        Self { dir: dir.into() }
+        Self {
+            dir: dir.into(),
+            fsync: Fsync::Never,
+            last: Arc::default(),
+        }
+    }
+
+    /// The same writer with the `fsync` policy `fsync`.
+    #[must_use]
+    pub fn with_fsync(mut self, fsync: Fsync) -> Self {
+        self.fsync = fsync;
+        self
     }
 
     /// The target directory.
@@ -161,13 +241,24 @@ impl AtomicWriter {
             path: self.dir.clone(),
             source,
         })?;
+        let mut last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
         let old_version = self.current_version()?;
-        if let Some(old) = &old_version
-            && self.is_published(old, files)
-        {
-            return Ok(None);
+        let remembered = last
+            .as_ref()
+            .filter(|r| old_version.as_deref() == Some(r.version.as_str()));
+        match (&old_version, remembered) {
+            (Some(_), Some(remembered)) if remembered.files == *files => return Ok(None),
+            (Some(old), None) if self.is_published(old, files) => {
+                *last = Some(Remembered {
+                    version: old.clone(),
+                    files: files.clone(),
+                });
+                return Ok(None);
+            }
+            _ => {}
         }
-        let new_dir = self.write_version(files)?;
+        let reuse = remembered.map(|r| (self.dir.join(&r.version), &r.files));
+        let (new_dir, filled) = self.write_version(files, reuse)?;
         let visible: BTreeSet<&str> = files.keys().map(RelPath::first_element).collect();
         let created = self.create_visible_links(&visible)?;
         let version = file_name(new_dir.path());
@@ -177,11 +268,16 @@ impl AtomicWriter {
         }
         let swapped_at = Instant::now();
         let _kept = new_dir.keep();
+        *last = Some(Remembered {
+            version: version.clone(),
+            files: files.clone(),
+        });
         Ok(Some(Swapped {
             writer: self.clone(),
             visible: visible.into_iter().map(str::to_owned).collect(),
             old_version,
             version,
+            filled,
             swapped_at,
         }))
     }
@@ -222,10 +318,13 @@ impl AtomicWriter {
         }
     }
 
+    /// Fill a new version directory: unchanged files (same path, mode and bytes as in `reuse`, the previous version's
+    /// directory and payload) are hard-linked, the others written.
     fn write_version(
         &self,
         files: &BTreeMap<RelPath, FileEntry>,
-    ) -> Result<tempfile::TempDir, WriteError> {
+        reuse: Option<(PathBuf, &BTreeMap<RelPath, FileEntry>)>,
+    ) -> Result<(tempfile::TempDir, Filled), WriteError> {
         let prefix = format!(
             "..{}.",
             jiff::Timestamp::now().strftime("%Y_%m_%d_%H_%M_%S")
@@ -242,6 +341,7 @@ impl AtomicWriter {
         let root = new_dir.path();
         fs::set_permissions(root, fs::Permissions::from_mode(0o755)).map_err(failed(root))?;
         let mut dirs = BTreeSet::from([root.to_path_buf()]);
+        let mut filled = Filled::default();
         for (path, entry) in files {
             let target = root.join(path.as_str());
             if let Some(parent) = target.parent().filter(|p| !dirs.contains(*p)) {
@@ -250,12 +350,24 @@ impl AtomicWriter {
                     .map_err(failed(parent))?;
                 dirs.insert(parent.to_path_buf());
             }
-            write_file(&target, entry).map_err(failed(&target))?;
+            let old = reuse
+                .as_ref()
+                .filter(|(_, previous)| previous.get(path) == Some(entry))
+                .map(|(old_root, _)| old_root.join(path.as_str()));
+            // A link that fails (the old file was removed by hand, a link limit) falls back to a write.
+            if old.is_some_and(|old| fs::hard_link(old, &target).is_ok()) {
+                filled.linked += 1;
+                continue;
+            }
+            write_file(&target, entry, self.fsync).map_err(failed(&target))?;
+            filled.written += 1;
         }
-        for dir in dirs.iter().rev() {
-            sync_dir(dir).map_err(failed(dir))?;
+        if self.fsync == Fsync::Always {
+            for dir in dirs.iter().rev() {
+                sync_dir(dir).map_err(failed(dir))?;
+            }
         }
-        Ok(new_dir)
+        Ok((new_dir, filled))
     }
 
     /// Create `name -> ..data/name` for each visible name that has no link yet; returns the links created.
@@ -303,54 +415,87 @@ impl AtomicWriter {
         fs::rename(&tmp, &data).map_err(switch(&data))
     }
 
-    /// Remove stale visible links and the old version. Failures here are logged: the new version is already live.
-    fn cleanup(&self, visible: &BTreeSet<String>, old_version: Option<&str>) {
-        if let Ok(entries) = fs::read_dir(&self.dir) {
-            for entry in entries.flatten() {
-                let name = entry.file_name().to_string_lossy().into_owned();
-                let ours = fs::read_link(entry.path())
-                    .is_ok_and(|t| t == Path::new(DATA_LINK).join(&name));
-                let stale = !name.starts_with("..") && ours && !visible.contains(name.as_str());
-                if let Err(error) = stale.then(|| fs::remove_file(entry.path())).transpose() {
-                    tracing::warn!(%error, name, "could not remove stale link");
+    /// Remove stale visible links and every version older than `previous` (the one just replaced, kept until the
+    /// next publish so that a reader that resolved `..data` just before the swap can finish its read). Failures here
+    /// are logged: the new version is already live.
+    fn cleanup(&self, visible: &BTreeSet<String>, current: &str, previous: Option<&str>) {
+        let Ok(entries) = fs::read_dir(&self.dir) else {
+            return;
+        };
+        let mut retired = Vec::new();
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if is_version_name(&name) {
+                if name != current && Some(name.as_str()) != previous {
+                    retired.push(entry.path());
                 }
+                continue;
+            }
+            let ours =
+                fs::read_link(entry.path()).is_ok_and(|t| t == Path::new(DATA_LINK).join(&name));
+            let stale = !name.starts_with("..") && ours && !visible.contains(name.as_str());
+            if let Err(error) = stale.then(|| fs::remove_file(entry.path())).transpose() {
+                tracing::warn!(%error, name, "could not remove stale link");
             }
         }
-        let old = old_version.filter(|old| old.starts_with("..") && !old.contains('/'));
-        if let Err(error) = old
-            .map(|old| fs::remove_dir_all(self.dir.join(old)))
-            .transpose()
-        {
-            tracing::warn!(%error, ?old, "could not remove old version");
-        }
-        if let Err(error) = sync_dir(&self.dir) {
-            tracing::warn!(%error, "could not fsync target directory");
+        match self.fsync {
+            Fsync::Always => {
+                remove_versions(&retired);
+                if let Err(error) = sync_dir(&self.dir) {
+                    tracing::warn!(%error, "could not fsync target directory");
+                }
+            }
+            // Off the publish path: the names were listed above, so a version created later is never touched, and
+            // one left half-removed by an exit is found by the next listing.
+            Fsync::Never if !retired.is_empty() => {
+                std::thread::spawn(move || remove_versions(&retired));
+            }
+            Fsync::Never => {}
         }
     }
 }
 
+fn remove_versions(retired: &[PathBuf]) {
+    for path in retired {
+        if let Err(error) = fs::remove_dir_all(path) {
+            tracing::warn!(%error, path = %path.display(), "could not remove a retired version");
+        }
+    }
+}
+
+/// Whether `name` is a version directory's name: `..` then the timestamp (`..2026_11_27_01_30_00.Ab3xYz`).
+fn is_version_name(name: &str) -> bool {
+    name.strip_prefix("..")
+        .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()) && !rest.contains('/'))
+}
+
 /// A version made visible by [`AtomicWriter::swap`], whose old version is still on disk.
 #[derive(Debug)]
-#[must_use = "call finish() to make the swap durable and remove the old version"]
+#[must_use = "call finish() to make the swap durable and remove retired versions"]
 pub struct Swapped {
     writer: AtomicWriter,
     visible: BTreeSet<String>,
     old_version: Option<String>,
     /// The name of the new timestamped directory.
     pub version: String,
+    /// How many files were written and how many linked from the previous version.
+    pub filled: Filled,
     /// When the `..data` rename returned (files visible).
     pub swapped_at: Instant,
 }
 
 impl Swapped {
-    /// Step 5 of the module docs: `fsync` the directory so the rename is durable, then remove stale links and the
-    /// old version. Failures are logged: the new version is already live.
+    /// Step 5 of the module docs: with [`Fsync::Always`], `fsync` the directory so the rename is durable; then remove
+    /// stale links and the versions before the one just replaced. Failures are logged: the new version is already
+    /// live.
     pub fn finish(self) {
-        if let Err(error) = sync_dir(&self.writer.dir) {
+        if self.writer.fsync == Fsync::Always
+            && let Err(error) = sync_dir(&self.writer.dir)
+        {
             tracing::warn!(%error, "could not fsync target directory after the swap");
         }
         self.writer
-            .cleanup(&self.visible, self.old_version.as_deref());
+            .cleanup(&self.visible, &self.version, self.old_version.as_deref());
     }
 }
 
@@ -376,11 +521,14 @@ pub fn write_file_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()>
     sync_dir(parent)
 }
 
-fn write_file(path: &Path, entry: &FileEntry) -> io::Result<()> {
-    let mut file = fs::File::create(path)?;
+fn write_file(path: &Path, entry: &FileEntry, fsync: Fsync) -> io::Result<()> {
+    let mut file = fs::File::create_new(path)?;
     file.write_all(entry.bytes.as_bytes())?;
     file.set_permissions(fs::Permissions::from_mode(entry.mode))?;
-    file.sync_all()
+    match fsync {
+        Fsync::Always => file.sync_all(),
+        Fsync::Never => Ok(()),
+    }
 }
 
 fn sync_dir(dir: &Path) -> io::Result<()> {
@@ -401,6 +549,8 @@ fn file_name(path: &Path) -> String {
         .unwrap_or_default()
 }
 
+#[cfg(test)]
+mod link_tests;
 mod published;
 #[cfg(test)]
 mod tests;

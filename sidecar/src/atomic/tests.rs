@@ -91,7 +91,7 @@ fn identical_content_is_not_rewritten_but_a_mode_change_is() {
 }
 
 #[test]
-fn update_removes_stale_links_and_the_old_version() {
+fn update_removes_stale_links_and_versions_older_than_the_replaced_one() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let writer = AtomicWriter::new(tmp.path());
     writer
@@ -115,11 +115,26 @@ fn update_removes_stale_links_and_the_old_version() {
         Some("not ours"),
         "foreign files are left alone"
     );
+    let v1 = v1.expect("v1 version");
     assert!(
-        v1.is_some_and(|v1| !tmp.path().join(v1).exists()),
-        "old version removed"
+        tmp.path().join(&v1).exists(),
+        "the replaced version stays until the next publish"
     );
-    assert_eq!(hidden_entries(tmp.path()), vec![v2, DATA_LINK.to_string()]);
+    let Ok(Publish::Published { version: v3 }) = writer.publish(&mk_files(&[("keep", "3", 0o644)]))
+    else {
+        panic!("v3 must publish")
+    };
+    let deadline = Instant::now() + std::time::Duration::from_secs(10);
+    while tmp.path().join(&v1).exists() {
+        assert!(
+            Instant::now() < deadline,
+            "older versions removed (in the background)"
+        );
+        std::thread::yield_now();
+    }
+    let mut expected = vec![v2, v3, DATA_LINK.to_string()];
+    expected.sort();
+    assert_eq!(hidden_entries(tmp.path()), expected);
 }
 
 #[test]
@@ -258,7 +273,7 @@ fn check_writable_names_the_directory_and_cleans_up() {
 }
 
 #[test]
-fn swap_shows_the_new_version_and_finish_removes_the_old_one() {
+fn swap_shows_the_new_version_and_finish_keeps_only_the_replaced_one() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let writer = AtomicWriter::new(tmp.path().join("out"));
     let dir = writer.dir().to_path_buf();
@@ -282,7 +297,13 @@ fn swap_shows_the_new_version_and_finish_removes_the_old_one() {
     );
     let v2 = swapped.version.clone();
     swapped.finish();
-    assert_eq!(hidden_entries(&dir), [v2, DATA_LINK.to_owned()]);
+    let mut expected = vec![v1, v2, DATA_LINK.to_owned()];
+    expected.sort();
+    assert_eq!(
+        hidden_entries(&dir),
+        expected,
+        "the replaced version stays one publish"
+    );
     assert!(
         fs::symlink_metadata(dir.join("a")).is_err(),
         "stale link removed"

@@ -23,7 +23,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use crate::atomic::{AtomicWriter, Swapped, WriteError, write_file_atomic};
+use crate::atomic::{AtomicWriter, Fsync, Swapped, WriteError, write_file_atomic};
 use crate::cache::{CacheDecision, SourceCache, decide};
 use crate::health::Health;
 use crate::metrics::{ErrorCategory, Metrics};
@@ -39,6 +39,8 @@ pub struct SyncConfig {
     pub layout: Layout,
     /// Target directory for files (none: env only).
     pub dir: Option<PathBuf>,
+    /// Whether publishing into `dir` `fsync`s (see [`crate::atomic`] for the policy per target).
+    pub fsync: Fsync,
     /// Dotenv file to write.
     pub env_file: Option<PathBuf>,
     /// JSON env file to write.
@@ -116,6 +118,9 @@ impl SyncError {
 #[derive(Debug)]
 pub struct SyncLoop {
     config: SyncConfig,
+    /// The writer of `config.dir`, kept for the loop's life: it remembers the published payload, so unchanged files
+    /// are linked, not rewritten.
+    writer: Option<AtomicWriter>,
     snapshots: Vec<Option<Snapshot>>,
     debounce: Debounce,
     last_env: Option<EnvVars>,
@@ -134,7 +139,12 @@ impl SyncLoop {
     pub fn new(config: SyncConfig, sources: usize, health: Health, metrics: Metrics) -> Self {
         let debounce = Debounce::new(config.wait);
         let snapshots = vec![None; sources];
+        let writer = config
+            .dir
+            .as_ref()
+            .map(|dir| AtomicWriter::new(dir).with_fsync(config.fsync));
         Self {
+            writer,
             config,
             snapshots,
             debounce,
@@ -361,8 +371,8 @@ impl SyncLoop {
             tracing::warn!(warning, "environment key renamed");
         }
         let mut swapped = None;
-        if let Some(dir) = &self.config.dir {
-            let (writer, files) = (AtomicWriter::new(dir), std::mem::take(&mut rendered.files));
+        if let Some(writer) = &self.writer {
+            let (writer, files) = (writer.clone(), std::mem::take(&mut rendered.files));
             let file_count = files.len();
             swapped = tokio::task::spawn_blocking(move || writer.swap(&files))
                 .await
@@ -376,6 +386,8 @@ impl SyncLoop {
                 tracing::info!(
                     version = swapped.version,
                     files = file_count,
+                    written = swapped.filled.written,
+                    linked = swapped.filled.linked,
                     "published new version"
                 );
                 self.files_pending = true;

@@ -23,6 +23,7 @@ struct Harness {
     batches: mpsc::Receiver<Batch>,
     dir: tempfile::TempDir,
     metrics: Metrics,
+    health: Health,
     task: tokio::task::JoinHandle<Result<(), SyncError>>,
 }
 
@@ -71,14 +72,11 @@ impl Harness {
             env_json: None,
             wait,
             cache,
+            ..SyncConfig::default()
         };
         let metrics = Metrics::default();
-        let sync = SyncLoop::new(
-            config,
-            sources,
-            Health::new(sources, Duration::from_secs(3600)),
-            metrics.clone(),
-        );
+        let health = Health::new(sources, Duration::from_secs(3600));
+        let sync = SyncLoop::new(config, sources, health.clone(), metrics.clone());
         let (tx, rx) = mpsc::channel(16);
         let (batch_tx, batches) = mpsc::channel(16);
         let task = tokio::spawn(sync.run(rx, batch_tx, once));
@@ -87,6 +85,7 @@ impl Harness {
             batches,
             dir,
             metrics,
+            health,
             task,
         }
     }
@@ -126,6 +125,37 @@ async fn first_sync_waits_for_every_source_and_publishes_before_the_batch() {
         (h.read("a/k").as_deref(), h.read("b/k").as_deref()),
         (Some("a1"), Some("b1"))
     );
+    h.task.abort();
+}
+
+/// Readiness (`/readyz`, the startupProbe) follows the first complete publish: not when some sources reported, not
+/// when all reported but the publish failed, only once the files are visible.
+#[tokio::test]
+async fn ready_only_after_the_first_complete_publish() {
+    let mut h = Harness::start(2, false, false);
+    h.send(0, mk_source(SourceKind::ConfigMap, "a", &[("k", "a1")]))
+        .await;
+    assert!(!h.health.status().synced, "one of two sources reported");
+    h.send(
+        1,
+        mk_source(SourceKind::ConfigMap, "b", &[("../escape", "x")]),
+    )
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while h.metrics.errors(ErrorCategory::Render) == 0 {
+        assert!(Instant::now() < deadline, "the bad key is reported");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(
+        !h.health.status().synced,
+        "every source reported, the publish failed"
+    );
+    assert_eq!(h.read("a/k"), None, "nothing half-valid published");
+    h.send(1, mk_source(SourceKind::ConfigMap, "b", &[("k", "b1")]))
+        .await;
+    assert!(h.next_batch().await.initial);
+    assert!(h.health.status().synced);
+    assert_eq!(h.read("a/k").as_deref(), Some("a1"));
     h.task.abort();
 }
 
