@@ -15,7 +15,10 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use serde_json::Value;
-use support::{Cluster, Process, http_status, path_str, read_text, run_ok, start, wait_until};
+use support::{
+    Cluster, Process, http_status, path_str, read_text, run_ok, sidecar_health_addr, start,
+    wait_until,
+};
 
 /// The documents of an example after `configsync inject`, moved into the test's namespace.
 fn injected_example(cluster: &Cluster, example: &str) -> Vec<Value> {
@@ -75,14 +78,6 @@ fn run_container(
     Process(command.spawn().expect("start the sidecar"))
 }
 
-/// The address the sidecar's health server bound, from its log.
-fn health_addr(log: &Path) -> Option<String> {
-    let text = read_text(log);
-    let line = text.lines().find(|l| l.contains("serving /healthz"))?;
-    let addr = line.split("bound=").nth(1)?.split_whitespace().next()?;
-    Some(addr.to_owned())
-}
-
 /// The kubelet starts the app once the startup probe passes; by then the first full sync is on disk.
 ///
 /// Not covered, because it does not hold today: a named source that does not exist yet. The sidecar's first
@@ -105,8 +100,8 @@ fn the_app_starts_only_on_the_first_full_sync() {
     let (data, log) = (work.path().join("data"), work.path().join("sidecar.log"));
     let reload = ["CONFIGSYNC_SIGNAL", "CONFIGSYNC_PROCESS_NAME"];
     let _sidecar = run_container(&cluster, &sidecar, &data, &log, &reload);
-    wait_until("the health server", || health_addr(&log).is_some());
-    let addr = health_addr(&log).unwrap_or_default();
+    wait_until("the health server", || sidecar_health_addr(&log).is_some());
+    let addr = sidecar_health_addr(&log).unwrap_or_default();
     let file = data.join("web-config/nginx.conf");
     let mut published_when_ready = None;
     wait_until("the startup probe passes", || {

@@ -16,8 +16,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use support::{
-    Process, http_get, path_str, read_text, sidecar_command, spawn_redis_sidecar, start_embedded,
-    wait_until,
+    Process, http_get, path_str, read_text, sidecar_command, sidecar_health_addr,
+    spawn_redis_sidecar, start_embedded, wait_until,
 };
 
 /// The value of the sample `name` (with its labels) in a Prometheus text body.
@@ -26,14 +26,6 @@ fn sample(metrics: &str, name: &str) -> Option<f64> {
         .lines()
         .find(|l| l.starts_with(name) && l.as_bytes().get(name.len()) == Some(&b' '))
         .and_then(|l| l.rsplit(' ').next()?.parse().ok())
-}
-
-/// The address the sidecar's health server bound, from its log (`... bound=127.0.0.1:PORT`).
-fn health_addr(log: &Path) -> Option<String> {
-    let text = read_text(log);
-    let line = text.lines().find(|l| l.contains("serving /healthz"))?;
-    let addr = line.split("bound=").nth(1)?.split_whitespace().next()?;
-    Some(addr.to_owned())
 }
 
 /// The API fails every request and every watch is cut: the sidecar keeps the files it published and stays
@@ -52,8 +44,8 @@ fn api_outage_keeps_the_files_and_health_and_recovers_when_the_api_returns() {
         .stdout(Stdio::null())
         .stderr(File::create(&log).expect("log file"));
     let (_sidecar, properties) = spawn_redis_sidecar(&mut sidecar, &out);
-    wait_until("the health server", || health_addr(&log).is_some());
-    let addr = health_addr(&log).unwrap_or_default();
+    wait_until("the health server", || sidecar_health_addr(&log).is_some());
+    let addr = sidecar_health_addr(&log).unwrap_or_default();
     wait_until("/readyz ready", || http_get(&addr, "/readyz").is_some());
     let published = std::fs::read_link(out.join("..data")).expect("..data");
     let metric = "configsync_sidecar_source_restarts_total";

@@ -567,6 +567,14 @@ pub fn repo(path: &str) -> String {
     format!("{}/{path}", env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The address a sidecar's health server bound, from its log (`... serving /healthz ... bound=127.0.0.1:PORT`).
+pub fn sidecar_health_addr(log: &Path) -> Option<String> {
+    let text = read_text(log);
+    let line = text.lines().find(|l| l.contains("serving /healthz"))?;
+    let addr = line.split("bound=").nth(1)?.split_whitespace().next()?;
+    Some(addr.to_owned())
+}
+
 /// A file's text; empty while it does not exist (yet).
 pub fn read_text(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_default()
