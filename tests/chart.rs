@@ -345,13 +345,6 @@ fn install_values(cluster: &Cluster) -> Vec<String> {
         "--set".to_owned(),
         format!("sidecar.image={SIDECAR_IMAGE}"),
     ];
-    if !cluster.is_real() {
-        // The embedded server serves no policy/v1 (docs/install.md says so).
-        args.extend([
-            "--set".to_owned(),
-            "podDisruptionBudget.enabled=false".to_owned(),
-        ]);
-    }
     args
 }
 
@@ -364,7 +357,6 @@ fn objects_of(cluster: &Cluster, release: &str) -> String {
         "clusterroles,clusterrolebindings,mutatingwebhookconfigurations",
     ]
     .iter()
-    .filter(|kinds| cluster.is_real() || !kinds.contains("poddisruptionbudgets"))
     .map(|kinds| cluster.ok(&["get", kinds, "-A", "-l", &selector, "-o", "name"]))
     .collect()
 }
@@ -410,6 +402,12 @@ fn helm_install_upgrade_and_uninstall() {
         ])
     };
     helm_run(&["install"]);
+    let pdb_name = format!("{fullname}-operator");
+    let pdb = cluster.json(&["get", "poddisruptionbudget", &pdb_name, "-o", "json"]);
+    assert_eq!(
+        pdb["spec"]["selector"]["matchLabels"]["app.kubernetes.io/instance"], release,
+        "the chart's PodDisruptionBudget selects the release's operator pods: {pdb}"
+    );
     let installed = ca();
     assert!(!installed.is_empty());
     assert_eq!(bundle(), installed);

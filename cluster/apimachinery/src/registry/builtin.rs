@@ -47,7 +47,7 @@ const API_EXTENSIONS: &[&str] = &["api-extensions"];
 /// RBAC objects are stored and served, never enforced: this server authorizes every request.
 const RBAC: &str = "rbac.authorization.k8s.io";
 
-/// Built-in resources in the order kube-apiserver lists their groups (core, apps, events, networking, rbac,
+/// Built-in resources in the order kube-apiserver lists their groups (core, apps, events, networking, policy, rbac,
 /// admissionregistration, coordination, apiextensions). The namespace status subresource is real: `PUT /namespaces/x` keeps the status.
 const SPECS: &[Spec] = &[
     Spec {
@@ -121,6 +121,11 @@ const SPECS: &[Spec] = &[
     Spec {
         namespaced: false,
         ..spec("networking.k8s.io", "IngressClass", "ingressclasses")
+    },
+    Spec {
+        short_names: &["pdb"],
+        status: true,
+        ..spec("policy", "PodDisruptionBudget", "poddisruptionbudgets")
     },
     Spec {
         namespaced: false,

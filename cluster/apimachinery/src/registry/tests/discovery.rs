@@ -57,6 +57,7 @@ fn group_list_orders_groups_and_prefers_the_highest_version() {
             "apps",
             "events.k8s.io",
             "networking.k8s.io",
+            "policy",
             "rbac.authorization.k8s.io",
             "admissionregistration.k8s.io",
             "coordination.k8s.io",
@@ -64,7 +65,7 @@ fn group_list_orders_groups_and_prefers_the_highest_version() {
             "configsync.dev"
         ]
     );
-    let custom = &list["groups"][7];
+    let custom = &list["groups"][8];
     assert_eq!(
         custom["versions"],
         json!([{"groupVersion": "configsync.dev/v1", "version": "v1"},
@@ -222,7 +223,7 @@ fn aggregated_discovery_nests_subresources() {
         .collect();
     assert_eq!(groups.first(), Some(&json!("apps")));
     assert_eq!(groups.last(), Some(&json!("configsync.dev")));
-    let custom = &apis["items"][7];
+    let custom = &apis["items"][8];
     assert_eq!(custom["versions"][0]["version"], "v1");
     let cs = &custom["versions"][0]["resources"][0];
     assert_eq!(

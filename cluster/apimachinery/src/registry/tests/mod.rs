@@ -12,7 +12,10 @@ fn by_plural<'a>(resources: &'a [ResourceType], group: &str, plural: &str) -> &'
 #[test]
 fn builtins_match_kubectl_api_resources() {
     let all = builtin_resources();
-    assert_eq!(all.len(), 22);
+    assert_eq!(all.len(), 23);
+    let pdb = by_plural(&all, "policy", "poddisruptionbudgets");
+    assert_eq!(pdb.short_names, ["pdb"]);
+    assert!(pdb.namespaced && pdb.has_status && !pdb.has_scale && pdb.categories.is_empty());
     let ingress = by_plural(&all, "networking.k8s.io", "ingresses");
     assert_eq!(ingress.short_names, ["ing"]);
     assert!(ingress.namespaced && ingress.has_status && ingress.categories.is_empty());
