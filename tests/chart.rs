@@ -332,7 +332,7 @@ fn release_name(cluster: &Cluster) -> String {
 /// `--set` arguments that keep a release inside this test's namespace.
 fn install_values(cluster: &Cluster) -> Vec<String> {
     let namespace = &cluster.namespace;
-    let mut args = vec![
+    vec![
         "--set".to_owned(),
         format!("operator.namespaces={{{namespace}}}"),
         "--set".to_owned(),
@@ -344,8 +344,7 @@ fn install_values(cluster: &Cluster) -> Vec<String> {
         ),
         "--set".to_owned(),
         format!("sidecar.image={SIDECAR_IMAGE}"),
-    ];
-    args
+    ]
 }
 
 /// Every object of `release` still in the cluster, as `kind/name` lines.
