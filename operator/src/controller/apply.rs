@@ -74,11 +74,6 @@ pub fn classify(error: &kube::Error) -> (&'static str, bool) {
     }
 }
 
-/// Whether a failed request is worth retrying: conflicts, throttling, server errors and transport failures.
-pub fn is_retryable(error: &kube::Error) -> bool {
-    !classify(error).1
-}
-
 /// Apply `body` to `workload` once, within `timeout`, and return what the API now holds.
 ///
 /// # Errors
@@ -163,10 +158,12 @@ mod tests {
     #[test]
     fn retries_conflicts_throttling_and_server_errors_only() {
         for code in [409, 429, 500, 503] {
-            assert!(is_retryable(&api_error(code)), "{code}");
+            let (_, permanent) = classify(&api_error(code));
+            assert!(!permanent, "{code}");
         }
         for code in [400, 403, 404, 422] {
-            assert!(!is_retryable(&api_error(code)), "{code}");
+            let (_, permanent) = classify(&api_error(code));
+            assert!(permanent, "{code}");
         }
     }
 
