@@ -36,11 +36,34 @@ enum Command {
     Sidecar(Box<cli::sidecar::SidecarArgs>),
     /// Run the rollout operator: restart workloads when the config they consume changes.
     Operator(Box<cli::operator::OperatorArgs>),
+    /// Explain why a workload would or would not roll on the next config change (deploy/web, sts/db, ds/agent).
+    Explain(cli::explain::ExplainArgs),
+    /// Before replacing Reloader or wave: list the workloads with their annotations and what configsync will do.
+    Preflight(cli::preflight::PreflightArgs),
 }
 
+/// The name the binary answers to as a kubectl plugin (`kubectl configsync …` runs `kubectl-configsync …`).
+const KUBECTL_PLUGIN: &str = "kubectl-configsync";
+
 fn main() -> anyhow::Result<()> {
-    let command = Args::parse().command;
+    let command = parse_args().command;
     command.runtime()?.block_on(command.run())
+}
+
+/// Parse the command line; invoked as [`KUBECTL_PLUGIN`], usage and help say `kubectl configsync`.
+fn parse_args() -> Args {
+    use clap::{CommandFactory as _, FromArgMatches as _};
+    let invoked = std::env::args_os().next().map(std::path::PathBuf::from);
+    let as_plugin = invoked
+        .as_deref()
+        .and_then(std::path::Path::file_stem)
+        .is_some_and(|name| name == KUBECTL_PLUGIN);
+    let mut command = Args::command();
+    if as_plugin {
+        command = command.bin_name("kubectl configsync");
+    }
+    let matches = command.get_matches();
+    Args::from_arg_matches(&matches).unwrap_or_else(|error| error.exit())
 }
 
 impl Command {
@@ -68,6 +91,8 @@ impl Command {
             Self::Kms(kms) => kms.run().await,
             Self::Sidecar(sidecar) => sidecar.run().await,
             Self::Operator(operator) => operator.run().await,
+            Self::Explain(explain) => explain.run().await,
+            Self::Preflight(preflight) => preflight.run().await,
         }
     }
 }

@@ -104,6 +104,31 @@ pub enum WorkloadKind {
 }
 
 impl WorkloadKind {
+    /// Every kind configsync rolls: what `configsync explain` and `configsync preflight` resolve and list.
+    /// A new variant belongs here too (and in [`WorkloadKind::names`], which the compiler asks for).
+    pub const ALL: &[WorkloadKind] = &[Self::Deployment, Self::StatefulSet, Self::DaemonSet];
+
+    /// The names kubectl accepts for the kind (`deploy`, `deployment`, `deployments`, …), lowercase.
+    pub fn names(self) -> &'static [&'static str] {
+        match self {
+            Self::Deployment => &["deploy", "deployment", "deployments"],
+            Self::StatefulSet => &["sts", "statefulset", "statefulsets"],
+            Self::DaemonSet => &["ds", "daemonset", "daemonsets"],
+        }
+    }
+
+    /// The kind named `name` as kubectl spells it (short, singular or plural, any case; `Deployment.apps` too).
+    pub fn from_name(name: &str) -> Option<Self> {
+        let lower = name.to_ascii_lowercase();
+        let bare = lower
+            .split_once('.')
+            .map_or(lower.as_str(), |(kind, _group)| kind);
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|kind| kind.names().contains(&bare))
+    }
+
     /// The kind as Kubernetes spells it.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -467,5 +492,20 @@ spec:
         assert_eq!(cs.spec.rollout.and_then(|r| r.max_concurrent), Some(1));
         assert_eq!(cs.spec.debounce.map(|d| d.min), Some("5s".to_owned()));
         assert_eq!(cs.status, None);
+    }
+
+    #[test]
+    fn workload_kinds_resolve_from_every_kubectl_name() {
+        for kind in WorkloadKind::ALL {
+            for name in kind.names() {
+                assert_eq!(WorkloadKind::from_name(name), Some(*kind), "{name}");
+            }
+            assert_eq!(WorkloadKind::from_name(kind.as_str()), Some(*kind));
+        }
+        assert_eq!(
+            WorkloadKind::from_name("Deployment.apps"),
+            Some(WorkloadKind::Deployment)
+        );
+        assert_eq!(WorkloadKind::from_name("pod"), None);
     }
 }

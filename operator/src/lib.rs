@@ -20,6 +20,7 @@
 //! - [`cache`]: per-key digests of every source, and which consumers a watch event touches.
 //! - [`index`]: the reverse index from a source to the workloads that consume it.
 //! - [`plan`]: rollout decisions, the apply patch, debounce, the fleet budget and Event texts.
+//! - [`explain`]: why a workload would or would not roll (`configsync explain`, `configsync preflight`).
 //! - [`configsync`]: the ConfigSync resource resolved against the caches, claims and conditions.
 //! - [`inject`]: sidecar injection, pod → JSON patch (the webhook and `configsync inject`).
 //! - [`server_version`]: the minimum Kubernetes version and whether it has native sidecars.
@@ -40,6 +41,7 @@ pub mod cache;
 pub mod configsync;
 pub mod controller;
 pub mod core;
+pub mod explain;
 pub mod hash;
 pub mod index;
 pub mod inject;

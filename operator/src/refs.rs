@@ -144,6 +144,37 @@ pub fn merge_refs(refs: impl IntoIterator<Item = SourceRef>) -> Vec<SourceRef> {
 
 /// Every reference in the pod spec, unmerged, in spec order. Empty names are skipped.
 pub fn raw_refs(spec: &PodSpec) -> Vec<SourceRef> {
+    refs_via(spec).into_iter().map(|(_, r)| r).collect()
+}
+
+/// How a pod spec references a source (what `configsync explain` shows).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Via {
+    /// `env[].valueFrom.{configMap,secret}KeyRef`.
+    EnvValueFrom,
+    /// `envFrom[].{configMap,secret}Ref`.
+    EnvFrom,
+    /// A `configMap` or `secret` volume.
+    Volume,
+    /// A `projected` volume source.
+    Projected,
+}
+
+impl Via {
+    /// The pod-spec field, as a user reads it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::EnvValueFrom => "env valueFrom",
+            Self::EnvFrom => "envFrom",
+            Self::Volume => "volume",
+            Self::Projected => "projected volume",
+        }
+    }
+}
+
+/// [`raw_refs`], each with the field that makes it.
+pub fn refs_via(spec: &PodSpec) -> Vec<(Via, SourceRef)> {
     let mut out = Vec::new();
     let containers = spec
         .containers
@@ -158,11 +189,15 @@ pub fn raw_refs(spec: &PodSpec) -> Vec<SourceRef> {
     for volume in spec.volumes.iter().flatten() {
         volume_refs(volume, &mut out);
     }
-    out.retain(|r| !r.id.name.is_empty());
+    out.retain(|(_, r)| !r.id.name.is_empty());
     out
 }
 
-fn env_refs(env: Option<&[EnvVar]>, env_from: Option<&[EnvFromSource]>, out: &mut Vec<SourceRef>) {
+fn env_refs(
+    env: Option<&[EnvVar]>,
+    env_from: Option<&[EnvFromSource]>,
+    out: &mut Vec<(Via, SourceRef)>,
+) {
     for source in env
         .into_iter()
         .flatten()
@@ -170,11 +205,13 @@ fn env_refs(env: Option<&[EnvVar]>, env_from: Option<&[EnvFromSource]>, out: &mu
     {
         if let Some(r) = &source.config_map_key_ref {
             let id = SourceId::config_map(&r.name);
-            out.push(SourceRef::new(id, ConsumedKeys::one(&r.key), r.optional));
+            let r = SourceRef::new(id, ConsumedKeys::one(&r.key), r.optional);
+            out.push((Via::EnvValueFrom, r));
         }
         if let Some(r) = &source.secret_key_ref {
             let id = SourceId::secret(&r.name);
-            out.push(SourceRef::new(id, ConsumedKeys::one(&r.key), r.optional));
+            let r = SourceRef::new(id, ConsumedKeys::one(&r.key), r.optional);
+            out.push((Via::EnvValueFrom, r));
         }
     }
     for source in env_from.into_iter().flatten() {
@@ -182,7 +219,7 @@ fn env_refs(env: Option<&[EnvVar]>, env_from: Option<&[EnvFromSource]>, out: &mu
         let mut push = |id, optional| {
             let mut r = SourceRef::new(id, ConsumedKeys::All, optional);
             r.env_prefixes.insert(prefix.clone());
-            out.push(r);
+            out.push((Via::EnvFrom, r));
         };
         if let Some(r) = &source.config_map_ref {
             push(SourceId::config_map(&r.name), r.optional);
@@ -206,26 +243,24 @@ pub fn is_service_account_token_volume(volume: &Volume) -> bool {
         })
 }
 
-fn volume_refs(volume: &Volume, out: &mut Vec<SourceRef>) {
+fn volume_refs(volume: &Volume, out: &mut Vec<(Via, SourceRef)>) {
     if is_service_account_token_volume(volume) {
         return;
     }
     if let Some(cm) = &volume.config_map {
         let id = SourceId::config_map(&cm.name);
-        out.push(SourceRef::new(
-            id,
-            item_keys(cm.items.as_deref()),
-            cm.optional,
+        out.push((
+            Via::Volume,
+            SourceRef::new(id, item_keys(cm.items.as_deref()), cm.optional),
         ));
     }
     if let Some(secret) = &volume.secret
         && let Some(name) = &secret.secret_name
     {
         let id = SourceId::secret(name);
-        out.push(SourceRef::new(
-            id,
-            item_keys(secret.items.as_deref()),
-            secret.optional,
+        out.push((
+            Via::Volume,
+            SourceRef::new(id, item_keys(secret.items.as_deref()), secret.optional),
         ));
     }
     let projections = volume
@@ -237,21 +272,19 @@ fn volume_refs(volume: &Volume, out: &mut Vec<SourceRef>) {
     }
 }
 
-fn projection_refs(projection: &VolumeProjection, out: &mut Vec<SourceRef>) {
+fn projection_refs(projection: &VolumeProjection, out: &mut Vec<(Via, SourceRef)>) {
     if let Some(cm) = &projection.config_map {
         let id = SourceId::config_map(&cm.name);
-        out.push(SourceRef::new(
-            id,
-            item_keys(cm.items.as_deref()),
-            cm.optional,
+        out.push((
+            Via::Projected,
+            SourceRef::new(id, item_keys(cm.items.as_deref()), cm.optional),
         ));
     }
     if let Some(secret) = &projection.secret {
         let id = SourceId::secret(&secret.name);
-        out.push(SourceRef::new(
-            id,
-            item_keys(secret.items.as_deref()),
-            secret.optional,
+        out.push((
+            Via::Projected,
+            SourceRef::new(id, item_keys(secret.items.as_deref()), secret.optional),
         ));
     }
 }

@@ -138,7 +138,7 @@ pub struct OperatorArgs {
     pub sidecar_image: String,
 }
 
-fn parse_debounce_flag(text: &str) -> Result<Debounce, String> {
+pub(crate) fn parse_debounce_flag(text: &str) -> Result<Debounce, String> {
     parse_debounce(text).map_err(|invalid| invalid.to_string())
 }
 

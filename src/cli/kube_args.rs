@@ -1,0 +1,107 @@
+//! The connection flags every command that talks to the API takes, with kubectl's meanings:
+//! `-n/--namespace`, `-A/--all-namespaces`, `--kubeconfig` and `--context`.
+//!
+//! ```text
+//!  --kubeconfig FILE   → Kubeconfig::read_from(FILE) → Config::from_custom_kubeconfig(--context)
+//!  --context NAME      → Config::from_kubeconfig($KUBECONFIG or ~/.kube/config, --context)
+//!  neither             → Config::infer() (kubeconfig, then in-cluster)
+//!  -n NS / -A / none   → NS / every namespace / the context's namespace (else `default`)
+//! ```
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use kube::config::{KubeConfigOptions, Kubeconfig};
+
+/// kubectl's connection flags.
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct KubeArgs {
+    /// The namespace (default: the kubeconfig context's, else `default`).
+    #[arg(short = 'n', long)]
+    pub namespace: Option<String>,
+    /// Every namespace.
+    #[arg(short = 'A', long, conflicts_with = "namespace")]
+    pub all_namespaces: bool,
+    /// The kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then the in-cluster service account).
+    #[arg(long)]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use (default: its current context).
+    #[arg(long)]
+    pub context: Option<String>,
+}
+
+/// Which namespaces a command works on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// One namespace.
+    Namespace(String),
+    /// Every namespace (`-A`).
+    All,
+}
+
+impl KubeArgs {
+    /// The client configuration these flags select.
+    pub async fn config(&self) -> anyhow::Result<kube::Config> {
+        let options = KubeConfigOptions {
+            context: self.context.clone(),
+            ..KubeConfigOptions::default()
+        };
+        match (&self.kubeconfig, &self.context) {
+            (Some(path), _) => {
+                let kubeconfig = Kubeconfig::read_from(path)
+                    .with_context(|| format!("reading --kubeconfig {}", path.display()))?;
+                Ok(kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+                    .await
+                    .with_context(|| format!("loading --kubeconfig {}", path.display()))?)
+            }
+            (None, Some(context)) => Ok(kube::Config::from_kubeconfig(&options)
+                .await
+                .with_context(|| format!("loading kubeconfig context {context:?}"))?),
+            (None, None) => Ok(kube::Config::infer()
+                .await
+                .context("finding the Kubernetes API (kubeconfig or in-cluster)")?),
+        }
+    }
+
+    /// A client and the namespaces to work on.
+    pub async fn connect(&self) -> anyhow::Result<(kube::Client, Scope)> {
+        let config = self.config().await?;
+        let scope = self.scope(&config.default_namespace);
+        let client = kube::Client::try_from(config).context("building the Kubernetes client")?;
+        Ok((client, scope))
+    }
+
+    /// `-A`, `-n`, or the context's namespace.
+    pub fn scope(&self, default_namespace: &str) -> Scope {
+        match (&self.namespace, self.all_namespaces) {
+            (_, true) => Scope::All,
+            (Some(namespace), false) => Scope::Namespace(namespace.clone()),
+            (None, false) => Scope::Namespace(default_namespace.to_owned()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Cmd {
+        #[command(flatten)]
+        kube: KubeArgs,
+    }
+
+    #[test]
+    fn flags_mean_what_kubectl_means() {
+        let cmd = Cmd::parse_from(["x", "-n", "prod", "--context", "b", "--kubeconfig", "/k"]);
+        assert_eq!(cmd.kube.scope("default"), Scope::Namespace("prod".into()));
+        assert_eq!(cmd.kube.context.as_deref(), Some("b"));
+        assert_eq!(cmd.kube.kubeconfig, Some(PathBuf::from("/k")));
+        let all = Cmd::parse_from(["x", "-A"]);
+        assert_eq!(all.kube.scope("default"), Scope::All);
+        let none = Cmd::parse_from(["x"]);
+        assert_eq!(none.kube.scope("team"), Scope::Namespace("team".into()));
+        assert!(Cmd::try_parse_from(["x", "-A", "-n", "prod"]).is_err());
+    }
+}
