@@ -1,0 +1,339 @@
+//! End to end: `configsync explain` (also as `kubectl configsync`), `configsync preflight` and the kubectl-shaped
+//! connection flags, against a running operator, on the embedded server or the real control plane.
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+use support::{Cluster, path_str, start, start_operator, wait_until};
+
+const MANIFEST: &str = "apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: app
+data:
+  greeting: hello
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  annotations:
+    configsync.dev/auto: \"true\"
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+      - name: app
+        image: nginx:1.25
+        envFrom:
+        - configMapRef: {name: app}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: legacy
+  annotations:
+    configmap.reloader.stakater.com/reload: app
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {app: legacy}
+  template:
+    metadata:
+      labels: {app: legacy}
+    spec:
+      containers:
+      - name: app
+        image: nginx:1.25
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: waved
+  annotations:
+    wave.pusher.com/update-on-config-change: \"true\"
+    configsync.dev/strategy: none
+spec:
+  replicas: 1
+  serviceName: waved
+  selector:
+    matchLabels: {app: waved}
+  template:
+    metadata:
+      labels: {app: waved}
+    spec:
+      containers:
+      - name: app
+        image: nginx:1.25
+        env:
+        - name: GREETING
+          valueFrom:
+            configMapKeyRef: {name: app, key: greeting}
+";
+
+const TEMPLATE: &str = "/spec/template/metadata/annotations/configsync.dev~1config-hash";
+
+fn configsync(cluster: &Cluster, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_configsync"))
+        .args(args)
+        .arg("--kubeconfig")
+        .arg(&cluster.kubeconfig)
+        .output()
+        .expect("run configsync")
+}
+
+fn stdout_ok(what: &str, out: &Output) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{what} failed: {stderr}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn explain_json(cluster: &Cluster, workload: &str) -> Value {
+    let out = configsync(cluster, &["explain", workload, "-o", "json"]);
+    serde_json::from_str(&stdout_ok("explain", &out)).expect("explain -o json prints JSON")
+}
+
+/// Roll `web` once through the operator: the ConfigMap changes, the template takes the new hash.
+fn rolled_web(cluster: &Cluster) {
+    let manifest = cluster.file("app.yaml", MANIFEST);
+    cluster.ok(&["apply", "-f", path_str(&manifest)]);
+    let recorded = || {
+        let web = cluster.json(&["get", "deployment", "web"]);
+        web.pointer("/metadata/annotations/configsync.dev~1observed-hash")
+            .is_some()
+    };
+    wait_until("the operator records web's config", recorded);
+    cluster.merge_patch("configmap", "app", r#"{"data":{"greeting":"bonjour"}}"#);
+    wait_until("web's pod template carries the new hash", || {
+        cluster
+            .json(&["get", "deployment", "web"])
+            .pointer(TEMPLATE)
+            .is_some()
+    });
+}
+
+#[test]
+fn explain_shows_sources_hashes_verdict_and_the_cause_of_the_last_rollout() {
+    let Some(cluster) = start() else { return };
+    let _operator = start_operator(&cluster, &[]);
+    rolled_web(&cluster);
+
+    let mut explained = Value::Null;
+    wait_until("explain finds the ConfigRolled Event", || {
+        explained = explain_json(&cluster, "deploy/web");
+        explained["lastRollout"]["reason"] == "ConfigRolled"
+    });
+    assert_eq!(explained["workload"]["kind"], "Deployment");
+    assert_eq!(
+        explained["workload"]["namespace"],
+        cluster.namespace.as_str()
+    );
+    let source = &explained["sources"][0];
+    assert_eq!(source["kind"], "ConfigMap");
+    assert_eq!(source["name"], "app");
+    assert_eq!(source["via"], serde_json::json!(["envFrom"]));
+    assert_eq!(source["state"], "followed");
+    let hash = &explained["hash"];
+    assert!(hash["current"].is_string(), "{explained}");
+    assert_eq!(hash["current"], hash["recorded"]);
+    assert_eq!(hash["current"], hash["template"]);
+    assert_eq!(explained["nextChange"]["rolls"], true);
+    assert_eq!(explained["nextChange"]["reasons"][0]["reason"], "Follows");
+    let cause = explained["lastRollout"]["cause"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        cause.contains("ConfigMap app keys [greeting] changed"),
+        "{cause}"
+    );
+    assert!(
+        !explained.to_string().contains("bonjour"),
+        "no value: {explained}"
+    );
+
+    let text = stdout_ok(
+        "explain",
+        &configsync(&cluster, &["explain", "deployment/web"]),
+    );
+    assert!(text.contains("Next change: rolls it"), "{text}");
+    assert!(text.contains("Last rollout: "), "{text}");
+    assert!(
+        text.contains("ConfigMap app keys [greeting] changed"),
+        "{text}"
+    );
+
+    let yaml = stdout_ok(
+        "explain",
+        &configsync(&cluster, &["explain", "sts/waved", "-o", "yaml"]),
+    );
+    assert!(yaml.contains("rolls: false"), "{yaml}");
+    assert!(yaml.contains("reason: Strategy"), "{yaml}");
+    assert!(yaml.contains("- env valueFrom"), "{yaml}");
+
+    let missing = configsync(&cluster, &["explain", "pod/web"]);
+    assert!(!missing.status.success());
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(
+        stderr.contains("configsync does not roll \"pod\""),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn kubectl_runs_explain_as_a_plugin() {
+    let Some(cluster) = start() else { return };
+    let manifest = cluster.file("app.yaml", MANIFEST);
+    cluster.ok(&["apply", "-f", path_str(&manifest)]);
+    let bin = cluster.dir.path().join("plugins");
+    std::fs::create_dir_all(&bin).expect("mkdir");
+    // The documented install: a link named kubectl-configsync on PATH.
+    std::os::unix::fs::symlink(
+        env!("CARGO_BIN_EXE_configsync"),
+        bin.join("kubectl-configsync"),
+    )
+    .expect("symlink");
+    let path = std::env::join_paths(std::iter::once(bin.clone()).chain(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    )))
+    .expect("PATH");
+    let plugin = |args: &[&str]| {
+        Command::new("kubectl")
+            .args(["configsync"])
+            .args(args)
+            .arg("--kubeconfig")
+            .arg(&cluster.kubeconfig)
+            .env("PATH", &path)
+            .output()
+            .expect("run kubectl")
+    };
+    let text = stdout_ok(
+        "kubectl configsync explain",
+        &plugin(&["explain", "deploy/legacy"]),
+    );
+    assert!(
+        text.starts_with(&format!("Deployment {}/legacy", cluster.namespace)),
+        "{text}"
+    );
+    assert!(text.contains("ConfigMap app"), "{text}");
+    assert!(text.contains("via annotation"), "{text}");
+    let help = stdout_ok("kubectl configsync --help", &plugin(&["--help"]));
+    assert!(help.contains("Usage: kubectl configsync"), "{help}");
+}
+
+#[test]
+fn preflight_lists_reloader_and_wave_workloads_with_what_configsync_does() {
+    let Some(cluster) = start() else { return };
+    let manifest = cluster.file("app.yaml", MANIFEST);
+    cluster.ok(&["apply", "-f", path_str(&manifest)]);
+    let out = configsync(&cluster, &["preflight", "-o", "json"]);
+    let entries: Value = serde_json::from_str(&stdout_ok("preflight", &out)).expect("JSON");
+    let names: Vec<&str> = entries
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|e| e["workload"]["name"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        names,
+        ["legacy", "waved"],
+        "web carries only configsync annotations"
+    );
+    let legacy = &entries[0];
+    assert_eq!(
+        legacy["annotations"],
+        serde_json::json!(["configmap.reloader.stakater.com/reload"])
+    );
+    assert_eq!(legacy["nextChange"]["rolls"], true);
+    assert_eq!(legacy["follows"], serde_json::json!(["ConfigMap app"]));
+    let waved = &entries[1];
+    assert_eq!(waved["workload"]["kind"], "StatefulSet");
+    assert_eq!(waved["nextChange"]["rolls"], false);
+    assert_eq!(waved["nextChange"]["reasons"][0]["reason"], "Strategy");
+
+    let text = stdout_ok(
+        "preflight",
+        &configsync(&cluster, &["preflight", "-n", &cluster.namespace]),
+    );
+    assert!(
+        text.contains(&format!(
+            "Deployment {}/legacy: rolls on change",
+            cluster.namespace
+        )),
+        "{text}"
+    );
+    let elsewhere = cluster.create_namespace("empty");
+    let text = stdout_ok(
+        "preflight",
+        &configsync(&cluster, &["preflight", "-n", &elsewhere]),
+    );
+    assert!(
+        text.contains("No workload carries Reloader or wave annotations."),
+        "{text}"
+    );
+}
+
+/// A kubeconfig whose current context points at a closed port, with a second context for `cluster`.
+fn two_context_kubeconfig(cluster: &Cluster) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(&cluster.kubeconfig).expect("read kubeconfig");
+    let mut config: Value = serde_saphyr::from_str(&text).expect("kubeconfig YAML");
+    let good = config["contexts"][0].clone();
+    let mut dead_cluster = config["clusters"][0].clone();
+    dead_cluster["name"] = "dead".into();
+    dead_cluster["cluster"]["server"] = "https://127.0.0.1:9".into();
+    let mut dead = good.clone();
+    dead["name"] = "dead".into();
+    dead["context"]["cluster"] = "dead".into();
+    config["clusters"]
+        .as_array_mut()
+        .expect("clusters")
+        .push(dead_cluster);
+    config["contexts"]
+        .as_array_mut()
+        .expect("contexts")
+        .push(dead);
+    config["current-context"] = "dead".into();
+    let path = cluster.dir.path().join("two-contexts");
+    std::fs::write(&path, config.to_string()).expect("write kubeconfig");
+    path
+}
+
+fn preflight_with(kubeconfig: &Path, extra: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_configsync"))
+        .args(["preflight", "--kubeconfig", path_str(kubeconfig)])
+        .args(extra)
+        .output()
+        .expect("run configsync")
+}
+
+#[test]
+fn context_picks_the_server_of_the_named_context() {
+    let Some(cluster) = start() else { return };
+    let kubeconfig = two_context_kubeconfig(&cluster);
+    let good = cluster.json(&["config", "view", "-o", "json"]);
+    let good = good["contexts"][0]["name"]
+        .as_str()
+        .expect("context name")
+        .to_owned();
+
+    let dead = preflight_with(&kubeconfig, &[]);
+    assert!(
+        !dead.status.success(),
+        "the current context's server is down"
+    );
+    let ok = preflight_with(&kubeconfig, &["--context", &good, "-n", &cluster.namespace]);
+    stdout_ok("preflight --context", &ok);
+    let dead = preflight_with(&kubeconfig, &["--context", "dead"]);
+    assert!(!dead.status.success());
+    let stderr = String::from_utf8_lossy(&dead.stderr);
+    assert!(
+        stderr.contains("127.0.0.1:9") || stderr.contains("onnect"),
+        "{stderr}"
+    );
+}
