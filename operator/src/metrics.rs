@@ -53,6 +53,15 @@ pub struct Metrics {
     pub requests: Family<RequestLabels, Counter>,
     /// Applies and status writes in flight.
     pub in_flight: Gauge,
+    /// `--dry-run`: rollouts that would have started, by kind.
+    pub would_roll_out: Family<KindLabels, Counter>,
+}
+
+/// The kind of a workload.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabels {
+    /// Deployment, StatefulSet or DaemonSet.
+    pub kind: String,
 }
 
 impl Metrics {
@@ -66,6 +75,7 @@ impl Metrics {
             errors: Family::default(),
             requests: Family::default(),
             in_flight: Gauge::default(),
+            would_roll_out: Family::default(),
         };
         let registry = registry.sub_registry_with_prefix("configsync_operator");
         registry.register(
@@ -99,6 +109,11 @@ impl Metrics {
             "Applies and status writes in flight",
             metrics.in_flight.clone(),
         );
+        registry.register(
+            "would_roll_out",
+            "--dry-run: rollouts that would have started (nothing was patched), by workload kind",
+            metrics.would_roll_out.clone(),
+        );
         metrics
     }
 
@@ -124,6 +139,15 @@ impl Metrics {
             .get_or_create(&RequestLabels {
                 request: request.to_owned(),
                 outcome: outcome.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Count a rollout `--dry-run` did not make.
+    pub fn would_roll_out(&self, kind: &'static str) {
+        self.would_roll_out
+            .get_or_create(&KindLabels {
+                kind: kind.to_owned(),
             })
             .inc();
     }

@@ -86,9 +86,16 @@ pub struct OperatorArgs {
     /// This replica's identity in the Lease and Events (defaults to $HOSTNAME, the pod name).
     #[arg(long, env = "CONFIGSYNC_IDENTITY")]
     pub identity: Option<String>,
-    /// Namespaces to watch, comma-separated (default: all).
+    /// Namespaces to watch, comma-separated (default: all; `-n NS` adds one).
     #[arg(long, value_delimiter = ',', env = "CONFIGSYNC_NAMESPACES")]
     pub namespaces: Vec<String>,
+    /// Follow and report, patch nothing: a change that would roll a workload gives a `WouldRollOut` Event
+    /// and counts in `configsync_operator_would_roll_out_total`. No workload is written, ConfigSyncs are
+    /// not read (so no status is written). For running beside Reloader or wave before the cutover.
+    #[arg(long, env = "CONFIGSYNC_DRY_RUN")]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub kube: super::kube_args::KubeArgs,
     /// Label selector for Deployments, StatefulSets and DaemonSets.
     #[arg(long, env = "CONFIGSYNC_WORKLOAD_SELECTOR")]
     pub workload_selector: Option<String>,
@@ -162,7 +169,9 @@ impl OperatorArgs {
             renew_deadline,
             retry_period,
             identity,
-            namespaces,
+            mut namespaces,
+            dry_run,
+            kube,
             workload_selector,
             source_selector,
             no_configsync,
@@ -180,6 +189,15 @@ impl OperatorArgs {
         let identity = identity
             .or_else(|| std::env::var("HOSTNAME").ok())
             .unwrap_or_else(|| format!("configsync-{}", std::process::id()));
+        if let Some(namespace) = &kube.namespace {
+            namespaces.push(namespace.clone());
+        }
+        if kube.all_namespaces {
+            anyhow::ensure!(
+                namespaces.is_empty(),
+                "-A/--all-namespaces conflicts with --namespaces"
+            );
+        }
         let config = Config {
             auto_all,
             debounce,
@@ -192,9 +210,10 @@ impl OperatorArgs {
             no_configsync,
             max_inflight,
             request_timeout,
+            dry_run,
         };
-        let client = kube::Client::try_default()
-            .await
+        let config_of_client = kube.config().await?;
+        let client = kube::Client::try_from(config_of_client)
             .context("connecting to the Kubernetes API (kubeconfig or in-cluster)")?;
         let native_sidecar = check_server_version(&client, native_sidecars).await?;
         if let (Some(addr), Some(cert), Some(key)) = (webhook_addr, webhook_cert, webhook_key) {

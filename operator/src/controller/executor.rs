@@ -41,6 +41,7 @@ pub struct Executor {
     answers: mpsc::UnboundedSender<Input>,
     events: mpsc::Sender<(Regarding, EventText)>,
     freshness: Option<Freshness>,
+    dry_run: bool,
 }
 
 impl Executor {
@@ -71,11 +72,18 @@ impl Executor {
             answers,
             events: events_tx,
             freshness,
+            dry_run: config.dry_run,
         }
     }
 
     /// Start running `command` (returns at once).
     pub fn run(&self, command: Command) {
+        if self.dry_run && !matches!(command, Command::Publish { .. }) {
+            // The core sends no write in a dry run; this guard keeps it so whatever changes there.
+            tracing::error!(?command, "dry run: refusing to send a write");
+            self.metrics.request("apply", "dry_run");
+            return;
+        }
         match command {
             Command::Apply { workload, body } => {
                 let this = self.clone();

@@ -66,6 +66,9 @@ pub struct Config {
     pub max_inflight: std::num::NonZeroUsize,
     /// How long one request may take before it counts as failed (`--request-timeout`).
     pub request_timeout: std::time::Duration,
+    /// `--dry-run`: follow and report (`WouldRollOut` Events, metrics), write no workload and no
+    /// ConfigSync status (ConfigSyncs are not read at all).
+    pub dry_run: bool,
 }
 
 /// The default of `--max-inflight`: enough to hide a managed control plane's round trip (20 ms × 32
@@ -92,6 +95,7 @@ impl Default for Config {
             no_configsync: false,
             max_inflight: DEFAULT_MAX_INFLIGHT,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            dry_run: false,
         }
     }
 }
@@ -103,6 +107,7 @@ impl Config {
             debounce: self.debounce,
             max_concurrent_rollouts: self.max_concurrent_rollouts,
             rollouts_per_second: self.rollouts_per_second,
+            dry_run: self.dry_run,
         }
     }
 }
@@ -256,7 +261,7 @@ pub async fn run_as_leader(
     let mut tasks = JoinSet::new();
     let mut watches = sources::spawn(&client, &scope, &input_tx, &mut tasks);
     watches.extend(workloads::spawn(&client, &scope, &input_tx, &mut tasks));
-    if !config.no_configsync {
+    if !config.no_configsync && !config.dry_run {
         let crd = configsync::probe(&client).await;
         watches.extend(configsync::spawn(
             &client, &scope, crd, &input_tx, &mut tasks,

@@ -66,6 +66,9 @@ pub struct Settings {
     pub max_concurrent_rollouts: Option<std::num::NonZeroUsize>,
     /// Rollouts started per second, fleet-wide (`None`: unlimited).
     pub rollouts_per_second: Option<f64>,
+    /// `--dry-run`: decide and report (`WouldRollOut` Events, metrics) but send no apply; the would-be
+    /// record is kept in memory so each change is reported once.
+    pub dry_run: bool,
 }
 
 /// Failures building the core.
@@ -236,6 +239,15 @@ struct Tracked {
     rolling: Option<i64>,
     /// The last Warning note, so a status update does not repeat it.
     last_warning: Option<String>,
+    /// `--dry-run`: the two hashes the apply would have written, read instead of the live ones.
+    dry_record: Option<DryRecord>,
+}
+
+/// What a dry-run apply would have written.
+#[derive(Debug)]
+struct DryRecord {
+    template_hash: Option<String>,
+    observed_hash: String,
 }
 
 /// Why an apply is out: what to do with its answer.

@@ -442,3 +442,31 @@ fn core_has_no_io() {
         }
     }
 }
+
+#[test]
+fn dry_run_reports_each_rollout_once_and_sends_no_write() {
+    let dry = Settings {
+        dry_run: true,
+        ..settings()
+    };
+    let mut h = Harness::new(dry);
+    h.source("app", "1");
+    h.workload("web", &[]);
+    assert!(h.synced().is_empty(), "adoption is only remembered");
+    let changed = h.source("app", "2");
+    assert_eq!(shape(&changed), ["event WouldRollOut"]);
+    let Command::Publish { text, .. } = &changed[0] else {
+        unreachable!()
+    };
+    assert!(
+        text.note.contains("ConfigMap app keys [k] changed"),
+        "{}",
+        text.note
+    );
+    // The same content, seen again through a workload event or a timer: nothing new to report.
+    assert!(h.watch("web").is_empty());
+    assert!(h.tick_at(Duration::from_secs(60)).is_empty());
+    assert!(h.source("app", "2").is_empty());
+    assert_eq!(shape(&h.source("app", "3")), ["event WouldRollOut"]);
+    assert_eq!(h.core.applies_in_flight(), 0);
+}

@@ -4,7 +4,8 @@ use std::collections::hash_map::Entry;
 
 use super::schedule::Subject;
 use super::{
-    Command, Core, Failure, Flight, Observation, Pending, Regarding, SourceInput, Tracked,
+    Command, Core, DryRecord, Failure, Flight, Observation, Pending, Regarding, SourceInput,
+    Tracked,
 };
 use crate::annotations::Debounce;
 use crate::cache::{SourceUpdate, Trigger};
@@ -12,7 +13,7 @@ use crate::hash::workload_hash;
 use crate::plan::apply::apply_body;
 use crate::plan::budget::Admission;
 use crate::plan::event::{
-    EventText, EventType, SourceChange, decision_event, policy_event, reason,
+    EventText, EventType, SourceChange, decision_event, policy_event, reason, would_roll_out_event,
 };
 use crate::plan::{Decision, Live, decide, decide_rebaseline};
 use crate::workload::WorkloadRef;
@@ -130,6 +131,7 @@ impl Core {
                 pending: None,
                 rolling: None,
                 last_warning: None,
+                dry_record: None,
             }),
         };
         let completed = tracked
@@ -178,6 +180,10 @@ impl Core {
         let Some(plan) = self.build(workload) else {
             return;
         };
+        if self.settings.dry_run {
+            self.pretend(workload, plan);
+            return;
+        }
         if plan.decision.is_rollout() && !self.admit(workload) {
             return;
         }
@@ -220,9 +226,15 @@ impl Core {
             }
         };
         let observation = &tracked.observation;
-        let live = Live {
-            template_hash: observation.template_hash.as_deref(),
-            observed_hash: observation.observed_hash.as_deref(),
+        let live = match &tracked.dry_record {
+            Some(record) => Live {
+                template_hash: record.template_hash.as_deref(),
+                observed_hash: Some(record.observed_hash.as_str()),
+            },
+            None => Live {
+                template_hash: observation.template_hash.as_deref(),
+                observed_hash: observation.observed_hash.as_deref(),
+            },
         };
         let computed = workload_hash(
             &followed.sources,
@@ -248,6 +260,40 @@ impl Core {
             body,
             event,
         })
+    }
+
+    /// `--dry-run`: remember what the apply would have written (so the same change is not decided again),
+    /// and report a rollout as a `WouldRollOut` Event; nothing is sent and no budget slot is taken.
+    fn pretend(&mut self, workload: &WorkloadRef, plan: Plan) {
+        let Some(body) = plan.body else {
+            if let Some(event) = plan.event {
+                self.publish(workload, event);
+            }
+            return;
+        };
+        let Some(tracked) = self.tracked.get_mut(workload) else {
+            return;
+        };
+        let annotation = |pointer: &str| body.pointer(pointer).and_then(|v| v.as_str());
+        let observed = annotation("/metadata/annotations/configsync.dev~1observed-hash");
+        let template =
+            annotation("/spec/template/metadata/annotations/configsync.dev~1config-hash");
+        if let Some(observed) = observed {
+            tracked.dry_record = Some(DryRecord {
+                template_hash: template.map(str::to_owned),
+                observed_hash: observed.to_owned(),
+            });
+        }
+        let changes = tracked
+            .pending
+            .take()
+            .map(|p| p.changes)
+            .unwrap_or_default();
+        if let Decision::Roll { hash } = &plan.decision {
+            tracing::info!(%workload, hash = %hash, "dry run: would roll out new config");
+            self.metrics.would_roll_out(workload.kind.as_str());
+            self.publish(workload, would_roll_out_event(hash, &changes));
+        }
     }
 
     /// Ask the fleet budget for a rollout slot; park the workload when there is none.

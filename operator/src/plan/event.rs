@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 
 use super::Decision;
 use crate::annotations;
+use crate::hash::ConfigHash;
 use crate::refs::SourceId;
 
 /// Kubernetes limits an Event note to 1 KiB.
@@ -27,6 +28,8 @@ pub mod reason {
     pub const INVALID_ANNOTATION: &str = "InvalidAnnotation";
     /// The API refused the apply for good (403, 404, 422): it is not retried until the next change.
     pub const APPLY_FAILED: &str = "ApplyFailed";
+    /// `--dry-run`: this change would have rolled the workload (nothing was patched).
+    pub const WOULD_ROLL_OUT: &str = "WouldRollOut";
 }
 
 /// Normal or Warning.
@@ -123,6 +126,19 @@ pub fn policy_event(error: &annotations::Error) -> EventText {
 }
 
 /// `ConfigMap app keys [a, b] changed; Secret db created`.
+/// The `--dry-run` Event of a rollout that was not made: it names the sources and keys, never a value.
+pub fn would_roll_out_event(hash: &ConfigHash, changes: &[SourceChange]) -> EventText {
+    EventText {
+        type_: EventType::Normal,
+        reason: reason::WOULD_ROLL_OUT,
+        note: format!(
+            "Dry run: would roll out config {}: {}",
+            hash.short(),
+            describe(changes)
+        ),
+    }
+}
+
 fn describe(changes: &[SourceChange]) -> String {
     if changes.is_empty() {
         return "sources changed".to_owned();
