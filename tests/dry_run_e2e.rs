@@ -1,9 +1,12 @@
 //! End to end: `configsync operator --dry-run` beside Reloader. A change gives exactly one `WouldRollOut`
-//! Event on the workload and a metric, and the workload is never written (no apply, no patch).
+//! Event on the workload and a metric, and the workload is never written (no apply, no patch). Also the
+//! leader gauge of two `--leader-elect` replicas.
 mod support;
 
 use serde_json::Value;
-use support::{Cluster, http_get, path_str, start, start_operator, wait_until};
+use support::{
+    Cluster, http_get, path_str, spawn_operator_with, start, start_operator, wait_until,
+};
 
 const MANIFEST: &str = "apiVersion: v1
 kind: ConfigMap
@@ -116,4 +119,37 @@ fn dry_run_reports_one_would_roll_out_and_writes_nothing() {
         !text.contains("configsync_operator_requests_total{request=\"apply\""),
         "no apply was sent: {text}"
     );
+}
+
+#[test]
+fn the_leader_gauge_is_one_on_the_leader_and_zero_on_the_standby() {
+    let Some(cluster) = start() else { return };
+    let elect = [
+        "--leader-elect",
+        "--lease-namespace",
+        cluster.namespace.as_str(),
+    ];
+    let leader_of = |addr: &str| {
+        let text = http_get(addr, "/metrics")?;
+        metric(&text, "configsync_operator_leader")
+    };
+    let (_first, first) = spawn_operator_with(
+        &cluster,
+        &cluster.kubeconfig,
+        &[&elect[..], &["--identity", "first"]].concat(),
+    );
+    wait_until("the first replica leads", || {
+        leader_of(&first).as_deref() == Some("1")
+    });
+    let (_second, second) = spawn_operator_with(
+        &cluster,
+        &cluster.kubeconfig,
+        &[&elect[..], &["--identity", "second"]].concat(),
+    );
+    wait_until("the second replica stands by", || {
+        leader_of(&second).as_deref() == Some("0")
+    });
+    let lease = cluster.json(&["get", "lease", "configsync-operator"]);
+    assert_eq!(lease["spec"]["holderIdentity"], "first");
+    assert_eq!(leader_of(&first).as_deref(), Some("1"));
 }

@@ -534,3 +534,65 @@ fn operator_webhook_injects_classic_sidecars_when_told() {
         cluster.json(&["get", "pod", "classic"])["status"]["phase"] == "Running"
     });
 }
+
+/// The value of the series `series` on the operator's /metrics, if exported.
+fn metric(operator: &Operator, series: &str) -> Option<f64> {
+    let addr = operator.printed_addr("serving health and metrics on http://")?;
+    let text = support::http_get(&addr, "/metrics")?;
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
+}
+
+#[test]
+fn operator_metrics_count_webhook_answers_and_say_build_and_leadership() {
+    let Some(injecting) = start_injecting_with(&["--strict"]) else {
+        return;
+    };
+    let (cluster, operator) = (&injecting.cluster, &injecting.operator);
+    apply_opted_in_pod(cluster, "counted");
+    assert!(is_injected(cluster, "counted"));
+    let bad = json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "refused", "namespace": "default",
+            "annotations": {"configsync.dev/inject": "true", "configsync.dev/inject-configmaps": "web-config",
+                "configsync.dev/inject-mode": "daemon"}},
+        "spec": {"containers": [{"name": "app", "image": "app"}]}});
+    let mut bad_local = bad.clone();
+    cluster.localize(&mut bad_local);
+    let path = cluster.file("refused.json", &bad_local.to_string());
+    let refused = cluster.fails(&["apply", "-f", path_str(&path)]);
+    assert!(refused.contains("unknown mode"), "{refused}");
+
+    let allowed = r#"configsync_operator_webhook_requests_total{outcome="allowed"}"#;
+    let denied = r#"configsync_operator_webhook_requests_total{outcome="denied"}"#;
+    wait_until("the webhook counts its answers", || {
+        metric(operator, allowed).is_some_and(|n| n >= 1.0)
+            && metric(operator, denied).is_some_and(|n| n >= 1.0)
+    });
+    let answered =
+        metric(operator, allowed).unwrap_or(0.0) + metric(operator, denied).unwrap_or(0.0);
+    let timed = metric(
+        operator,
+        "configsync_operator_webhook_request_duration_seconds_count",
+    );
+    assert_eq!(timed, Some(answered), "every answer is timed");
+    assert_eq!(
+        metric(
+            operator,
+            r#"configsync_operator_webhook_requests_total{outcome="error"}"#
+        ),
+        None
+    );
+    let version = env!("CARGO_PKG_VERSION");
+    let build = format!("configsync_build_info{{version=\"{version}\",commit=\"");
+    let addr = operator
+        .printed_addr("serving health and metrics on http://")
+        .expect("addr");
+    let text = support::http_get(&addr, "/metrics").expect("/metrics");
+    let line = text.lines().find(|l| l.starts_with(&build));
+    assert!(line.is_some_and(|l| l.ends_with("} 1")), "{text}");
+    assert_eq!(
+        metric(operator, "configsync_operator_leader"),
+        Some(1.0),
+        "without --leader-elect the one replica acts"
+    );
+}

@@ -1,11 +1,13 @@
 //! The operator's Prometheus metrics (prometheus-client), registered under the `configsync_operator` prefix.
 //!
-//! Every label comes from a bounded set: workload kind, Event reason, error category. No names, no keys.
+//! Every label comes from a bounded set: workload kind, Event reason, error category, webhook outcome. No
+//! names, no keys. [`register_build_info`] adds `configsync_build_info{version,commit} 1`.
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::Registry;
 
 /// `kind` and `reason` of a rollout (or record-only change).
@@ -55,6 +57,19 @@ pub struct Metrics {
     pub in_flight: Gauge,
     /// `--dry-run`: rollouts that would have started, by kind.
     pub would_roll_out: Family<KindLabels, Counter>,
+    /// 1 while this replica leads (or runs without `--leader-elect`), 0 while it stands by.
+    pub leader: Gauge,
+    /// Admission reviews answered by the injection webhook, by outcome.
+    pub webhook_requests: Family<WebhookLabels, Counter>,
+    /// Seconds the webhook took to answer a review.
+    pub webhook_latency: Histogram,
+}
+
+/// How the webhook answered one request.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct WebhookLabels {
+    /// `allowed`, `denied`, or `error` (an unreadable request or a failed answer).
+    pub outcome: String,
 }
 
 /// The kind of a workload.
@@ -76,6 +91,9 @@ impl Metrics {
             requests: Family::default(),
             in_flight: Gauge::default(),
             would_roll_out: Family::default(),
+            leader: Gauge::default(),
+            webhook_requests: Family::default(),
+            webhook_latency: Histogram::new(exponential_buckets(0.0005, 2.0, 14)),
         };
         let registry = registry.sub_registry_with_prefix("configsync_operator");
         registry.register(
@@ -114,7 +132,32 @@ impl Metrics {
             "--dry-run: rollouts that would have started (nothing was patched), by workload kind",
             metrics.would_roll_out.clone(),
         );
+        registry.register(
+            "leader",
+            "1 while this replica leads (or runs without --leader-elect), 0 while it stands by",
+            metrics.leader.clone(),
+        );
+        registry.register(
+            "webhook_requests",
+            "Admission reviews answered by the injection webhook, by outcome (allowed, denied, error)",
+            metrics.webhook_requests.clone(),
+        );
+        registry.register(
+            "webhook_request_duration_seconds",
+            "Seconds the injection webhook took to answer a review",
+            metrics.webhook_latency.clone(),
+        );
         metrics
+    }
+
+    /// Count one webhook answer of `outcome` (`allowed`, `denied`, `error`) that took `seconds`.
+    pub fn webhook_request(&self, outcome: &'static str, seconds: f64) {
+        self.webhook_requests
+            .get_or_create(&WebhookLabels {
+                outcome: outcome.to_owned(),
+            })
+            .inc();
+        self.webhook_latency.observe(seconds);
     }
 
     /// A fresh registry holding only these metrics.
@@ -163,6 +206,19 @@ impl Metrics {
     }
 }
 
+/// Register `configsync_build_info{version,commit} 1` (no prefix: one series per binary).
+pub fn register_build_info(registry: &mut Registry, version: &str, commit: &str) {
+    let labels = vec![
+        ("version".to_owned(), version.to_owned()),
+        ("commit".to_owned(), commit.to_owned()),
+    ];
+    registry.register(
+        "configsync_build",
+        "The version and git commit of this binary",
+        Info::new(labels),
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use prometheus_client::encoding::text::encode;
@@ -185,5 +241,23 @@ mod tests {
         assert!(text.contains("configsync_operator_errors_total{category=\"conflict\"} 1"));
         assert!(text.contains("configsync_operator_followed_workloads 3"));
         assert!(text.contains("configsync_operator_event_to_patch_seconds_count 1"));
+    }
+
+    #[test]
+    fn exports_build_info_leader_and_webhook_outcomes() {
+        let mut registry = Registry::default();
+        let metrics = Metrics::register(&mut registry);
+        register_build_info(&mut registry, "0.2.0", "abc123");
+        metrics.leader.set(1);
+        metrics.webhook_request("denied", 0.001);
+        let mut text = String::new();
+        encode(&mut text, &registry).unwrap();
+        assert!(
+            text.contains("configsync_build_info{version=\"0.2.0\",commit=\"abc123\"} 1"),
+            "{text}"
+        );
+        assert!(text.contains("configsync_operator_leader 1"));
+        assert!(text.contains("configsync_operator_webhook_requests_total{outcome=\"denied\"} 1"));
+        assert!(text.contains("configsync_operator_webhook_request_duration_seconds_count 1"));
     }
 }

@@ -216,6 +216,12 @@ impl OperatorArgs {
         let client = kube::Client::try_from(config_of_client)
             .context("connecting to the Kubernetes API (kubeconfig or in-cluster)")?;
         let native_sidecar = check_server_version(&client, native_sidecars).await?;
+        let (mut registry, metrics) = Metrics::with_registry();
+        configsync_operator::metrics::register_build_info(
+            &mut registry,
+            env!("CARGO_PKG_VERSION"),
+            env!("CONFIGSYNC_GIT_COMMIT"),
+        );
         if let (Some(addr), Some(cert), Some(key)) = (webhook_addr, webhook_cert, webhook_key) {
             let mut policy = configsync_operator::webhook::ReviewPolicy {
                 strict,
@@ -231,8 +237,9 @@ impl OperatorArgs {
                 key,
                 policy,
             };
-            let webhook =
-                configsync_operator::webhook::Webhook::bind(webhook, client.clone()).await?;
+            let webhook = configsync_operator::webhook::Webhook::bind(webhook, client.clone())
+                .await?
+                .with_metrics(metrics.clone());
             println!(
                 "configsync operator serving the injection webhook on https://{}",
                 webhook.local_addr()?
@@ -243,7 +250,6 @@ impl OperatorArgs {
                 }
             });
         }
-        let (registry, metrics) = Metrics::with_registry();
         let ready = Arc::new(AtomicBool::new(false));
         let state = HealthState {
             ready: ready.clone(),
@@ -298,12 +304,14 @@ async fn lead_and_run(
     lease: Option<LeaseConfig>,
 ) -> anyhow::Result<()> {
     let Some(lease) = lease else {
+        metrics.leader.set(1);
         return Ok(controller::run(client, config, metrics, ready).await?);
     };
     // A standby is healthy and ready as a standby (so the operator's own rollouts can proceed); once it
     // leads, it is ready again only when its watches have listed.
     ready.store(true, Ordering::Release);
     let mut leadership = leader::acquire(client.clone(), lease).await?;
+    metrics.leader.set(1);
     ready.store(false, Ordering::Release);
     let freshness = Some(leadership.freshness());
     tokio::select! {

@@ -72,6 +72,7 @@ pub struct Webhook<L> {
     acceptor: TlsAcceptor,
     lookup: Arc<L>,
     policy: Arc<ReviewPolicy>,
+    metrics: Option<crate::metrics::Metrics>,
 }
 
 impl<L: Lookup> Webhook<L> {
@@ -99,7 +100,15 @@ impl<L: Lookup> Webhook<L> {
             acceptor: TlsAcceptor::from(Arc::new(tls)),
             lookup: Arc::new(lookup),
             policy: Arc::new(config.policy),
+            metrics: None,
         })
+    }
+
+    /// Count every answer in `metrics` (`configsync_operator_webhook_*`).
+    #[must_use]
+    pub fn with_metrics(mut self, metrics: crate::metrics::Metrics) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// The bound address (useful with port 0).
@@ -119,6 +128,7 @@ impl<L: Lookup> Webhook<L> {
             let (stream, peer) = self.listener.accept().await.map_err(WebhookError::Accept)?;
             let acceptor = self.acceptor.clone();
             let (lookup, policy) = (self.lookup.clone(), self.policy.clone());
+            let metrics = self.metrics.clone();
             tokio::spawn(async move {
                 let tls = match acceptor.accept(stream).await {
                     Ok(tls) => tls,
@@ -129,8 +139,14 @@ impl<L: Lookup> Webhook<L> {
                 };
                 let service = hyper::service::service_fn(move |request| {
                     let (lookup, policy) = (lookup.clone(), policy.clone());
+                    let metrics = metrics.clone();
                     async move {
-                        Ok::<_, std::convert::Infallible>(handle(request, &*lookup, &policy).await)
+                        let started = std::time::Instant::now();
+                        let (response, outcome) = handle(request, &*lookup, &policy).await;
+                        if let (Some(metrics), Some(outcome)) = (&metrics, outcome) {
+                            metrics.webhook_request(outcome, started.elapsed().as_secs_f64());
+                        }
+                        Ok::<_, std::convert::Infallible>(response)
                     }
                 });
                 let connection = hyper::server::conn::http1::Builder::new()
@@ -164,44 +180,58 @@ fn reply(status: StatusCode, content_type: &str, body: Vec<u8>) -> Response<Full
     response
 }
 
+/// The response, and the outcome to count (`None` for health checks and other methods).
 async fn handle(
     request: Request<Incoming>,
     lookup: &impl Lookup,
     policy: &ReviewPolicy,
-) -> Response<Full<Bytes>> {
+) -> (Response<Full<Bytes>>, Option<&'static str>) {
     if request.method() == Method::GET && request.uri().path() == "/healthz" {
-        return reply(StatusCode::OK, "text/plain", b"ok".to_vec());
+        return (reply(StatusCode::OK, "text/plain", b"ok".to_vec()), None);
     }
     if request.method() != Method::POST {
-        return reply(
+        let response = reply(
             StatusCode::METHOD_NOT_ALLOWED,
             "text/plain",
             b"POST an AdmissionReview".to_vec(),
         );
+        return (response, None);
     }
+    let (response, outcome) = answer(request, lookup, policy).await;
+    (response, Some(outcome))
+}
+
+/// Answer one AdmissionReview: `allowed`, `denied` or `error`.
+async fn answer(
+    request: Request<Incoming>,
+    lookup: &impl Lookup,
+    policy: &ReviewPolicy,
+) -> (Response<Full<Bytes>>, &'static str) {
     let body = match Limited::new(request.into_body(), MAX_BODY).collect().await {
         Ok(body) => body.to_bytes(),
         Err(error) => {
-            return reply(
-                StatusCode::BAD_REQUEST,
-                "text/plain",
-                error.to_string().into_bytes(),
-            );
+            let text = error.to_string().into_bytes();
+            return (reply(StatusCode::BAD_REQUEST, "text/plain", text), "error");
         }
     };
     match review::review(&body, lookup, policy).await {
-        Ok(review) => match review::to_wire(&review) {
-            Ok(json) => reply(StatusCode::OK, "application/json", json),
-            Err(error) => reply(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "text/plain",
-                error.to_string().into_bytes(),
-            ),
-        },
-        Err(error) => reply(
-            StatusCode::BAD_REQUEST,
-            "text/plain",
-            error.to_string().into_bytes(),
-        ),
+        Ok(review) => {
+            let allowed = review.response.as_ref().is_some_and(|r| r.allowed);
+            match review::to_wire(&review) {
+                Ok(json) => {
+                    let outcome = if allowed { "allowed" } else { "denied" };
+                    (reply(StatusCode::OK, "application/json", json), outcome)
+                }
+                Err(error) => {
+                    let text = error.to_string().into_bytes();
+                    let status = StatusCode::INTERNAL_SERVER_ERROR;
+                    (reply(status, "text/plain", text), "error")
+                }
+            }
+        }
+        Err(error) => {
+            let text = error.to_string().into_bytes();
+            (reply(StatusCode::BAD_REQUEST, "text/plain", text), "error")
+        }
     }
 }
