@@ -73,7 +73,7 @@ struct DemoOptions {
     kubeconfig: Option<PathBuf>,
     /// The namespace to work in. Default: `default` on the embedded server; a fresh `configsync-demo-<hex>` on
     /// an existing cluster. A missing namespace is created, and then deleted on exit.
-    #[arg(long, env = "CONFIGSYNC_DEMO_NAMESPACE")]
+    #[arg(short = 'n', long, env = "CONFIGSYNC_DEMO_NAMESPACE")]
     namespace: Option<String>,
     /// Embedded server: its port on 127.0.0.1 (0 picks a free port).
     #[arg(long, default_value_t = 0, env = "CONFIGSYNC_DEMO_PORT")]
