@@ -495,17 +495,21 @@ mod tests {
 
     #[test]
     fn workload_names_take_every_kubectl_spelling() {
-        let (kind, name) = parse_workload("deploy/web").unwrap();
+        let (kind, name) = parse_workload("deploy/web").expect("deploy/web");
         assert_eq!((kind, name.as_str()), (WorkloadKind::Deployment, "web"));
         assert_eq!(
-            parse_workload("sts/db").unwrap().0,
+            parse_workload("sts/db").expect("sts/db").0,
             WorkloadKind::StatefulSet
         );
         assert_eq!(
-            parse_workload("DaemonSet/agent").unwrap().0,
+            parse_workload("DaemonSet/agent")
+                .expect("DaemonSet/agent")
+                .0,
             WorkloadKind::DaemonSet
         );
-        let error = parse_workload("pod/web").unwrap_err().to_string();
+        let error = parse_workload("pod/web")
+            .expect_err("pods are not rolled")
+            .to_string();
         assert!(error.contains("deploy, sts, ds"), "{error}");
         assert!(parse_workload("web").is_err());
         assert!(parse_workload("deploy/").is_err());
