@@ -232,6 +232,17 @@ pub struct Claimant<'a> {
     pub spec: &'a ConfigSyncSpec,
 }
 
+impl<'a> Claimant<'a> {
+    /// The claimant a ConfigSync object makes.
+    pub fn of(cs: &'a configsync_crds::ConfigSync) -> Self {
+        Self {
+            name: cs.metadata.name.as_deref().unwrap_or_default(),
+            created: cs.metadata.creation_timestamp.as_ref(),
+            spec: &cs.spec,
+        }
+    }
+}
+
 /// What one ConfigSync drives after the claims of its namespace are settled.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Drives {

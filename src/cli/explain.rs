@@ -226,15 +226,26 @@ where
         + std::fmt::Debug,
     V: Watched + serde::de::DeserializeOwned,
 {
-    let api: Api<K> = api(client, namespace);
-    let list = api
-        .list(&ListParams::default())
-        .await
-        .with_context(|| format!("listing {}", K::plural(&())))?;
-    list.items
+    list::<K>(client, namespace)
+        .await?
         .iter()
         .map(|object| fetched::<K, V>(object, auto_all))
         .collect()
+}
+
+/// Every `K` in `namespace` (or all namespaces).
+async fn list<K>(client: &Client, namespace: Option<&str>) -> anyhow::Result<Vec<K>>
+where
+    K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + serde::de::DeserializeOwned
+        + Clone
+        + std::fmt::Debug,
+{
+    let list = api::<K>(client, namespace)
+        .list(&ListParams::default())
+        .await
+        .with_context(|| format!("listing {}", K::plural(&())))?;
+    Ok(list.items)
 }
 
 fn api<K>(client: &Client, namespace: Option<&str>) -> Api<K>
@@ -262,20 +273,10 @@ impl World {
         flags: &OperatorFlags,
     ) -> anyhow::Result<Self> {
         let mut sources = SourceCache::default();
-        let config_maps: Api<ConfigMap> = api(client, namespace);
-        for cm in config_maps
-            .list(&ListParams::default())
-            .await
-            .context("listing ConfigMaps")?
-        {
+        for cm in list::<ConfigMap>(client, namespace).await? {
             sources.apply_config_map(&cm);
         }
-        let secrets: Api<Secret> = api(client, namespace);
-        for secret in secrets
-            .list(&ListParams::default())
-            .await
-            .context("listing Secrets")?
-        {
+        for secret in list::<Secret>(client, namespace).await? {
             sources.apply_secret(&secret);
         }
         let configsyncs: Api<ConfigSync> = api(client, namespace);
@@ -305,18 +306,11 @@ impl World {
     pub fn explain(&self, fetched: &Fetched) -> Explanation {
         let observation = &fetched.observation;
         let workload = &observation.workload;
-        let claimants: Vec<&ConfigSync> = self
+        let claimants: Vec<Claimant<'_>> = self
             .configsyncs
             .iter()
             .filter(|cs| cs.metadata.namespace.as_deref() == Some(workload.namespace.as_str()))
-            .collect();
-        let claimants: Vec<Claimant<'_>> = claimants
-            .iter()
-            .map(|cs| Claimant {
-                name: cs.metadata.name.as_deref().unwrap_or_default(),
-                created: cs.metadata.creation_timestamp.as_ref(),
-                spec: &cs.spec,
-            })
+            .map(Claimant::of)
             .collect();
         let (_, owners) = settle_namespace(
             &workload.namespace,
@@ -365,14 +359,9 @@ async fn last_rollout(
     client: &Client,
     workload: &WorkloadRef,
 ) -> anyhow::Result<Option<LastRollout>> {
-    let events: Api<Event> = Api::namespaced(client.clone(), &workload.namespace);
-    let list = events
-        .list(&ListParams::default())
-        .await
-        .context("listing Events")?;
+    let events = list::<Event>(client, Some(&workload.namespace)).await?;
     let rollouts = [reason::ROLLED, reason::CHANGED, reason::ADOPTED];
-    let newest = list
-        .items
+    let newest = events
         .into_iter()
         .filter(|e| e.reporting_controller.as_deref() == Some(REPORTER))
         .filter(|e| e.reason.as_deref().is_some_and(|r| rollouts.contains(&r)))

@@ -133,14 +133,7 @@ impl ConfigSyncs {
             .filter(|(k, _)| k.namespace == namespace)
             .map(|(_, cs)| cs)
             .collect();
-        let claimants: Vec<Claimant<'_>> = in_ns
-            .iter()
-            .map(|cs| Claimant {
-                name: cs.metadata.name.as_deref().unwrap_or_default(),
-                created: cs.metadata.creation_timestamp.as_ref(),
-                spec: &cs.spec,
-            })
-            .collect();
+        let claimants: Vec<Claimant<'_>> = in_ns.iter().map(|cs| Claimant::of(cs)).collect();
         let (drives, winners) = settle_namespace(namespace, &claimants, workloads);
         let key = |name: String| CsKey {
             namespace: namespace.to_owned(),
