@@ -15,7 +15,8 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 /// kubectl's connection flags.
 #[derive(Clone, Debug, Default, clap::Args)]
 pub struct KubeArgs {
-    /// The namespace (default: the kubeconfig context's, else `default`).
+    /// The namespace (default: the kubeconfig context's, else `default`; `operator` watches every namespace
+    /// unless -n or --namespaces is given).
     #[arg(short = 'n', long)]
     pub namespace: Option<String>,
     /// Every namespace.
