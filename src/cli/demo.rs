@@ -71,6 +71,10 @@ struct DemoOptions {
         conflicts_with_all = ["port", "write_kubeconfig", "pod_ready_delay"]
     )]
     kubeconfig: Option<PathBuf>,
+    /// With --kubeconfig: the context to use instead of its current one (the operator and sidecar the demo
+    /// starts use it too).
+    #[arg(long, env = "CONFIGSYNC_DEMO_CONTEXT", requires = "kubeconfig")]
+    context: Option<String>,
     /// The namespace to work in. Default: `default` on the embedded server; a fresh `configsync-demo-<hex>` on
     /// an existing cluster. A missing namespace is created, and then deleted on exit.
     #[arg(short = 'n', long, env = "CONFIGSYNC_DEMO_NAMESPACE")]
@@ -186,7 +190,11 @@ impl DemoOptions {
     async fn target(&self, temp: &Path) -> anyhow::Result<target::Target> {
         let namespace = self.namespace.clone();
         if let Some(kubeconfig) = &self.kubeconfig {
-            let (target, url) = target::Target::existing(kubeconfig, namespace).await?;
+            let kubeconfig = match &self.context {
+                Some(context) => pin_context(kubeconfig, context, temp)?,
+                None => kubeconfig.clone(),
+            };
+            let (target, url) = target::Target::existing(&kubeconfig, namespace).await?;
             println!(
                 "configsync demo: existing cluster at {url} (kubeconfig {})",
                 target.kubeconfig.display()
@@ -249,9 +257,55 @@ async fn wait_for_shutdown() -> anyhow::Result<&'static str> {
     })
 }
 
+/// A copy of `kubeconfig` in `temp` whose current context is `context`, for the demo and every child it starts.
+fn pin_context(kubeconfig: &Path, context: &str, temp: &Path) -> anyhow::Result<PathBuf> {
+    let text = std::fs::read_to_string(kubeconfig)
+        .with_context(|| format!("reading --kubeconfig {}", kubeconfig.display()))?;
+    let mut config: serde_json::Value = serde_saphyr::from_str(&text)
+        .with_context(|| format!("parsing --kubeconfig {}", kubeconfig.display()))?;
+    let known = config["contexts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|c| c["name"] == context);
+    anyhow::ensure!(
+        known,
+        "--context {context:?} is not a context of {}",
+        kubeconfig.display()
+    );
+    config["current-context"] = context.into();
+    let pinned = temp.join("kubeconfig-context");
+    std::fs::write(&pinned, config.to_string())
+        .with_context(|| format!("writing {}", pinned.display()))?;
+    Ok(pinned)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn context_is_pinned_in_a_copy_and_an_unknown_one_refused() {
+        let temp = tempfile::tempdir().expect("tempdir");
+        let original = temp.path().join("original");
+        let text = "apiVersion: v1\nkind: Config\ncurrent-context: a\ncontexts:\n- name: a\n  context: {cluster: a}\n- name: b\n  context: {cluster: b}\n";
+        std::fs::write(&original, text).expect("write");
+        let pinned = pin_context(&original, "b", temp.path()).expect("pinned");
+        let copy: serde_json::Value =
+            serde_saphyr::from_str(&std::fs::read_to_string(&pinned).expect("read")).expect("YAML");
+        assert_eq!(copy["current-context"], "b");
+        assert_eq!(copy["contexts"][1]["context"]["cluster"], "b");
+        assert_eq!(
+            std::fs::read_to_string(&original).expect("read"),
+            text,
+            "the original is untouched"
+        );
+        let error = pin_context(&original, "c", temp.path()).expect_err("unknown context");
+        assert!(
+            error.to_string().contains("\"c\" is not a context"),
+            "{error}"
+        );
+    }
 
     #[test]
     fn durations_parse_in_friendly_form() {
