@@ -277,6 +277,17 @@ fn preflight_lists_reloader_and_wave_workloads_with_what_configsync_does() {
         text.contains("No workload carries Reloader or wave annotations."),
         "{text}"
     );
+
+    cluster.ok(&["apply", "-n", &elsewhere, "-f", path_str(&manifest)]);
+    let out = configsync(&cluster, &["preflight", "-A", "-o", "json"]);
+    let all: Value = serde_json::from_str(&stdout_ok("preflight -A", &out)).expect("JSON");
+    let found = |namespace: &str| {
+        all.as_array()
+            .into_iter()
+            .flatten()
+            .any(|e| e["workload"]["namespace"] == namespace && e["workload"]["name"] == "legacy")
+    };
+    assert!(found(&cluster.namespace) && found(&elsewhere), "{all}");
 }
 
 /// A kubeconfig whose current context points at a closed port, with a second context for `cluster`.
