@@ -39,7 +39,11 @@ enum Command {
 }
 
 fn main() -> anyhow::Result<()> {
-    let command = Args::parse().command;
+    // A container started the way k8s-sidecar or configmap-reload is runs `sidecar compat MODE` (README).
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let argv =
+        configsync_sidecar::compat::detect(&argv, &|name| std::env::var(name).ok()).unwrap_or(argv);
+    let command = Args::parse_from(argv).command;
     command.runtime()?.block_on(command.run())
 }
 

@@ -17,6 +17,7 @@
 //! into the [`crate::cache`]. If the sources have not all reported within `timeout` of the start (API unreachable),
 //! the cache is loaded, unusable items are reported and dropped, and the rest is published like live data
 //! (`serving_cache` gauge = 1). As soon as every source reports, the live data replaces it at once.
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -28,7 +29,7 @@ use crate::cache::{CacheDecision, SourceCache, decide};
 use crate::health::Health;
 use crate::metrics::{ErrorCategory, Metrics};
 use crate::render::env::{render_dotenv, render_json};
-use crate::render::{EnvVars, Layout, RenderError, render};
+use crate::render::{EnvVars, FileEntry, Layout, RelPath, RenderError, render};
 use crate::source::{Snapshot, SourceData, SourceEvent, SourceKind};
 use crate::timing::{Debounce, Wait};
 
@@ -132,6 +133,9 @@ pub struct SyncLoop {
     metrics: Metrics,
     /// When the oldest change not yet published arrived (for `event_to_swap_seconds`).
     pending_since: Option<std::time::Instant>,
+    /// Without a target directory (watch and notify only, configmap-reload's job): the last rendered files, to
+    /// tell a change from a re-read of the same content.
+    unwritten: Option<BTreeMap<RelPath, FileEntry>>,
 }
 
 impl SyncLoop {
@@ -156,6 +160,7 @@ impl SyncLoop {
             health,
             metrics,
             pending_since: None,
+            unwritten: None,
         }
     }
 
@@ -392,6 +397,12 @@ impl SyncLoop {
                 );
                 self.files_pending = true;
             }
+        } else if self.config.layout.env.is_none()
+            && self.unwritten.as_ref() != Some(&rendered.files)
+        {
+            // Nothing is written: a change of the watched content is still a change to tell the app about.
+            self.files_pending = self.unwritten.is_some();
+            self.unwritten = Some(std::mem::take(&mut rendered.files));
         }
         let env_changed = self.last_env.as_ref() != Some(&rendered.env);
         if env_changed {
