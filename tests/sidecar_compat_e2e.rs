@@ -35,7 +35,7 @@ fn spawn_sidecar(
     let sink = log.clone();
     std::thread::spawn(move || {
         for line in lines {
-            sink.lock().unwrap().push_str(&format!("{line}\n"));
+            sink.lock().expect("lock").push_str(&format!("{line}\n"));
         }
     });
     (Process(child), log)
@@ -130,13 +130,24 @@ fn k8s_sidecar_environment_projects_requests_and_runs_the_script() {
         !folder.join("other.json").exists(),
         "an object without the label is not projected"
     );
+    for file in [&a, &b] {
+        let meta = std::fs::symlink_metadata(file).expect("projected");
+        assert!(
+            meta.is_file(),
+            "k8s-sidecar's layout: regular files, not links"
+        );
+    }
+    assert!(
+        !folder.join("..data").exists(),
+        "no ..data in k8s-sidecar's layout"
+    );
     let expected = Recorded {
         method: "POST".into(),
         path: "/api/admin/provisioning/dashboards/reload".into(),
         headers: BTreeMap::new(),
         body: r#"{"reload":"dashboards"}"#.into(),
     };
-    let seen = |requests: &Arc<Mutex<Vec<Recorded>>>| requests.lock().unwrap().clone();
+    let seen = |requests: &Arc<Mutex<Vec<Recorded>>>| requests.lock().expect("lock").clone();
     wait_until("the request after the first sync", || {
         seen(&requests).len() == 1
     });
@@ -162,7 +173,7 @@ fn k8s_sidecar_environment_projects_requests_and_runs_the_script() {
     wait_until("the edit on disk", || read_text(&a) == r#"{"v":2}"#);
     wait_until("a second request", || seen(&requests).len() == 2);
     wait_until("a second script run", || read_text(&marker) == "ran\nran\n");
-    let log = log.lock().unwrap().clone();
+    let log = log.lock().expect("lock").clone();
     assert!(log.contains("LOG_FORMAT is not supported"), "{log}");
     assert!(
         !log.contains("pw-never-logged"),
@@ -197,11 +208,24 @@ fn k8s_sidecar_list_method_syncs_once_with_unique_file_names_and_exits() {
         sidecar.0.try_wait().ok().flatten().is_some()
     });
     let status = sidecar.0.wait().expect("status");
-    assert!(status.success(), "{:?}\n{}", status, log.lock().unwrap());
+    assert!(
+        status.success(),
+        "{:?}\n{}",
+        status,
+        log.lock().expect("lock")
+    );
     assert_eq!(
         read_text(&folder.join(format!("namespace_{ns}.configmap_dash.board.json"))),
         "{}"
     );
+}
+
+/// Wait until the sidecar logging to `log` answers /readyz (its first sync is done: later changes are changes).
+fn wait_ready(log: &Arc<Mutex<String>>) {
+    wait_until("the sidecar ready", || {
+        support::health_addr_in(&log.lock().expect("lock"))
+            .is_some_and(|addr| support::http_status(&addr, "/readyz") == Some(200))
+    });
 }
 
 /// A kubelet-style ConfigMap volume: `..vN/KEY`, `..data -> ..vN`, `KEY -> ..data/KEY`; `version` swaps `..data`.
@@ -233,21 +257,19 @@ fn configmap_reload_flags_call_the_webhook_on_a_kubelet_swap_and_retry_a_wrong_s
         "127.0.0.1:0",
     ];
     let (_sidecar, log) = spawn_sidecar(&args, &[], None);
-    wait_until("the sidecar watching", || {
-        log.lock().unwrap().contains("drop-in")
-    });
+    wait_ready(&log);
     // Nothing is called for the initial content (configmap-reload calls only on a change).
     mount(&volume, 2, "scrape_interval: 30s\n");
     wait_until("the webhook called once", || {
-        requests.lock().unwrap().len() == 1
+        requests.lock().expect("lock").len() == 1
     });
-    let request = requests.lock().unwrap()[0].clone();
+    let request = requests.lock().expect("lock")[0].clone();
     assert_eq!(
         (request.method.as_str(), request.path.as_str()),
         ("POST", "/-/reload")
     );
     assert!(
-        !volume.join("..data").read_link().is_err(),
+        volume.join("..data").read_link().is_ok(),
         "the volume is left as it was"
     );
 
@@ -261,17 +283,15 @@ fn configmap_reload_flags_call_the_webhook_on_a_kubelet_swap_and_retry_a_wrong_s
         "--web.listen-address=127.0.0.1:0",
     ];
     let (_sidecar, log) = spawn_sidecar(&args, &[], None);
-    wait_until("the second sidecar watching", || {
-        log.lock().unwrap().contains("drop-in")
-    });
+    wait_ready(&log);
     mount(&volume, 3, "scrape_interval: 60s\n");
     wait_until("a clear log line after the last attempt", || {
         log.lock()
-            .unwrap()
+            .expect("lock")
             .lines()
             .any(|l| l.contains("could not notify the app") && l.contains("got status 500"))
     });
-    assert_eq!(failing.lock().unwrap().len(), 3, "3 attempts in all");
+    assert_eq!(failing.lock().expect("lock").len(), 3, "3 attempts in all");
 }
 
 #[test]
@@ -322,9 +342,9 @@ fn k8s_sidecar_all_namespaces_by_polling() {
     wait_until("the change seen by the next listing", || {
         read_text(&two) == "polled"
     });
-    let log = log.lock().unwrap().clone();
+    let log = log.lock().expect("lock").clone();
     assert_eq!(
-        log.matches("published new version").count(),
+        log.matches("published changed files").count(),
         2,
         "unchanged listings publish nothing:\n{log}"
     );

@@ -15,6 +15,7 @@ use clap::Parser as _;
 use configsync_envelope::KeyRing;
 use configsync_sidecar::api::{ApiSource, Kinds, Refresh, selections};
 use configsync_sidecar::atomic::Fsync;
+use configsync_sidecar::atomic::files::Publish;
 use configsync_sidecar::cache::SourceCache;
 use configsync_sidecar::compat::{self, Compat, k8s_sidecar::FileNames};
 use configsync_sidecar::mounted::MountedDir;
@@ -329,6 +330,15 @@ struct SidecarOptions {
         help_heading = "Projection"
     )]
     folder_annotation: Option<String>,
+    /// How --dir is published: swap (every file through ..data, all switched at once) or files (regular files,
+    /// each replaced by its own rename: k8s-sidecar's layout).
+    #[arg(
+        long,
+        default_value = "swap",
+        env = "CONFIGSYNC_PUBLISH",
+        help_heading = "Projection"
+    )]
+    publish: Publish,
     /// With --flat: name each file namespace_NS.KIND_NAME.KEY, as k8s-sidecar's UNIQUE_FILENAMES does.
     #[arg(
         long,
@@ -761,6 +771,7 @@ impl SidecarOptions {
             layout,
             dir: self.dir,
             fsync: self.fsync,
+            publish: self.publish,
             env_file: self.env_file,
             env_json: self.env_json,
             wait: self.wait,

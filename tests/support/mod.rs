@@ -569,7 +569,11 @@ pub fn repo(path: &str) -> String {
 
 /// The address a sidecar's health server bound, from its log (`... serving /healthz ... bound=127.0.0.1:PORT`).
 pub fn sidecar_health_addr(log: &Path) -> Option<String> {
-    let text = read_text(log);
+    health_addr_in(&read_text(log))
+}
+
+/// The address in a sidecar's log text (see [`sidecar_health_addr`]).
+pub fn health_addr_in(text: &str) -> Option<String> {
     let line = text.lines().find(|l| l.contains("serving /healthz"))?;
     let addr = line.split("bound=").nth(1)?.split_whitespace().next()?;
     Some(addr.to_owned())
@@ -771,7 +775,7 @@ pub fn recording_server(status: u16) -> (String, std::sync::Arc<std::sync::Mutex
             let mut body = vec![0; length];
             let _ = reader.read_exact(&mut body);
             let body = String::from_utf8_lossy(&body).into_owned();
-            record.lock().unwrap().push(Recorded {
+            record.lock().expect("recorded requests").push(Recorded {
                 method,
                 path,
                 headers,

@@ -90,7 +90,7 @@ pub const VARIABLES: &[Variable] = &[
         Supported,
         true,
         "/tmp/dashboards",
-        "`--dir FOLDER --flat`: the keys directly in `FOLDER`, published atomically (see below)",
+        "`--dir FOLDER --flat --publish files`: the keys directly in `FOLDER` as regular files, each replaced by rename (see below)",
     ),
     row(
         "FOLDER_ANNOTATION",
@@ -370,6 +370,7 @@ pub fn translate(
     })?;
     out.arg("--dir", folder);
     out.args.push("--flat".into());
+    out.arg("--publish", "files");
     let annotation = get("FOLDER_ANNOTATION").unwrap_or("k8s-sidecar-target-directory".into());
     out.arg("--folder-annotation", annotation);
     sources(&get, &mut out)?;

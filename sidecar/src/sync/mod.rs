@@ -24,6 +24,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use crate::atomic::files::{FileWriter, Publish};
 use crate::atomic::{AtomicWriter, Fsync, Swapped, WriteError, write_file_atomic};
 use crate::cache::{CacheDecision, SourceCache, decide};
 use crate::health::Health;
@@ -42,6 +43,8 @@ pub struct SyncConfig {
     pub dir: Option<PathBuf>,
     /// Whether publishing into `dir` `fsync`s (see [`crate::atomic`] for the policy per target).
     pub fsync: Fsync,
+    /// One `..data` swap for all files (default), or each file renamed in on its own (k8s-sidecar's layout).
+    pub publish: Publish,
     /// Dotenv file to write.
     pub env_file: Option<PathBuf>,
     /// JSON env file to write.
@@ -122,6 +125,8 @@ pub struct SyncLoop {
     /// The writer of `config.dir`, kept for the loop's life: it remembers the published payload, so unchanged files
     /// are linked, not rewritten.
     writer: Option<AtomicWriter>,
+    /// The writer of `config.dir` with `--publish files` (then `writer` is `None`).
+    file_writer: Option<FileWriter>,
     snapshots: Vec<Option<Snapshot>>,
     debounce: Debounce,
     last_env: Option<EnvVars>,
@@ -143,12 +148,16 @@ impl SyncLoop {
     pub fn new(config: SyncConfig, sources: usize, health: Health, metrics: Metrics) -> Self {
         let debounce = Debounce::new(config.wait);
         let snapshots = vec![None; sources];
-        let writer = config
-            .dir
-            .as_ref()
-            .map(|dir| AtomicWriter::new(dir).with_fsync(config.fsync));
+        let (writer, file_writer) = match (&config.dir, config.publish) {
+            (None, _) => (None, None),
+            (Some(dir), Publish::Swap) => {
+                (Some(AtomicWriter::new(dir).with_fsync(config.fsync)), None)
+            }
+            (Some(dir), Publish::Files) => (None, Some(FileWriter::new(dir, config.fsync))),
+        };
         Self {
             writer,
+            file_writer,
             config,
             snapshots,
             debounce,
@@ -394,6 +403,25 @@ impl SyncLoop {
                     written = swapped.filled.written,
                     linked = swapped.filled.linked,
                     "published new version"
+                );
+                self.files_pending = true;
+            }
+        } else if let Some(writer) = &self.file_writer {
+            let (writer, files) = (writer.clone(), std::mem::take(&mut rendered.files));
+            let file_count = files.len();
+            let changed = tokio::task::spawn_blocking(move || writer.publish(&files))
+                .await
+                .map_err(|e| SyncError::Task(e.to_string()))??;
+            let since = self.pending_since.take();
+            if let Some(changed) = changed {
+                if let Some(since) = since {
+                    self.metrics.event_to_swap(since.elapsed());
+                }
+                tracing::info!(
+                    files = file_count,
+                    written = changed.written,
+                    removed = changed.removed,
+                    "published changed files"
                 );
                 self.files_pending = true;
             }
