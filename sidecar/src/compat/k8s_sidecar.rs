@@ -371,6 +371,8 @@ pub fn translate(
     out.arg("--dir", folder);
     out.args.push("--flat".into());
     out.arg("--publish", "files");
+    // k8s-sidecar writes each event at once; snapshots already queued still land in one publish.
+    out.arg("--wait", "0s");
     let annotation = get("FOLDER_ANNOTATION").unwrap_or("k8s-sidecar-target-directory".into());
     out.arg("--folder-annotation", annotation);
     sources(&get, &mut out)?;

@@ -94,7 +94,7 @@ fn args(line: &str) -> Vec<String> {
 
 #[test]
 fn k8s_sidecar_environments_translate_to_these_flags() {
-    let base = "--dir /tmp/dashboards --flat --publish files --folder-annotation k8s-sidecar-target-directory";
+    let base = "--dir /tmp/dashboards --flat --publish files --wait 0s --folder-annotation k8s-sidecar-target-directory";
     let tail = "--configmap-mode 0644 --secret-mode 0644 --health-addr 0.0.0.0:8080";
     let cases: &[(&[(&str, &str)], String)] = &[
         (
@@ -115,7 +115,7 @@ fn k8s_sidecar_environments_translate_to_these_flags() {
                 ("UNIQUE_FILENAMES", "true"),
             ],
             format!(
-                "--dir /tmp/dashboards --flat --publish files --folder-annotation grafana_folder --selector grafana_dashboard=1 \
+                "--dir /tmp/dashboards --flat --publish files --wait 0s --folder-annotation grafana_folder --selector grafana_dashboard=1 \
                  --selector-kind both --all-namespaces --unique-filenames {tail}"
             ),
         ),
