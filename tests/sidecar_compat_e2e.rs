@@ -17,7 +17,22 @@ fn spawn_sidecar(
     env: &[(&str, &str)],
     kubeconfig: Option<&Path>,
 ) -> (Process, Arc<Mutex<String>>) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_configsync-sidecar"));
+    spawn(
+        env!("CARGO_BIN_EXE_configsync-sidecar"),
+        args,
+        env,
+        kubeconfig,
+    )
+}
+
+/// `program` with `args` and `env` (see [`spawn_sidecar`]).
+fn spawn(
+    program: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+    kubeconfig: Option<&Path>,
+) -> (Process, Arc<Mutex<String>>) {
+    let mut command = Command::new(program);
     command
         .args(args)
         .env("CONFIGSYNC_LOG", "info")
@@ -182,7 +197,7 @@ fn k8s_sidecar_environment_projects_requests_and_runs_the_script() {
 }
 
 #[test]
-fn k8s_sidecar_list_method_syncs_once_with_unique_file_names_and_exits() {
+fn k8s_sidecar_list_method_run_as_the_image_runs_it_syncs_once_with_unique_file_names_and_exits() {
     let Some(cluster) = start() else { return };
     let ns = cluster.namespace.clone();
     let object = labelled(
@@ -203,7 +218,13 @@ fn k8s_sidecar_list_method_syncs_once_with_unique_file_names_and_exits() {
         ("METHOD", "LIST"),
         ("UNIQUE_FILENAMES", "true"),
     ];
-    let (mut sidecar, log) = spawn_sidecar(&[], &env, Some(&cluster.kubeconfig));
+    // The image's ENTRYPOINT and CMD: `configsync --help`, which k8s-sidecar's environment turns into the sidecar.
+    let (mut sidecar, log) = spawn(
+        env!("CARGO_BIN_EXE_configsync"),
+        &["--help"],
+        &env,
+        Some(&cluster.kubeconfig),
+    );
     wait_until("the sidecar to exit after one pass", || {
         sidecar.0.try_wait().ok().flatten().is_some()
     });
