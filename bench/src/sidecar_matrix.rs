@@ -114,12 +114,28 @@ pub struct MatrixCase {
 pub enum Mode {
     /// `<sidecar> sidecar --namespace NS --selector configsync-bench-set=SET --dir DIR --wait 0s`.
     Flags,
+    /// `<sidecar>` with no arguments and k8s-sidecar's environment (`LABEL`, `LABEL_VALUE`, `FOLDER`,
+    /// `NAMESPACE`, `UNIQUE_FILENAMES=true` since every source holds the same key, `HEALTH_PORT`), as a pod that
+    /// swapped only the image runs it.
+    K8sSidecar,
 }
 
 impl Mode {
     fn describe(&self) -> &'static str {
         match self {
             Self::Flags => "flags",
+            Self::K8sSidecar => "k8s-sidecar env",
+        }
+    }
+
+    /// The user-visible file of source `index` of `set` under `root`.
+    fn file(&self, root: &Path, namespace: &str, set: Set, index: usize) -> PathBuf {
+        match self {
+            Self::Flags => root.join(set.name(index)).join(KEY),
+            Self::K8sSidecar => root.join(format!(
+                "namespace_{namespace}.configmap_{}.{KEY}",
+                set.name(index)
+            )),
         }
     }
 
@@ -140,6 +156,16 @@ impl Mode {
                     .arg("--dir")
                     .arg(dir)
                     .args(["--wait", "0s", "--health-addr", health]);
+            }
+            Self::K8sSidecar => {
+                let port = health.rsplit(':').next().unwrap_or_default();
+                command
+                    .env("LABEL", SET_LABEL)
+                    .env("LABEL_VALUE", set.label())
+                    .env("FOLDER", dir)
+                    .env("NAMESPACE", namespace)
+                    .env("UNIQUE_FILENAMES", "true")
+                    .env("HEALTH_PORT", port);
             }
         }
         command
@@ -220,7 +246,7 @@ impl Matrix<'_> {
         let sidecar = Process::spawn(command, "configsync sidecar")?;
         let root = dir.path().to_owned();
         let files: Vec<PathBuf> = (0..set.sources)
-            .map(|i| root.join(set.name(i)).join(KEY))
+            .map(|i| mode.file(&root, self.namespace, set, i))
             .collect();
         let first = files.clone();
         tokio::task::spawn_blocking(move || {

@@ -260,7 +260,9 @@ pub async fn run(
     matrix.create_sets().await?;
     let mut targets = vec![target.clone()];
     targets.extend(compare.clone());
-    let matrix = matrix.run(&targets, &Mode::Flags).await?;
+    let mut cases = matrix.run(&targets, &Mode::Flags).await?;
+    cases.extend(matrix.run(&targets, &Mode::K8sSidecar).await?);
+    let matrix = cases;
     if plan.matrix_only {
         return Ok(RunReport {
             target,

@@ -31,6 +31,7 @@
 pub mod api;
 pub mod atomic;
 pub mod cache;
+pub mod compat;
 pub mod health;
 pub mod metrics;
 pub mod mounted;

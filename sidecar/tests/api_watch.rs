@@ -26,6 +26,8 @@ struct FakeApi {
     resource_version: u64,
     lists: usize,
     watches: usize,
+    /// Answer watches 403, as the API does for a Role without `watch`.
+    forbid_watch: bool,
 }
 
 fn list_body(api: &FakeApi) -> String {
@@ -56,7 +58,15 @@ async fn serve(state: Arc<Mutex<FakeApi>>) -> String {
                 let Ok(mut api) = state.lock() else {
                     panic!("fake API state poisoned")
                 };
-                let body: BoxBody<Bytes, Infallible> = if is_watch {
+                let forbidden = is_watch && api.forbid_watch;
+                let body: BoxBody<Bytes, Infallible> = if forbidden {
+                    api.watches += 1;
+                    let status = serde_json::json!({
+                        "kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Forbidden", "code": 403,
+                        "message": "configmaps is forbidden: User \"system:serviceaccount:prod:app\" cannot watch resource \"configmaps\"",
+                    });
+                    Full::new(Bytes::from(status.to_string())).boxed()
+                } else if is_watch {
                     api.watches += 1;
                     // Connected, then silent forever.
                     BodyExt::boxed(StreamBody::new(futures::stream::pending::<
@@ -67,6 +77,7 @@ async fn serve(state: Arc<Mutex<FakeApi>>) -> String {
                     Full::new(Bytes::from(list_body(&api))).boxed()
                 };
                 let response = hyper::Response::builder()
+                    .status(if forbidden { 403 } else { 200 })
                     .header("content-type", "application/json")
                     .body(body);
                 async move { Ok::<_, Infallible>(response.expect("valid response")) }
@@ -103,6 +114,7 @@ async fn a_silent_watch_is_detected_by_resync_and_restarted() {
         resource_version: 1,
         lists: 0,
         watches: 0,
+        forbid_watch: false,
     }));
     let url = serve(Arc::clone(&state)).await;
     let config = kube::Config::new(url.parse().expect("url"));
@@ -154,6 +166,76 @@ async fn a_silent_watch_is_detected_by_resync_and_restarted() {
         next_value(&mut rx).await,
         "v2",
         "the restarted watch lists the current data"
+    );
+    task.abort();
+}
+
+#[tokio::test]
+async fn a_forbidden_watch_falls_back_to_listing_and_reports_only_changes() {
+    let state = Arc::new(Mutex::new(FakeApi {
+        value: "v1".into(),
+        resource_version: 1,
+        lists: 0,
+        watches: 0,
+        forbid_watch: true,
+    }));
+    let url = serve(Arc::clone(&state)).await;
+    let client =
+        kube::Client::try_from(kube::Config::new(url.parse().expect("url"))).expect("client");
+    let source = ApiSource::new(
+        client,
+        SourceKind::ConfigMap,
+        "prod",
+        Selection::Name("app".into()),
+        Duration::from_millis(100),
+    );
+    let watchdog = WatchdogConfig {
+        stale_after: Duration::from_secs(30),
+        restart: Retry {
+            attempts: 1,
+            base: Duration::from_millis(50),
+            max: Duration::from_millis(50),
+        },
+    };
+    let (tx, mut rx) = mpsc::channel(16);
+    let metrics = Metrics::default();
+    let task = tokio::spawn(supervise_source(
+        Arc::new(source),
+        0,
+        tx,
+        watchdog,
+        Health::new(1, Duration::from_secs(30)),
+        metrics.clone(),
+    ));
+    assert_eq!(
+        next_value(&mut rx).await,
+        "v1",
+        "the list before the refused watch"
+    );
+    // From here on: one snapshot when listing takes over, then heartbeats while nothing changes.
+    let (mut snapshots, mut heartbeats) = (0, 0);
+    while heartbeats < 10 {
+        let event = tokio::time::timeout(Duration::from_secs(20), rx.recv())
+            .await
+            .expect("event in time")
+            .expect("open");
+        match event {
+            SourceEvent::Snapshot { .. } => snapshots += 1,
+            SourceEvent::Heartbeat { .. } => heartbeats += 1,
+        }
+    }
+    assert_eq!(snapshots, 1, "unchanged listings report nothing new");
+    let (lists, watches) = state.lock().map(|a| (a.lists, a.watches)).expect("state");
+    assert!(lists >= 11, "listed on the interval: {lists}");
+    assert_eq!(watches, 1, "the refused watch is not retried");
+    assert_eq!(metrics.source_restarts(), 1, "one restart, into listing");
+    if let Ok(mut api) = state.lock() {
+        (api.value, api.resource_version) = ("v2".into(), 2);
+    }
+    assert_eq!(
+        next_value(&mut rx).await,
+        "v2",
+        "a change is seen by the next listing"
     );
     task.abort();
 }

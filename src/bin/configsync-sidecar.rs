@@ -31,7 +31,11 @@ enum Command {
 }
 
 fn main() -> anyhow::Result<()> {
-    let args = match Args::parse().command {
+    // A container started the way k8s-sidecar or configmap-reload is runs `sidecar compat MODE` (README).
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let argv =
+        configsync_sidecar::compat::detect(&argv, &|name| std::env::var(name).ok()).unwrap_or(argv);
+    let args = match Args::parse_from(argv).command {
         Command::Sidecar(args) => args,
         Command::Install(install) => return install.run(),
     };

@@ -11,12 +11,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use clap::Parser as _;
 use configsync_envelope::KeyRing;
-use configsync_sidecar::api::{ApiSource, Selection};
+use configsync_sidecar::api::{ApiSource, Kinds, Refresh, selections};
 use configsync_sidecar::atomic::Fsync;
+use configsync_sidecar::atomic::files::Publish;
 use configsync_sidecar::cache::SourceCache;
+use configsync_sidecar::compat::{self, Compat, k8s_sidecar::FileNames};
 use configsync_sidecar::mounted::MountedDir;
-use configsync_sidecar::reload::http::HttpReload;
+use configsync_sidecar::reload::http::{BasicAuth, Credential, HttpOptions, HttpReload};
 use configsync_sidecar::reload::{ProcessTarget, Reloader, Retry};
 use configsync_sidecar::render::{DirLayout, EnvRules, Item, Layout};
 use configsync_sidecar::runner::{NotifyPolicy, RunConfig, run_exec_mode, run_sidecar};
@@ -40,7 +43,33 @@ pub struct SidecarArgs {
 #[derive(Debug, clap::Subcommand)]
 enum SidecarMode {
     /// Run the app as a child: render first, start it with the projected env, reload or restart it on change.
-    Exec(ExecArgs),
+    Exec(Box<ExecArgs>),
+    /// Stand in for k8s-sidecar (configured by its environment variables) or configmap-reload (by its flags);
+    /// chosen automatically when the container starts the way those do (see the README).
+    Compat(CompatArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct CompatArgs {
+    /// k8s-sidecar or configmap-reload.
+    #[arg(value_name = "MODE")]
+    mode: Compat,
+    /// configmap-reload's flags (`--volume-dir=DIR --webhook-url=URL ...`), or k8s-sidecar's
+    /// `--req-username-file`/`--req-password-file`.
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "ARGS"
+    )]
+    args: Vec<String>,
+}
+
+/// `configsync sidecar` options alone, to parse a compat translation.
+#[derive(Debug, clap::Parser)]
+#[command(name = "configsync sidecar", no_binary_name = true)]
+struct TranslatedOptions {
+    #[command(flatten)]
+    options: SidecarOptions,
 }
 
 #[derive(Debug, clap::Args)]
@@ -238,13 +267,8 @@ struct SidecarOptions {
     /// Timeout of one reload request or command.
     #[arg(long, default_value = "10s", value_parser = parse_duration, env = "CONFIGSYNC_RELOAD_TIMEOUT", help_heading = "Reload")]
     reload_timeout: Duration,
-    /// Run this command through `sh -c`.
-    #[arg(
-        long,
-        env = "CONFIGSYNC_COMMAND",
-        group = "reload",
-        help_heading = "Reload"
-    )]
+    /// Run this command through `sh -c` (before the HTTP request when both are given).
+    #[arg(long, env = "CONFIGSYNC_COMMAND", help_heading = "Reload")]
     command: Option<String>,
     /// Attempts per notice before giving up on a batch.
     #[arg(
@@ -276,6 +300,92 @@ struct SidecarOptions {
     /// same) and /metrics here ("off" to disable).
     #[arg(long, default_value = "0.0.0.0:9533", env = "CONFIGSYNC_HEALTH_ADDR")]
     health_addr: HealthAddr,
+
+    // Sources and reload options of issue 20 (all namespaces, kinds, polling, k8s-sidecar file names, HTTPS,
+    // basic auth, JSON body, backoff).
+    /// Watch in every namespace (needs a ClusterRole) instead of --namespace.
+    #[arg(
+        long,
+        env = "CONFIGSYNC_ALL_NAMESPACES",
+        conflicts_with = "namespaces",
+        help_heading = "Sources"
+    )]
+    all_namespaces: bool,
+    /// Which kinds --selector watches: configmap, secret or both.
+    #[arg(
+        long,
+        default_value = "both",
+        env = "CONFIGSYNC_SELECTOR_KIND",
+        help_heading = "Sources"
+    )]
+    selector_kind: Kinds,
+    /// List the watched objects this often instead of watching them (for a Role without `watch`).
+    #[arg(long, value_parser = parse_duration, env = "CONFIGSYNC_POLL_INTERVAL", help_heading = "Sources")]
+    poll_interval: Option<Duration>,
+    /// With --flat: put an object's keys in the folder (under --dir) its annotation of this name gives.
+    #[arg(
+        long,
+        env = "CONFIGSYNC_FOLDER_ANNOTATION",
+        requires = "flat",
+        help_heading = "Projection"
+    )]
+    folder_annotation: Option<String>,
+    /// How --dir is published: swap (every file through ..data, all switched at once) or files (regular files,
+    /// each replaced by its own rename: k8s-sidecar's layout).
+    #[arg(
+        long,
+        default_value = "swap",
+        env = "CONFIGSYNC_PUBLISH",
+        help_heading = "Projection"
+    )]
+    publish: Publish,
+    /// With --flat: name each file namespace_NS.KIND_NAME.KEY, as k8s-sidecar's UNIQUE_FILENAMES does.
+    #[arg(
+        long,
+        env = "CONFIGSYNC_UNIQUE_FILENAMES",
+        requires = "flat",
+        help_heading = "Projection"
+    )]
+    unique_filenames: bool,
+    /// PEM file of the CA that verifies an https:// --http-url.
+    #[arg(long, env = "CONFIGSYNC_HTTP_CA_FILE", help_heading = "Reload")]
+    http_ca_file: Option<PathBuf>,
+    /// Basic auth user of the reload request.
+    #[arg(
+        long,
+        env = "CONFIGSYNC_HTTP_USERNAME",
+        conflicts_with = "http_username_file",
+        help_heading = "Reload"
+    )]
+    http_username: Option<String>,
+    /// Basic auth user, read from this file at each request.
+    #[arg(long, env = "CONFIGSYNC_HTTP_USERNAME_FILE", help_heading = "Reload")]
+    http_username_file: Option<PathBuf>,
+    /// Basic auth password, read from this file at each request (a mounted Secret).
+    #[arg(
+        long,
+        env = "CONFIGSYNC_HTTP_PASSWORD_FILE",
+        conflicts_with = "http_password_env",
+        help_heading = "Reload"
+    )]
+    http_password_file: Option<PathBuf>,
+    /// Basic auth password, read from this environment variable (e.g. one set from a Secret).
+    #[arg(
+        long,
+        env = "CONFIGSYNC_HTTP_PASSWORD_ENV",
+        value_name = "VAR",
+        help_heading = "Reload"
+    )]
+    http_password_env: Option<String>,
+    /// JSON body of the reload request.
+    #[arg(long, env = "CONFIGSYNC_HTTP_BODY", help_heading = "Reload")]
+    http_body: Option<String>,
+    /// Wait after the first failed reload attempt; doubles after each one.
+    #[arg(long, default_value = "500ms", value_parser = parse_duration, env = "CONFIGSYNC_RELOAD_BACKOFF", help_heading = "Reload")]
+    reload_backoff: Duration,
+    /// Longest wait between reload attempts.
+    #[arg(long, default_value = "30s", value_parser = parse_duration, env = "CONFIGSYNC_RELOAD_BACKOFF_MAX", help_heading = "Reload")]
+    reload_backoff_max: Duration,
 }
 
 /// `DIR` or `NAME=DIR`.
@@ -381,6 +491,10 @@ impl SidecarArgs {
                 ..
             } => exec.run().await,
             Self {
+                mode: Some(SidecarMode::Compat(compat)),
+                ..
+            } => compat.run().await,
+            Self {
                 options,
                 mode: None,
             } => options.run().await,
@@ -408,6 +522,22 @@ impl ExecArgs {
     }
 }
 
+impl CompatArgs {
+    /// Translate, log what is handled differently, and run the sidecar those flags describe.
+    async fn run(self) -> anyhow::Result<()> {
+        let lookup = |name: &str| std::env::var(name).ok();
+        let translation = compat::translate(self.mode, &self.args, &lookup)?;
+        let options = TranslatedOptions::try_parse_from(&translation.args)
+            .with_context(|| format!("{} mode: the translated flags are invalid", self.mode))?
+            .options;
+        tracing::info!(mode = %self.mode, "running as a drop-in replacement");
+        for warning in &translation.warnings {
+            tracing::warn!(mode = %self.mode, warning);
+        }
+        options.run().await
+    }
+}
+
 impl SidecarOptions {
     async fn run(self) -> anyhow::Result<()> {
         let reloader = self.reloader()?;
@@ -416,43 +546,85 @@ impl SidecarOptions {
             splay: self.splay,
             retry: Retry {
                 attempts: self.reload_attempts.max(1),
-                ..Retry::default()
+                base: self.reload_backoff,
+                max: self.reload_backoff_max.max(self.reload_backoff),
             },
         };
         let (sources, config) = self.normalise(false).await?;
         if config.sync.dir.is_none()
             && config.sync.env_file.is_none()
             && config.sync.env_json.is_none()
+            && reloader.is_none()
         {
-            bail!("nothing to write: give --dir, --env-file or --env-json");
+            bail!("nothing to do: give --dir, --env-file, --env-json or a reload method");
         }
         run_sidecar(sources, config, reloader, policy).await?;
         Ok(())
     }
 
+    /// The reload methods given, in the order they run: signal, command, HTTP request.
     fn reloader(&self) -> anyhow::Result<Option<Reloader>> {
         let target = match (&self.pid_file, &self.process_name) {
             (Some(file), _) => Some(ProcessTarget::PidFile(file.clone())),
             (None, Some(name)) => Some(ProcessTarget::Name(name.clone())),
             (None, None) => None,
         };
-        Ok(if let Some(target) = target {
-            Some(Reloader::Signal {
+        let mut all = Vec::new();
+        if let Some(target) = target {
+            all.push(Reloader::Signal {
                 target,
                 signal: self.signal,
-            })
-        } else if let Some(url) = &self.http_url {
-            Some(Reloader::Http(HttpReload::new(
-                url,
-                &self.http_method,
-                self.http_status,
-                self.reload_timeout,
-            )?))
-        } else {
-            self.command.clone().map(|command| Reloader::Command {
-                command,
+            });
+        }
+        if let Some(command) = &self.command {
+            all.push(Reloader::Command {
+                command: command.clone(),
                 timeout: self.reload_timeout,
-            })
+            });
+        }
+        if let Some(url) = &self.http_url {
+            all.push(Reloader::Http(HttpReload::with_options(
+                url,
+                self.http_options()?,
+            )?));
+        }
+        Ok(match all.len() {
+            0 => None,
+            1 => all.pop(),
+            _ => Some(Reloader::Each(all)),
+        })
+    }
+
+    fn http_options(&self) -> anyhow::Result<HttpOptions> {
+        let username = match (&self.http_username, &self.http_username_file) {
+            (Some(name), _) => Some(Credential::value(name.clone())),
+            (None, Some(file)) => Some(Credential::File(file.clone())),
+            (None, None) => None,
+        };
+        let password = match (&self.http_password_file, &self.http_password_env) {
+            (Some(file), _) => Some(Credential::File(file.clone())),
+            (None, Some(var)) => Some(Credential::value(std::env::var(var).with_context(
+                || format!("--http-password-env: the environment variable {var} is not set"),
+            )?)),
+            (None, None) => None,
+        };
+        let auth = match (username, password) {
+            (Some(username), Some(password)) => Some(BasicAuth { username, password }),
+            (None, None) => None,
+            _ => bail!(
+                "basic auth needs both a user (--http-username[-file]) and a password (--http-password-file or --http-password-env)"
+            ),
+        };
+        if let Some(body) = &self.http_body {
+            serde_json::from_str::<serde_json::Value>(body).context("--http-body must be JSON")?;
+        }
+        Ok(HttpOptions {
+            method: self.http_method.clone(),
+            expected: self.http_status,
+            timeout: self.reload_timeout,
+            ca_file: self.http_ca_file.clone(),
+            auth,
+            json_body: self.http_body.clone().map(String::into_bytes),
         })
     }
 
@@ -462,8 +634,8 @@ impl SidecarOptions {
         let wanted =
             !self.configmaps.is_empty() || !self.secrets.is_empty() || self.selector.is_some();
         if !wanted {
-            if !self.namespaces.is_empty() {
-                bail!("--namespace needs --configmap, --secret or --selector");
+            if !self.namespaces.is_empty() || self.all_namespaces {
+                bail!("--namespace and --all-namespaces need --configmap, --secret or --selector");
             }
             return Ok(Vec::new());
         }
@@ -475,21 +647,26 @@ impl SidecarOptions {
         } else {
             self.namespaces.clone()
         };
-        let mut selections = Vec::new();
-        selections.extend(
-            self.configmaps
-                .iter()
-                .map(|n| (SourceKind::ConfigMap, Selection::Name(n.clone()))),
+        let selections = selections(
+            &self.configmaps,
+            &self.secrets,
+            self.selector.as_deref(),
+            self.selector_kind,
         );
-        selections.extend(
-            self.secrets
-                .iter()
-                .map(|n| (SourceKind::Secret, Selection::Name(n.clone()))),
-        );
-        if let Some(labels) = &self.selector {
-            selections.push((SourceKind::ConfigMap, Selection::Labels(labels.clone())));
-            selections.push((SourceKind::Secret, Selection::Labels(labels.clone())));
-        }
+        let file_names = (self.folder_annotation.is_some() || self.unique_filenames).then(|| {
+            FileNames {
+                dir: self.dir.clone().unwrap_or_default(),
+                folder_annotation: self.folder_annotation.clone(),
+                unique: self.unique_filenames,
+            }
+            .into_reshape()
+        });
+        let refresh = match self.poll_interval {
+            Some(every) => Refresh::Poll { every },
+            None => Refresh::Watch {
+                resync: self.recheck_interval,
+            },
+        };
         let mut sources: Vec<Arc<dyn Source>> = Vec::new();
         for namespace in &namespaces {
             for (kind, selection) in &selections {
@@ -499,8 +676,21 @@ impl SidecarOptions {
                     namespace,
                     selection.clone(),
                     self.recheck_interval,
-                );
+                )
+                .with_refresh(refresh);
+                let source = match &file_names {
+                    Some(reshape) => source.with_reshape(reshape.clone()),
+                    None => source,
+                };
+                let source = if self.all_namespaces {
+                    source.in_all_namespaces()
+                } else {
+                    source
+                };
                 sources.push(Arc::new(source));
+            }
+            if self.all_namespaces {
+                break;
             }
         }
         Ok(sources)
@@ -513,6 +703,14 @@ impl SidecarOptions {
                 "--stale-after ({:?}) must be longer than --recheck-interval ({:?})",
                 self.stale_after,
                 self.recheck_interval
+            );
+        }
+        if let Some(every) = self.poll_interval
+            && (every.is_zero() || self.stale_after <= every)
+        {
+            bail!(
+                "--stale-after ({:?}) must be longer than --poll-interval ({every:?})",
+                self.stale_after
             );
         }
         let mut sources = self.api_sources().await?;
@@ -573,6 +771,7 @@ impl SidecarOptions {
             layout,
             dir: self.dir,
             fsync: self.fsync,
+            publish: self.publish,
             env_file: self.env_file,
             env_json: self.env_json,
             wait: self.wait,
@@ -619,5 +818,70 @@ mod tests {
         let plain: DirSpec = "/etc/a=b/c".parse().expect("valid");
         assert_eq!((plain.name, plain.dir), (None, PathBuf::from("/etc/a=b/c")));
         assert_eq!(parse_mode("0o755"), Ok(0o755));
+    }
+
+    fn translated(mode: Compat, args: &[&str], env: &[(&str, &str)]) -> SidecarOptions {
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let lookup = |name: &str| {
+            env.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        };
+        let translation = compat::translate(mode, &args, &lookup).expect("translates");
+        TranslatedOptions::try_parse_from(&translation.args)
+            .expect("the translation parses as sidecar flags")
+            .options
+    }
+
+    #[test]
+    fn compat_translations_are_valid_sidecar_command_lines() {
+        let grafana = translated(
+            Compat::K8sSidecar,
+            &["--req-password-file", "/etc/secrets/admin-password"],
+            &[
+                ("LABEL", "grafana_dashboard"),
+                ("LABEL_VALUE", "1"),
+                ("FOLDER", "/tmp/dashboards"),
+                ("NAMESPACE", "ALL"),
+                ("RESOURCE", "both"),
+                ("METHOD", "SLEEP"),
+                ("UNIQUE_FILENAMES", "true"),
+                (
+                    "REQ_URL",
+                    "http://localhost:3000/api/admin/provisioning/dashboards/reload",
+                ),
+                ("REQ_METHOD", "POST"),
+                ("REQ_USERNAME", "admin"),
+                ("SCRIPT", "/scripts/notify.sh"),
+            ],
+        );
+        assert_eq!(grafana.dir, Some(PathBuf::from("/tmp/dashboards")));
+        assert!(grafana.flat && grafana.all_namespaces && grafana.unique_filenames);
+        assert_eq!(grafana.selector.as_deref(), Some("grafana_dashboard=1"));
+        assert_eq!(grafana.selector_kind, Kinds::Both);
+        assert_eq!(grafana.poll_interval, Some(Duration::from_secs(60)));
+        assert_eq!(grafana.secret_mode, 0o644);
+        assert_eq!(
+            grafana.http_password_file,
+            Some(PathBuf::from("/etc/secrets/admin-password"))
+        );
+        let reloader = grafana.reloader().expect("valid").expect("a reloader");
+        assert_eq!(reloader.method(), "each", "SCRIPT, then the request");
+        let prometheus = translated(
+            Compat::ConfigmapReload,
+            &[
+                "--volume-dir=/etc/config",
+                "--webhook-url=http://localhost:9090/-/reload",
+                "--webhook-retries=4",
+            ],
+            &[],
+        );
+        assert_eq!(prometheus.watch_dirs.len(), 1);
+        assert_eq!(prometheus.dir, None);
+        assert_eq!(prometheus.reload_attempts, 4);
+        assert_eq!(
+            prometheus.reloader().expect("valid").map(|r| r.method()),
+            Some("http")
+        );
     }
 }

@@ -569,7 +569,11 @@ pub fn repo(path: &str) -> String {
 
 /// The address a sidecar's health server bound, from its log (`... serving /healthz ... bound=127.0.0.1:PORT`).
 pub fn sidecar_health_addr(log: &Path) -> Option<String> {
-    let text = read_text(log);
+    health_addr_in(&read_text(log))
+}
+
+/// The address in a sidecar's log text (see [`sidecar_health_addr`]).
+pub fn health_addr_in(text: &str) -> Option<String> {
     let line = text.lines().find(|l| l.contains("serving /healthz"))?;
     let addr = line.split("bound=").nth(1)?.split_whitespace().next()?;
     Some(addr.to_owned())
@@ -724,4 +728,64 @@ impl Drop for Process {
 
 pub fn path_str(path: &Path) -> &str {
     path.to_str().expect("utf-8 temp path")
+}
+
+/// One HTTP request as [`recording_server`] received it (header names lower-case).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    pub method: String,
+    pub path: String,
+    pub headers: std::collections::BTreeMap<String, String>,
+    pub body: String,
+}
+
+/// A plain HTTP server on 127.0.0.1 answering every request with `status` and recording it; returns its base URL
+/// (`http://127.0.0.1:PORT`) and the requests so far.
+pub fn recording_server(status: u16) -> (String, std::sync::Arc<std::sync::Mutex<Vec<Recorded>>>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().map_while(Result::ok) {
+            let mut reader = BufReader::new(&stream);
+            let mut line = String::new();
+            if reader.read_line(&mut line).is_err() {
+                continue;
+            }
+            let mut parts = line.split_whitespace();
+            let (method, path) = (
+                parts.next().unwrap_or("").to_owned(),
+                parts.next().unwrap_or("").to_owned(),
+            );
+            let mut headers = std::collections::BTreeMap::new();
+            loop {
+                let mut header = String::new();
+                if reader.read_line(&mut header).map_or(true, |n| n <= 2) {
+                    break;
+                }
+                if let Some((name, value)) = header.trim_end().split_once(':') {
+                    headers.insert(name.trim().to_ascii_lowercase(), value.trim().to_owned());
+                }
+            }
+            let length = headers
+                .get("content-length")
+                .and_then(|l| l.parse().ok())
+                .unwrap_or(0);
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            let body = String::from_utf8_lossy(&body).into_owned();
+            record.lock().expect("recorded requests").push(Recorded {
+                method,
+                path,
+                headers,
+                body,
+            });
+            let _ = write!(
+                &stream,
+                "HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+        }
+    });
+    (url, seen)
 }

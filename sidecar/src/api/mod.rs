@@ -1,5 +1,5 @@
-//! API-watch source: ConfigMaps or Secrets in one namespace, by name or by label selector, via
-//! `kube::runtime::watcher`.
+//! API-watch source: ConfigMaps or Secrets in one namespace or all of them, by name or by label selector, via
+//! `kube::runtime::watcher` (or, in [`Refresh::Poll`] mode, by listing on an interval).
 //!
 //! # Theory of operation
 //! * Least privilege: a named object is watched with the field selector `metadata.name=<name>`, which RBAC
@@ -11,13 +11,21 @@
 //!   means the watch missed an update: the listed data is published at once and the source ends with an error, so
 //!   the watchdog restarts the watch. A failing list sends no heartbeat; the watchdog then restarts the source after
 //!   `stale_after`, while the sync loop keeps serving the last data.
+//! * Objects are keyed by `namespace/name`, so one source over all namespaces holds same-named objects apart.
+//! * [`Refresh::Poll`] never opens a watch (k8s-sidecar's `METHOD=SLEEP`, or an RBAC Role without `watch`): it
+//!   lists every interval and reports a snapshot only when the listing differs from the last one reported, a
+//!   heartbeat otherwise, so an unchanged listing publishes nothing.
+//! * An optional [`Reshape`] rewrites each object as it is projected (k8s-sidecar mode: the folder annotation and
+//!   unique file names become the keys' paths); it sees the object's metadata, which the snapshot does not keep.
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures::StreamExt;
 use futures::future::BoxFuture;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
-use kube::api::{Api, ListParams};
+use kube::api::{Api, ListParams, ObjectMeta};
 use kube::runtime::watcher;
 use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
@@ -51,6 +59,88 @@ impl Selection {
     }
 }
 
+/// Which kinds a label selector watches.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Kinds {
+    /// ConfigMaps only.
+    ConfigMaps,
+    /// Secrets only.
+    Secrets,
+    /// ConfigMaps and Secrets.
+    #[default]
+    Both,
+}
+
+impl std::str::FromStr for Kinds {
+    type Err = String;
+
+    fn from_str(input: &str) -> Result<Self, Self::Err> {
+        match input.to_ascii_lowercase().as_str() {
+            "configmap" | "configmaps" => Ok(Self::ConfigMaps),
+            "secret" | "secrets" => Ok(Self::Secrets),
+            "both" => Ok(Self::Both),
+            _ => Err(format!(
+                "invalid kind {input:?}: expected configmap, secret or both"
+            )),
+        }
+    }
+}
+
+impl Kinds {
+    /// The kinds, ConfigMaps first.
+    pub fn kinds(self) -> &'static [SourceKind] {
+        match self {
+            Self::ConfigMaps => &[SourceKind::ConfigMap],
+            Self::Secrets => &[SourceKind::Secret],
+            Self::Both => &[SourceKind::ConfigMap, SourceKind::Secret],
+        }
+    }
+}
+
+/// Every (kind, selection) to watch: the named ConfigMaps and Secrets, then `selector` for each of `kinds`.
+pub fn selections(
+    configmaps: &[String],
+    secrets: &[String],
+    selector: Option<&str>,
+    kinds: Kinds,
+) -> Vec<(SourceKind, Selection)> {
+    let named = |kind, names: &[String]| {
+        names
+            .iter()
+            .map(move |name| (kind, Selection::Name(name.clone())))
+            .collect::<Vec<_>>()
+    };
+    let mut all = named(SourceKind::ConfigMap, configmaps);
+    all.extend(named(SourceKind::Secret, secrets));
+    if let Some(labels) = selector {
+        all.extend(
+            kinds
+                .kinds()
+                .iter()
+                .map(|kind| (*kind, Selection::Labels(labels.to_string()))),
+        );
+    }
+    all
+}
+
+/// How a source keeps current.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refresh {
+    /// Watch, and re-list this often to catch a silent watch.
+    Watch {
+        /// The re-list interval.
+        resync: Duration,
+    },
+    /// List this often, never watch.
+    Poll {
+        /// The interval.
+        every: Duration,
+    },
+}
+
+/// Rewrites an object as it is projected, with its metadata at hand (see the module docs).
+pub type Reshape = Arc<dyn Fn(&ObjectMeta, SourceData) -> SourceData + Send + Sync>;
+
 /// A client from the environment: `KUBECONFIG`/`~/.kube/config`, else the in-cluster service account.
 ///
 /// # Errors
@@ -64,14 +154,18 @@ pub async fn connect() -> Result<kube::Client, SourceError> {
         })
 }
 
-/// Objects of one kind in one namespace, kept current through the API.
+/// Objects of one kind in one namespace (or all), kept current through the API.
 #[derive(Clone)]
 pub struct ApiSource {
     client: kube::Client,
     kind: SourceKind,
-    namespace: String,
+    /// `None`: every namespace.
+    namespace: Option<String>,
     selection: Selection,
-    resync: Duration,
+    refresh: Refresh,
+    reshape: Option<Reshape>,
+    /// Set when the API refused the watch (RBAC without `watch`): later rounds poll instead.
+    watch_refused: Arc<AtomicBool>,
 }
 
 impl ApiSource {
@@ -86,19 +180,89 @@ impl ApiSource {
         Self {
             client,
             kind,
-            namespace: namespace.to_string(),
+            namespace: Some(namespace.to_string()),
             selection,
-            resync,
+            refresh: Refresh::Watch { resync },
+            reshape: None,
+            watch_refused: Arc::default(),
         }
+    }
+
+    /// Watch in every namespace instead (needs a ClusterRole).
+    pub fn in_all_namespaces(mut self) -> Self {
+        self.namespace = None;
+        self
+    }
+
+    /// Keep current as `refresh` says (the default: watch, re-list every `resync`).
+    pub fn with_refresh(mut self, refresh: Refresh) -> Self {
+        self.refresh = refresh;
+        self
+    }
+
+    /// Rewrite every object with `reshape` as it is projected.
+    pub fn with_reshape(mut self, reshape: Reshape) -> Self {
+        self.reshape = Some(reshape);
+        self
+    }
+
+    fn api<K: Projectable>(&self) -> Api<K> {
+        match &self.namespace {
+            Some(namespace) => Api::namespaced(self.client.clone(), namespace),
+            None => Api::all(self.client.clone()),
+        }
+    }
+
+    /// The object as a source, reshaped.
+    fn project_object<K: Projectable>(&self, object: &K) -> SourceData {
+        let source = object.to_source();
+        match &self.reshape {
+            Some(reshape) => reshape(object.meta(), source),
+            None => source,
+        }
+    }
+
+    /// The same event with the object projected.
+    fn project<K: Projectable>(&self, event: watcher::Event<K>) -> watcher::Event<SourceData> {
+        match event {
+            watcher::Event::Apply(obj) => watcher::Event::Apply(self.project_object(&obj)),
+            watcher::Event::Delete(obj) => watcher::Event::Delete(self.project_object(&obj)),
+            watcher::Event::Init => watcher::Event::Init,
+            watcher::Event::InitApply(obj) => watcher::Event::InitApply(self.project_object(&obj)),
+            watcher::Event::InitDone => watcher::Event::InitDone,
+        }
+    }
+
+    /// One listing, projected and in key order.
+    async fn list<K: Projectable>(
+        &self,
+        api: &Api<K>,
+        what: &str,
+    ) -> Result<Snapshot, SourceError> {
+        let listed = api
+            .list(&self.selection.list_params())
+            .await
+            .map_err(|error| SourceError::Api {
+                what: what.to_string(),
+                reason: error.to_string(),
+            })?;
+        let mut listed: Snapshot = listed
+            .items
+            .iter()
+            .map(|o| self.project_object(o))
+            .collect();
+        listed.sort_by_key(object_key);
+        Ok(listed)
     }
 }
 
 impl Source for ApiSource {
     fn describe(&self) -> String {
+        let namespace = self.namespace.as_deref().unwrap_or("all namespaces");
         match &self.selection {
-            Selection::Name(name) => format!("{}/{}/{name}", self.kind, self.namespace),
+            Selection::Name(name) => format!("{}/{namespace}/{name}", self.kind),
             Selection::Labels(labels) => {
-                format!("{}s in {} matching {labels:?}", self.kind, self.namespace)
+                format!("{}s in {namespace} matching {labels:?}", self.kind)
             }
         }
     }
@@ -122,29 +286,75 @@ impl ApiSource {
         slot: usize,
         tx: mpsc::Sender<SourceEvent>,
     ) -> Result<(), SourceError> {
+        match self.refresh {
+            Refresh::Watch { resync } if self.watch_refused.load(Ordering::Relaxed) => {
+                self.poll::<K>(slot, tx, resync).await
+            }
+            Refresh::Watch { resync } => self.watch::<K>(slot, tx, resync).await,
+            Refresh::Poll { every } => self.poll::<K>(slot, tx, every).await,
+        }
+    }
+
+    /// List every `every`; report a snapshot when the listing changed, a heartbeat otherwise.
+    async fn poll<K: Projectable>(
+        self,
+        slot: usize,
+        tx: mpsc::Sender<SourceEvent>,
+        every: Duration,
+    ) -> Result<(), SourceError> {
         let what = self.describe();
-        let api: Api<K> = Api::namespaced(self.client.clone(), &self.namespace);
+        let api: Api<K> = self.api();
+        let mut last: Option<Snapshot> = None;
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            let listed = self.list(&api, &what).await?;
+            let event = if last.as_ref() == Some(&listed) {
+                SourceEvent::Heartbeat { slot }
+            } else {
+                last = Some(listed.clone());
+                SourceEvent::Snapshot {
+                    slot,
+                    snapshot: listed,
+                }
+            };
+            tx.send(event).await.map_err(|_| SourceError::Closed)?;
+        }
+    }
+
+    async fn watch<K: Projectable>(
+        self,
+        slot: usize,
+        tx: mpsc::Sender<SourceEvent>,
+        resync_every: Duration,
+    ) -> Result<(), SourceError> {
+        let what = self.describe();
+        let api: Api<K> = self.api();
         let mut events = watcher(api.clone(), self.selection.watcher_config()).boxed();
         let mut state = WatchState::default();
         let mut resync =
-            tokio::time::interval_at(tokio::time::Instant::now() + self.resync, self.resync);
+            tokio::time::interval_at(tokio::time::Instant::now() + resync_every, resync_every);
         let mut suspect: Option<Snapshot> = None;
         loop {
             tokio::select! {
                 event = events.next() => {
                     let event = match event {
                         Some(Ok(event)) => event,
+                        Some(Err(error)) if state.ready && is_forbidden(&error) => {
+                            self.watch_refused.store(true, Ordering::Relaxed);
+                            tracing::warn!(source = what, %error, every = ?resync_every, "the watch is forbidden; listing on an interval instead");
+                            return Err(SourceError::Api { what, reason: error.to_string() });
+                        }
                         Some(Err(error)) => return Err(SourceError::Api { what, reason: error.to_string() }),
                         None => return Err(SourceError::Api { what, reason: "watch stream ended".into() }),
                     };
-                    if let Some(snapshot) = state.apply(project(event)) {
+                    if let Some(snapshot) = state.apply(self.project(event)) {
                         tx.send(SourceEvent::Snapshot { slot, snapshot }).await.map_err(|_| SourceError::Closed)?;
                     }
                 }
                 _ = resync.tick() => {
-                    let listed = api.list(&self.selection.list_params()).await
-                        .map_err(|error| SourceError::Api { what: what.clone(), reason: error.to_string() })?;
-                    let listed: Snapshot = listed.items.iter().map(Projectable::to_source).collect();
+                    let listed = self.list(&api, &what).await?;
                     match state.check(listed, &mut suspect) {
                         Resync::Current => tx.send(SourceEvent::Heartbeat { slot }).await.map_err(|_| SourceError::Closed)?,
                         Resync::Stale(snapshot) => {
@@ -214,15 +424,19 @@ impl Projectable for Secret {
     }
 }
 
-/// The same event with the object projected.
-fn project<K: Projectable>(event: watcher::Event<K>) -> watcher::Event<SourceData> {
-    match event {
-        watcher::Event::Apply(obj) => watcher::Event::Apply(obj.to_source()),
-        watcher::Event::Delete(obj) => watcher::Event::Delete(obj.to_source()),
-        watcher::Event::Init => watcher::Event::Init,
-        watcher::Event::InitApply(obj) => watcher::Event::InitApply(obj.to_source()),
-        watcher::Event::InitDone => watcher::Event::InitDone,
+/// Whether the API refused to start a watch (the list before it succeeded): RBAC without `watch`.
+fn is_forbidden(error: &watcher::Error) -> bool {
+    match error {
+        watcher::Error::WatchStartFailed(kube::Error::Api(status))
+        | watcher::Error::WatchFailed(kube::Error::Api(status)) => status.is_forbidden(),
+        watcher::Error::WatchError(status) => status.is_forbidden(),
+        _ => false,
     }
+}
+
+/// `namespace/name`: an object's identity within one kind.
+pub fn object_key(source: &SourceData) -> String {
+    format!("{}/{}", source.namespace, source.name)
 }
 
 /// The outcome of comparing a resync listing with the watch state.
@@ -253,7 +467,7 @@ impl WatchState {
             watcher::Event::InitApply(obj) => {
                 self.relist
                     .get_or_insert_default()
-                    .insert(obj.name.clone(), obj);
+                    .insert(object_key(&obj), obj);
                 return None;
             }
             watcher::Event::InitDone => {
@@ -261,10 +475,10 @@ impl WatchState {
                 self.ready = true;
             }
             watcher::Event::Apply(obj) => {
-                self.objects.insert(obj.name.clone(), obj);
+                self.objects.insert(object_key(&obj), obj);
             }
             watcher::Event::Delete(obj) => {
-                self.objects.remove(&obj.name);
+                self.objects.remove(&object_key(&obj));
             }
         }
         self.ready.then(|| self.objects.values().cloned().collect())
@@ -272,7 +486,7 @@ impl WatchState {
 
     /// Compare a listing with the state; a difference seen twice in a row (same listing) is [`Resync::Stale`].
     pub fn check(&self, mut listed: Snapshot, suspect: &mut Option<Snapshot>) -> Resync {
-        listed.sort_by(|a, b| a.name.cmp(&b.name));
+        listed.sort_by_key(object_key);
         let current: Snapshot = self.objects.values().cloned().collect();
         if !self.ready || listed == current {
             *suspect = None;

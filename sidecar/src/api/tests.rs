@@ -157,3 +157,63 @@ fn a_watch_that_missed_an_update_is_detected_on_the_second_resync() {
         Resync::Current
     );
 }
+
+#[test]
+fn same_named_objects_of_two_namespaces_are_held_apart() {
+    let in_namespace = |namespace: &str, value: &str| SourceData {
+        namespace: namespace.into(),
+        ..mk_source("dashboards", value)
+    };
+    let mut state = WatchState::default();
+    state.apply(watcher::Event::Init);
+    state.apply(watcher::Event::InitApply(in_namespace("team-b", "b")));
+    state.apply(watcher::Event::InitApply(in_namespace("team-a", "a")));
+    assert_eq!(
+        state.apply(watcher::Event::InitDone),
+        Some(vec![
+            in_namespace("team-a", "a"),
+            in_namespace("team-b", "b")
+        ])
+    );
+    assert_eq!(
+        state.apply(watcher::Event::Delete(in_namespace("team-a", "a"))),
+        Some(vec![in_namespace("team-b", "b")]),
+        "deleting team-a's object leaves team-b's"
+    );
+    let mut suspect = None;
+    assert_eq!(
+        state.check(vec![in_namespace("team-b", "b")], &mut suspect),
+        Resync::Current
+    );
+}
+
+#[test]
+fn the_selector_watches_the_chosen_kinds() {
+    let labels = Selection::Labels("grafana_dashboard=1".into());
+    let kinds = |choice: &str| {
+        let choice: Kinds = choice.parse().expect("valid");
+        selections(&[], &[], Some("grafana_dashboard=1"), choice)
+    };
+    assert_eq!(
+        kinds("configmap"),
+        vec![(SourceKind::ConfigMap, labels.clone())]
+    );
+    assert_eq!(kinds("Secrets"), vec![(SourceKind::Secret, labels.clone())]);
+    assert_eq!(
+        kinds("both"),
+        vec![
+            (SourceKind::ConfigMap, labels.clone()),
+            (SourceKind::Secret, labels)
+        ]
+    );
+    assert!("pods".parse::<Kinds>().is_err());
+    let named = selections(&["app".into()], &["db".into()], None, Kinds::Secrets);
+    assert_eq!(
+        named,
+        vec![
+            (SourceKind::ConfigMap, Selection::Name("app".into())),
+            (SourceKind::Secret, Selection::Name("db".into()))
+        ],
+        "the kind choice applies to the selector only"
+    );
+}

@@ -151,6 +151,15 @@ pub enum WriteError {
         /// The occupied path.
         path: PathBuf,
     },
+    /// Replacing or removing one file (`--publish files`) failed; files already replaced stay whole.
+    #[error("replace file {path}: {source}")]
+    ReplaceFile {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
     /// Creating a user-visible link or swapping `..data` failed.
     #[error("switch to the new version at {path}: {source}")]
     Switch {
@@ -549,6 +558,7 @@ fn file_name(path: &Path) -> String {
         .unwrap_or_default()
 }
 
+pub mod files;
 #[cfg(test)]
 mod link_tests;
 mod published;

@@ -52,6 +52,23 @@ pub enum ReloadError {
         /// Why.
         reason: String,
     },
+    /// The CA file for an https:// reload URL cannot be used.
+    #[error("load the reload CA file {path}: {reason}")]
+    LoadCa {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// A basic auth credential could not be read (the message names the file, never the value).
+    #[error("read {what}: {source}")]
+    ReadCredential {
+        /// Which credential.
+        what: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
     /// The request failed or timed out.
     #[error("request {url}: {reason}")]
     Http {
@@ -99,6 +116,8 @@ pub enum Reloader {
         /// How long it may run.
         timeout: Duration,
     },
+    /// Each in turn (k8s-sidecar runs its `SCRIPT` before its request); each one retried on its own.
+    Each(Vec<Reloader>),
 }
 
 /// Retry policy: `attempts` tries in all, waiting `base`, 2×`base`, 4×`base`... (at most `max`) in between.
@@ -137,6 +156,7 @@ impl Reloader {
             Self::Signal { .. } => "signal",
             Self::Http(_) => "http",
             Self::Command { .. } => "command",
+            Self::Each(_) => "each",
         }
     }
 
@@ -149,6 +169,12 @@ impl Reloader {
             Self::Signal { target, signal } => signal_processes(target, *signal),
             Self::Http(request) => request.send().await,
             Self::Command { command, timeout } => command::run_command(command, *timeout).await,
+            Self::Each(all) => {
+                for one in all {
+                    Box::pin(one.notify_once()).await?;
+                }
+                Ok(())
+            }
         }
     }
 
@@ -157,6 +183,15 @@ impl Reloader {
     /// # Errors
     /// The last attempt's error when every attempt failed.
     pub async fn notify(&self, retry: &Retry, metrics: &Metrics) -> Result<(), ReloadError> {
+        if let Self::Each(all) = self {
+            let mut outcome = Ok(());
+            for one in all {
+                if let Err(error) = Box::pin(one.notify(retry, metrics)).await {
+                    outcome = Err(error);
+                }
+            }
+            return outcome;
+        }
         let mut attempt = 0;
         loop {
             let outcome = self.notify_once().await;
@@ -203,5 +238,7 @@ fn signal_processes(target: &ProcessTarget, signal: Signal) -> Result<(), Reload
     Ok(())
 }
 
+#[cfg(test)]
+mod https_tests;
 #[cfg(test)]
 mod tests;

@@ -148,11 +148,11 @@ async fn http_retries_until_the_expected_status() {
 }
 
 #[test]
-fn only_http_urls_are_accepted() {
+fn only_http_urls_or_https_with_a_ca_are_accepted() {
     let bad_method =
         http::HttpReload::new("http://x/", "NOT A METHOD", 200, Duration::from_secs(1));
     assert!(matches!(bad_method, Err(ReloadError::InvalidUrl { .. })));
-    for url in ["https://x/-/reload", "not a url", "/relative"] {
+    for url in ["https://x/-/reload", "ftp://x/", "not a url", "/relative"] {
         let error = http::HttpReload::new(url, "POST", 200, Duration::from_secs(1));
         assert!(
             matches!(error, Err(ReloadError::InvalidUrl { .. })),
@@ -193,4 +193,34 @@ async fn signal_reaches_the_process_in_the_pid_file() {
         nobody.notify_once().await,
         Err(ReloadError::NoProcess { .. })
     ));
+}
+
+#[tokio::test]
+async fn each_runs_the_command_then_the_request_and_retries_each_alone() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let marker = tmp.path().join("script-runs");
+    let (url, posts) = flaky_server(2).await;
+    let metrics = Metrics::default();
+    let each = Reloader::Each(vec![
+        Reloader::Command {
+            command: format!("echo run >> '{}'", marker.display()),
+            timeout: Duration::from_secs(10),
+        },
+        Reloader::Http(
+            http::HttpReload::new(&url, "POST", 200, Duration::from_secs(5)).expect("valid"),
+        ),
+    ]);
+    each.notify(&FAST, &metrics)
+        .await
+        .expect("third request succeeds");
+    assert_eq!(
+        posts.load(Ordering::SeqCst),
+        3,
+        "the request was retried twice"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&marker).ok().as_deref(),
+        Some("run\n"),
+        "the command ran once: a failed request does not re-run it"
+    );
 }

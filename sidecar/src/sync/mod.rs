@@ -17,18 +17,20 @@
 //! into the [`crate::cache`]. If the sources have not all reported within `timeout` of the start (API unreachable),
 //! the cache is loaded, unusable items are reported and dropped, and the rest is published like live data
 //! (`serving_cache` gauge = 1). As soon as every source reports, the live data replaces it at once.
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use crate::atomic::files::{FileWriter, Publish};
 use crate::atomic::{AtomicWriter, Fsync, Swapped, WriteError, write_file_atomic};
 use crate::cache::{CacheDecision, SourceCache, decide};
 use crate::health::Health;
 use crate::metrics::{ErrorCategory, Metrics};
 use crate::render::env::{render_dotenv, render_json};
-use crate::render::{EnvVars, Layout, RenderError, render};
+use crate::render::{EnvVars, FileEntry, Layout, RelPath, RenderError, render};
 use crate::source::{Snapshot, SourceData, SourceEvent, SourceKind};
 use crate::timing::{Debounce, Wait};
 
@@ -41,6 +43,8 @@ pub struct SyncConfig {
     pub dir: Option<PathBuf>,
     /// Whether publishing into `dir` `fsync`s (see [`crate::atomic`] for the policy per target).
     pub fsync: Fsync,
+    /// One `..data` swap for all files (default), or each file renamed in on its own (k8s-sidecar's layout).
+    pub publish: Publish,
     /// Dotenv file to write.
     pub env_file: Option<PathBuf>,
     /// JSON env file to write.
@@ -121,6 +125,8 @@ pub struct SyncLoop {
     /// The writer of `config.dir`, kept for the loop's life: it remembers the published payload, so unchanged files
     /// are linked, not rewritten.
     writer: Option<AtomicWriter>,
+    /// The writer of `config.dir` with `--publish files` (then `writer` is `None`).
+    file_writer: Option<FileWriter>,
     snapshots: Vec<Option<Snapshot>>,
     debounce: Debounce,
     last_env: Option<EnvVars>,
@@ -132,6 +138,9 @@ pub struct SyncLoop {
     metrics: Metrics,
     /// When the oldest change not yet published arrived (for `event_to_swap_seconds`).
     pending_since: Option<std::time::Instant>,
+    /// Without a target directory (watch and notify only, configmap-reload's job): the last rendered files, to
+    /// tell a change from a re-read of the same content.
+    unwritten: Option<BTreeMap<RelPath, FileEntry>>,
 }
 
 impl SyncLoop {
@@ -139,12 +148,16 @@ impl SyncLoop {
     pub fn new(config: SyncConfig, sources: usize, health: Health, metrics: Metrics) -> Self {
         let debounce = Debounce::new(config.wait);
         let snapshots = vec![None; sources];
-        let writer = config
-            .dir
-            .as_ref()
-            .map(|dir| AtomicWriter::new(dir).with_fsync(config.fsync));
+        let (writer, file_writer) = match (&config.dir, config.publish) {
+            (None, _) => (None, None),
+            (Some(dir), Publish::Swap) => {
+                (Some(AtomicWriter::new(dir).with_fsync(config.fsync)), None)
+            }
+            (Some(dir), Publish::Files) => (None, Some(FileWriter::new(dir, config.fsync))),
+        };
         Self {
             writer,
+            file_writer,
             config,
             snapshots,
             debounce,
@@ -156,6 +169,7 @@ impl SyncLoop {
             health,
             metrics,
             pending_since: None,
+            unwritten: None,
         }
     }
 
@@ -392,6 +406,31 @@ impl SyncLoop {
                 );
                 self.files_pending = true;
             }
+        } else if let Some(writer) = &self.file_writer {
+            let (writer, files) = (writer.clone(), std::mem::take(&mut rendered.files));
+            let file_count = files.len();
+            let changed = tokio::task::spawn_blocking(move || writer.publish(&files))
+                .await
+                .map_err(|e| SyncError::Task(e.to_string()))??;
+            let since = self.pending_since.take();
+            if let Some(changed) = changed {
+                if let Some(since) = since {
+                    self.metrics.event_to_swap(since.elapsed());
+                }
+                tracing::info!(
+                    files = file_count,
+                    written = changed.written,
+                    removed = changed.removed,
+                    "published changed files"
+                );
+                self.files_pending = true;
+            }
+        } else if self.config.layout.env.is_none()
+            && self.unwritten.as_ref() != Some(&rendered.files)
+        {
+            // Nothing is written: a change of the watched content is still a change to tell the app about.
+            self.files_pending = self.unwritten.is_some();
+            self.unwritten = Some(std::mem::take(&mut rendered.files));
         }
         let env_changed = self.last_env.as_ref() != Some(&rendered.env);
         if env_changed {
