@@ -72,6 +72,7 @@ pub struct ApiSource {
     namespace: String,
     selection: Selection,
     resync: Duration,
+    optional: bool,
 }
 
 impl ApiSource {
@@ -89,7 +90,15 @@ impl ApiSource {
             namespace: namespace.to_string(),
             selection,
             resync,
+            optional: false,
         }
+    }
+
+    /// A named object that may be missing (Kubernetes' `optional: true`): the first sync does not wait for it.
+    #[must_use]
+    pub fn optional(mut self, optional: bool) -> Self {
+        self.optional = optional;
+        self
     }
 }
 
@@ -101,6 +110,10 @@ impl Source for ApiSource {
                 format!("{}s in {} matching {labels:?}", self.kind, self.namespace)
             }
         }
+    }
+
+    fn must_exist(&self) -> bool {
+        matches!(self.selection, Selection::Name(_)) && !self.optional
     }
 
     fn start(
