@@ -202,7 +202,7 @@ impl AutoCert {
         }
     }
 
-    /// Read, renew if due, serve, and set the `caBundle`.
+    /// Read, renew if due, serve, and set the `caBundle` (a failure of that is logged, not returned).
     ///
     /// # Errors
     /// [`AutoCertError`]; a write conflict is one, and the next round re-reads.
@@ -229,7 +229,10 @@ impl AutoCert {
                 "serving the webhook certificate of the Secret"
             );
         }
-        self.set_ca_bundle(&stored.bundle_pem()).await?;
+        // The webhook serves even while the configuration is missing or cannot be patched; the next round retries.
+        if let Err(error) = self.set_ca_bundle(&stored.bundle_pem()).await {
+            tracing::warn!(%error, "the caBundle is not current; retrying");
+        }
         Ok(stored)
     }
 
