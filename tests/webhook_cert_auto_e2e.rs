@@ -43,6 +43,9 @@ fn start_auto(cluster: &Cluster, configuration: &str, validity: &str) -> (Operat
     let addr = operator
         .printed_addr("injection webhook on https://")
         .expect("the operator prints the webhook's address");
+    wait_until("the operator made or read its certificate", || {
+        operator.logged("made its webhook certificate")
+    });
     (operator, addr)
 }
 
@@ -158,7 +161,6 @@ fn the_made_certificate_is_trusted_by_the_ca_bundle_and_shared_by_a_second_repli
     web_config(&cluster);
     let name = cluster.cluster_scoped_name("mutatingwebhookconfiguration", "configsync-inject");
     let (operator, addr) = start_auto(&cluster, &name, "1h");
-    assert!(operator.logged("made its webhook certificate"));
     register(&cluster, &addr);
     wait_until("the caBundle is the Secret's bundle", || {
         let bundle = secret_data(&cluster).remove("ca-bundle.crt");

@@ -316,7 +316,7 @@ fn default_cert_hosts(namespace: &str) -> Vec<String> {
         .collect()
 }
 
-/// Bind the webhook; with `--webhook-cert-auto`, once the first certificate is ready, then keep it current.
+/// Bind the webhook; with `--webhook-cert-auto`, make the certificate in the background and keep it current.
 async fn bind_webhook(
     addr: SocketAddr,
     source: CertSource,
@@ -338,11 +338,14 @@ async fn bind_webhook(
     let serving = Arc::new(autocert::ServingCert::new());
     let (secret, configuration) = (auto.secret.clone(), auto.webhook_configuration.clone());
     let keeper = autocert::AutoCert::new(client.clone(), auto, serving.clone());
-    keeper.first().await;
-    println!(
-        "configsync operator made its webhook certificate (Secret {secret}, caBundle of {configuration})"
-    );
-    tokio::spawn(keeper.run());
+    // Handshakes fail until the first certificate is ready; the health server and the controller do not wait.
+    tokio::spawn(async move {
+        keeper.first().await;
+        println!(
+            "configsync operator made its webhook certificate (Secret {secret}, caBundle of {configuration})"
+        );
+        keeper.run().await;
+    });
     Ok(webhook::Webhook::bind_with(addr, policy, serving, client.clone()).await?)
 }
 
