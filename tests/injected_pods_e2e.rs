@@ -197,6 +197,30 @@ fn an_optional_source_that_does_not_exist_does_not_hold_the_app() {
     assert!(!read_text(&log).contains("waiting for named sources"));
 }
 
+/// `--optional` names one of the named sources, or the sidecar refuses to start, naming it.
+#[test]
+fn an_optional_name_that_is_no_source_is_refused() {
+    let out = Command::new(env!("CARGO_BIN_EXE_configsync-sidecar"))
+        .args([
+            "sidecar",
+            "--configmap",
+            "web",
+            "--optional",
+            "wbe",
+            "--dir",
+            "/tmp/unused",
+        ])
+        .env("KUBECONFIG", "/nonexistent")
+        .output()
+        .expect("run the sidecar");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--optional wbe: not a --configmap or --secret name"),
+        "{stderr}"
+    );
+}
+
 /// A certificate and key for `name` from `configsync certs` in `dir`, as (crt, key) bytes.
 fn certificate(dir: &Path, name: &str) -> (Vec<u8>, Vec<u8>) {
     support::make_certificate(dir, name);

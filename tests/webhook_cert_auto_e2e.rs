@@ -291,3 +291,34 @@ fn a_corrupt_secret_is_replaced_and_reported() {
         "no panic"
     );
 }
+
+/// No certificate source, or two: a clear refusal before anything connects.
+#[test]
+fn the_webhook_needs_exactly_one_certificate_source() {
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_configsync"))
+            .arg("operator")
+            .args(args)
+            .env("KUBECONFIG", "/nonexistent")
+            .output()
+            .expect("run configsync operator");
+        assert!(!out.status.success(), "{args:?} was accepted");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let none = run(&["--webhook-addr", "127.0.0.1:0"]);
+    assert!(
+        none.contains(
+            "--webhook-addr needs --webhook-cert and --webhook-key, or --webhook-cert-auto"
+        ),
+        "{none}"
+    );
+    let both = run(&[
+        "--webhook-addr",
+        "127.0.0.1:0",
+        "--webhook-cert-auto",
+        "configsync-inject",
+        "--webhook-cert",
+        "tls.crt",
+    ]);
+    assert!(both.contains("cannot be used with"), "{both}");
+}

@@ -226,10 +226,6 @@ impl OperatorArgs {
             max_inflight,
             request_timeout,
         };
-        let client = kube::Client::try_default()
-            .await
-            .context("connecting to the Kubernetes API (kubeconfig or in-cluster)")?;
-        let native_sidecar = check_server_version(&client, native_sidecars).await?;
         let cert_source = match (webhook_addr, webhook_cert, webhook_key, webhook_cert_auto) {
             (None, ..) => None,
             (Some(_), Some(cert), Some(key), None) => Some(CertSource::Files(cert, key)),
@@ -254,6 +250,10 @@ impl OperatorArgs {
                 "--webhook-addr needs --webhook-cert and --webhook-key, or --webhook-cert-auto"
             ),
         };
+        let client = kube::Client::try_default()
+            .await
+            .context("connecting to the Kubernetes API (kubeconfig or in-cluster)")?;
+        let native_sidecar = check_server_version(&client, native_sidecars).await?;
         if let (Some(addr), Some(cert_source)) = (webhook_addr, cert_source) {
             let mut policy = configsync_operator::webhook::ReviewPolicy {
                 strict,
