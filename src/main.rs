@@ -64,7 +64,8 @@ fn parse_args() -> Args {
     }
     // A container started the way k8s-sidecar or configmap-reload is runs `sidecar compat MODE` (README).
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    let argv = configsync_sidecar::compat::detect(&argv, &|name| std::env::var(name).ok()).unwrap_or(argv);
+    let argv =
+        configsync_sidecar::compat::detect(&argv, &|name| std::env::var(name).ok()).unwrap_or(argv);
     let matches = command.get_matches_from(argv);
     Args::from_arg_matches(&matches).unwrap_or_else(|error| error.exit())
 }

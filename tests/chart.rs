@@ -71,6 +71,7 @@ fn helm_lint_passes_for_every_certificate_mode() {
         "webhook.certificate.mode=helm",
         "webhook.certificate.mode=cert-manager,serviceMonitor.enabled=true",
         "webhook.certificate.mode=secret,webhook.certificate.caBundle=Y2E=",
+        "webhook.certificate.mode=operator,webhook.certificate.validity=24h",
         "webhook.enabled=false,replicas=1,leaderElection.enabled=false,podDisruptionBudget.enabled=false",
     ] {
         let out = Command::new(helm())
@@ -515,6 +516,78 @@ fn the_operator_installed_from_the_chart_rolls_a_deployment_and_uninstalls_clean
     assert!(left.trim().is_empty(), "left behind: {left}");
 }
 
+/// Certificate mode `operator`: the chart renders no certificate and no caBundle; the operator, run with the
+/// chart's env and (real) its ServiceAccount's token bound by the chart's RBAC, makes the Secret, sets the caBundle
+/// of the release's webhook configuration, and serves a certificate that verifies against it under the
+/// Service's DNS name.
+#[test]
+fn in_operator_certificate_mode_the_operator_makes_its_certificate_with_the_charts_rbac() {
+    let Some(cluster) = support::start() else {
+        return;
+    };
+    let namespace = cluster.namespace.clone();
+    let release = release_name(&cluster);
+    let mut args = install_values(&cluster);
+    args.extend([
+        "--set".to_owned(),
+        "webhook.certificate.mode=operator".to_owned(),
+    ]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let rendered = template(&release, &namespace, &args);
+    let docs = documents(&rendered);
+    assert!(
+        !docs.iter().any(|doc| doc["kind"] == "Secret"),
+        "the chart makes no certificate"
+    );
+    let configuration = format!("{}-inject", fullname(&release));
+    let registered = docs
+        .iter()
+        .find(|doc| doc["kind"] == "MutatingWebhookConfiguration")
+        .expect("MutatingWebhookConfiguration");
+    assert!(registered["webhooks"][0]["clientConfig"]["caBundle"].is_null());
+    let manifest = cluster.file("chart.yaml", &rendered);
+    cluster.ok(&["apply", "-f", &repo("crds/")]);
+    cluster.ok(&["apply", "-f", path_str(&manifest)]);
+    let deployment = docs
+        .iter()
+        .find(|doc| doc["kind"] == "Deployment")
+        .expect("Deployment");
+    let account = deployment["spec"]["template"]["spec"]["serviceAccountName"]
+        .as_str()
+        .expect("sa");
+    let kubeconfig = service_account_kubeconfig(&cluster, account);
+    let env = deployment_env(deployment, &namespace);
+    let operator = support::start_operator_with_env(
+        &cluster,
+        &kubeconfig,
+        &["--webhook-addr", "127.0.0.1:0"],
+        &env,
+    );
+    let webhook = operator
+        .printed_addr("injection webhook on https://")
+        .expect("the operator serves the webhook");
+    let secret_name = format!("{}-webhook-tls", fullname(&release));
+    let mut secret = Value::Null;
+    wait_until("the caBundle is the made Secret's bundle", || {
+        secret = cluster.json(&["get", "secret", &secret_name]);
+        let bundle = cluster.ok(&[
+            "get",
+            "mutatingwebhookconfiguration",
+            &configuration,
+            "-o",
+            "jsonpath={.webhooks[0].clientConfig.caBundle}",
+        ]);
+        !bundle.is_empty() && secret["data"]["ca-bundle.crt"] == bundle.trim()
+    });
+    let made = cluster.dir.path().join("made");
+    std::fs::create_dir_all(&made).expect("dir");
+    let patch = admission_patch(&made, &release, &namespace, &webhook, &secret);
+    assert!(patch.contains(SIDECAR_IMAGE), "{patch}");
+    drop(operator);
+    cluster.ok(&["delete", "-f", path_str(&manifest), "--wait=true"]);
+    cluster.ok(&["delete", "secret", &secret_name]);
+}
+
 /// `kubectl kustomize` of both overlays, and `kubectl apply -k` of each on either backend.
 #[test]
 fn the_kustomize_overlays_build_and_apply() {
@@ -561,6 +634,30 @@ fn the_kustomize_overlays_build_and_apply() {
         "ghcr.io/configsync/configsync:{}",
         env!("CARGO_PKG_VERSION")
     )));
+    let auto = build("kustomize/webhook-cert-auto");
+    for added in [
+        "Role/configsync-webhook-cert",
+        "ClusterRole/configsync-webhook-cabundle",
+    ] {
+        assert!(names(&auto).contains(&added.to_owned()), "{added} missing");
+    }
+    let operator = auto
+        .iter()
+        .find(|d| d["kind"] == "Deployment")
+        .expect("Deployment");
+    let env = &operator["spec"]["template"]["spec"]["containers"][0]["env"];
+    let env_names: Vec<&str> = env
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["name"].as_str())
+        .collect();
+    assert!(env_names.contains(&"CONFIGSYNC_WEBHOOK_CERT_AUTO"), "{env}");
+    assert!(
+        !env_names.contains(&"CONFIGSYNC_WEBHOOK_CERT")
+            && !operator.to_string().contains("webhook-tls"),
+        "{operator}"
+    );
     // Cluster-wide names are fixed in deploy/; on the shared real control plane no other test of this binary uses
     // them (the README test, which applies deploy/ too, is another binary, and cargo runs those one at a time).
     let out = cluster.ok(&["apply", "-k", &repo("kustomize/without-webhook")]);

@@ -5,6 +5,8 @@
 //! once that passes.
 //! - The app starts only on the first full sync: the first 200 of `/readyz` (the startup probe's path, 503
 //!   until then) comes with the file on disk.
+//! - A named source that does not exist yet holds the app, as a ConfigMap volume holds its pod: `/readyz` stays
+//!   503 naming it and nothing is published until it is created; an optional one does not hold it.
 //! - Rotating the TLS Secret behind the HTTPS Ingress of `examples/tls-reload/` (with `kubectl create secret tls`)
 //!   reaches the process that serves it: the new certificate and key bytes are published and a stand-in
 //!   process named `nginx` (the injected `CONFIGSYNC_PROCESS_NAME`) gets SIGHUP.
@@ -16,8 +18,8 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 use support::{
-    Cluster, Process, http_status, path_str, read_text, run_ok, sidecar_health_addr, start,
-    wait_until,
+    Cluster, Process, get_response, http_status, path_str, read_text, run_ok, sidecar_command,
+    sidecar_health_addr, start, wait_until,
 };
 
 /// The documents of an example after `configsync inject`, moved into the test's namespace.
@@ -79,10 +81,6 @@ fn run_container(
 }
 
 /// The kubelet starts the app once the startup probe passes; by then the first full sync is on disk.
-///
-/// Not covered, because it does not hold today: a named source that does not exist yet. The sidecar's first
-/// sync then publishes an empty version (`files=0`) and `/readyz` answers 200 within milliseconds, so the app
-/// would start on an empty directory (a ConfigMap volume would keep the pod in ContainerCreating instead).
 #[test]
 fn the_app_starts_only_on_the_first_full_sync() {
     let Some(cluster) = start() else {
@@ -116,6 +114,110 @@ fn the_app_starts_only_on_the_first_full_sync() {
         published_when_ready.as_deref(),
         docs[0]["data"]["nginx.conf"].as_str(),
         "the file is on disk when the app may start"
+    );
+}
+
+/// The injected sidecar started before its ConfigMap exists: the startup probe keeps failing with the missing
+/// source named (in the body and one log line), nothing is on disk; once the ConfigMap is created the probe
+/// passes with the file published.
+#[test]
+fn the_app_waits_for_a_named_source_that_does_not_exist_yet() {
+    let Some(cluster) = start() else {
+        return;
+    };
+    let docs = injected_example(&cluster, "examples/inject/deployment.yaml");
+    let sidecar = sidecar_of(&docs);
+    let path = sidecar["startupProbe"]["httpGet"]["path"]
+        .as_str()
+        .expect("the startup probe's path")
+        .to_owned();
+    let work = tempfile::tempdir().expect("tempdir");
+    let (data, log) = (work.path().join("data"), work.path().join("sidecar.log"));
+    let reload = ["CONFIGSYNC_SIGNAL", "CONFIGSYNC_PROCESS_NAME"];
+    let _sidecar = run_container(&cluster, &sidecar, &data, &log, &reload);
+    wait_until("the health server", || sidecar_health_addr(&log).is_some());
+    let addr = sidecar_health_addr(&log).unwrap_or_default();
+    let missing = format!("configmap/{}/web-config", cluster.namespace);
+    wait_until("the sidecar names the missing source", || {
+        read_text(&log)
+            .lines()
+            .any(|line| line.contains("waiting for named sources") && line.contains(&missing))
+    });
+    let response = get_response(&addr, &path).unwrap_or_default();
+    assert!(response.starts_with("HTTP/1.1 503"), "{response}");
+    assert!(
+        response.contains(&format!("waiting for {missing}: not found")),
+        "{response}"
+    );
+    let file = data.join("web-config/nginx.conf");
+    assert!(
+        !file.exists() && !data.join("..data").exists(),
+        "nothing published"
+    );
+    cluster.apply_json("configmap.json", &docs[0]);
+    let mut published_when_ready = None;
+    wait_until("the startup probe passes once the ConfigMap exists", || {
+        let ready = http_status(&addr, &path) == Some(200);
+        if ready {
+            published_when_ready = Some(read_text(&file));
+        }
+        ready
+    });
+    assert_eq!(
+        published_when_ready.as_deref(),
+        docs[0]["data"]["nginx.conf"].as_str()
+    );
+}
+
+/// `--optional` (the injection's `configsync.dev/inject-optional`): a missing optional source does not hold
+/// the first sync; the present one is published and `/readyz` turns 200.
+#[test]
+fn an_optional_source_that_does_not_exist_does_not_hold_the_app() {
+    let Some(cluster) = start() else {
+        return;
+    };
+    cluster.ok(&["create", "configmap", "present", "--from-literal=k=v"]);
+    let work = tempfile::tempdir().expect("tempdir");
+    let (data, log) = (work.path().join("data"), work.path().join("sidecar.log"));
+    let sources = ["--configmap", "present,absent", "--optional", "absent"];
+    let mut command = sidecar_command(&cluster, &sources, &data);
+    command
+        .env("CONFIGSYNC_HEALTH_ADDR", "127.0.0.1:0")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(File::create(&log).expect("log file"));
+    let _sidecar = Process(command.spawn().expect("start the sidecar"));
+    wait_until("the health server", || sidecar_health_addr(&log).is_some());
+    let addr = sidecar_health_addr(&log).unwrap_or_default();
+    wait_until("ready without the optional source", || {
+        http_status(&addr, "/readyz") == Some(200)
+    });
+    assert_eq!(read_text(&data.join("present/k")), "v");
+    assert!(!data.join("absent").exists());
+    assert!(!read_text(&log).contains("waiting for named sources"));
+}
+
+/// `--optional` names one of the named sources, or the sidecar refuses to start, naming it.
+#[test]
+fn an_optional_name_that_is_no_source_is_refused() {
+    let out = Command::new(env!("CARGO_BIN_EXE_configsync-sidecar"))
+        .args([
+            "sidecar",
+            "--configmap",
+            "web",
+            "--optional",
+            "wbe",
+            "--dir",
+            "/tmp/unused",
+        ])
+        .env("KUBECONFIG", "/nonexistent")
+        .output()
+        .expect("run the sidecar");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--optional wbe: not a --configmap or --secret name"),
+        "{stderr}"
     );
 }
 

@@ -190,6 +190,7 @@ fn no_image_is_pinned_to_latest() {
         "deploy/operator.yaml",
         "kustomize/with-webhook/kustomization.yaml",
         "kustomize/without-webhook/kustomization.yaml",
+        "kustomize/webhook-cert-auto/kustomization.yaml",
     ] {
         let text = std::fs::read_to_string(repo(file)).expect(file);
         assert!(

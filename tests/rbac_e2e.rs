@@ -62,6 +62,12 @@ enum Check {
     SidecarUpdated(&'static str),
     /// The sidecar follows a source of this kind by watch, without restarting it.
     SidecarWatch(&'static str),
+    /// `--webhook-cert-auto`: the operator makes its certificate Secret and serves the webhook.
+    CertMade,
+    /// `--webhook-cert-auto`: the webhook configuration's caBundle is the Secret's bundle.
+    CaBundleSet,
+    /// `--webhook-cert-auto`: a corrupt certificate Secret is replaced.
+    CorruptReplaced,
 }
 
 impl Check {
@@ -104,6 +110,13 @@ impl Check {
             Self::SidecarWatch(kind) => format!(
                 "the {kind} watch is refused: the sidecar lists every --recheck-interval instead, so a change arrives that much later"
             ),
+            Self::CertMade => "no certificate Secret is made: the webhook never serves".to_owned(),
+            Self::CaBundleSet => {
+                "the caBundle is never set: kube-apiserver cannot verify the webhook".to_owned()
+            }
+            Self::CorruptReplaced => {
+                "the certificate is never renewed and a corrupt Secret is never replaced".to_owned()
+            }
         }
     }
 }
@@ -137,8 +150,11 @@ const OPERATOR: &str = "configsync-operator";
 const LEADER: &str = "configsync-operator-leader-election";
 const WEBHOOK: &str = "configsync-webhook";
 const SIDECAR: &str = "configsync-sidecar";
+const CERT: &str = "configsync-webhook-cert";
+const CABUNDLE: &str = "configsync-webhook-cabundle";
 
-/// Every grant of `deploy/rbac.yaml` and `deploy/webhook.yaml`, and what breaks first without it.
+/// Every grant of `deploy/rbac.yaml`, `deploy/webhook.yaml` and `kustomize/webhook-cert-auto/rbac.yaml`, and
+/// what breaks first without it.
 const CASES: &[Case] = &[
     case(OPERATOR, "", "configmaps", "list", Check::Ready),
     case(
@@ -264,32 +280,47 @@ const CASES: &[Case] = &[
         "watch",
         Check::SidecarWatch("Secret"),
     ),
+    case(CERT, "", "secrets", "create", Check::CertMade),
+    case(CERT, "", "secrets", "update", Check::CorruptReplaced),
+    case(
+        CABUNDLE,
+        "admissionregistration.k8s.io",
+        "mutatingwebhookconfigurations",
+        "get",
+        Check::CaBundleSet,
+    ),
+    case(
+        CABUNDLE,
+        "admissionregistration.k8s.io",
+        "mutatingwebhookconfigurations",
+        "patch",
+        Check::CaBundleSet,
+    ),
 ];
 
 // ---------------------------------------------------------------------------------------------------------------
 // The manifests
 
-/// The RBAC documents of `deploy/rbac.yaml` and `deploy/webhook.yaml` (ServiceAccounts, Roles, bindings).
+/// The RBAC documents of `deploy/rbac.yaml`, `deploy/webhook.yaml` and the `--webhook-cert-auto` overlay's
+/// (ServiceAccounts, Roles, bindings).
 fn shipped_rbac() -> Vec<Value> {
-    ["deploy/rbac.yaml", "deploy/webhook.yaml"]
-        .iter()
-        .flat_map(|file| {
-            let text = std::fs::read_to_string(support::repo(file)).expect("read deploy/");
-            serde_saphyr::from_multiple::<Value>(&text).expect("deploy/ YAML")
-        })
-        .filter(|doc| {
-            matches!(
-                doc["kind"].as_str(),
-                Some(
-                    "ServiceAccount"
-                        | "Role"
-                        | "ClusterRole"
-                        | "RoleBinding"
-                        | "ClusterRoleBinding"
-                )
-            )
-        })
-        .collect()
+    [
+        "deploy/rbac.yaml",
+        "deploy/webhook.yaml",
+        "kustomize/webhook-cert-auto/rbac.yaml",
+    ]
+    .iter()
+    .flat_map(|file| {
+        let text = std::fs::read_to_string(support::repo(file)).expect("read deploy/");
+        serde_saphyr::from_multiple::<Value>(&text).expect("deploy/ YAML")
+    })
+    .filter(|doc| {
+        matches!(
+            doc["kind"].as_str(),
+            Some("ServiceAccount" | "Role" | "ClusterRole" | "RoleBinding" | "ClusterRoleBinding")
+        )
+    })
+    .collect()
 }
 
 fn strings(value: &Value) -> Vec<String> {
@@ -322,6 +353,29 @@ fn grants(docs: &[Value]) -> BTreeSet<Grant> {
         }
     }
     grants
+}
+
+/// Every grant of `docs` with the resourceNames that limit it (empty: any name).
+fn limited_grants(docs: &[Value]) -> BTreeSet<(Grant, Vec<String>)> {
+    let mut limited = BTreeSet::new();
+    for doc in docs {
+        if !matches!(doc["kind"].as_str(), Some("Role" | "ClusterRole")) {
+            continue;
+        }
+        let role = doc["metadata"]["name"].as_str().unwrap_or_default();
+        for rule in doc["rules"].as_array().into_iter().flatten() {
+            let names = strings(&rule["resourceNames"]);
+            for group in strings(&rule["apiGroups"]) {
+                for resource in strings(&rule["resources"]) {
+                    for verb in strings(&rule["verbs"]) {
+                        let grant = (role.to_owned(), group.clone(), resource.clone(), verb);
+                        limited.insert((grant, names.clone()));
+                    }
+                }
+            }
+        }
+    }
+    limited
 }
 
 /// `docs` without `case`'s one grant: its rule loses the resource, and a rule of that resource alone keeps the
@@ -359,7 +413,11 @@ fn without(docs: &[Value], case: &Case) -> Vec<Value> {
                 .filter(|v| v != case.verb)
                 .collect();
             if !verbs.is_empty() {
-                rules.push(json!({"apiGroups": [case.group], "resources": [case.resource], "verbs": verbs}));
+                let mut rest = rule.clone();
+                rest["apiGroups"] = json!([case.group]);
+                rest["resources"] = json!([case.resource]);
+                rest["verbs"] = json!(verbs);
+                rules.push(rest);
             }
         }
         doc["rules"] = json!(rules);
@@ -389,6 +447,18 @@ fn localize(cluster: &Cluster, docs: &[Value]) -> Vec<Value> {
                 .to_owned();
             if kind.starts_with("Cluster") {
                 doc["metadata"]["name"] = json!(scoped(&kind.to_lowercase(), &name));
+                // The webhook configuration a rule names is this case's own.
+                for rule in doc["rules"].as_array_mut().into_iter().flatten() {
+                    if strings(&rule["resources"])
+                        .contains(&"mutatingwebhookconfigurations".to_owned())
+                    {
+                        let names: Vec<String> = strings(&rule["resourceNames"])
+                            .iter()
+                            .map(|n| scoped("mutatingwebhookconfiguration", n))
+                            .collect();
+                        rule["resourceNames"] = json!(names);
+                    }
+                }
             } else {
                 doc["metadata"]["namespace"] = json!(ns);
             }
@@ -732,6 +802,12 @@ fn operator_scenario(cluster: &Cluster, health: &str) -> Result<(), Check> {
 
 /// Register `deploy/webhook.yaml`'s webhook (pointed at `url`, trusting `tls/ca.crt`) for `namespace` only.
 fn register_webhook(cluster: &Cluster, url: &str, tls: &Path, namespace: &str) {
+    let ca = std::fs::read(tls.join("ca.crt")).expect("ca.crt");
+    register_webhook_trusting(cluster, url, Some(&ca), namespace);
+}
+
+/// [`register_webhook`] trusting `ca`, or with no caBundle (for `--webhook-cert-auto` to set).
+fn register_webhook_trusting(cluster: &Cluster, url: &str, ca: Option<&[u8]>, namespace: &str) {
     let text =
         std::fs::read_to_string(support::repo("deploy/webhook.yaml")).expect("deploy/webhook.yaml");
     let docs: Vec<Value> = serde_saphyr::from_multiple(&text).expect("YAML");
@@ -739,9 +815,12 @@ fn register_webhook(cluster: &Cluster, url: &str, tls: &Path, namespace: &str) {
         .into_iter()
         .find(|d| d["kind"] == "MutatingWebhookConfiguration")
         .expect("a MutatingWebhookConfiguration");
-    let ca = std::fs::read(tls.join("ca.crt")).expect("ca.crt");
-    config["webhooks"][0]["clientConfig"] = json!({"url": url,
-        "caBundle": base64::engine::general_purpose::STANDARD.encode(ca)});
+    config["webhooks"][0]["clientConfig"] = match ca {
+        Some(ca) => {
+            json!({"url": url, "caBundle": base64::engine::general_purpose::STANDARD.encode(ca)})
+        }
+        None => json!({"url": url}),
+    };
     let base = config["metadata"]["name"]
         .as_str()
         .unwrap_or_default()
@@ -906,6 +985,7 @@ fn scenario_of(role: &str) -> &'static str {
     match role {
         WEBHOOK => "webhook",
         SIDECAR => "sidecar",
+        CERT | CABUNDLE => "webhook-cert",
         _ => "operator",
     }
 }
@@ -961,6 +1041,7 @@ fn run_case(scenario: &str, removed: Option<&Case>) -> (Result<(), Check>, Strin
     match scenario {
         "sidecar" => run_sidecar(&cluster),
         "webhook" => run_webhook(&cluster),
+        "webhook-cert" => run_webhook_cert(&cluster),
         _ => run_operator(&cluster),
     }
 }
@@ -1024,6 +1105,75 @@ fn run_webhook(cluster: &Cluster) -> (Result<(), Check>, String) {
     (result, evidence)
 }
 
+/// `configsync operator --webhook-cert-auto` as ServiceAccount configsync-operator, its Secret (the overlay's
+/// name) in the case's namespace, and the case's webhook configuration registered with no caBundle.
+fn run_webhook_cert(cluster: &Cluster) -> (Result<(), Check>, String) {
+    let kubeconfig = service_account_kubeconfig(cluster, OPERATOR);
+    let configuration =
+        cluster.cluster_scoped_name("mutatingwebhookconfiguration", "configsync-inject");
+    let args = [
+        "--webhook-addr",
+        "127.0.0.1:0",
+        "--webhook-cert-auto",
+        &configuration,
+        "--webhook-cert-namespace",
+        &cluster.namespace,
+        "--webhook-cert-hosts",
+        "127.0.0.1",
+    ];
+    let (operator, _) = support::spawn_operator_with(cluster, &kubeconfig, &args);
+    let result = webhook_cert_scenario(cluster, &operator, &configuration);
+    let evidence = operator.log.lock().unwrap().join("\n");
+    (result, evidence)
+}
+
+/// The certificate's job: made and served, trusted through the caBundle, a corrupt Secret replaced.
+fn webhook_cert_scenario(
+    cluster: &Cluster,
+    operator: &Operator,
+    configuration: &str,
+) -> Result<(), Check> {
+    expect(Check::CertMade, || {
+        operator.logged("made its webhook certificate")
+    })?;
+    let addr = operator
+        .printed_addr("injection webhook on https://")
+        .unwrap_or_default();
+    let namespace = cluster.namespace.clone();
+    register_webhook_trusting(cluster, &format!("https://{addr}/mutate"), None, &namespace);
+    let secret_field = |field: &str| {
+        let out = cluster.run(&[
+            "get",
+            "secret",
+            CERT,
+            "-o",
+            &format!("jsonpath={{.data.{field}}}"),
+        ]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    expect(Check::CaBundleSet, || {
+        let bundle = cluster.run(&[
+            "get",
+            "mutatingwebhookconfiguration",
+            configuration,
+            "-o",
+            "jsonpath={.webhooks[0].clientConfig.caBundle}",
+        ]);
+        let bundle = String::from_utf8_lossy(&bundle.stdout).into_owned();
+        !bundle.is_empty() && bundle == secret_field("ca-bundle\\.crt")
+    })?;
+    let garbage = base64::engine::general_purpose::STANDARD.encode("garbage");
+    cluster.merge_patch(
+        "secret",
+        CERT,
+        &json!({"data": {"tls.key": garbage}}).to_string(),
+    );
+    expect(Check::CorruptReplaced, || {
+        let key = secret_field("tls\\.key");
+        !key.is_empty() && key != garbage
+    })
+}
+
 fn real_dir() -> PathBuf {
     support::real_k8s_dir().unwrap_or_else(|| {
         panic!("needs a real control plane: set CONFIGSYNC_REAL_K8S (hack/real-k8s up DIR)")
@@ -1061,7 +1211,7 @@ fn each_component_does_its_whole_job_with_its_own_service_account_and_each_grant
     install_crd();
     let started = Instant::now();
     // None: the shipped manifests as they are, for each scenario; Some: the manifests less one grant.
-    let mut runs: Vec<(&str, Option<&Case>)> = ["operator", "webhook", "sidecar"]
+    let mut runs: Vec<(&str, Option<&Case>)> = ["operator", "webhook", "sidecar", "webhook-cert"]
         .into_iter()
         .map(|scenario| (scenario, None))
         .collect();
@@ -1226,6 +1376,15 @@ fn removing_a_grant_removes_exactly_that_grant() {
             less, expected,
             "{} {} {}",
             case.role, case.resource, case.verb
+        );
+        let kept_limits: BTreeSet<_> = limited_grants(&shipped)
+            .into_iter()
+            .filter(|(grant, _)| expected.contains(grant))
+            .collect();
+        assert_eq!(
+            limited_grants(&without(&shipped, case)),
+            kept_limits,
+            "the other grants keep their resourceNames"
         );
     }
 }

@@ -4,7 +4,8 @@
 //! * `/readyz` (readiness and startup): 503 until the first complete publish — every source reported, the files
 //!   swapped in under `..data` and the env files written (from the live API, or from the cache when the API stays
 //!   unreachable) — then 200 for the life of the process: the published data keeps serving through an API outage.
-//!   Injected pods point their startupProbe here, so the app starts only on complete files.
+//!   Injected pods point their startupProbe here, so the app starts only on complete files. A named source that does
+//!   not exist yet (and is not optional) holds the first publish: the 503 body names it.
 //! * `/healthz` (liveness): 503 when a source has not reported (snapshot or heartbeat) for longer than `stale_after`,
 //!   so the kubelet restarts a sidecar whose watches are stuck even after the watchdog's restarts; 200 otherwise,
 //!   also before the first publish (a slow first list is not a dead process). `/livez` is the same, kept for
@@ -40,6 +41,7 @@ pub struct HealthState {
     synced: bool,
     last_seen: Vec<Instant>,
     stale_after: Duration,
+    missing: Vec<String>,
 }
 
 impl HealthState {
@@ -49,6 +51,7 @@ impl HealthState {
             synced: false,
             last_seen: vec![now; sources],
             stale_after,
+            missing: Vec::new(),
         }
     }
 
@@ -93,6 +96,21 @@ impl Health {
         if let Ok(mut state) = self.0.lock() {
             state.synced = true;
         }
+    }
+
+    /// The first publish waits for these named sources, which do not exist (empty: waits for nothing).
+    pub fn missing(&self, sources: Vec<String>) {
+        if let Ok(mut state) = self.0.lock() {
+            state.missing = sources;
+        }
+    }
+
+    /// The named sources the first publish waits for.
+    pub fn missing_sources(&self) -> Vec<String> {
+        self.0
+            .lock()
+            .map(|state| state.missing.clone())
+            .unwrap_or_default()
     }
 
     /// The probe results now.
@@ -151,10 +169,7 @@ pub async fn spawn_server(
 fn respond(path: &str, health: &Health, registry: &Registry) -> Response<Full<Bytes>> {
     let status = health.status();
     let (code, body) = match path {
-        "/readyz" if !status.synced => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "waiting for the first complete publish\n".into(),
-        ),
+        "/readyz" if !status.synced => (StatusCode::SERVICE_UNAVAILABLE, not_ready_reason(health)),
         "/healthz" | "/livez" if !status.live => (
             StatusCode::SERVICE_UNAVAILABLE,
             "a source is stale\n".into(),
@@ -175,6 +190,18 @@ fn respond(path: &str, health: &Health, registry: &Registry) -> Response<Full<By
     let mut response = Response::new(Full::new(Bytes::from(body)));
     *response.status_mut() = code;
     response
+}
+
+/// Why `/readyz` is 503 before the first publish.
+fn not_ready_reason(health: &Health) -> String {
+    let missing = health.missing_sources();
+    if missing.is_empty() {
+        return "waiting for the first complete publish\n".into();
+    }
+    format!(
+        "waiting for {}: not found (create it, or mark it optional)\n",
+        missing.join(", ")
+    )
 }
 
 #[cfg(test)]
@@ -257,6 +284,13 @@ mod tests {
             "alive before the first publish"
         );
         assert_eq!(code("/livez", &health), StatusCode::OK);
+        health.missing(vec!["configmap/ns/web".into()]);
+        assert_eq!(code("/readyz", &health), StatusCode::SERVICE_UNAVAILABLE);
+        let reason = not_ready_reason(&health);
+        assert!(
+            reason.contains("waiting for configmap/ns/web: not found"),
+            "{reason}"
+        );
         health.synced();
         assert_eq!(code("/readyz", &health), StatusCode::OK);
         assert_eq!(code("/metrics", &health), StatusCode::OK);

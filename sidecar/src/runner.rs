@@ -148,6 +148,10 @@ async fn start_pipeline(
         tracing::info!(%bound, "serving /healthz, /readyz, /livez and /metrics");
     }
     let slots = sources.len();
+    let required = sources
+        .iter()
+        .map(|source| source.must_exist().then(|| source.describe()))
+        .collect();
     let (source_tx, source_rx) = mpsc::channel(64);
     for (slot, source) in sources.into_iter().enumerate() {
         let (tx, health, metrics) = (source_tx.clone(), health.clone(), metrics.clone());
@@ -161,7 +165,8 @@ async fn start_pipeline(
         ));
     }
     let (batch_tx, batches) = mpsc::channel(16);
-    let sync_loop = SyncLoop::new(config.sync.clone(), slots, health, metrics.clone());
+    let sync_loop =
+        SyncLoop::new(config.sync.clone(), slots, health, metrics.clone()).with_required(required);
     let sync = tokio::spawn(sync_loop.run(source_rx, batch_tx, config.once));
     Ok(Pipeline {
         batches,

@@ -154,6 +154,12 @@ pub enum SourceError {
 pub trait Source: Send + Sync + 'static {
     /// Human-readable name for logs and metrics labels ("dir:/etc/config").
     fn describe(&self) -> String;
+    /// The source names one object that must exist before the first sync (a named, non-optional ConfigMap or
+    /// Secret): until it is found, nothing is published and `/readyz` names it, as a ConfigMap volume keeps its
+    /// pod waiting. Directories and selectors never block.
+    fn must_exist(&self) -> bool {
+        false
+    }
     /// Start watching; see the trait docs.
     fn start(
         &self,

@@ -13,6 +13,7 @@ use configsync_operator::controller::health::{self, HealthState};
 use configsync_operator::controller::leader::{self, LeaseConfig};
 use configsync_operator::controller::{self, Config, Metrics};
 use configsync_operator::server_version;
+use configsync_operator::webhook::{self, autocert};
 
 /// Log line format.
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -121,7 +122,8 @@ pub struct OperatorArgs {
     #[arg(long, default_value = "info", env = "CONFIGSYNC_LOG_LEVEL")]
     pub log_level: String,
     /// Serve the sidecar injection webhook (AdmissionReview v1 over HTTPS) on this address.
-    #[arg(long, env = "CONFIGSYNC_WEBHOOK_ADDR", requires_all = ["webhook_cert", "webhook_key"])]
+    /// Needs `--webhook-cert` and `--webhook-key`, or `--webhook-cert-auto`.
+    #[arg(long, env = "CONFIGSYNC_WEBHOOK_ADDR")]
     pub webhook_addr: Option<std::net::SocketAddr>,
     /// The webhook's PEM certificate chain (reloaded when it changes).
     #[arg(long, env = "CONFIGSYNC_WEBHOOK_CERT")]
@@ -143,6 +145,32 @@ pub struct OperatorArgs {
     /// The image of the containers the webhook injects (default: this operator's own version).
     #[arg(long, default_value = configsync_operator::inject::DEFAULT_IMAGE, env = "CONFIGSYNC_SIDECAR_IMAGE")]
     pub sidecar_image: String,
+    /// Make the webhook's certificate: a CA and serving certificate kept in `--webhook-cert-secret` (shared by
+    /// every replica, rotated before expiry without a restart), and the `caBundle` of every webhook of this
+    /// MutatingWebhookConfiguration kept current. Replaces `--webhook-cert`/`--webhook-key`.
+    #[arg(long, env = "CONFIGSYNC_WEBHOOK_CERT_AUTO", requires = "webhook_addr", conflicts_with_all = ["webhook_cert", "webhook_key"])]
+    pub webhook_cert_auto: Option<String>,
+    /// The Secret holding the made certificate (in `--webhook-cert-namespace`).
+    #[arg(
+        long,
+        default_value = "configsync-webhook-cert",
+        env = "CONFIGSYNC_WEBHOOK_CERT_SECRET"
+    )]
+    pub webhook_cert_secret: String,
+    /// The made certificate Secret's namespace (the operator's own).
+    #[arg(
+        long,
+        default_value = "configsync-system",
+        env = "CONFIGSYNC_WEBHOOK_CERT_NAMESPACE"
+    )]
+    pub webhook_cert_namespace: String,
+    /// Names (DNS or IP) of the made serving certificate, comma-separated (default: the Service
+    /// `configsync-webhook` of `--webhook-cert-namespace`, `.svc` and `.svc.cluster.local`).
+    #[arg(long, value_delimiter = ',', env = "CONFIGSYNC_WEBHOOK_CERT_HOSTS")]
+    pub webhook_cert_hosts: Vec<String>,
+    /// Lifetime of a made serving certificate (renewed a third before its end; its CA lives three times as long).
+    #[arg(long, default_value = "720h", value_parser = parse_duration_flag, env = "CONFIGSYNC_WEBHOOK_CERT_VALIDITY")]
+    pub webhook_cert_validity: Duration,
 }
 
 pub(crate) fn parse_debounce_flag(text: &str) -> Result<Debounce, String> {
@@ -184,6 +212,11 @@ impl OperatorArgs {
             strict,
             native_sidecars,
             sidecar_image,
+            webhook_cert_auto,
+            webhook_cert_secret,
+            webhook_cert_namespace,
+            webhook_cert_hosts,
+            webhook_cert_validity,
         } = self;
         init_logging(log_format, &log_level)?;
         let identity = identity
@@ -212,6 +245,30 @@ impl OperatorArgs {
             request_timeout,
             dry_run,
         };
+        let cert_source = match (webhook_addr, webhook_cert, webhook_key, webhook_cert_auto) {
+            (None, ..) => None,
+            (Some(_), Some(cert), Some(key), None) => Some(CertSource::Files(cert, key)),
+            (Some(_), None, None, Some(configuration)) => {
+                let hosts = if webhook_cert_hosts.is_empty() {
+                    default_cert_hosts(&webhook_cert_namespace)
+                } else {
+                    webhook_cert_hosts
+                };
+                Some(CertSource::Auto(autocert::AutoCertConfig {
+                    webhook_configuration: configuration,
+                    secret: webhook_cert_secret,
+                    namespace: webhook_cert_namespace,
+                    policy: autocert::Policy {
+                        hosts,
+                        validity: webhook_cert_validity,
+                    },
+                    instance: Some(identity.clone()),
+                }))
+            }
+            _ => anyhow::bail!(
+                "--webhook-addr needs --webhook-cert and --webhook-key, or --webhook-cert-auto"
+            ),
+        };
         let config_of_client = kube.config().await?;
         let client = kube::Client::try_from(config_of_client)
             .context("connecting to the Kubernetes API (kubeconfig or in-cluster)")?;
@@ -222,7 +279,7 @@ impl OperatorArgs {
             env!("CARGO_PKG_VERSION"),
             env!("CONFIGSYNC_GIT_COMMIT"),
         );
-        if let (Some(addr), Some(cert), Some(key)) = (webhook_addr, webhook_cert, webhook_key) {
+        if let (Some(addr), Some(cert_source)) = (webhook_addr, cert_source) {
             let mut policy = configsync_operator::webhook::ReviewPolicy {
                 strict,
                 inject: configsync_operator::inject::InjectConfig {
@@ -231,13 +288,7 @@ impl OperatorArgs {
                 },
             };
             policy.inject.native_sidecar = native_sidecar;
-            let webhook = configsync_operator::webhook::WebhookConfig {
-                addr,
-                cert,
-                key,
-                policy,
-            };
-            let webhook = configsync_operator::webhook::Webhook::bind(webhook, client.clone())
+            let webhook = bind_webhook(addr, cert_source, policy, &client)
                 .await?
                 .with_metrics(metrics.clone());
             println!(
@@ -273,6 +324,55 @@ impl OperatorArgs {
             }
         }
     }
+}
+
+/// Where the webhook's certificate comes from.
+enum CertSource {
+    /// `--webhook-cert` and `--webhook-key`, followed when they change.
+    Files(std::path::PathBuf, std::path::PathBuf),
+    /// `--webhook-cert-auto`: made, kept in a Secret, rotated, with the `caBundle` kept current.
+    Auto(autocert::AutoCertConfig),
+}
+
+/// The names of the Service `configsync-webhook` in `namespace`.
+fn default_cert_hosts(namespace: &str) -> Vec<String> {
+    ["svc", "svc.cluster.local"]
+        .iter()
+        .map(|suffix| format!("configsync-webhook.{namespace}.{suffix}"))
+        .collect()
+}
+
+/// Bind the webhook; with `--webhook-cert-auto`, make the certificate in the background and keep it current.
+async fn bind_webhook(
+    addr: SocketAddr,
+    source: CertSource,
+    policy: webhook::ReviewPolicy,
+    client: &kube::Client,
+) -> anyhow::Result<webhook::Webhook<kube::Client>> {
+    let auto = match source {
+        CertSource::Files(cert, key) => {
+            let config = webhook::WebhookConfig {
+                addr,
+                cert,
+                key,
+                policy,
+            };
+            return Ok(webhook::Webhook::bind(config, client.clone()).await?);
+        }
+        CertSource::Auto(auto) => auto,
+    };
+    let serving = Arc::new(autocert::ServingCert::new());
+    let (secret, configuration) = (auto.secret.clone(), auto.webhook_configuration.clone());
+    let keeper = autocert::AutoCert::new(client.clone(), auto, serving.clone());
+    // Handshakes fail until the first certificate is ready; the health server and the controller do not wait.
+    tokio::spawn(async move {
+        keeper.first().await;
+        println!(
+            "configsync operator made its webhook certificate (Secret {secret}, caBundle of {configuration})"
+        );
+        keeper.run().await;
+    });
+    Ok(webhook::Webhook::bind_with(addr, policy, serving, client.clone()).await?)
 }
 
 /// Refuse a server older than [`server_version::MINIMUM`]; returns whether to inject native sidecars.

@@ -13,7 +13,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::Parser as _;
 use configsync_envelope::KeyRing;
-use configsync_sidecar::api::{ApiSource, Kinds, Refresh, selections};
+use configsync_sidecar::api::{ApiSource, Kinds, Refresh, Selection, selections};
 use configsync_sidecar::atomic::Fsync;
 use configsync_sidecar::atomic::files::Publish;
 use configsync_sidecar::cache::SourceCache;
@@ -106,6 +106,16 @@ struct SidecarOptions {
         help_heading = "Sources"
     )]
     secrets: Vec<String>,
+    /// A `--configmap` or `--secret` name that may not exist (repeatable), like `optional: true` on a volume: the
+    /// first sync does not wait for it. Every other named source must exist: until it does, nothing is published
+    /// and /readyz answers 503 naming it.
+    #[arg(
+        long = "optional",
+        env = "CONFIGSYNC_OPTIONAL",
+        value_delimiter = ',',
+        help_heading = "Sources"
+    )]
+    optional: Vec<String>,
     /// Watch every ConfigMap and Secret matching this label selector.
     #[arg(long, env = "CONFIGSYNC_SELECTOR", help_heading = "Sources")]
     selector: Option<String>,
@@ -631,6 +641,13 @@ impl SidecarOptions {
     /// API-watch sources for `--configmap`, `--secret` and `--selector`, in each `--namespace` (default: the
     /// client's namespace, which is the pod's own in-cluster).
     async fn api_sources(&self) -> anyhow::Result<Vec<Arc<dyn Source>>> {
+        if let Some(name) = self
+            .optional
+            .iter()
+            .find(|name| !self.configmaps.contains(name) && !self.secrets.contains(name))
+        {
+            bail!("--optional {name}: not a --configmap or --secret name");
+        }
         let wanted =
             !self.configmaps.is_empty() || !self.secrets.is_empty() || self.selector.is_some();
         if !wanted {
@@ -670,6 +687,8 @@ impl SidecarOptions {
         let mut sources: Vec<Arc<dyn Source>> = Vec::new();
         for namespace in &namespaces {
             for (kind, selection) in &selections {
+                let optional =
+                    matches!(selection, Selection::Name(name) if self.optional.contains(name));
                 let source = ApiSource::new(
                     client.clone(),
                     *kind,
@@ -677,7 +696,8 @@ impl SidecarOptions {
                     selection.clone(),
                     self.recheck_interval,
                 )
-                .with_refresh(refresh);
+                .with_refresh(refresh)
+                .optional(optional);
                 let source = match &file_names {
                     Some(reshape) => source.with_reshape(reshape.clone()),
                     None => source,

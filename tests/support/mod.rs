@@ -242,7 +242,7 @@ pub fn http_get(addr: &str, path: &str) -> Option<String> {
 }
 
 /// The whole response to a plain `GET`, whatever its status; `None` when nothing answers.
-fn get_response(addr: &str, path: &str) -> Option<String> {
+pub fn get_response(addr: &str, path: &str) -> Option<String> {
     let mut stream = TcpStream::connect(addr).ok()?;
     write!(
         stream,

@@ -7,6 +7,8 @@
 //!
 //! Configuration (all optional except a source):
 //! - [`CONFIGMAPS`] / [`SECRETS`]: comma-separated names to project (`CONFIGSYNC_CONFIGMAP` / `CONFIGSYNC_SECRET`).
+//! - [`OPTIONAL`]: comma-separated names among those that may not exist (`CONFIGSYNC_OPTIONAL`), like
+//!   `optional: true` on a volume; every other named source must exist before the app starts.
 //! - [`SELECTOR`]: a label selector; every matching ConfigMap and Secret is projected (`CONFIGSYNC_SELECTOR`).
 //! - [`MOUNT_PATH`]: where the rendered files appear in the app containers (absolute; default `/etc/configsync`).
 //! - [`CONTAINERS`]: comma-separated app containers that get the mount (default: all of `spec.containers`).
@@ -41,6 +43,8 @@ pub const INJECTED: &str = "configsync.dev/injected";
 pub const CONFIGMAPS: &str = "configsync.dev/inject-configmaps";
 /// Secret names to project, comma-separated.
 pub const SECRETS: &str = "configsync.dev/inject-secrets";
+/// Names among [`CONFIGMAPS`] and [`SECRETS`] that may not exist, comma-separated.
+pub const OPTIONAL: &str = "configsync.dev/inject-optional";
 /// Label selector: project every matching ConfigMap and Secret.
 pub const SELECTOR: &str = "configsync.dev/inject-selector";
 /// Absolute mount path of the rendered files in the app containers.
@@ -113,6 +117,8 @@ pub struct InjectSpec {
     pub configmaps: BTreeSet<String>,
     /// Secrets projected by name.
     pub secrets: BTreeSet<String>,
+    /// Names among `configmaps` and `secrets` that may not exist (the rest hold the app until they do).
+    pub optional: BTreeSet<String>,
     /// Label selector of further sources.
     pub selector: Option<String>,
     /// Mount path in the app containers.
@@ -144,6 +150,15 @@ pub fn parse(annotations: &BTreeMap<String, String>) -> Result<InjectSpec, Vec<S
     };
     let configmaps = p.names(CONFIGMAPS);
     let secrets = p.names(SECRETS);
+    let optional = p.names(OPTIONAL);
+    if let Some(name) = optional
+        .iter()
+        .find(|name| !configmaps.contains(*name) && !secrets.contains(*name))
+    {
+        p.problems.push(format!(
+            "{OPTIONAL}: {name:?} is not among {CONFIGMAPS} or {SECRETS}"
+        ));
+    }
     let selector = p.get(SELECTOR).map(str::to_owned);
     if configmaps.is_empty() && secrets.is_empty() && selector.is_none() {
         p.problems.push(format!(
@@ -165,6 +180,7 @@ pub fn parse(annotations: &BTreeMap<String, String>) -> Result<InjectSpec, Vec<S
     Ok(InjectSpec {
         configmaps,
         secrets,
+        optional,
         selector,
         mount_path,
         containers,

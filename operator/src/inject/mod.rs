@@ -19,8 +19,8 @@
 //!   [`SIDECAR_NAME`], gets an empty patch.
 //! - The app containers start only after the first full sync is on disk: a native sidecar carries a startup
 //!   probe on the sidecar's `/readyz` (503 until the first sync), which holds back the kubelet; a classic sidecar
-//!   and init mode are preceded by a render-once init container. (A named source that does not exist yet counts
-//!   as empty in the sidecar's first sync, so then the app starts on an empty directory.)
+//!   and init mode are preceded by a render-once init container. A named source that does not exist holds that
+//!   first sync (as a ConfigMap volume holds its pod) unless [`annotations::OPTIONAL`] lists it.
 //! - Every `add` targets an existing parent: missing `metadata`, `annotations`, `initContainers`, `volumes`,
 //!   `env` or `volumeMounts` are added first as empty values.
 //! - The `configsync.dev/config-hash` annotation is the operator's [`crate::hash::workload_hash`] over the

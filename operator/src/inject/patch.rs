@@ -293,6 +293,9 @@ fn sidecar_env(spec: &InjectSpec, mode: Mode) -> Vec<EnvVar> {
     if !spec.secrets.is_empty() {
         env.push(env_var("CONFIGSYNC_SECRET", join(&spec.secrets)));
     }
+    if !spec.optional.is_empty() {
+        env.push(env_var("CONFIGSYNC_OPTIONAL", join(&spec.optional)));
+    }
     if let Some(selector) = &spec.selector {
         env.push(env_var("CONFIGSYNC_SELECTOR", selector.as_str()));
     }

@@ -7,7 +7,9 @@
 //!     GET  /healthz ─► 200 ok
 //! ```
 //! The HTTP adapter is thin: everything it decides is in [`review`] and [`crate::inject`].
-//! [`certs`] generates a development CA and serving certificate (`configsync certs`).
+//! [`certs`] generates a development CA and serving certificate (`configsync certs`); [`autocert`] makes and
+//! rotates the operator's own, kept in a Secret, and keeps the configuration's `caBundle` current.
+pub mod autocert;
 pub mod certs;
 pub mod lookup;
 pub mod review;
@@ -82,24 +84,34 @@ impl<L: Lookup> Webhook<L> {
     /// [`WebhookError::LoadCertificate`] or [`WebhookError::Bind`].
     pub async fn bind(config: WebhookConfig, lookup: L) -> Result<Self, WebhookError> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let resolver = tls::ReloadingCert::new(&config.cert, &config.key, provider.clone())?;
+        let resolver = tls::ReloadingCert::new(&config.cert, &config.key, provider)?;
+        Self::bind_with(config.addr, config.policy, Arc::new(resolver), lookup).await
+    }
+
+    /// Bind `addr`, serving the certificate `resolver` gives (e.g. an [`autocert::ServingCert`]).
+    ///
+    /// # Errors
+    /// [`WebhookError::ConfigureTls`] or [`WebhookError::Bind`].
+    pub async fn bind_with(
+        addr: SocketAddr,
+        policy: ReviewPolicy,
+        resolver: Arc<dyn rustls::server::ResolvesServerCert>,
+        lookup: L,
+    ) -> Result<Self, WebhookError> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut tls = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()?
             .with_no_client_auth()
-            .with_cert_resolver(Arc::new(resolver));
+            .with_cert_resolver(resolver);
         tls.alpn_protocols = vec![b"http/1.1".to_vec()];
-        let listener =
-            TcpListener::bind(config.addr)
-                .await
-                .map_err(|source| WebhookError::Bind {
-                    addr: config.addr,
-                    source,
-                })?;
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| WebhookError::Bind { addr, source })?;
         Ok(Self {
             listener,
             acceptor: TlsAcceptor::from(Arc::new(tls)),
             lookup: Arc::new(lookup),
-            policy: Arc::new(config.policy),
+            policy: Arc::new(policy),
             metrics: None,
         })
     }

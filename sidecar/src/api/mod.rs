@@ -166,6 +166,7 @@ pub struct ApiSource {
     reshape: Option<Reshape>,
     /// Set when the API refused the watch (RBAC without `watch`): later rounds poll instead.
     watch_refused: Arc<AtomicBool>,
+    optional: bool,
 }
 
 impl ApiSource {
@@ -185,6 +186,7 @@ impl ApiSource {
             refresh: Refresh::Watch { resync },
             reshape: None,
             watch_refused: Arc::default(),
+            optional: false,
         }
     }
 
@@ -254,6 +256,13 @@ impl ApiSource {
         listed.sort_by_key(object_key);
         Ok(listed)
     }
+
+    /// A named object that may be missing (Kubernetes' `optional: true`): the first sync does not wait for it.
+    #[must_use]
+    pub fn optional(mut self, optional: bool) -> Self {
+        self.optional = optional;
+        self
+    }
 }
 
 impl Source for ApiSource {
@@ -265,6 +274,10 @@ impl Source for ApiSource {
                 format!("{}s in {namespace} matching {labels:?}", self.kind)
             }
         }
+    }
+
+    fn must_exist(&self) -> bool {
+        matches!(self.selection, Selection::Name(_)) && !self.optional
     }
 
     fn start(

@@ -13,6 +13,11 @@
 //! visible. Render or write failures are logged and counted and the loop keeps the last published version,
 //! retrying after each quiet period; in `--once` mode the first failure is returned instead.
 //!
+//! A named, non-optional source ([`crate::source::Source::must_exist`]) that reports no object holds the first sync:
+//! nothing is published, one log line and `/readyz` name what is missing, and the first sync happens when it is
+//! created (a ConfigMap volume keeps its pod waiting the same way). The cache is not served then: the API answered.
+//! After the first sync a deleted source is published as gone, as before.
+//!
 //! With a [`CacheConfig`] (not in `--once` mode), every live sync that changed something (and the first) is sealed
 //! into the [`crate::cache`]. If the sources have not all reported within `timeout` of the start (API unreachable),
 //! the cache is loaded, unusable items are reported and dropped, and the rest is published like live data
@@ -141,6 +146,10 @@ pub struct SyncLoop {
     /// Without a target directory (watch and notify only, configmap-reload's job): the last rendered files, to
     /// tell a change from a re-read of the same content.
     unwritten: Option<BTreeMap<RelPath, FileEntry>>,
+    /// Per slot, the description of a named source that must exist before the first sync.
+    required: Vec<Option<String>>,
+    /// The missing sources last reported (logged once per change).
+    missing: Vec<String>,
 }
 
 impl SyncLoop {
@@ -170,7 +179,38 @@ impl SyncLoop {
             metrics,
             pending_since: None,
             unwritten: None,
+            required: Vec::new(),
+            missing: Vec::new(),
         }
+    }
+
+    /// Hold the first sync until every slot given a description here reports at least one object.
+    #[must_use]
+    pub fn with_required(mut self, required: Vec<Option<String>>) -> Self {
+        self.required = required;
+        self
+    }
+
+    /// Every source reported, and every required one found something; logs and reports a change of what is missing.
+    fn ready_to_sync(&mut self) -> bool {
+        if !self.snapshots.iter().all(Option::is_some) {
+            return false;
+        }
+        let missing = missing_sources(&self.snapshots, &self.required);
+        if missing != self.missing {
+            if missing.is_empty() {
+                tracing::info!("every named source exists now; publishing");
+            } else {
+                tracing::warn!(
+                    missing = %missing.join(", "),
+                    "waiting for named sources that do not exist: nothing is published and /readyz stays 503 \
+                     until they are created (or marked optional)"
+                );
+            }
+            self.health.missing(missing.clone());
+            self.missing = missing;
+        }
+        self.missing.is_empty()
     }
 
     /// Run until the sources or the consumer go away; with `once`, return after the first successful sync.
@@ -216,7 +256,7 @@ impl SyncLoop {
                                 self.accept_queued(&mut rx);
                                 self.publish_due(&batch_tx).await?;
                             }
-                        } else if self.snapshots.iter().all(Option::is_some) {
+                        } else if self.ready_to_sync() {
                             let outcome = self.sync_and_emit(&batch_tx).await;
                             match outcome {
                                 Ok(()) if once => return Ok(()),
@@ -228,7 +268,9 @@ impl SyncLoop {
                 },
                 () = cache_due => {
                     cache_deadline = None;
+                    let answered = self.snapshots.iter().all(Option::is_some);
                     if !self.synced
+                        && !answered
                         && let Err(SyncError::ConsumerClosed) = self.serve_cache(&batch_tx).await
                     {
                         return Err(SyncError::ConsumerClosed);
@@ -484,6 +526,18 @@ impl SyncLoop {
         }
         Ok(())
     }
+}
+
+/// The descriptions of required slots whose snapshot came back empty (not reported yet is not missing).
+fn missing_sources(snapshots: &[Option<Snapshot>], required: &[Option<String>]) -> Vec<String> {
+    snapshots
+        .iter()
+        .zip(required)
+        .filter_map(|(snapshot, required)| match (snapshot, required) {
+            (Some(objects), Some(name)) if objects.is_empty() => Some(name.clone()),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Env files carry Secret values when any source is a Secret: then they get the Secret mode.

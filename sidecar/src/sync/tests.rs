@@ -61,6 +61,18 @@ impl Harness {
         cache: Option<CacheConfig>,
         wait: Wait,
     ) -> Self {
+        Self::launch_required(dir, sources, env, once, cache, wait, Vec::new())
+    }
+
+    fn launch_required(
+        dir: tempfile::TempDir,
+        sources: usize,
+        env: bool,
+        once: bool,
+        cache: Option<CacheConfig>,
+        wait: Wait,
+        required: Vec<Option<String>>,
+    ) -> Self {
         let layout = Layout {
             env: env.then(EnvRules::default),
             ..Layout::default()
@@ -76,7 +88,8 @@ impl Harness {
         };
         let metrics = Metrics::default();
         let health = Health::new(sources, Duration::from_secs(3600));
-        let sync = SyncLoop::new(config, sources, health.clone(), metrics.clone());
+        let sync =
+            SyncLoop::new(config, sources, health.clone(), metrics.clone()).with_required(required);
         let (tx, rx) = mpsc::channel(16);
         let (batch_tx, batches) = mpsc::channel(16);
         let task = tokio::spawn(sync.run(rx, batch_tx, once));
@@ -157,6 +170,75 @@ async fn ready_only_after_the_first_complete_publish() {
     assert!(h.health.status().synced);
     assert_eq!(h.read("a/k").as_deref(), Some("a1"));
     h.task.abort();
+}
+
+/// A named source that does not exist holds the first publish (files, batch, readiness) and is named in the
+/// readiness reason until it appears; an optional one (not required) that is missing does not block.
+#[tokio::test]
+async fn a_missing_named_source_holds_the_first_sync_until_it_exists() {
+    let wait = Wait {
+        min: Duration::from_millis(400),
+        max: Duration::from_secs(4),
+    };
+    let required = vec![Some("configmap/ns/web".to_owned()), None];
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut h = Harness::launch_required(dir, 2, false, true, None, wait, required);
+    h.send(0, Vec::new()).await;
+    h.send(1, Vec::new()).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while h.health.missing_sources().is_empty() {
+        assert!(Instant::now() < deadline, "the missing source is reported");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(h.health.missing_sources(), ["configmap/ns/web"]);
+    assert!(!h.health.status().synced, "not ready on an empty directory");
+    assert!(
+        h.batches.try_recv().is_err(),
+        "no batch: the app is not told"
+    );
+    assert!(
+        !h.task.is_finished(),
+        "--once keeps waiting, like a ConfigMap volume"
+    );
+    assert!(
+        !h.dir
+            .path()
+            .join("out")
+            .join(crate::atomic::DATA_LINK)
+            .exists(),
+        "nothing published"
+    );
+    h.send(0, mk_source(SourceKind::ConfigMap, "web", &[("k", "v1")]))
+        .await;
+    assert!(h.next_batch().await.initial);
+    assert!(h.health.status().synced);
+    assert_eq!(h.read("web/k").as_deref(), Some("v1"));
+    assert!(h.health.missing_sources().is_empty());
+    let finished = tokio::time::timeout(Duration::from_secs(10), &mut h.task).await;
+    assert!(
+        matches!(finished, Ok(Ok(Ok(())))),
+        "--once ends after the first sync: {finished:?}"
+    );
+}
+
+#[test]
+fn missing_sources_are_required_slots_that_reported_nothing() {
+    let found = mk_source(SourceKind::ConfigMap, "a", &[("k", "v")]);
+    let snapshots = vec![Some(Vec::new()), None, Some(found), Some(Vec::new())];
+    let required = vec![
+        Some("configmap/ns/gone".to_owned()),
+        Some("configmap/ns/not-yet-listed".to_owned()),
+        Some("configmap/ns/a".to_owned()),
+        None,
+    ];
+    assert_eq!(
+        missing_sources(&snapshots, &required),
+        ["configmap/ns/gone"]
+    );
+    assert!(
+        missing_sources(&snapshots, &[]).is_empty(),
+        "nothing required"
+    );
 }
 
 #[tokio::test]
