@@ -4,8 +4,13 @@
 //!  Command::Apply / WriteStatus ─► task per command ─► semaphore (--max-inflight) ─► attempt with
 //!                                  --request-timeout ─► retry 409/429/5xx/timeout/transport with backoff
 //!                                  (100, 200, 400, 800 ms) ─► answer on the results channel ─► core
-//!  Command::Publish             ─► bounded Event queue ─► one publisher task (a full queue drops and counts)
+//!  Command::Publish             ─► Event queue of its lane ─► one publisher task, change lane first
+//!                                  (a full queue drops and counts)
 //! ```
+//! Events never hold an apply: they take no `--max-inflight` slot and go out one at a time. They wait in two
+//! bounded queues ([`Lane`]): an Event about a change (a rollout, a warning) is always published before any
+//! bulk `ConfigAdopted` Event, so an update right after a start or failover does not wait behind the
+//! thousands of adoption Events it publishes.
 //! A slow or failing workload holds only its own task: the core keeps deciding, other applies keep going.
 //! The core sends at most one apply per workload at a time (it holds a workload's next reconcile until the
 //! answer is in), so the newest intent is always what goes out next. Every attempt is counted in
@@ -21,14 +26,17 @@ use super::events::Events;
 use super::leader::Freshness;
 use super::{Metrics, apply};
 use crate::core::{Command, Failure, Input, Regarding};
-use crate::plan::event::EventText;
+use crate::plan::event::{EventText, Lane};
 
 /// Attempts before a retryable failure goes back to the core.
 pub const ATTEMPTS: u32 = 5;
 /// First backoff; doubled after each failed attempt.
 pub const FIRST_BACKOFF: Duration = Duration::from_millis(100);
-/// Events waiting to be published before new ones are dropped (and counted).
+/// Events waiting to be published in each lane before new ones are dropped (and counted).
 const EVENT_QUEUE: usize = 4096;
+
+/// One Event waiting to be published.
+type Queued = (Regarding, EventText);
 
 /// Runs commands; answers come back on the channel given to [`Executor::new`].
 #[derive(Clone)]
@@ -39,7 +47,7 @@ pub struct Executor {
     timeout: Duration,
     slots: Arc<Semaphore>,
     answers: mpsc::UnboundedSender<Input>,
-    events: mpsc::Sender<(Regarding, EventText)>,
+    events: Lanes<mpsc::Sender<Queued>>,
     freshness: Option<Freshness>,
 }
 
@@ -54,11 +62,16 @@ impl Executor {
         answers: mpsc::UnboundedSender<Input>,
         freshness: Option<Freshness>,
     ) -> Self {
-        let (events_tx, events_rx) = mpsc::channel(EVENT_QUEUE);
+        let (change_tx, change_rx) = mpsc::channel(EVENT_QUEUE);
+        let (bulk_tx, bulk_rx) = mpsc::channel(EVENT_QUEUE);
         let publisher = Events::new(client.clone(), config.instance.clone());
+        let queues = Lanes {
+            change: change_rx,
+            bulk: bulk_rx,
+        };
         tokio::spawn(publish_events(
             publisher,
-            events_rx,
+            queues,
             metrics.clone(),
             config.request_timeout,
         ));
@@ -69,7 +82,10 @@ impl Executor {
             timeout: config.request_timeout,
             slots: Arc::new(Semaphore::new(config.max_inflight.get())),
             answers,
-            events: events_tx,
+            events: Lanes {
+                change: change_tx,
+                bulk: bulk_tx,
+            },
             freshness,
         }
     }
@@ -106,7 +122,11 @@ impl Executor {
                 });
             }
             Command::Publish { regarding, text } => {
-                if self.events.try_send((regarding, text)).is_err() {
+                let queue = match text.lane() {
+                    Lane::Change => &self.events.change,
+                    Lane::Bulk => &self.events.bulk,
+                };
+                if queue.try_send((regarding, text)).is_err() {
                     self.metrics.request("event", "dropped");
                 }
             }
@@ -198,14 +218,35 @@ fn closed() -> Failure {
     }
 }
 
-/// Publish queued Events one after the other, each within `timeout`; a failure is counted, not retried.
+/// The two Event queues (senders in the executor, receivers in the publisher).
+#[derive(Clone)]
+struct Lanes<T> {
+    change: T,
+    bulk: T,
+}
+
+impl Lanes<mpsc::Receiver<Queued>> {
+    /// The next Event to publish: a change Event whenever one waits, else a bulk one; `None` once both
+    /// queues are closed and empty.
+    async fn next(&mut self) -> Option<Queued> {
+        tokio::select! {
+            biased;
+            Some(queued) = self.change.recv() => Some(queued),
+            Some(queued) = self.bulk.recv() => Some(queued),
+            else => None,
+        }
+    }
+}
+
+/// Publish queued Events one after the other (change lane first), each within `timeout`; a failure is
+/// counted, not retried.
 async fn publish_events(
     events: Events,
-    mut queue: mpsc::Receiver<(Regarding, EventText)>,
+    mut queues: Lanes<mpsc::Receiver<Queued>>,
     metrics: Metrics,
     timeout: Duration,
 ) {
-    while let Some((regarding, text)) = queue.recv().await {
+    while let Some((regarding, text)) = queues.next().await {
         let reference = match &regarding {
             Regarding::Workload { workload, uid } => {
                 apply::object_reference(workload, uid.as_deref())
@@ -221,5 +262,65 @@ async fn publish_events(
         if outcome != "ok" {
             metrics.error("event");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::event::{EventType, reason};
+    use crate::workload::WorkloadRef;
+    use configsync_crds::WorkloadKind;
+
+    fn queued(name: &str, reason: &'static str) -> Queued {
+        let workload = WorkloadRef::new(WorkloadKind::Deployment, "prod", name);
+        let text = EventText {
+            type_: EventType::Normal,
+            reason,
+            note: String::new(),
+        };
+        (
+            Regarding::Workload {
+                workload,
+                uid: None,
+            },
+            text,
+        )
+    }
+
+    fn name(queued: &Queued) -> String {
+        match &queued.0 {
+            Regarding::Workload { workload, .. } => workload.name.clone(),
+            Regarding::ConfigSync(_) => String::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_change_event_goes_out_before_every_waiting_adoption_event() {
+        let (change_tx, change) = mpsc::channel(EVENT_QUEUE);
+        let (bulk_tx, bulk) = mpsc::channel(EVENT_QUEUE);
+        let mut lanes = Lanes { change, bulk };
+        let send = |queued: Queued| match queued.1.lane() {
+            Lane::Change => change_tx.try_send(queued),
+            Lane::Bulk => bulk_tx.try_send(queued),
+        };
+        for i in 0..1100 {
+            send(queued(&format!("adopted-{i}"), reason::ADOPTED)).unwrap();
+        }
+        send(queued("rolled", reason::ROLLED)).unwrap();
+        assert_eq!(name(&lanes.next().await.unwrap()), "rolled");
+        assert_eq!(name(&lanes.next().await.unwrap()), "adopted-0");
+        send(queued("warned", reason::APPLY_FAILED)).unwrap();
+        assert_eq!(name(&lanes.next().await.unwrap()), "warned");
+        assert_eq!(name(&lanes.next().await.unwrap()), "adopted-1");
+        drop((change_tx, bulk_tx));
+        let mut rest = 0;
+        while lanes.next().await.is_some() {
+            rest += 1;
+        }
+        assert_eq!(
+            rest, 1098,
+            "every adoption Event is still published, in order"
+        );
     }
 }
