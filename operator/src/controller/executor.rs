@@ -4,13 +4,15 @@
 //!  Command::Apply / WriteStatus ─► task per command ─► semaphore (--max-inflight) ─► attempt with
 //!                                  --request-timeout ─► retry 409/429/5xx/timeout/transport with backoff
 //!                                  (100, 200, 400, 800 ms) ─► answer on the results channel ─► core
+//!  Command::SetCondition        ─► the same, on the workload's status subresource (no answer)
 //!  Command::Publish             ─► Event queue of its lane ─► one publisher task, change lane first
 //!                                  (a full queue drops and counts)
 //! ```
 //! Events never hold an apply: they take no `--max-inflight` slot and go out one at a time. They wait in two
 //! bounded queues ([`Lane`]): an Event about a change (a rollout, a warning) is always published before any
 //! bulk `ConfigAdopted` Event, so an update right after a start or failover does not wait behind the
-//! thousands of adoption Events it publishes.
+//! thousands of adoption Events it publishes. And an Event waits while any apply is out (at most
+//! [`EVENT_DEFER`]), so the Events of one update never compete with the applies of the next.
 //! A slow or failing workload holds only its own task: the core keeps deciding, other applies keep going.
 //! The core sends at most one apply per workload at a time (it holds a workload's next reconcile until the
 //! answer is in), so the newest intent is always what goes out next. Every attempt is counted in
@@ -19,7 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kube::Client;
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{Semaphore, mpsc, watch};
 
 use super::configsync::{cs_reference, write_status};
 use super::events::Events;
@@ -35,8 +37,11 @@ pub const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 /// Events waiting to be published in each lane before new ones are dropped (and counted).
 const EVENT_QUEUE: usize = 4096;
 
-/// One Event waiting to be published.
-type Queued = (Regarding, EventText);
+/// Longest an Event waits for the applies out to answer before it is published anyway.
+const EVENT_DEFER: Duration = Duration::from_secs(1);
+
+/// One Event waiting to be published, and when it was queued.
+type Queued = (Regarding, EventText, tokio::time::Instant);
 
 /// Runs commands; answers come back on the channel given to [`Executor::new`].
 #[derive(Clone)]
@@ -48,6 +53,7 @@ pub struct Executor {
     slots: Arc<Semaphore>,
     answers: mpsc::UnboundedSender<Input>,
     events: Lanes<mpsc::Sender<Queued>>,
+    applies: AppliesOut,
     freshness: Option<Freshness>,
 }
 
@@ -69,9 +75,11 @@ impl Executor {
             change: change_rx,
             bulk: bulk_rx,
         };
+        let applies = AppliesOut::default();
         tokio::spawn(publish_events(
             publisher,
             queues,
+            applies.clone(),
             metrics.clone(),
             config.request_timeout,
         ));
@@ -86,6 +94,7 @@ impl Executor {
                 change: change_tx,
                 bulk: bulk_tx,
             },
+            applies,
             freshness,
         }
     }
@@ -95,7 +104,9 @@ impl Executor {
         match command {
             Command::Apply { workload, body } => {
                 let this = self.clone();
+                let out = self.applies.start();
                 tokio::spawn(async move {
+                    let _out = out;
                     let outcome = this.apply(&workload, &body).await.map(Box::new);
                     let _ = this.answers.send(Input::Applied { workload, outcome });
                 });
@@ -121,12 +132,35 @@ impl Executor {
                     let _ = this.answers.send(Input::StatusWritten { key, outcome });
                 });
             }
+            Command::SetCondition {
+                workload,
+                condition,
+            } => {
+                let this = self.clone();
+                tokio::spawn(async move {
+                    let now = jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ");
+                    let body = condition.status_body(&workload, &now.to_string());
+                    let outcome = this
+                        .with_retries("condition", || async {
+                            apply::set_condition(&this.client, &workload, &body, this.timeout)
+                                .await
+                                .map_err(|error| error.failure())
+                        })
+                        .await;
+                    if let Err(failure) = outcome {
+                        this.metrics.error("condition");
+                        tracing::warn!(%workload, error = %failure.message,
+                            "could not set the ConfigSyncApplied condition");
+                    }
+                });
+            }
             Command::Publish { regarding, text } => {
                 let queue = match text.lane() {
                     Lane::Change => &self.events.change,
                     Lane::Bulk => &self.events.bulk,
                 };
-                if queue.try_send((regarding, text)).is_err() {
+                let queued = (regarding, text, tokio::time::Instant::now());
+                if queue.try_send(queued).is_err() {
                     self.metrics.request("event", "dropped");
                 }
             }
@@ -238,15 +272,54 @@ impl Lanes<mpsc::Receiver<Queued>> {
     }
 }
 
-/// Publish queued Events one after the other (change lane first), each within `timeout`; a failure is
-/// counted, not retried.
+/// How many applies are out (waiting for a slot or sent, until their answer): the Event publisher waits
+/// for none, so an Event request never competes with a rollout's apply.
+#[derive(Clone)]
+struct AppliesOut(Arc<watch::Sender<usize>>);
+
+impl Default for AppliesOut {
+    fn default() -> Self {
+        Self(Arc::new(watch::Sender::new(0)))
+    }
+}
+
+impl AppliesOut {
+    /// Count one apply out until the guard is dropped.
+    fn start(&self) -> ApplyOut {
+        self.0.send_modify(|n| *n += 1);
+        ApplyOut(self.0.clone())
+    }
+
+    /// Return once no apply is out, or at `deadline`.
+    async fn idle_or(&self, deadline: tokio::time::Instant) {
+        if deadline <= tokio::time::Instant::now() {
+            return;
+        }
+        let mut out = self.0.subscribe();
+        let _ = tokio::time::timeout_at(deadline, out.wait_for(|n| *n == 0)).await;
+    }
+}
+
+/// One apply out (see [`AppliesOut::start`]).
+struct ApplyOut(Arc<watch::Sender<usize>>);
+
+impl Drop for ApplyOut {
+    fn drop(&mut self) {
+        self.0.send_modify(|n| *n = n.saturating_sub(1));
+    }
+}
+
+/// Publish queued Events one after the other (change lane first), each once no apply is out (or after
+/// [`EVENT_DEFER`] in the queue) and within `timeout`; a failure is counted, not retried.
 async fn publish_events(
     events: Events,
     mut queues: Lanes<mpsc::Receiver<Queued>>,
+    applies: AppliesOut,
     metrics: Metrics,
     timeout: Duration,
 ) {
-    while let Some((regarding, text)) = queues.next().await {
+    while let Some((regarding, text, queued_at)) = queues.next().await {
+        applies.idle_or(queued_at + EVENT_DEFER).await;
         let reference = match &regarding {
             Regarding::Workload { workload, uid } => {
                 apply::object_reference(workload, uid.as_deref())
@@ -285,6 +358,7 @@ mod tests {
                 uid: None,
             },
             text,
+            tokio::time::Instant::now(),
         )
     }
 
@@ -321,6 +395,34 @@ mod tests {
         assert_eq!(
             rest, 1098,
             "every adoption Event is still published, in order"
+        );
+    }
+
+    #[tokio::test]
+    async fn events_wait_while_an_apply_is_out_and_go_once_it_answered() {
+        use futures::FutureExt as _;
+        let applies = AppliesOut::default();
+        let later = tokio::time::Instant::now() + Duration::from_secs(60);
+        assert!(applies.idle_or(later).now_or_never().is_some(), "none out");
+        let first = applies.start();
+        let second = applies.start();
+        assert!(applies.idle_or(later).now_or_never().is_none(), "two out");
+        drop(first);
+        assert!(applies.idle_or(later).now_or_never().is_none(), "one out");
+        let waiting = tokio::spawn({
+            let applies = applies.clone();
+            async move { applies.idle_or(later).await }
+        });
+        drop(second);
+        tokio::time::timeout(Duration::from_secs(5), waiting)
+            .await
+            .expect("the Event goes once the last apply answered")
+            .unwrap();
+        let _stuck = applies.start();
+        let past = tokio::time::Instant::now();
+        assert!(
+            applies.idle_or(past).now_or_never().is_some(),
+            "an Event queued longer than EVENT_DEFER goes anyway"
         );
     }
 }

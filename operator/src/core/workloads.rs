@@ -11,6 +11,7 @@ use crate::cache::{SourceUpdate, Trigger};
 use crate::hash::workload_hash;
 use crate::plan::apply::apply_body;
 use crate::plan::budget::Admission;
+use crate::plan::condition::WorkloadCondition;
 use crate::plan::event::{
     EventText, EventType, SourceChange, decision_event, policy_event, reason,
 };
@@ -122,6 +123,7 @@ impl Core {
                     return;
                 }
                 relabelled = tracked.observation.labels != observation.labels;
+                tracked.clearing &= observation.config_applied == Some(false);
                 tracked.observation = observation;
                 tracked
             }
@@ -130,6 +132,8 @@ impl Core {
                 pending: None,
                 rolling: None,
                 last_warning: None,
+                refused: None,
+                clearing: false,
             }),
         };
         let completed = tracked
@@ -195,11 +199,28 @@ impl Core {
                     body,
                 });
             }
-            None => {
-                if let Some(event) = plan.event {
-                    self.publish(workload, event);
-                }
-            }
+            None => match plan.event {
+                Some(event) => self.publish(workload, event),
+                None => self.clear_refusal(workload),
+            },
+        }
+    }
+
+    /// Nothing to apply and no refusal since: a `ConfigSyncApplied` False left in status (by a race with the
+    /// answer, or before a restart) is set True.
+    fn clear_refusal(&mut self, workload: &WorkloadRef) {
+        let Some(tracked) = self.tracked.get_mut(workload) else {
+            return;
+        };
+        if tracked.refused.is_none()
+            && !tracked.clearing
+            && tracked.observation.config_applied == Some(false)
+        {
+            tracked.clearing = true;
+            self.commands.push(Command::SetCondition {
+                workload: workload.clone(),
+                condition: WorkloadCondition::applied(),
+            });
         }
     }
 
@@ -298,8 +319,17 @@ impl Core {
             return;
         };
         let generation = observation.progress.generation;
+        let refused_before = observation.config_applied == Some(false);
+        tracked.refused = None;
         if generation >= tracked.observation.progress.generation {
             tracked.observation = observation;
+        }
+        if refused_before && !tracked.clearing {
+            tracked.clearing = true;
+            self.commands.push(Command::SetCondition {
+                workload: workload.clone(),
+                condition: WorkloadCondition::applied(),
+            });
         }
         if let Some(pending) = tracked.pending.take()
             && matches!(decision, Decision::Roll { .. } | Decision::Report { .. })
@@ -339,11 +369,16 @@ impl Core {
                 return;
             };
             tracked.pending = None;
-            if let Some(plan) = warn_once(tracked, apply_failed_event(failure)) {
-                plan.event
-                    .into_iter()
-                    .for_each(|event| self.publish(workload, event));
+            let event = apply_failed_event(failure);
+            if tracked.refused.as_deref() == Some(event.note.as_str()) {
+                return;
             }
+            tracked.refused = Some(event.note.clone());
+            self.publish(workload, event);
+            self.commands.push(Command::SetCondition {
+                workload: workload.clone(),
+                condition: WorkloadCondition::refused(failure.category, &failure.message),
+            });
             return;
         }
         tracing::warn!(%workload, error = %failure.message, "apply failed; retrying later");
