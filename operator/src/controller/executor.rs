@@ -374,9 +374,12 @@ mod tests {
         let (change_tx, change) = mpsc::channel(EVENT_QUEUE);
         let (bulk_tx, bulk) = mpsc::channel(EVENT_QUEUE);
         let mut lanes = Lanes { change, bulk };
-        let send = |queued: Queued| match queued.1.lane() {
-            Lane::Change => change_tx.try_send(queued),
-            Lane::Bulk => bulk_tx.try_send(queued),
+        let send = |queued: Queued| {
+            let sent = match queued.1.lane() {
+                Lane::Change => change_tx.try_send(queued),
+                Lane::Bulk => bulk_tx.try_send(queued),
+            };
+            sent.is_ok().then_some(()).ok_or("queue full")
         };
         for i in 0..1100 {
             send(queued(&format!("adopted-{i}"), reason::ADOPTED)).unwrap();

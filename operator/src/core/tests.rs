@@ -383,6 +383,12 @@ fn a_permanent_failure_warns_once_sets_the_condition_and_is_not_retried() {
         ]
     );
     assert_eq!(h.core.next_deadline(), None, "no retry scheduled");
+    let again = h.watch("web");
+    assert_eq!(
+        shape(&h.fail(&again[0], true)),
+        ["condition web false ApplyFailed"],
+        "status does not show the condition (yet, or any more): set it again, without a second Event"
+    );
     h.set_condition(&refused[1]);
     let again = h.watch("web");
     assert_eq!(

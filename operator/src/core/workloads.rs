@@ -370,11 +370,16 @@ impl Core {
             };
             tracked.pending = None;
             let event = apply_failed_event(failure);
-            if tracked.refused.as_deref() == Some(event.note.as_str()) {
+            let repeated = tracked.refused.as_deref() == Some(event.note.as_str());
+            if repeated && tracked.observation.config_applied == Some(false) {
                 return;
             }
             tracked.refused = Some(event.note.clone());
-            self.publish(workload, event);
+            if !repeated {
+                self.publish(workload, event);
+            }
+            // Also when repeated but status lost it: a StatefulSet controller that retries its status write
+            // after a conflict puts back the status it computed before the condition was there.
             self.commands.push(Command::SetCondition {
                 workload: workload.clone(),
                 condition: WorkloadCondition::refused(failure.category, &failure.message),
