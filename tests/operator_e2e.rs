@@ -168,6 +168,9 @@ fn the_deployment_controller_keeps_configsyncs_condition_when_it_writes_status()
     };
     let manifest = cluster.file("app.yaml", MANIFEST);
     cluster.ok(&["apply", "-f", path_str(&manifest)]);
+    // Settled first: the embedded controllers merge-patch status without a resourceVersion, so a write racing
+    // their own (computed before it) would be lost there, where kube-controller-manager would get a conflict.
+    cluster.ok(&["rollout", "status", "deployment/web", "--timeout=20s"]);
     let condition = r#"{"status":{"conditions":[{"type":"ConfigSyncApplied","status":"False",
         "reason":"ApplyFailed","message":"refused","lastTransitionTime":"2026-12-07T08:00:00Z"}]}}"#;
     cluster.ok(&[
