@@ -52,6 +52,8 @@ enum Check {
     LateConfigSync,
     /// A second rollout of a workload makes its `ConfigRolled` Event a series.
     EventSeries,
+    /// An apply the API refuses for good sets the `ConfigSyncApplied` condition of a workload of this kind.
+    RefusedCondition(&'static str),
     /// The webhook injects a pod naming a source of this kind with the initial config hash.
     InjectedWithHash(&'static str),
     /// The webhook injects a pod of a namespace labelled `configsync.dev/inject=enabled`.
@@ -96,6 +98,9 @@ impl Check {
                 "a ConfigSync created after the operator started is never seen".to_owned()
             }
             Self::EventSeries => "a repeated Event is lost (it cannot become a series)".to_owned(),
+            Self::RefusedCondition(kind) => format!(
+                "a refused apply of a {kind} sets no ConfigSyncApplied condition (its Warning Event alone tells)"
+            ),
             Self::InjectedWithHash(kind) => {
                 format!("pods naming a {kind} are injected without the initial config hash")
             }
@@ -193,6 +198,27 @@ const CASES: &[Case] = &[
         Check::LateAdopted("DaemonSet"),
     ),
     case(OPERATOR, "apps", "daemonsets", "patch", Check::Adopted),
+    case(
+        OPERATOR,
+        "apps",
+        "deployments/status",
+        "patch",
+        Check::RefusedCondition("Deployment"),
+    ),
+    case(
+        OPERATOR,
+        "apps",
+        "statefulsets/status",
+        "patch",
+        Check::RefusedCondition("StatefulSet"),
+    ),
+    case(
+        OPERATOR,
+        "apps",
+        "daemonsets/status",
+        "patch",
+        Check::RefusedCondition("DaemonSet"),
+    ),
     case(
         OPERATOR,
         "events.k8s.io",
@@ -794,7 +820,38 @@ fn operator_scenario(cluster: &Cluster, health: &str) -> Result<(), Check> {
             && events_about(cluster, "d-cm", "ConfigRolled")
                 .iter()
                 .any(|e| e["series"]["count"].as_i64() >= Some(2))
-    })
+    })?;
+
+    // Annotations too full for configsync's observed-hash: the API refuses the apply (422) for good.
+    let full: Vec<Value> = ["Deployment", "StatefulSet", "DaemonSet"]
+        .iter()
+        .map(|kind| full_workload(kind, &format!("{}-full", kind.to_lowercase())))
+        .collect();
+    let list = json!({"apiVersion": "v1", "kind": "List", "items": full});
+    // `create`, not `apply`: apply would copy the filler into its last-applied annotation.
+    let path = cluster.file("full.json", &list.to_string());
+    cluster.ok(&["create", "-f", path_str(&path)]);
+    for kind in ["Deployment", "StatefulSet", "DaemonSet"] {
+        let name = format!("{}-full", kind.to_lowercase());
+        expect(Check::RefusedCondition(kind), || {
+            get_json(cluster, &["get", kind, &name])["status"]["conditions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|c| c["type"] == "ConfigSyncApplied" && c["status"] == "False")
+        })?;
+    }
+    Ok(())
+}
+
+/// A workload following `cm` whose annotations leave 60 of their 256 KiB: room for its controller's own
+/// annotation, not for configsync's observed-hash.
+fn full_workload(kind: &str, name: &str) -> Value {
+    let mut object = workload(kind, name, follows("ConfigMap", "cm"));
+    let taken = "configsync.dev/configmaps".len() + "cm".len() + "example.com/filler".len();
+    object["metadata"]["annotations"]["example.com/filler"] =
+        json!("x".repeat(262_144 - taken - 60));
+    object
 }
 
 // ---------------------------------------------------------------------------------------------------------------

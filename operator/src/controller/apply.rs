@@ -30,6 +30,15 @@ pub enum Error {
         #[source]
         source: kube::Error,
     },
+    /// The API refused configsync's condition in the workload's status, or the connection failed.
+    #[error("server-side apply of the ConfigSyncApplied condition of {workload} failed: {source}")]
+    PatchStatus {
+        /// The workload.
+        workload: WorkloadRef,
+        /// The error.
+        #[source]
+        source: kube::Error,
+    },
     /// No answer within the request timeout.
     #[error("server-side apply of {workload} timed out after {after:?}")]
     TimeOut {
@@ -44,7 +53,9 @@ impl Error {
     /// The bounded category and whether retrying can help.
     pub fn failure(&self) -> Failure {
         let (category, permanent) = match self {
-            Self::PatchWorkload { source, .. } => classify(source),
+            Self::PatchWorkload { source, .. } | Self::PatchStatus { source, .. } => {
+                classify(source)
+            }
             Self::TimeOut { .. } => ("timeout", false),
         };
         Failure {
@@ -128,6 +139,40 @@ where
         .patch(&workload.name, &apply_params(), &Patch::Apply(body))
         .await?;
     Ok(observe(&object, auto_all))
+}
+
+/// Server-side apply `body` (built by [`crate::plan::condition`]) to `workload`'s status subresource once,
+/// within `timeout`, as field manager `configsync`, forced: configsync owns its one condition.
+///
+/// # Errors
+/// [`Error::PatchStatus`] for an error answer, [`Error::TimeOut`] for none in time.
+pub async fn set_condition(
+    client: &Client,
+    workload: &WorkloadRef,
+    body: &Value,
+    timeout: Duration,
+) -> Result<(), Error> {
+    use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
+    use kube::core::{ApiResource, DynamicObject};
+    let resource = match workload.kind {
+        WorkloadKind::Deployment => ApiResource::erase::<Deployment>(&()),
+        WorkloadKind::StatefulSet => ApiResource::erase::<StatefulSet>(&()),
+        WorkloadKind::DaemonSet => ApiResource::erase::<DaemonSet>(&()),
+    };
+    let api: Api<DynamicObject> =
+        Api::namespaced_with(client.clone(), &workload.namespace, &resource);
+    let (params, patch) = (apply_params(), Patch::Apply(body));
+    let attempt = api.patch_status(&workload.name, &params, &patch);
+    match tokio::time::timeout(timeout, attempt).await {
+        Ok(result) => result.map(drop).map_err(|source| Error::PatchStatus {
+            workload: workload.clone(),
+            source,
+        }),
+        Err(_) => Err(Error::TimeOut {
+            workload: workload.clone(),
+            after: timeout,
+        }),
+    }
 }
 
 /// The object reference Events point at.

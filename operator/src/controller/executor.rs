@@ -4,8 +4,15 @@
 //!  Command::Apply / WriteStatus ─► task per command ─► semaphore (--max-inflight) ─► attempt with
 //!                                  --request-timeout ─► retry 409/429/5xx/timeout/transport with backoff
 //!                                  (100, 200, 400, 800 ms) ─► answer on the results channel ─► core
-//!  Command::Publish             ─► bounded Event queue ─► one publisher task (a full queue drops and counts)
+//!  Command::SetCondition        ─► the same, on the workload's status subresource (no answer)
+//!  Command::Publish             ─► Event queue of its lane ─► one publisher task, change lane first
+//!                                  (a full queue drops and counts)
 //! ```
+//! Events never hold an apply: they take no `--max-inflight` slot and go out one at a time. They wait in two
+//! bounded queues ([`Lane`]): an Event about a change (a rollout, a warning) is always published before any
+//! bulk `ConfigAdopted` Event, so an update right after a start or failover does not wait behind the
+//! thousands of adoption Events it publishes. And an Event waits while any apply is out (at most
+//! [`EVENT_DEFER`]), so the Events of one update never compete with the applies of the next.
 //! A slow or failing workload holds only its own task: the core keeps deciding, other applies keep going.
 //! The core sends at most one apply per workload at a time (it holds a workload's next reconcile until the
 //! answer is in), so the newest intent is always what goes out next. Every attempt is counted in
@@ -14,21 +21,27 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kube::Client;
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{Semaphore, mpsc, watch};
 
 use super::configsync::{cs_reference, write_status};
 use super::events::Events;
 use super::leader::Freshness;
 use super::{Metrics, apply};
 use crate::core::{Command, Failure, Input, Regarding};
-use crate::plan::event::EventText;
+use crate::plan::event::{EventText, Lane};
 
 /// Attempts before a retryable failure goes back to the core.
 pub const ATTEMPTS: u32 = 5;
 /// First backoff; doubled after each failed attempt.
 pub const FIRST_BACKOFF: Duration = Duration::from_millis(100);
-/// Events waiting to be published before new ones are dropped (and counted).
+/// Events waiting to be published in each lane before new ones are dropped (and counted).
 const EVENT_QUEUE: usize = 4096;
+
+/// Longest an Event waits for the applies out to answer before it is published anyway.
+const EVENT_DEFER: Duration = Duration::from_secs(1);
+
+/// One Event waiting to be published, and when it was queued.
+type Queued = (Regarding, EventText, tokio::time::Instant);
 
 /// Runs commands; answers come back on the channel given to [`Executor::new`].
 #[derive(Clone)]
@@ -39,7 +52,8 @@ pub struct Executor {
     timeout: Duration,
     slots: Arc<Semaphore>,
     answers: mpsc::UnboundedSender<Input>,
-    events: mpsc::Sender<(Regarding, EventText)>,
+    events: Lanes<mpsc::Sender<Queued>>,
+    applies: AppliesOut,
     freshness: Option<Freshness>,
     dry_run: bool,
 }
@@ -55,11 +69,18 @@ impl Executor {
         answers: mpsc::UnboundedSender<Input>,
         freshness: Option<Freshness>,
     ) -> Self {
-        let (events_tx, events_rx) = mpsc::channel(EVENT_QUEUE);
+        let (change_tx, change_rx) = mpsc::channel(EVENT_QUEUE);
+        let (bulk_tx, bulk_rx) = mpsc::channel(EVENT_QUEUE);
         let publisher = Events::new(client.clone(), config.instance.clone());
+        let queues = Lanes {
+            change: change_rx,
+            bulk: bulk_rx,
+        };
+        let applies = AppliesOut::default();
         tokio::spawn(publish_events(
             publisher,
-            events_rx,
+            queues,
+            applies.clone(),
             metrics.clone(),
             config.request_timeout,
         ));
@@ -70,7 +91,11 @@ impl Executor {
             timeout: config.request_timeout,
             slots: Arc::new(Semaphore::new(config.max_inflight.get())),
             answers,
-            events: events_tx,
+            events: Lanes {
+                change: change_tx,
+                bulk: bulk_tx,
+            },
+            applies,
             freshness,
             dry_run: config.dry_run,
         }
@@ -87,7 +112,9 @@ impl Executor {
         match command {
             Command::Apply { workload, body } => {
                 let this = self.clone();
+                let out = self.applies.start();
                 tokio::spawn(async move {
+                    let _out = out;
                     let outcome = this.apply(&workload, &body).await.map(Box::new);
                     let _ = this.answers.send(Input::Applied { workload, outcome });
                 });
@@ -113,8 +140,35 @@ impl Executor {
                     let _ = this.answers.send(Input::StatusWritten { key, outcome });
                 });
             }
+            Command::SetCondition {
+                workload,
+                condition,
+            } => {
+                let this = self.clone();
+                tokio::spawn(async move {
+                    let now = jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ");
+                    let body = condition.status_body(&workload, &now.to_string());
+                    let outcome = this
+                        .with_retries("condition", || async {
+                            apply::set_condition(&this.client, &workload, &body, this.timeout)
+                                .await
+                                .map_err(|error| error.failure())
+                        })
+                        .await;
+                    if let Err(failure) = outcome {
+                        this.metrics.error("condition");
+                        tracing::warn!(%workload, error = %failure.message,
+                            "could not set the ConfigSyncApplied condition");
+                    }
+                });
+            }
             Command::Publish { regarding, text } => {
-                if self.events.try_send((regarding, text)).is_err() {
+                let queue = match text.lane() {
+                    Lane::Change => &self.events.change,
+                    Lane::Bulk => &self.events.bulk,
+                };
+                let queued = (regarding, text, tokio::time::Instant::now());
+                if queue.try_send(queued).is_err() {
                     self.metrics.request("event", "dropped");
                 }
             }
@@ -206,14 +260,74 @@ fn closed() -> Failure {
     }
 }
 
-/// Publish queued Events one after the other, each within `timeout`; a failure is counted, not retried.
+/// The two Event queues (senders in the executor, receivers in the publisher).
+#[derive(Clone)]
+struct Lanes<T> {
+    change: T,
+    bulk: T,
+}
+
+impl Lanes<mpsc::Receiver<Queued>> {
+    /// The next Event to publish: a change Event whenever one waits, else a bulk one; `None` once both
+    /// queues are closed and empty.
+    async fn next(&mut self) -> Option<Queued> {
+        tokio::select! {
+            biased;
+            Some(queued) = self.change.recv() => Some(queued),
+            Some(queued) = self.bulk.recv() => Some(queued),
+            else => None,
+        }
+    }
+}
+
+/// How many applies are out (waiting for a slot or sent, until their answer): the Event publisher waits
+/// for none, so an Event request never competes with a rollout's apply.
+#[derive(Clone)]
+struct AppliesOut(Arc<watch::Sender<usize>>);
+
+impl Default for AppliesOut {
+    fn default() -> Self {
+        Self(Arc::new(watch::Sender::new(0)))
+    }
+}
+
+impl AppliesOut {
+    /// Count one apply out until the guard is dropped.
+    fn start(&self) -> ApplyOut {
+        self.0.send_modify(|n| *n += 1);
+        ApplyOut(self.0.clone())
+    }
+
+    /// Return once no apply is out, or at `deadline`.
+    async fn idle_or(&self, deadline: tokio::time::Instant) {
+        if deadline <= tokio::time::Instant::now() {
+            return;
+        }
+        let mut out = self.0.subscribe();
+        let _ = tokio::time::timeout_at(deadline, out.wait_for(|n| *n == 0)).await;
+    }
+}
+
+/// One apply out (see [`AppliesOut::start`]).
+struct ApplyOut(Arc<watch::Sender<usize>>);
+
+impl Drop for ApplyOut {
+    fn drop(&mut self) {
+        self.0.send_modify(|n| *n = n.saturating_sub(1));
+    }
+}
+
+/// Publish queued Events one after the other (change lane first), each once no apply is out (or after
+/// [`EVENT_DEFER`] in the queue) and within `timeout`; a failure is counted, not retried.
 async fn publish_events(
     events: Events,
-    mut queue: mpsc::Receiver<(Regarding, EventText)>,
+    mut queues: Lanes<mpsc::Receiver<Queued>>,
+    applies: AppliesOut,
     metrics: Metrics,
     timeout: Duration,
 ) {
-    while let Some((regarding, text)) = queue.recv().await {
+    while let Some((regarding, text, queued_at)) = queues.next().await {
+        applies.idle_or(queued_at + EVENT_DEFER).await;
         let reference = match &regarding {
             Regarding::Workload { workload, uid } => {
                 apply::object_reference(workload, uid.as_deref())
@@ -229,5 +343,97 @@ async fn publish_events(
         if outcome != "ok" {
             metrics.error("event");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::event::{EventType, reason};
+    use crate::workload::WorkloadRef;
+    use configsync_crds::WorkloadKind;
+
+    fn queued(name: &str, reason: &'static str) -> Queued {
+        let workload = WorkloadRef::new(WorkloadKind::Deployment, "prod", name);
+        let text = EventText {
+            type_: EventType::Normal,
+            reason,
+            note: String::new(),
+        };
+        (
+            Regarding::Workload {
+                workload,
+                uid: None,
+            },
+            text,
+            tokio::time::Instant::now(),
+        )
+    }
+
+    fn name(queued: &Queued) -> String {
+        match &queued.0 {
+            Regarding::Workload { workload, .. } => workload.name.clone(),
+            Regarding::ConfigSync(_) => String::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_change_event_goes_out_before_every_waiting_adoption_event() {
+        let (change_tx, change) = mpsc::channel(EVENT_QUEUE);
+        let (bulk_tx, bulk) = mpsc::channel(EVENT_QUEUE);
+        let mut lanes = Lanes { change, bulk };
+        let send = |queued: Queued| {
+            let sent = match queued.1.lane() {
+                Lane::Change => change_tx.try_send(queued),
+                Lane::Bulk => bulk_tx.try_send(queued),
+            };
+            sent.is_ok().then_some(()).ok_or("queue full")
+        };
+        for i in 0..1100 {
+            send(queued(&format!("adopted-{i}"), reason::ADOPTED)).unwrap();
+        }
+        send(queued("rolled", reason::ROLLED)).unwrap();
+        assert_eq!(name(&lanes.next().await.unwrap()), "rolled");
+        assert_eq!(name(&lanes.next().await.unwrap()), "adopted-0");
+        send(queued("warned", reason::APPLY_FAILED)).unwrap();
+        assert_eq!(name(&lanes.next().await.unwrap()), "warned");
+        assert_eq!(name(&lanes.next().await.unwrap()), "adopted-1");
+        drop((change_tx, bulk_tx));
+        let mut rest = 0;
+        while lanes.next().await.is_some() {
+            rest += 1;
+        }
+        assert_eq!(
+            rest, 1098,
+            "every adoption Event is still published, in order"
+        );
+    }
+
+    #[tokio::test]
+    async fn events_wait_while_an_apply_is_out_and_go_once_it_answered() {
+        use futures::FutureExt as _;
+        let applies = AppliesOut::default();
+        let later = tokio::time::Instant::now() + Duration::from_secs(60);
+        assert!(applies.idle_or(later).now_or_never().is_some(), "none out");
+        let first = applies.start();
+        let second = applies.start();
+        assert!(applies.idle_or(later).now_or_never().is_none(), "two out");
+        drop(first);
+        assert!(applies.idle_or(later).now_or_never().is_none(), "one out");
+        let waiting = tokio::spawn({
+            let applies = applies.clone();
+            async move { applies.idle_or(later).await }
+        });
+        drop(second);
+        tokio::time::timeout(Duration::from_secs(5), waiting)
+            .await
+            .expect("the Event goes once the last apply answered")
+            .unwrap();
+        let _stuck = applies.start();
+        let past = tokio::time::Instant::now();
+        assert!(
+            applies.idle_or(past).now_or_never().is_some(),
+            "an Event queued longer than EVENT_DEFER goes anyway"
+        );
     }
 }

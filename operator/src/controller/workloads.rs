@@ -28,6 +28,9 @@ pub const ACCESS: &[Access] = &[
     Access::new("apps", "deployments", &["list", "watch", "patch"]),
     Access::new("apps", "statefulsets", &["list", "watch", "patch"]),
     Access::new("apps", "daemonsets", &["list", "watch", "patch"]),
+    Access::new("apps", "deployments/status", &["patch"]),
+    Access::new("apps", "statefulsets/status", &["patch"]),
+    Access::new("apps", "daemonsets/status", &["patch"]),
 ];
 
 /// Spawn the three workload watches for every namespace of `scope`.

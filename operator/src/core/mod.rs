@@ -7,7 +7,9 @@
 //!  Input::Source    → cache.apply → SourceUpdate::affected(index) → pending change → schedule (debounced)
 //!  Input::Workload  → index.apply_workload; a finished rollout frees its budget slot → schedule
 //!  Input::ConfigSync→ settle claims of its namespace → schedule the ConfigSync
-//!  Input::Applied   → record what the API holds (or the failure), Event, finish a ConfigSync pass
+//!  Input::Applied   → record what the API holds (or the failure), Event, finish a ConfigSync pass;
+//!                     a refusal for good also sets the workload's ConfigSyncApplied condition False, the
+//!                     next apply that succeeds sets it True
 //!  tick(now)        → quiet periods and wake-ups that are due, budget waiters → schedule
 //!  drain            → Subject::Workload(w):   dereference → validate → build (plan) → budget → Command::Apply
 //!                     Subject::ConfigSync(c): plan the pass → budget per rollout → Command::Apply per target,
@@ -197,6 +199,14 @@ pub enum Command {
         /// Type, reason and note.
         text: EventText,
     },
+    /// Server-side apply configsync's `ConfigSyncApplied` condition to a workload's status (no answer: a
+    /// write that fails for good is logged and counted; the next refusal or apply writes it again).
+    SetCondition {
+        /// The workload.
+        workload: WorkloadRef,
+        /// The condition.
+        condition: crate::plan::condition::WorkloadCondition,
+    },
     /// Merge-patch a ConfigSync's status; answer with [`Input::StatusWritten`].
     WriteStatus {
         /// The ConfigSync.
@@ -239,6 +249,11 @@ struct Tracked {
     rolling: Option<i64>,
     /// The last Warning note, so a status update does not repeat it.
     last_warning: Option<String>,
+    /// The last refusal of an apply (Event note), until an apply goes through: a refusal repeated by the
+    /// next reconciles warns and sets the condition once.
+    refused: Option<String>,
+    /// A `ConfigSyncApplied` True write is out (until a watch event no longer shows it False).
+    clearing: bool,
     /// `--dry-run`: the two hashes the apply would have written, read instead of the live ones.
     dry_record: Option<DryRecord>,
 }

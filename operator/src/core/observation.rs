@@ -27,6 +27,8 @@ pub struct Observation {
     pub progress: Progress,
     /// `metadata.labels` (ConfigSync target selectors match them).
     pub labels: std::collections::BTreeMap<String, String>,
+    /// The `ConfigSyncApplied` condition in its status (`Some(false)` after a refused apply).
+    pub config_applied: Option<bool>,
 }
 
 /// Where the workload's own controller is with its latest spec.
@@ -53,6 +55,8 @@ impl Progress {
 pub trait Watched: Workload + Resource<DynamicType = ()> {
     /// The rollout progress from status.
     fn progress(&self) -> Progress;
+    /// configsync's `ConfigSyncApplied` condition in status.
+    fn config_applied(&self) -> Option<bool>;
 }
 
 fn counts_done(
@@ -90,12 +94,18 @@ impl Watched for DeploymentView {
         let replicas = self.spec.as_ref().and_then(|s| s.replicas);
         replicated_progress(self.metadata.generation, replicas, self.status.as_ref())
     }
+    fn config_applied(&self) -> Option<bool> {
+        self.status.as_ref().and_then(|s| s.config_applied)
+    }
 }
 
 impl Watched for StatefulSetView {
     fn progress(&self) -> Progress {
         let replicas = self.spec.as_ref().and_then(|s| s.replicas);
         replicated_progress(self.metadata.generation, replicas, self.status.as_ref())
+    }
+    fn config_applied(&self) -> Option<bool> {
+        self.status.as_ref().and_then(|s| s.config_applied)
     }
 }
 
@@ -113,6 +123,9 @@ impl Watched for DaemonSetView {
             ),
         }
     }
+    fn config_applied(&self) -> Option<bool> {
+        self.status.as_ref().and_then(|s| s.config_applied)
+    }
 }
 
 /// Reduce a workload to what the controller keeps.
@@ -125,6 +138,7 @@ pub fn observe<W: Watched>(object: &W, auto_all: bool) -> Observation {
         observed_hash: object.observed_hash().map(str::to_owned),
         progress: object.progress(),
         labels: Workload::meta(object).labels.clone().unwrap_or_default(),
+        config_applied: object.config_applied(),
     }
 }
 
@@ -154,6 +168,28 @@ mod tests {
         assert!(!mk_deployment(3, surging).progress().is_complete_for(3));
         let unavailable = json!({"observedGeneration": 3, "replicas": 2, "updatedReplicas": 2, "availableReplicas": 1});
         assert!(!mk_deployment(3, unavailable).progress().is_complete_for(3));
+    }
+
+    #[test]
+    fn observation_reads_only_configsyncs_condition() {
+        let condition = |status: &str| {
+            json!({"conditions": [
+            {"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable"},
+            {"type": "ConfigSyncApplied", "status": status, "reason": "ApplyFailed", "message": "m"}]})
+        };
+        let refused = observe(&mk_deployment(1, condition("False")), false);
+        assert_eq!(refused.config_applied, Some(false));
+        let applied = observe(&mk_deployment(1, condition("True")), false);
+        assert_eq!(applied.config_applied, Some(true));
+        let foreign = json!({"conditions": [{"type": "Available", "status": "False"}]});
+        assert_eq!(
+            observe(&mk_deployment(1, foreign), false).config_applied,
+            None
+        );
+        assert_eq!(
+            observe(&mk_deployment(1, json!({})), false).config_applied,
+            None
+        );
     }
 
     #[test]

@@ -162,6 +162,20 @@ impl Harness {
         })
     }
 
+    /// The fake API stores the condition of a [`Command::SetCondition`] in the workload's status.
+    fn set_condition(&mut self, command: &Command) {
+        let Command::SetCondition {
+            workload,
+            condition,
+        } = command
+        else {
+            panic!("not a condition: {command:?}");
+        };
+        let body = condition.status_body(workload, "2026-12-07T08:00:00Z");
+        let deployment = self.api.get_mut(&workload.name).unwrap();
+        deployment.status = serde_json::from_value(body["status"].clone()).unwrap();
+    }
+
     /// The workload's own controller finished rolling out its latest generation.
     fn complete(&mut self, name: &str) -> Vec<Command> {
         let deployment = self.api.get_mut(name).unwrap();
@@ -189,6 +203,13 @@ fn shape(commands: &[Command]) -> Vec<String> {
             }
             Command::Publish { text, .. } => format!("event {}", text.reason),
             Command::WriteStatus { key, .. } => format!("status {}", key.name),
+            Command::SetCondition {
+                workload,
+                condition,
+            } => format!(
+                "condition {} {} {}",
+                workload.name, condition.applied, condition.reason
+            ),
         })
         .collect()
 }
@@ -350,19 +371,76 @@ fn a_transient_failure_gives_the_slot_back_and_retries_later() {
 }
 
 #[test]
-fn a_permanent_failure_warns_once_and_is_not_retried() {
+fn a_permanent_failure_warns_once_sets_the_condition_and_is_not_retried() {
     let mut h = adopted(&["web"]);
     let roll = h.source("app", "2");
+    let refused = h.fail(&roll[0], true);
     assert_eq!(
-        shape(&h.fail(&roll[0], true)),
-        [format!("event {}", reason::APPLY_FAILED)]
+        shape(&refused),
+        [
+            format!("event {}", reason::APPLY_FAILED),
+            "condition web false ApplyFailed".to_owned()
+        ]
     );
     assert_eq!(h.core.next_deadline(), None, "no retry scheduled");
+    let again = h.watch("web");
     assert_eq!(
-        shape(&h.watch("web")),
+        shape(&h.fail(&again[0], true)),
+        ["condition web false ApplyFailed"],
+        "status does not show the condition (yet, or any more): set it again, without a second Event"
+    );
+    h.set_condition(&refused[1]);
+    let again = h.watch("web");
+    assert_eq!(
+        shape(&again),
         ["apply web template"],
         "the next event of the workload tries again"
     );
+    assert_eq!(
+        shape(&h.fail(&again[0], true)),
+        Vec::<String>::new(),
+        "the same refusal warns once and sets the condition once"
+    );
+    let third = h.watch("web");
+    let cleared = h.answer(&third[0]);
+    assert_eq!(
+        shape(&cleared),
+        [
+            "condition web true Applied",
+            &format!("event {}", reason::ROLLED)
+        ],
+        "an apply that goes through clears the condition"
+    );
+    h.set_condition(&cleared[0]);
+    assert_eq!(shape(&h.watch("web")), Vec::<String>::new());
+    let next = h.source("app", "3");
+    assert_eq!(
+        shape(&h.answer(&next[0])),
+        [format!("event {}", reason::ROLLED)],
+        "a True condition is not written again"
+    );
+}
+
+#[test]
+fn a_false_condition_left_in_status_is_cleared_once_nothing_is_left_to_apply() {
+    let mut h = adopted(&["web"]);
+    let left = Command::SetCondition {
+        workload: WorkloadRef::new(configsync_crds::WorkloadKind::Deployment, "default", "web"),
+        condition: crate::plan::condition::WorkloadCondition::refused(
+            "invalid",
+            "before a restart",
+        ),
+    };
+    h.set_condition(&left);
+    let cleared = h.watch("web");
+    assert_eq!(shape(&cleared), ["condition web true Applied"]);
+    assert_eq!(
+        shape(&h.watch("web")),
+        Vec::<String>::new(),
+        "not again while the write is out"
+    );
+    h.set_condition(&cleared[0]);
+    assert_eq!(shape(&h.watch("web")), Vec::<String>::new());
 }
 
 #[test]

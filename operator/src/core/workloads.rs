@@ -12,6 +12,7 @@ use crate::cache::{SourceUpdate, Trigger};
 use crate::hash::workload_hash;
 use crate::plan::apply::apply_body;
 use crate::plan::budget::Admission;
+use crate::plan::condition::WorkloadCondition;
 use crate::plan::event::{
     EventText, EventType, SourceChange, decision_event, policy_event, reason, would_roll_out_event,
 };
@@ -123,6 +124,7 @@ impl Core {
                     return;
                 }
                 relabelled = tracked.observation.labels != observation.labels;
+                tracked.clearing &= observation.config_applied == Some(false);
                 tracked.observation = observation;
                 tracked
             }
@@ -132,6 +134,8 @@ impl Core {
                 rolling: None,
                 last_warning: None,
                 dry_record: None,
+                refused: None,
+                clearing: false,
             }),
         };
         let completed = tracked
@@ -201,11 +205,28 @@ impl Core {
                     body,
                 });
             }
-            None => {
-                if let Some(event) = plan.event {
-                    self.publish(workload, event);
-                }
-            }
+            None => match plan.event {
+                Some(event) => self.publish(workload, event),
+                None => self.clear_refusal(workload),
+            },
+        }
+    }
+
+    /// Nothing to apply and no refusal since: a `ConfigSyncApplied` False left in status (by a race with the
+    /// answer, or before a restart) is set True.
+    fn clear_refusal(&mut self, workload: &WorkloadRef) {
+        let Some(tracked) = self.tracked.get_mut(workload) else {
+            return;
+        };
+        if tracked.refused.is_none()
+            && !tracked.clearing
+            && tracked.observation.config_applied == Some(false)
+        {
+            tracked.clearing = true;
+            self.commands.push(Command::SetCondition {
+                workload: workload.clone(),
+                condition: WorkloadCondition::applied(),
+            });
         }
     }
 
@@ -344,8 +365,17 @@ impl Core {
             return;
         };
         let generation = observation.progress.generation;
+        let refused_before = observation.config_applied == Some(false);
+        tracked.refused = None;
         if generation >= tracked.observation.progress.generation {
             tracked.observation = observation;
+        }
+        if refused_before && !tracked.clearing {
+            tracked.clearing = true;
+            self.commands.push(Command::SetCondition {
+                workload: workload.clone(),
+                condition: WorkloadCondition::applied(),
+            });
         }
         if let Some(pending) = tracked.pending.take()
             && matches!(decision, Decision::Roll { .. } | Decision::Report { .. })
@@ -385,11 +415,21 @@ impl Core {
                 return;
             };
             tracked.pending = None;
-            if let Some(plan) = warn_once(tracked, apply_failed_event(failure)) {
-                plan.event
-                    .into_iter()
-                    .for_each(|event| self.publish(workload, event));
+            let event = apply_failed_event(failure);
+            let repeated = tracked.refused.as_deref() == Some(event.note.as_str());
+            if repeated && tracked.observation.config_applied == Some(false) {
+                return;
             }
+            tracked.refused = Some(event.note.clone());
+            if !repeated {
+                self.publish(workload, event);
+            }
+            // Also when repeated but status lost it: a StatefulSet controller that retries its status write
+            // after a conflict puts back the status it computed before the condition was there.
+            self.commands.push(Command::SetCondition {
+                workload: workload.clone(),
+                condition: WorkloadCondition::refused(failure.category, &failure.message),
+            });
             return;
         }
         tracing::warn!(%workload, error = %failure.message, "apply failed; retrying later");

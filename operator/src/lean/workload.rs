@@ -23,6 +23,24 @@ fn template_view<'de, D: Deserializer<'de>>(deserializer: D) -> Result<TemplateV
     Ok(template.as_ref().map(TemplateView::of).unwrap_or_default())
 }
 
+/// One entry of `status.conditions`, as read.
+#[derive(Deserialize)]
+struct ConditionView {
+    #[serde(rename = "type")]
+    type_: String,
+    status: String,
+}
+
+/// `deserialize_with` for `status.conditions`: only configsync's `ConfigSyncApplied`, as `True` or not.
+fn config_applied<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<bool>, D::Error> {
+    let conditions = Option::<Vec<ConditionView>>::deserialize(deserializer)?;
+    Ok(conditions
+        .unwrap_or_default()
+        .into_iter()
+        .find(|c| c.type_ == crate::plan::condition::TYPE)
+        .map(|c| c.status == "True"))
+}
+
 /// `spec` of a Deployment or StatefulSet, as read.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -46,6 +64,9 @@ pub struct ReplicaStatus {
     pub updated_replicas: Option<i32>,
     /// `status.availableReplicas`.
     pub available_replicas: Option<i32>,
+    /// configsync's `ConfigSyncApplied` condition: `Some(true)` when True.
+    #[serde(rename = "conditions", deserialize_with = "config_applied")]
+    pub config_applied: Option<bool>,
 }
 
 /// `spec` of a DaemonSet, as read.
@@ -71,6 +92,9 @@ pub struct DaemonSetStatusView {
     pub updated_number_scheduled: Option<i32>,
     /// `status.numberAvailable`.
     pub number_available: Option<i32>,
+    /// configsync's `ConfigSyncApplied` condition: `Some(true)` when True.
+    #[serde(rename = "conditions", deserialize_with = "config_applied")]
+    pub config_applied: Option<bool>,
 }
 
 /// A Deployment as the operator reads it.

@@ -52,6 +52,28 @@ pub struct EventText {
     pub note: String,
 }
 
+/// Which of the publisher's two queues an Event waits in: Events about a change (rollouts, recorded changes,
+/// warnings) are published before any bulk Event, so an update never waits behind the thousands of
+/// `ConfigAdopted` Events a start or failover publishes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lane {
+    /// About a change a user just made or must fix: published first.
+    Change,
+    /// Adoption (start, failover, a new workload): published when no change Event waits.
+    Bulk,
+}
+
+impl EventText {
+    /// The queue this Event waits in.
+    pub fn lane(&self) -> Lane {
+        if self.reason == reason::ADOPTED {
+            Lane::Bulk
+        } else {
+            Lane::Change
+        }
+    }
+}
+
 /// How one source changed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Change {
@@ -185,6 +207,24 @@ mod tests {
 
     fn keys(ks: &[&str]) -> Change {
         Change::Keys(ks.iter().map(|k| (*k).to_owned()).collect())
+    }
+
+    #[test]
+    fn only_adoption_waits_in_the_bulk_lane() {
+        let hash = mk_hash("x");
+        let adopted = decision_event(&Decision::Adopt { hash: hash.clone() }, &[]).unwrap();
+        assert_eq!(adopted.lane(), Lane::Bulk);
+        let rolled = decision_event(&Decision::Roll { hash: hash.clone() }, &[]).unwrap();
+        assert_eq!(rolled.lane(), Lane::Change);
+        let report = Decision::Report {
+            hash,
+            strategy: Strategy::Reload,
+        };
+        assert_eq!(decision_event(&report, &[]).unwrap().lane(), Lane::Change);
+        let missing = Decision::Warn {
+            missing: vec![SourceId::secret("db")],
+        };
+        assert_eq!(decision_event(&missing, &[]).unwrap().lane(), Lane::Change);
     }
 
     #[test]

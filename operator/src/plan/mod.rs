@@ -25,7 +25,8 @@
 //! [`decide_rebaseline`], which records instead of rolling, so neither the toggle nor a later restart rolls.
 //!
 //! Submodules: [`apply`] builds the server-side-apply body, [`debounce`] the quiet period, [`budget`] the
-//! fleet-wide rollout budget, [`event`] the Event texts. All take time as explicit `now` values.
+//! fleet-wide rollout budget, [`event`] the Event texts, [`condition`] the workload's `ConfigSyncApplied`
+//! condition. All take time as explicit `now` values.
 use configsync_crds::Strategy;
 
 use crate::hash::{self, ConfigHash};
@@ -34,6 +35,7 @@ use crate::workload::Workload;
 
 pub mod apply;
 pub mod budget;
+pub mod condition;
 pub mod debounce;
 pub mod event;
 
