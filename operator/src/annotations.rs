@@ -116,6 +116,18 @@ impl Debounce {
             max: max.unwrap_or_else(|| min.saturating_mul(4)),
         }
     }
+
+    /// `debounce` widened so that both of its ends are at least `settle` (the operator's `--settle`); `None`
+    /// stays `None` only when `settle` is zero.
+    pub fn at_least(debounce: Option<Self>, settle: Duration) -> Option<Self> {
+        if settle.is_zero() {
+            return debounce;
+        }
+        let floor = Self::new(settle, Some(settle));
+        Some(debounce.map_or(floor, |d| {
+            Self::new(d.min.max(settle), Some(d.max.max(settle)))
+        }))
+    }
 }
 
 /// What configsync does for one workload.

@@ -9,12 +9,13 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use configsync_crds::WorkloadKind;
-use configsync_crds::annotations::{CONFIG_HASH, OBSERVED_HASH};
+use configsync_crds::annotations::{CONFIG_HASH, OBSERVED_HASH, OBSERVED_TEMPLATE, RECORD_LABEL};
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::PodTemplateSpec;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::annotations::{self, WorkloadPolicy, parse_policy};
+use crate::hash::template_fingerprint;
 use crate::refs::{SourceRef, source_refs};
 
 /// One workload, by kind, namespace and name.
@@ -58,6 +59,8 @@ pub trait Workload {
     fn template_hash(&self) -> Option<&str>;
     /// Every source the pod template consumes ([`source_refs`]; empty without a pod spec).
     fn source_refs(&self) -> Cow<'_, [SourceRef]>;
+    /// The pod template's [`crate::hash::template_fingerprint`] (`None` without a template).
+    fn template_fingerprint(&self) -> Option<Cow<'_, str>>;
 
     /// Kind, namespace and name (empty strings when the object lacks them).
     fn workload_ref(&self) -> WorkloadRef {
@@ -75,6 +78,19 @@ pub trait Workload {
     fn observed_hash(&self) -> Option<&str> {
         self.annotations().get(OBSERVED_HASH).map(String::as_str)
     }
+
+    /// The metadata `configsync.dev/observed-template` record: the template fingerprint the record saw.
+    fn observed_template(&self) -> Option<&str> {
+        self.annotations()
+            .get(OBSERVED_TEMPLATE)
+            .map(String::as_str)
+    }
+
+    /// The metadata label `configsync.dev/observed-hash`: the record's short form.
+    fn record_label(&self) -> Option<&str> {
+        let labels = self.meta().labels.as_ref()?;
+        labels.get(RECORD_LABEL).map(String::as_str)
+    }
 }
 
 /// A pod template reduced to what the operator reads: its `config-hash` and the sources it consumes.
@@ -84,6 +100,8 @@ pub struct TemplateView {
     pub config_hash: Option<String>,
     /// [`source_refs`] of the pod spec.
     pub sources: Vec<SourceRef>,
+    /// [`crate::hash::template_fingerprint`] of the template.
+    pub fingerprint: Option<String>,
 }
 
 impl TemplateView {
@@ -92,6 +110,7 @@ impl TemplateView {
         Self {
             config_hash: template_hash(Some(template)).map(str::to_owned),
             sources: template.spec.as_ref().map(source_refs).unwrap_or_default(),
+            fingerprint: Some(template_fingerprint(template)),
         }
     }
 }
@@ -118,6 +137,10 @@ macro_rules! workload_for_openapi {
             }
             fn source_refs(&self) -> Cow<'_, [SourceRef]> {
                 template_refs(self.spec.as_ref().map(|s| &s.template))
+            }
+            fn template_fingerprint(&self) -> Option<Cow<'_, str>> {
+                let template = &self.spec.as_ref()?.template;
+                Some(Cow::Owned(template_fingerprint(template)))
             }
         }
     )*};

@@ -43,6 +43,11 @@ pub struct OperatorArgs {
     /// Default quiet period `min[,max]` (e.g. `5s,30s`) for workloads that set no `configsync.dev/debounce`.
     #[arg(long, env = "CONFIGSYNC_DEBOUNCE", value_parser = parse_debounce_flag)]
     pub debounce: Option<Debounce>,
+    /// The shortest wait after a ConfigMap or Secret change, or someone else's pod-template change, before
+    /// deciding: a deploy (Helm, kustomize, Argo CD, Flux) that writes a ConfigMap and its workload one
+    /// after the other then gives one rollout, theirs (`0s`: act at once).
+    #[arg(long, default_value = "2s", value_parser = parse_duration_flag, env = "CONFIGSYNC_SETTLE")]
+    pub settle: Duration,
     /// Rollouts in progress at once across the fleet (0: unlimited).
     #[arg(long, default_value_t = 0, env = "CONFIGSYNC_MAX_CONCURRENT_ROLLOUTS")]
     pub max_concurrent_rollouts: usize,
@@ -151,6 +156,7 @@ impl OperatorArgs {
         let Self {
             auto_all,
             debounce,
+            settle,
             max_concurrent_rollouts,
             rollouts_per_second,
             max_inflight,
@@ -192,6 +198,7 @@ impl OperatorArgs {
             no_configsync,
             max_inflight,
             request_timeout,
+            settle,
         };
         let client = kube::Client::try_default()
             .await

@@ -66,7 +66,14 @@ pub struct Config {
     pub max_inflight: std::num::NonZeroUsize,
     /// How long one request may take before it counts as failed (`--request-timeout`).
     pub request_timeout: std::time::Duration,
+    /// The shortest wait before deciding after a source change or someone else's template change
+    /// (`--settle`; zero here, [`DEFAULT_SETTLE`] from the command line).
+    pub settle: std::time::Duration,
 }
+
+/// The default of `--settle`: long enough for a deploy tool's next write (Helm, kubectl, Argo CD and Flux
+/// write a ConfigMap and its workload within milliseconds of each other), short against a rollout.
+pub const DEFAULT_SETTLE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The default of `--max-inflight`: enough to hide a managed control plane's round trip (20 ms × 32
 /// in flight ≈ 1,600 applies a second), few enough not to trip API priority and fairness.
@@ -92,6 +99,7 @@ impl Default for Config {
             no_configsync: false,
             max_inflight: DEFAULT_MAX_INFLIGHT,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            settle: std::time::Duration::ZERO,
         }
     }
 }
@@ -103,6 +111,7 @@ impl Config {
             debounce: self.debounce,
             max_concurrent_rollouts: self.max_concurrent_rollouts,
             rollouts_per_second: self.rollouts_per_second,
+            settle: self.settle,
         }
     }
 }

@@ -66,6 +66,10 @@ pub struct Settings {
     pub max_concurrent_rollouts: Option<std::num::NonZeroUsize>,
     /// Rollouts started per second, fleet-wide (`None`: unlimited).
     pub rollouts_per_second: Option<f64>,
+    /// The shortest wait after a source change or someone else's template change before deciding, so that
+    /// a deploy that writes a ConfigMap and its workload one after the other gives one rollout (zero: act
+    /// at once).
+    pub settle: Duration,
 }
 
 /// Failures building the core.

@@ -3,6 +3,8 @@
 //!
 //! Rollout progress is read from status the way `kubectl rollout status` does: the controller has seen the
 //! latest generation and every replica is updated and available. The fleet budget frees a slot when it is.
+use std::borrow::Cow;
+
 use kube::Resource;
 
 use crate::annotations;
@@ -23,10 +25,30 @@ pub struct Observation {
     pub template_hash: Option<String>,
     /// Metadata `configsync.dev/observed-hash`.
     pub observed_hash: Option<String>,
+    /// The pod template's fingerprint now.
+    pub template_fingerprint: Option<String>,
+    /// Metadata `configsync.dev/observed-template`: the fingerprint the record saw.
+    pub observed_template: Option<String>,
     /// Rollout progress from status.
     pub progress: Progress,
     /// `metadata.labels` (ConfigSync target selectors match them).
     pub labels: std::collections::BTreeMap<String, String>,
+}
+
+impl Observation {
+    /// The hashes and fingerprints the decisions read.
+    pub fn live(&self) -> crate::plan::Live<'_> {
+        crate::plan::Live {
+            template_hash: self.template_hash.as_deref(),
+            observed_hash: self.observed_hash.as_deref(),
+            template: self.template_fingerprint.as_deref(),
+            observed_template: self.observed_template.as_deref(),
+            record_label: self
+                .labels
+                .get(configsync_crds::annotations::RECORD_LABEL)
+                .map(String::as_str),
+        }
+    }
 }
 
 /// Where the workload's own controller is with its latest spec.
@@ -123,6 +145,8 @@ pub fn observe<W: Watched>(object: &W, auto_all: bool) -> Observation {
         follow: follow(object, auto_all),
         template_hash: object.template_hash().map(str::to_owned),
         observed_hash: object.observed_hash().map(str::to_owned),
+        template_fingerprint: object.template_fingerprint().map(Cow::into_owned),
+        observed_template: object.observed_template().map(str::to_owned),
         progress: object.progress(),
         labels: Workload::meta(object).labels.clone().unwrap_or_default(),
     }

@@ -14,7 +14,7 @@ use crate::plan::budget::Admission;
 use crate::plan::event::{
     EventText, EventType, SourceChange, decision_event, policy_event, reason,
 };
-use crate::plan::{Decision, Live, decide, decide_rebaseline};
+use crate::plan::{Decision, decide, decide_rebaseline};
 use crate::workload::WorkloadRef;
 
 /// What one reconcile decided, built without any I/O.
@@ -100,6 +100,7 @@ impl Core {
             Ok(Some(followed)) => followed.policy.debounce.or(self.settings.debounce),
             _ => None,
         };
+        let debounce = Debounce::at_least(debounce, self.settings.settle);
         self.schedule
             .debounce(Subject::Workload(workload.clone()), debounce, seen);
     }
@@ -135,6 +136,7 @@ impl Core {
         let completed = tracked
             .rolling
             .is_some_and(|generation| tracked.observation.progress.is_complete_for(generation));
+        let others_rolled = tracked.observation.live().rolled_by_others();
         if completed {
             tracked.rolling = None;
             self.finish_rollout(&workload);
@@ -147,6 +149,13 @@ impl Core {
         }
         match self.configsyncs.owner(&workload) {
             Some(owner) => self.schedule.queue(Subject::ConfigSync(owner.clone())),
+            // Someone else's rollout: wait for the rest of their deploy (the ConfigMap may come next).
+            None if others_rolled => {
+                let settle = Debounce::at_least(None, self.settings.settle);
+                let now = self.now.instant;
+                self.schedule
+                    .debounce(Subject::Workload(workload), settle, now);
+            }
             None => self.schedule.queue(Subject::Workload(workload)),
         }
     }
@@ -220,10 +229,7 @@ impl Core {
             }
         };
         let observation = &tracked.observation;
-        let live = Live {
-            template_hash: observation.template_hash.as_deref(),
-            observed_hash: observation.observed_hash.as_deref(),
-        };
+        let live = observation.live();
         let computed = workload_hash(
             &followed.sources,
             &self.cache.namespace(&workload.namespace),

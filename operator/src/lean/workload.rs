@@ -132,6 +132,10 @@ macro_rules! workload_for_view {
                 let sources = self.spec.as_ref().map(|s| s.template.sources.as_slice());
                 Cow::Borrowed(sources.unwrap_or_default())
             }
+            fn template_fingerprint(&self) -> Option<Cow<'_, str>> {
+                let fingerprint = self.spec.as_ref()?.template.fingerprint.as_deref()?;
+                Some(Cow::Borrowed(fingerprint))
+            }
         }
     )*};
 }

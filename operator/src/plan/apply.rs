@@ -3,13 +3,17 @@
 //! ```text
 //!  apiVersion: apps/v1
 //!  kind: Deployment | StatefulSet | DaemonSet
-//!  metadata: {name, namespace, annotations: {configsync.dev/observed-hash: <record>}}
+//!  metadata: {name, namespace, annotations: {configsync.dev/observed-hash: <record>,
+//!             configsync.dev/observed-template: <template fingerprint>},   (the fingerprint when known)
+//!            labels: {configsync.dev/observed-hash: <first 12 hex digits of the record>}}
 //!  spec: {template: {metadata: {annotations: {configsync.dev/config-hash: <hash>}}}}   (only when one exists)
 //! ```
 //! It is sent with field manager `configsync`, forced, so configsync owns exactly these two annotations and
 //! nothing else. Server-side apply removes fields a manager stops sending, so a body that only updates the
 //! record still carries the live template hash: dropping it would change the template and roll the pods.
-use configsync_crds::annotations::{CONFIG_HASH, FIELD_MANAGER, OBSERVED_HASH};
+use configsync_crds::annotations::{
+    CONFIG_HASH, FIELD_MANAGER, OBSERVED_HASH, OBSERVED_TEMPLATE, RECORD_LABEL,
+};
 use kube::api::{Patch, PatchParams};
 use serde_json::{Value, json};
 
@@ -32,8 +36,12 @@ pub fn apply_body(workload: &WorkloadRef, live: Live<'_>, decision: &Decision) -
             "name": workload.name,
             "namespace": workload.namespace,
             "annotations": {OBSERVED_HASH: record},
+            "labels": {RECORD_LABEL: super::short_hash(record)},
         },
     });
+    if let Some(fingerprint) = live.template {
+        body["metadata"]["annotations"][OBSERVED_TEMPLATE] = json!(fingerprint);
+    }
     if let (Some(template), Some(object)) = (template, body.as_object_mut()) {
         let spec = json!({"template": {"metadata": {"annotations": {CONFIG_HASH: template}}}});
         object.insert("spec".to_owned(), spec);
@@ -72,6 +80,7 @@ mod tests {
         let live = Live {
             template_hash: Some("v1:old"),
             observed_hash: Some("v1:old"),
+            ..Live::default()
         };
         for kind in [
             WorkloadKind::Deployment,
@@ -85,7 +94,8 @@ mod tests {
                 json!({
                     "apiVersion": "apps/v1", "kind": kind.as_str(),
                     "metadata": {"name": "web", "namespace": "prod",
-                        "annotations": {"configsync.dev/observed-hash": hash.as_str()}},
+                        "annotations": {"configsync.dev/observed-hash": hash.as_str()},
+                        "labels": {"configsync.dev/observed-hash": hash.short()}},
                     "spec": {"template": {"metadata": {"annotations": {"configsync.dev/config-hash": hash.as_str()}}}},
                 })
             );
@@ -117,6 +127,7 @@ mod tests {
         let live = Live {
             template_hash: Some("v1:running"),
             observed_hash: Some("v1:old"),
+            ..Live::default()
         };
         for decision in [
             Decision::Record { hash: hash.clone() },
