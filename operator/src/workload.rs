@@ -61,6 +61,8 @@ pub trait Workload {
     fn source_refs(&self) -> Cow<'_, [SourceRef]>;
     /// The pod template's [`crate::hash::template_fingerprint`] (`None` without a template).
     fn template_fingerprint(&self) -> Option<Cow<'_, str>>;
+    /// The pod template's policy annotations (Reloader's and wave's opt-ins may sit there).
+    fn template_policy(&self) -> Cow<'_, BTreeMap<String, String>>;
 
     /// Kind, namespace and name (empty strings when the object lacks them).
     fn workload_ref(&self) -> WorkloadRef {
@@ -102,17 +104,42 @@ pub struct TemplateView {
     pub sources: Vec<SourceRef>,
     /// [`crate::hash::template_fingerprint`] of the template.
     pub fingerprint: Option<String>,
+    /// The template's policy annotations ([`annotations::is_policy_key`]): opt-ins set there count too.
+    pub policy: BTreeMap<String, String>,
 }
 
 impl TemplateView {
+    /// The `config-hash` of a pod template's metadata.
+    pub fn template_hash_of(meta: &ObjectMeta) -> Option<&str> {
+        meta.annotations
+            .as_ref()?
+            .get(CONFIG_HASH)
+            .map(String::as_str)
+    }
+
     /// Reduce a pod template.
     pub fn of(template: &PodTemplateSpec) -> Self {
         Self {
             config_hash: template_hash(Some(template)).map(str::to_owned),
             sources: template.spec.as_ref().map(source_refs).unwrap_or_default(),
             fingerprint: Some(template_fingerprint(template)),
+            policy: template_policy(template),
         }
     }
+}
+
+/// The policy annotations of a pod template.
+pub fn template_policy(template: &PodTemplateSpec) -> BTreeMap<String, String> {
+    let annotations = template
+        .metadata
+        .as_ref()
+        .and_then(|m| m.annotations.as_ref());
+    annotations
+        .into_iter()
+        .flatten()
+        .filter(|(k, _)| annotations::is_policy_key(k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
 }
 
 fn template_hash(template: Option<&PodTemplateSpec>) -> Option<&str> {
@@ -142,6 +169,10 @@ macro_rules! workload_for_openapi {
                 let template = &self.spec.as_ref()?.template;
                 Some(Cow::Owned(template_fingerprint(template)))
             }
+            fn template_policy(&self) -> Cow<'_, BTreeMap<String, String>> {
+                let template = self.spec.as_ref().map(|s| template_policy(&s.template));
+                Cow::Owned(template.unwrap_or_default())
+            }
         }
     )*};
 }
@@ -165,9 +196,13 @@ pub fn follow<W: Workload>(
     workload: &W,
     auto_all: bool,
 ) -> Result<Option<Followed>, annotations::Error> {
-    let Some(policy) = parse_policy(workload.annotations(), auto_all)? else {
+    let merged =
+        annotations::policy_annotations(workload.annotations(), &workload.template_policy());
+    let Some(policy) = parse_policy(&merged, auto_all)? else {
         return Ok(None);
     };
+    let namespace = workload.meta().namespace.as_deref().unwrap_or_default();
+    let policy = policy.resolve_namespaces(namespace)?;
     let sources = policy.followed_sources(&workload.source_refs());
     Ok(Some(Followed { policy, sources }))
 }

@@ -12,7 +12,7 @@ use kube::{Api, Client};
 use serde_json::Value;
 
 use crate::core::Failure;
-use crate::lean::{DaemonSetView, DeploymentView, StatefulSetView};
+use crate::lean::{CronJobView, DaemonSetView, DeploymentView, RolloutView, StatefulSetView};
 use crate::plan::apply::apply_params;
 use crate::workload::WorkloadRef;
 
@@ -96,6 +96,12 @@ pub async fn apply(
             WorkloadKind::DaemonSet => {
                 apply_kind::<DaemonSetView>(client, workload, body, auto_all).await
             }
+            WorkloadKind::CronJob => {
+                apply_kind::<CronJobView>(client, workload, body, auto_all).await
+            }
+            WorkloadKind::Rollout => {
+                apply_kind::<RolloutView>(client, workload, body, auto_all).await
+            }
         }
     };
     match tokio::time::timeout(timeout, attempt).await {
@@ -136,7 +142,7 @@ pub fn object_reference(
     uid: Option<&str>,
 ) -> k8s_openapi::api::core::v1::ObjectReference {
     k8s_openapi::api::core::v1::ObjectReference {
-        api_version: Some("apps/v1".to_owned()),
+        api_version: Some(workload.kind.api_version().to_owned()),
         kind: Some(workload.kind.as_str().to_owned()),
         namespace: Some(workload.namespace.clone()),
         name: Some(workload.name.clone()),

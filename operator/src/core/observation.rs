@@ -9,7 +9,7 @@ use kube::Resource;
 
 use crate::annotations;
 use crate::lean::workload::ReplicaStatus;
-use crate::lean::{DaemonSetView, DeploymentView, StatefulSetView};
+use crate::lean::{CronJobView, DaemonSetView, DeploymentView, RolloutView, StatefulSetView};
 use crate::workload::{Followed, Workload, WorkloadRef, follow};
 
 /// One workload as the controller needs it.
@@ -118,6 +118,26 @@ impl Watched for StatefulSetView {
     fn progress(&self) -> Progress {
         let replicas = self.spec.as_ref().and_then(|s| s.replicas);
         replicated_progress(self.metadata.generation, replicas, self.status.as_ref())
+    }
+}
+
+impl Watched for RolloutView {
+    fn progress(&self) -> Progress {
+        let replicas = self.spec.as_ref().and_then(|s| s.replicas);
+        let status = self.status.as_ref().map(|s| s.as_replica_status());
+        replicated_progress(self.metadata.generation, replicas, status.as_ref())
+    }
+}
+
+/// A CronJob has no rollout of its own: the next Job it creates runs the stamped template.
+impl Watched for CronJobView {
+    fn progress(&self) -> Progress {
+        let generation = self.metadata.generation.unwrap_or(0);
+        Progress {
+            generation,
+            observed_generation: generation,
+            replicas_done: true,
+        }
     }
 }
 

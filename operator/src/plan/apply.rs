@@ -1,12 +1,13 @@
 //! The server-side-apply body for a decision: the smallest object that says what configsync owns.
 //!
 //! ```text
-//!  apiVersion: apps/v1
-//!  kind: Deployment | StatefulSet | DaemonSet
+//!  apiVersion: apps/v1 | batch/v1 | argoproj.io/v1alpha1
+//!  kind: Deployment | StatefulSet | DaemonSet | CronJob | Rollout
 //!  metadata: {name, namespace, annotations: {configsync.dev/observed-hash: <record>,
 //!             configsync.dev/observed-template: <template fingerprint>},   (the fingerprint when known)
 //!            labels: {configsync.dev/observed-hash: <first 12 hex digits of the record>}}
-//!  spec: {template: {metadata: {annotations: {configsync.dev/config-hash: <hash>}}}}   (only when one exists)
+//!  spec: {template: {metadata: {annotations: {configsync.dev/config-hash: <hash>}}}}   (only when one exists;
+//!         a CronJob's is spec.jobTemplate.spec.template, so the next Job gets it)
 //! ```
 //! It is sent with field manager `configsync`, forced, so configsync owns exactly these two annotations and
 //! nothing else. Server-side apply removes fields a manager stops sending, so a body that only updates the
@@ -30,7 +31,7 @@ pub fn apply_body(workload: &WorkloadRef, live: Live<'_>, decision: &Decision) -
         Decision::Nothing | Decision::Warn { .. } => return None,
     };
     let mut body = json!({
-        "apiVersion": "apps/v1",
+        "apiVersion": workload.kind.api_version(),
         "kind": workload.kind.as_str(),
         "metadata": {
             "name": workload.name,
@@ -42,9 +43,14 @@ pub fn apply_body(workload: &WorkloadRef, live: Live<'_>, decision: &Decision) -
     if let Some(fingerprint) = live.template {
         body["metadata"]["annotations"][OBSERVED_TEMPLATE] = json!(fingerprint);
     }
-    if let (Some(template), Some(object)) = (template, body.as_object_mut()) {
-        let spec = json!({"template": {"metadata": {"annotations": {CONFIG_HASH: template}}}});
-        object.insert("spec".to_owned(), spec);
+    if let Some(template) = template {
+        let mut stamp = json!({"metadata": {"annotations": {CONFIG_HASH: template}}});
+        for field in workload.kind.template_path().iter().rev() {
+            stamp = json!({*field: stamp});
+        }
+        if let (Some(object), Value::Object(spec)) = (body.as_object_mut(), stamp) {
+            object.extend(spec);
+        }
     }
     Some(body)
 }
@@ -99,6 +105,30 @@ mod tests {
                     "spec": {"template": {"metadata": {"annotations": {"configsync.dev/config-hash": hash.as_str()}}}},
                 })
             );
+        }
+    }
+
+    #[test]
+    fn each_kind_is_stamped_where_its_pod_template_is() {
+        let hash = mk_hash("a");
+        let roll = Decision::Roll { hash: hash.clone() };
+        let stamp = json!({"metadata": {"annotations": {CONFIG_HASH: hash.as_str()}}});
+        for (kind, api_version, spec) in [
+            (
+                WorkloadKind::CronJob,
+                "batch/v1",
+                json!({"jobTemplate": {"spec": {"template": stamp}}}),
+            ),
+            (
+                WorkloadKind::Rollout,
+                "argoproj.io/v1alpha1",
+                json!({"template": stamp}),
+            ),
+        ] {
+            let body = apply_body(&web(kind), Live::default(), &roll).unwrap();
+            assert_eq!(body["apiVersion"], json!(api_version));
+            assert_eq!(body["kind"], json!(kind.as_str()));
+            assert_eq!(body["spec"], spec, "{kind}");
         }
     }
 
