@@ -66,6 +66,8 @@ pub struct Config {
     pub max_inflight: std::num::NonZeroUsize,
     /// How long one request may take before it counts as failed (`--request-timeout`).
     pub request_timeout: std::time::Duration,
+    /// Namespaces whose workloads and sources are never watched (`--namespaces-to-ignore`, Reloader's flag).
+    pub namespaces_to_ignore: Vec<String>,
     /// The shortest wait before deciding after a source change or someone else's template change
     /// (`--settle`; zero here, [`DEFAULT_SETTLE`] from the command line).
     pub settle: std::time::Duration,
@@ -100,6 +102,7 @@ impl Default for Config {
             max_inflight: DEFAULT_MAX_INFLIGHT,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             settle: std::time::Duration::ZERO,
+            namespaces_to_ignore: Vec::new(),
         }
     }
 }
@@ -180,6 +183,8 @@ pub struct Scope {
     namespaces: Vec<String>,
     workload_selector: Option<String>,
     source_selector: Option<String>,
+    /// `metadata.namespace!=…` for `--namespaces-to-ignore`.
+    ignored: Option<String>,
     /// Passed to `workload::follow`.
     pub auto_all: bool,
 }
@@ -191,6 +196,7 @@ impl Scope {
             namespaces: config.namespaces.clone(),
             workload_selector: config.workload_selector.clone(),
             source_selector: config.source_selector.clone(),
+            ignored: ignore_fields(&config.namespaces_to_ignore),
             auto_all: config.auto_all,
         }
     }
@@ -217,21 +223,35 @@ impl Scope {
 
     /// Watch settings for sources.
     pub fn source_config(&self) -> watcher::Config {
-        selected(self.source_selector.as_deref())
+        selected(self.source_selector.as_deref(), self.ignored.as_deref())
     }
 
     /// Watch settings for workloads.
     pub fn workload_config(&self) -> watcher::Config {
-        selected(self.workload_selector.as_deref())
+        selected(self.workload_selector.as_deref(), self.ignored.as_deref())
     }
 }
 
-fn selected(selector: Option<&str>) -> watcher::Config {
-    let config = watcher::Config::default();
-    match selector {
-        Some(selector) => config.labels(selector),
-        None => config,
+/// The field selector that leaves out `namespaces` (`None` when there are none).
+pub fn ignore_fields(namespaces: &[String]) -> Option<String> {
+    let fields: Vec<String> = namespaces
+        .iter()
+        .map(|ns| ns.trim())
+        .filter(|ns| !ns.is_empty())
+        .map(|ns| format!("metadata.namespace!={ns}"))
+        .collect();
+    (!fields.is_empty()).then(|| fields.join(","))
+}
+
+fn selected(selector: Option<&str>, fields: Option<&str>) -> watcher::Config {
+    let mut config = watcher::Config::default();
+    if let Some(selector) = selector {
+        config = config.labels(selector);
     }
+    if let Some(fields) = fields {
+        config = config.fields(fields);
+    }
+    config
 }
 
 /// Run the controller until its watches stop. `ready` turns true once every watch has listed and the
@@ -279,4 +299,20 @@ pub async fn run_as_leader(
     .await;
     tasks.abort_all();
     result
+}
+
+#[cfg(test)]
+mod scope_tests {
+    use super::ignore_fields;
+
+    #[test]
+    fn namespaces_to_ignore_become_one_field_selector() {
+        let names = |items: &[&str]| items.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert_eq!(ignore_fields(&[]), None);
+        assert_eq!(ignore_fields(&names(&["", " "])), None);
+        assert_eq!(
+            ignore_fields(&names(&["kube-system", " tools "])).as_deref(),
+            Some("metadata.namespace!=kube-system,metadata.namespace!=tools")
+        );
+    }
 }
