@@ -1,7 +1,8 @@
 //! RBAC enforced for real: the operator (with its webhook) and the sidecar run on the real control plane with a
 //! token of their own ServiceAccount (TokenRequest, `kubectl create token`), bound by the shipped `deploy/`
 //! manifests, never as the admin, and do their whole job: the Lease, ConfigSync status, adoption and rollouts of
-//! Deployments, StatefulSets and DaemonSets, Events (and Event series), injection with the initial config hash,
+//! Deployments, StatefulSets, DaemonSets, CronJobs and Argo Rollouts (the Rollout CRD of
+//! tests/workload_kinds/ is installed first), Events (and Event series), injection with the initial config hash,
 //! and the sidecar's projection and watch of its own namespace.
 //!
 //! Least privilege, both ways: for each (role, group, resource, verb) the manifests grant, a case applies the
@@ -198,6 +199,24 @@ const CASES: &[Case] = &[
         Check::LateAdopted("DaemonSet"),
     ),
     case(OPERATOR, "apps", "daemonsets", "patch", Check::Adopted),
+    case(OPERATOR, "batch", "cronjobs", "list", Check::Ready),
+    case(
+        OPERATOR,
+        "batch",
+        "cronjobs",
+        "watch",
+        Check::LateAdopted("CronJob"),
+    ),
+    case(OPERATOR, "batch", "cronjobs", "patch", Check::Adopted),
+    case(OPERATOR, "argoproj.io", "rollouts", "list", Check::Ready),
+    case(
+        OPERATOR,
+        "argoproj.io",
+        "rollouts",
+        "watch",
+        Check::LateAdopted("Rollout"),
+    ),
+    case(OPERATOR, "argoproj.io", "rollouts", "patch", Check::Adopted),
     case(
         OPERATOR,
         "apps",
@@ -591,11 +610,25 @@ fn workload(kind: &str, name: &str, annotations: Value) -> Value {
     let labels = json!({"app": name});
     let template = json!({"metadata": {"labels": labels},
         "spec": {"containers": [{"name": "app", "image": "app"}]}});
+    if kind == "CronJob" {
+        // Suspended and yearly: no Job is created during the test.
+        let mut template = template;
+        template["spec"]["restartPolicy"] = json!("Never");
+        return json!({"apiVersion": "batch/v1", "kind": kind,
+            "metadata": {"name": name, "annotations": annotations},
+            "spec": {"schedule": "0 0 1 1 *", "suspend": true,
+                "jobTemplate": {"spec": {"template": template}}}});
+    }
     let mut spec = json!({"selector": {"matchLabels": labels}, "template": template});
     if kind != "DaemonSet" {
         spec["replicas"] = json!(1);
     }
-    json!({"apiVersion": "apps/v1", "kind": kind,
+    let api_version = if kind == "Rollout" {
+        "argoproj.io/v1alpha1"
+    } else {
+        "apps/v1"
+    };
+    json!({"apiVersion": api_version, "kind": kind,
         "metadata": {"name": name, "annotations": annotations}, "spec": spec})
 }
 
@@ -625,6 +658,8 @@ const FLEET: &[(&str, &str)] = &[
     ("deployment", "d-sec"),
     ("statefulset", "sts"),
     ("daemonset", "ds"),
+    ("cronjob", "cj"),
+    ("rollout", "ro"),
     ("deployment", "d-cs"),
 ];
 
@@ -634,6 +669,8 @@ fn fleet() -> Vec<Value> {
         workload("Deployment", "d-sec", follows("Secret", "sec")),
         workload("StatefulSet", "sts", follows("ConfigMap", "cm")),
         workload("DaemonSet", "ds", follows("ConfigMap", "cm")),
+        workload("CronJob", "cj", follows("ConfigMap", "cm")),
+        workload("Rollout", "ro", follows("ConfigMap", "cm")),
         workload("Deployment", "d-cs", json!({})),
         config_sync("cs", "d-cs"),
     ]
@@ -646,7 +683,11 @@ fn annotation(object: &Value, key: &str) -> Option<String> {
 }
 
 fn template_hash(object: &Value) -> Option<String> {
-    object["spec"]["template"]["metadata"]["annotations"]["configsync.dev/config-hash"]
+    let template = match object["kind"].as_str() {
+        Some("CronJob") => &object["spec"]["jobTemplate"]["spec"]["template"],
+        _ => &object["spec"]["template"],
+    };
+    template["metadata"]["annotations"]["configsync.dev/config-hash"]
         .as_str()
         .map(str::to_owned)
 }
@@ -775,6 +816,8 @@ fn operator_scenario(cluster: &Cluster, health: &str) -> Result<(), Check> {
         ("deployment", "d-cm"),
         ("statefulset", "sts"),
         ("daemonset", "ds"),
+        ("cronjob", "cj"),
+        ("rollout", "ro"),
         ("deployment", "d-cs"),
     ];
     let by_secret = [("deployment", "d-sec")];
@@ -796,6 +839,8 @@ fn operator_scenario(cluster: &Cluster, health: &str) -> Result<(), Check> {
         workload("Deployment", "d-late", follows("ConfigMap", "cm")),
         workload("StatefulSet", "sts-late", follows("ConfigMap", "cm")),
         workload("DaemonSet", "ds-late", follows("ConfigMap", "cm")),
+        workload("CronJob", "cj-late", follows("ConfigMap", "cm")),
+        workload("Rollout", "ro-late", follows("ConfigMap", "cm")),
         workload("Deployment", "d-cs-late", json!({})),
         config_sync("cs-late", "d-cs-late"),
     ];
@@ -804,6 +849,8 @@ fn operator_scenario(cluster: &Cluster, health: &str) -> Result<(), Check> {
         ("Deployment", "d-late"),
         ("StatefulSet", "sts-late"),
         ("DaemonSet", "ds-late"),
+        ("CronJob", "cj-late"),
+        ("Rollout", "ro-late"),
     ] {
         expect(Check::LateAdopted(kind), || adopted(cluster, kind, name))?;
     }
@@ -1094,6 +1141,18 @@ fn apply_rbac(cluster: &Cluster, removed: Option<&Case>) {
 /// evidence (the components' logs and kubectl's warnings).
 fn run_case(scenario: &str, removed: Option<&Case>) -> (Result<(), Check>, String) {
     let cluster = support::start().expect("kubectl");
+    // Cluster-scoped and identical for every case: applied, never deleted.
+    cluster.ok(&[
+        "apply",
+        "-f",
+        &support::repo("tests/workload_kinds/rollout-crd.yaml"),
+    ]);
+    support::wait_until("rollouts.argoproj.io is served", || {
+        cluster
+            .run(&["get", "rollouts.argoproj.io"])
+            .status
+            .success()
+    });
     apply_rbac(&cluster, removed);
     match scenario {
         "sidecar" => run_sidecar(&cluster),

@@ -55,6 +55,8 @@
 //!   `pathType`, backends, TLS Secret names) but nothing routes traffic and no status address is ever set, as
 //!   on a cluster without an ingress controller; kube-apiserver's checks that need other objects (an
 //!   IngressClass's parameters, the default-class annotation) are not made.
+//! - `batch/v1` CronJobs and Jobs are stored and served, but no controller creates Jobs from CronJobs or pods
+//!   from Jobs.
 //! - `policy/v1` PodDisruptionBudgets are stored but not validated beyond the schema, and no disruption
 //!   controller fills their status (nothing evicts pods here).
 //! - `kube-root-ca.crt`, which the simulated controllers publish into every namespace as kube-controller-manager

@@ -10,6 +10,8 @@
 //!  configsync.dev/strategy
 //!  configsync.dev/debounce
 //!  configsync.dev/observed-hash (written: the record, no rollout)
+//!  configsync.dev/observed-template (written: the template the record saw)
+//!  label configsync.dev/observed-hash (written: the record's short form, survives `rollout undo`)
 //!  configsync.dev/inject        (read by the sidecar webhook)
 //! ```
 //!
@@ -52,6 +54,17 @@ pub const CONFIG_HASH: &str = "configsync.dev/config-hash";
 
 /// Workload metadata: the content hash last observed and acted on; changing it rolls nothing.
 pub const OBSERVED_HASH: &str = "configsync.dev/observed-hash";
+
+/// Workload metadata: the fingerprint of the pod template (without `config-hash`) when the record was
+/// written. A template that no longer matches it was changed by someone else (a deploy, `kubectl rollout
+/// restart` or `undo`): that rollout already brings the current content, so it is adopted, not rolled again.
+pub const OBSERVED_TEMPLATE: &str = "configsync.dev/observed-template";
+
+/// Workload metadata **label**: the first 12 hex digits of the record (`observed-hash`), written with it.
+/// `kubectl rollout undo` replaces a Deployment's annotations with those of the older ReplicaSet (the record
+/// of back then) but leaves its labels alone, so a label that disagrees with the record says the annotations
+/// were rolled back: the undo is adopted, not rolled forward again.
+pub const RECORD_LABEL: &str = "configsync.dev/observed-hash";
 
 /// Pod (template): asks the webhook to inject the sync sidecar.
 pub const INJECT: &str = "configsync.dev/inject";

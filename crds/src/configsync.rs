@@ -101,12 +101,22 @@ pub enum WorkloadKind {
     StatefulSet,
     /// apps/v1 DaemonSet.
     DaemonSet,
+    /// batch/v1 CronJob: its `jobTemplate`'s pod template is stamped, so the next Job starts with the new
+    /// content; running Jobs are left alone.
+    CronJob,
+    /// argoproj.io/v1alpha1 Rollout (Argo Rollouts), followed when its CRD is installed.
+    Rollout,
 }
 
 impl WorkloadKind {
-    /// Every kind configsync rolls: what `configsync explain` and `configsync preflight` resolve and list.
-    /// A new variant belongs here too (and in [`WorkloadKind::names`], which the compiler asks for).
-    pub const ALL: &[WorkloadKind] = &[Self::Deployment, Self::StatefulSet, Self::DaemonSet];
+    /// Every kind configsync follows: the one list the watches, RBAC, `explain` and the docs read.
+    pub const ALL: [Self; 5] = [
+        Self::Deployment,
+        Self::StatefulSet,
+        Self::DaemonSet,
+        Self::CronJob,
+        Self::Rollout,
+    ];
 
     /// The names kubectl accepts for the kind (`deploy`, `deployment`, `deployments`, …), lowercase.
     pub fn names(self) -> &'static [&'static str] {
@@ -114,6 +124,8 @@ impl WorkloadKind {
             Self::Deployment => &["deploy", "deployment", "deployments"],
             Self::StatefulSet => &["sts", "statefulset", "statefulsets"],
             Self::DaemonSet => &["ds", "daemonset", "daemonsets"],
+            Self::CronJob => &["cj", "cronjob", "cronjobs"],
+            Self::Rollout => &["ro", "rollout", "rollouts"],
         }
     }
 
@@ -135,7 +147,51 @@ impl WorkloadKind {
             Self::Deployment => "Deployment",
             Self::StatefulSet => "StatefulSet",
             Self::DaemonSet => "DaemonSet",
+            Self::CronJob => "CronJob",
+            Self::Rollout => "Rollout",
         }
+    }
+
+    /// The API group (`apps`, `batch`, `argoproj.io`).
+    pub fn group(self) -> &'static str {
+        match self {
+            Self::Deployment | Self::StatefulSet | Self::DaemonSet => "apps",
+            Self::CronJob => "batch",
+            Self::Rollout => "argoproj.io",
+        }
+    }
+
+    /// The `apiVersion` configsync reads and applies.
+    pub fn api_version(self) -> &'static str {
+        match self {
+            Self::Deployment | Self::StatefulSet | Self::DaemonSet => "apps/v1",
+            Self::CronJob => "batch/v1",
+            Self::Rollout => "argoproj.io/v1alpha1",
+        }
+    }
+
+    /// The plural resource name (for URLs and RBAC).
+    pub fn plural(self) -> &'static str {
+        match self {
+            Self::Deployment => "deployments",
+            Self::StatefulSet => "statefulsets",
+            Self::DaemonSet => "daemonsets",
+            Self::CronJob => "cronjobs",
+            Self::Rollout => "rollouts",
+        }
+    }
+
+    /// Where the pod template sits in the object, from `spec` down.
+    pub fn template_path(self) -> &'static [&'static str] {
+        match self {
+            Self::CronJob => &["spec", "jobTemplate", "spec", "template"],
+            _ => &["spec", "template"],
+        }
+    }
+
+    /// Served only when a CRD defines it: watched only when the API serves it.
+    pub fn needs_crd(self) -> bool {
+        self == Self::Rollout
     }
 }
 
@@ -176,7 +232,7 @@ pub struct SourceSelector {
     .message("exactly one of name or selector must be set"))]
 #[serde(rename_all = "camelCase")]
 pub struct TargetSelector {
-    /// `Deployment`, `StatefulSet` or `DaemonSet`.
+    /// `Deployment`, `StatefulSet`, `DaemonSet`, `CronJob` or `Rollout` (Argo Rollouts).
     pub kind: WorkloadKind,
     /// The name of the workload, in the ConfigSync's namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -498,9 +554,9 @@ spec:
     fn workload_kinds_resolve_from_every_kubectl_name() {
         for kind in WorkloadKind::ALL {
             for name in kind.names() {
-                assert_eq!(WorkloadKind::from_name(name), Some(*kind), "{name}");
+                assert_eq!(WorkloadKind::from_name(name), Some(kind), "{name}");
             }
-            assert_eq!(WorkloadKind::from_name(kind.as_str()), Some(*kind));
+            assert_eq!(WorkloadKind::from_name(kind.as_str()), Some(kind));
         }
         assert_eq!(
             WorkloadKind::from_name("Deployment.apps"),

@@ -4,6 +4,7 @@
 //!  auto (both kinds)   configsync.dev/auto · reloader.stakater.com/auto · wave …/update-on-config-change · --auto-all
 //!  auto (one kind)     configmap.reloader.stakater.com/auto · secret.reloader.stakater.com/auto
 //!  named sources       configsync.dev/{configmaps,secrets} · {configmap,secret}.reloader…/reload · wave …/extra-*
+//!                      (wave's entries may be `namespace/name`: the workload's own namespace only)
 //!  left out of auto    configsync.dev/exclude-{configmaps,secrets} · {configmaps,secrets}.exclude.reloader…/reload
 //!  how                 configsync.dev/strategy (restart|reload|none) · configsync.dev/debounce (min[,max])
 //! ```
@@ -70,6 +71,11 @@ pub enum Invalid {
     /// A negative duration.
     #[error("{0:?} is negative")]
     NegativeDuration(String),
+    /// A `namespace/name` entry of another namespace than the workload's.
+    #[error(
+        "the source is in another namespace than the workload's ({0}); configsync follows sources of the workload's own namespace only"
+    )]
+    OtherNamespace(String),
     /// `max` below `min`.
     #[error("max {max:?} is below min {min:?}")]
     MaxBelowMin {
@@ -116,6 +122,18 @@ impl Debounce {
             max: max.unwrap_or_else(|| min.saturating_mul(4)),
         }
     }
+
+    /// `debounce` widened so that both of its ends are at least `settle` (the operator's `--settle`); `None`
+    /// stays `None` only when `settle` is zero.
+    pub fn at_least(debounce: Option<Self>, settle: Duration) -> Option<Self> {
+        if settle.is_zero() {
+            return debounce;
+        }
+        let floor = Self::new(settle, Some(settle));
+        Some(debounce.map_or(floor, |d| {
+            Self::new(d.min.max(settle), Some(d.max.max(settle)))
+        }))
+    }
 }
 
 /// What configsync does for one workload.
@@ -131,9 +149,38 @@ pub struct WorkloadPolicy {
     pub strategy: Strategy,
     /// The workload's quiet period; `None` means the operator's `--debounce` default.
     pub debounce: Option<Debounce>,
+    /// wave's `namespace/name` entries: (annotation, namespace, source). [`WorkloadPolicy::resolve_namespaces`]
+    /// keeps those of the workload's own namespace and refuses the others.
+    pub qualified: Vec<(String, String, SourceId)>,
 }
 
 impl WorkloadPolicy {
+    /// Settle wave's `namespace/name` entries for a workload in `namespace`: those of its own namespace are
+    /// followed by name; a source in another namespace is refused (configsync follows a workload's own
+    /// namespace only, see the README's wave table).
+    ///
+    /// # Errors
+    /// [`Error::ParsePolicy`] naming each entry of another namespace.
+    pub fn resolve_namespaces(mut self, namespace: &str) -> Result<Self, Error> {
+        let mut problems = Vec::new();
+        for (annotation, source_ns, id) in std::mem::take(&mut self.qualified) {
+            if source_ns == namespace {
+                self.named.insert(id);
+            } else {
+                problems.push(Problem {
+                    value: format!("{source_ns}/{}", id.name),
+                    annotation,
+                    invalid: Invalid::OtherNamespace(namespace.to_owned()),
+                });
+            }
+        }
+        if problems.is_empty() {
+            Ok(self)
+        } else {
+            Err(Error::ParsePolicy { problems })
+        }
+    }
+
     /// The sources this policy follows: referenced ones of an `auto` kind that are not excluded, plus the
     /// named ones (all keys, optional: a named source that does not exist yet hashes as absent).
     pub fn followed_sources(&self, refs: &[SourceRef]) -> Vec<SourceRef> {
@@ -162,6 +209,7 @@ pub fn parse_policy(
     let mut p = Parser {
         annotations,
         problems: Vec::new(),
+        qualified: Vec::new(),
     };
     let explicit_auto = p.bool(keys::AUTO).or(p.bool(reloader::AUTO));
     let typed_cm = p.bool(reloader::CONFIGMAP_AUTO).unwrap_or(false);
@@ -183,6 +231,7 @@ pub fn parse_policy(
     let secrets = [keys::SECRETS, reloader::SECRET_RELOAD, wave::EXTRA_SECRETS];
     let mut named = p.names(&config_maps, SourceKind::ConfigMap);
     named.extend(p.names(&secrets, SourceKind::Secret));
+    let qualified = p.qualified.split_off(0);
     let mut excluded = p.names(
         &[keys::EXCLUDE_CONFIGMAPS, reloader::CONFIGMAPS_EXCLUDE],
         SourceKind::ConfigMap,
@@ -199,14 +248,51 @@ pub fn parse_policy(
             problems: p.problems,
         });
     }
-    let followed = auto.config_maps || auto.secrets || !named.is_empty();
+    let followed = auto.config_maps || auto.secrets || !named.is_empty() || !qualified.is_empty();
     Ok(followed.then_some(WorkloadPolicy {
         auto,
         named,
         excluded,
         strategy,
         debounce,
+        qualified,
     }))
+}
+
+/// Whether `key` is one of the policy annotations configsync reads (its own, Reloader's or wave's), as
+/// opposed to what it writes (`config-hash`, `observed-*`) or anything else.
+pub fn is_policy_key(key: &str) -> bool {
+    let written = [
+        keys::CONFIG_HASH,
+        keys::OBSERVED_HASH,
+        keys::OBSERVED_TEMPLATE,
+        keys::INJECT,
+    ];
+    if written.contains(&key) || key.starts_with("configsync.dev/inject") {
+        return false;
+    }
+    let Some((domain, _)) = key.split_once('/') else {
+        return false;
+    };
+    domain == keys::DOMAIN
+        || domain == "reloader.stakater.com"
+        || domain.ends_with(".reloader.stakater.com")
+        || domain == "wave.pusher.com"
+}
+
+/// The annotations a workload's policy is parsed from: the policy annotations of its pod template
+/// (Reloader reads them there too), overridden by the workload's own.
+pub fn policy_annotations(
+    workload: &BTreeMap<String, String>,
+    template: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    let mut merged: BTreeMap<String, String> = template
+        .iter()
+        .filter(|(k, _)| is_policy_key(k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    merged.extend(workload.iter().map(|(k, v)| (k.clone(), v.clone())));
+    merged
 }
 
 /// Whether a ConfigMap or Secret opts out of triggering anything (`configsync.dev/ignore` or Reloader's).
@@ -221,6 +307,8 @@ pub fn is_ignored_source(annotations: &BTreeMap<String, String>) -> bool {
 struct Parser<'a> {
     annotations: &'a BTreeMap<String, String>,
     problems: Vec<Problem>,
+    /// wave's `namespace/name` entries, settled once the workload's namespace is known.
+    qualified: Vec<(String, String, SourceId)>,
 }
 
 impl Parser<'_> {
@@ -255,7 +343,18 @@ impl Parser<'_> {
                 continue;
             };
             for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-                if is_object_name(name) {
+                let wave_key = [wave::EXTRA_CONFIGMAPS, wave::EXTRA_SECRETS].contains(key);
+                if let (true, Some((namespace, source))) = (wave_key, name.split_once('/'))
+                    && is_object_name(namespace)
+                    && is_object_name(source)
+                {
+                    let id = SourceId {
+                        kind,
+                        name: source.to_owned(),
+                    };
+                    self.qualified
+                        .push(((*key).to_owned(), namespace.to_owned(), id));
+                } else if is_object_name(name) {
                     ids.insert(SourceId {
                         kind,
                         name: name.to_owned(),

@@ -332,3 +332,91 @@ fn ignore_annotation_on_sources() {
     assert!(!is_ignored_source(&mk(&[(keys::IGNORE, "false")])));
     assert!(!is_ignored_source(&mk(&[])));
 }
+
+#[test]
+fn policy_keys_are_the_read_ones_of_the_three_vocabularies() {
+    for (key, read) in [
+        ("configsync.dev/auto", true),
+        ("configsync.dev/strategy", true),
+        ("reloader.stakater.com/auto", true),
+        ("configmap.reloader.stakater.com/reload", true),
+        ("secrets.exclude.reloader.stakater.com/reload", true),
+        ("wave.pusher.com/update-on-config-change", true),
+        ("configsync.dev/config-hash", false),
+        ("configsync.dev/observed-hash", false),
+        ("configsync.dev/observed-template", false),
+        ("configsync.dev/inject", false),
+        ("configsync.dev/inject-native-sidecar", false),
+        ("checksum/config", false),
+        ("notareloader.stakater.com.evil/auto", false),
+        ("auto", false),
+    ] {
+        assert_eq!(is_policy_key(key), read, "{key}");
+    }
+}
+
+/// Reloader reads its annotations on the pod template too; the workload's own win.
+#[test]
+fn template_policy_annotations_count_and_the_workloads_win() {
+    let map = mk;
+    let template = map(&[
+        ("reloader.stakater.com/auto", "true"),
+        ("configsync.dev/strategy", "none"),
+        ("checksum/config", "abc"),
+        ("configsync.dev/config-hash", "v1:aa"),
+    ]);
+    let workload = map(&[("configsync.dev/strategy", "restart")]);
+    let merged = policy_annotations(&workload, &template);
+    assert_eq!(
+        merged,
+        map(&[
+            ("reloader.stakater.com/auto", "true"),
+            ("configsync.dev/strategy", "restart"),
+        ])
+    );
+    let policy = parse_policy(&merged, false).unwrap().unwrap();
+    assert!(policy.auto.config_maps && policy.auto.secrets);
+    assert_eq!(policy.strategy, Strategy::Restart);
+    assert_eq!(
+        parse_policy(&policy_annotations(&workload, &BTreeMap::new()), false),
+        Ok(None)
+    );
+}
+
+/// wave's `namespace/name` entries: the workload's own namespace is followed by name, another is refused.
+#[test]
+fn wave_namespace_forms() {
+    let parsed = policy(&[(
+        "wave.pusher.com/extra-configmaps",
+        "prod/app, shared,other/db",
+    )])
+    .unwrap();
+    assert_eq!(parsed.named.len(), 1, "plain names stay named");
+    assert_eq!(parsed.qualified.len(), 2);
+    let refused = parsed.clone().resolve_namespaces("prod").unwrap_err();
+    let Error::ParsePolicy { problems } = refused;
+    assert_eq!(problems.len(), 1);
+    assert_eq!(problems[0].value, "other/db");
+    assert!(
+        problems[0].to_string().contains("own namespace only"),
+        "{}",
+        problems[0]
+    );
+    let same = policy(&[("wave.pusher.com/extra-secrets", "prod/tls")]).unwrap();
+    let resolved = same.resolve_namespaces("prod").unwrap();
+    assert!(resolved.qualified.is_empty());
+    assert_eq!(
+        resolved.named.into_iter().collect::<Vec<_>>(),
+        [SourceId::secret("tls")]
+    );
+    // The form is wave's only: Reloader's and configsync's own keys still want plain names.
+    assert_eq!(problems_of("configsync.dev/configmaps", "prod/app"), 1);
+    assert_eq!(
+        problems_of("wave.pusher.com/extra-configmaps", "Bad/app"),
+        1
+    );
+}
+
+fn problems_of(key: &str, value: &str) -> usize {
+    problems(&[(key, value)]).len()
+}

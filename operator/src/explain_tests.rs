@@ -114,6 +114,7 @@ fn run(case: &Case) -> Explanation {
         live: Live {
             template_hash: recorded.as_deref(),
             observed_hash: recorded.as_deref(),
+            ..Live::default()
         },
         sources: cache.namespace("prod"),
         claim: case.claim,

@@ -479,6 +479,27 @@ fn put_key(sink: &mut impl Sink, key: &str, digest: Option<&Digest>) {
     }
 }
 
+/// The fingerprint of a pod template without configsync's own `config-hash` stamp: `t1:<32 hex digits>` of
+/// the SHA-256 of its JSON. Equal fingerprints mean nobody but configsync changed the template.
+pub fn template_fingerprint(template: &k8s_openapi::api::core::v1::PodTemplateSpec) -> String {
+    let mut template = template.clone();
+    if let Some(meta) = template.metadata.as_mut()
+        && let Some(annotations) = meta.annotations.as_mut()
+    {
+        annotations.remove(configsync_crds::annotations::CONFIG_HASH);
+        // A template configsync first stamped had no annotations at all.
+        if annotations.is_empty() {
+            meta.annotations = None;
+        }
+    }
+    if template.metadata.as_ref() == Some(&Default::default()) {
+        template.metadata = None;
+    }
+    // Serialising a k8s-openapi struct cannot fail: every map key is a string.
+    let bytes = serde_json::to_vec(&template).unwrap_or_default();
+    format!("t1:{}", to_hex(&Digest::of(&bytes).0[..16]))
+}
+
 fn to_hex(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(2 * bytes.len());
     push_hex(&mut out, bytes);

@@ -421,3 +421,26 @@ fn later_entries_win_and_keys_come_out_sorted() {
     assert_eq!(d.get("c"), None);
     assert_eq!(d.len(), 2);
 }
+
+#[test]
+fn template_fingerprint_ignores_only_the_config_hash_stamp() {
+    use k8s_openapi::api::core::v1::PodTemplateSpec;
+    let template = |annotations: serde_json::Value| -> PodTemplateSpec {
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"labels": {"app": "web"}, "annotations": annotations},
+            "spec": {"containers": [{"name": "c", "image": "i:1"}]},
+        }))
+        .unwrap()
+    };
+    let bare = template_fingerprint(&template(serde_json::json!({})));
+    let stamped = template_fingerprint(&template(
+        serde_json::json!({configsync_crds::annotations::CONFIG_HASH: "v1:aa"}),
+    ));
+    let checksum = template_fingerprint(&template(serde_json::json!({"checksum/config": "x"})));
+    assert!(bare.starts_with("t1:") && bare.len() == 35, "{bare}");
+    assert_eq!(
+        bare, stamped,
+        "configsync's own stamp is not someone else's change"
+    );
+    assert_ne!(bare, checksum, "Helm's checksum/config is");
+}

@@ -9,12 +9,13 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use configsync_crds::WorkloadKind;
-use configsync_crds::annotations::{CONFIG_HASH, OBSERVED_HASH};
+use configsync_crds::annotations::{CONFIG_HASH, OBSERVED_HASH, OBSERVED_TEMPLATE, RECORD_LABEL};
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::PodTemplateSpec;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::annotations::{self, WorkloadPolicy, parse_policy};
+use crate::hash::template_fingerprint;
 use crate::refs::{SourceRef, source_refs};
 
 /// One workload, by kind, namespace and name.
@@ -58,6 +59,10 @@ pub trait Workload {
     fn template_hash(&self) -> Option<&str>;
     /// Every source the pod template consumes ([`source_refs`]; empty without a pod spec).
     fn source_refs(&self) -> Cow<'_, [SourceRef]>;
+    /// The pod template's [`crate::hash::template_fingerprint`] (`None` without a template).
+    fn template_fingerprint(&self) -> Option<Cow<'_, str>>;
+    /// The pod template's policy annotations (Reloader's and wave's opt-ins may sit there).
+    fn template_policy(&self) -> Cow<'_, BTreeMap<String, String>>;
 
     /// Kind, namespace and name (empty strings when the object lacks them).
     fn workload_ref(&self) -> WorkloadRef {
@@ -75,6 +80,19 @@ pub trait Workload {
     fn observed_hash(&self) -> Option<&str> {
         self.annotations().get(OBSERVED_HASH).map(String::as_str)
     }
+
+    /// The metadata `configsync.dev/observed-template` record: the template fingerprint the record saw.
+    fn observed_template(&self) -> Option<&str> {
+        self.annotations()
+            .get(OBSERVED_TEMPLATE)
+            .map(String::as_str)
+    }
+
+    /// The metadata label `configsync.dev/observed-hash`: the record's short form.
+    fn record_label(&self) -> Option<&str> {
+        let labels = self.meta().labels.as_ref()?;
+        labels.get(RECORD_LABEL).map(String::as_str)
+    }
 }
 
 /// A pod template reduced to what the operator reads: its `config-hash` and the sources it consumes.
@@ -84,16 +102,44 @@ pub struct TemplateView {
     pub config_hash: Option<String>,
     /// [`source_refs`] of the pod spec.
     pub sources: Vec<SourceRef>,
+    /// [`crate::hash::template_fingerprint`] of the template.
+    pub fingerprint: Option<String>,
+    /// The template's policy annotations ([`annotations::is_policy_key`]): opt-ins set there count too.
+    pub policy: BTreeMap<String, String>,
 }
 
 impl TemplateView {
+    /// The `config-hash` of a pod template's metadata.
+    pub fn template_hash_of(meta: &ObjectMeta) -> Option<&str> {
+        meta.annotations
+            .as_ref()?
+            .get(CONFIG_HASH)
+            .map(String::as_str)
+    }
+
     /// Reduce a pod template.
     pub fn of(template: &PodTemplateSpec) -> Self {
         Self {
             config_hash: template_hash(Some(template)).map(str::to_owned),
             sources: template.spec.as_ref().map(source_refs).unwrap_or_default(),
+            fingerprint: Some(template_fingerprint(template)),
+            policy: template_policy(template),
         }
     }
+}
+
+/// The policy annotations of a pod template.
+pub fn template_policy(template: &PodTemplateSpec) -> BTreeMap<String, String> {
+    let annotations = template
+        .metadata
+        .as_ref()
+        .and_then(|m| m.annotations.as_ref());
+    annotations
+        .into_iter()
+        .flatten()
+        .filter(|(k, _)| annotations::is_policy_key(k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
 }
 
 fn template_hash(template: Option<&PodTemplateSpec>) -> Option<&str> {
@@ -119,6 +165,14 @@ macro_rules! workload_for_openapi {
             fn source_refs(&self) -> Cow<'_, [SourceRef]> {
                 template_refs(self.spec.as_ref().map(|s| &s.template))
             }
+            fn template_fingerprint(&self) -> Option<Cow<'_, str>> {
+                let template = &self.spec.as_ref()?.template;
+                Some(Cow::Owned(template_fingerprint(template)))
+            }
+            fn template_policy(&self) -> Cow<'_, BTreeMap<String, String>> {
+                let template = self.spec.as_ref().map(|s| template_policy(&s.template));
+                Cow::Owned(template.unwrap_or_default())
+            }
         }
     )*};
 }
@@ -142,9 +196,13 @@ pub fn follow<W: Workload>(
     workload: &W,
     auto_all: bool,
 ) -> Result<Option<Followed>, annotations::Error> {
-    let Some(policy) = parse_policy(workload.annotations(), auto_all)? else {
+    let merged =
+        annotations::policy_annotations(workload.annotations(), &workload.template_policy());
+    let Some(policy) = parse_policy(&merged, auto_all)? else {
         return Ok(None);
     };
+    let namespace = workload.meta().namespace.as_deref().unwrap_or_default();
+    let policy = policy.resolve_namespaces(namespace)?;
     let sources = policy.followed_sources(&workload.source_refs());
     Ok(Some(Followed { policy, sources }))
 }

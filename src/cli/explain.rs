@@ -17,12 +17,14 @@ use configsync_operator::configsync::{Claimant, settle_namespace};
 use configsync_operator::controller::events::REPORTER;
 use configsync_operator::controller::workloads::{Observation, Watched, observe};
 use configsync_operator::explain::{self, Claim, Explanation, Input, LastRollout, OperatorView};
-use configsync_operator::lean::{DaemonSetView, DeploymentView, StatefulSetView};
-use configsync_operator::plan::Live;
+use configsync_operator::lean::{
+    CronJobView, DaemonSetView, DeploymentView, RolloutView, StatefulSetView,
+};
 use configsync_operator::plan::event::reason;
 use configsync_operator::refs::{SourceRef, Via, refs_via};
 use configsync_operator::workload::WorkloadRef;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
+use k8s_openapi::api::batch::v1::CronJob;
 use k8s_openapi::api::core::v1::{ConfigMap, PodSpec, Secret};
 use k8s_openapi::api::events::v1::Event;
 use kube::api::ListParams;
@@ -129,7 +131,55 @@ macro_rules! pod_template_of_spec {
     )*};
 }
 
-pod_template_of_spec!(Deployment, StatefulSet, DaemonSet);
+pod_template_of_spec!(Deployment, StatefulSet, DaemonSet, Rollout);
+
+impl PodTemplate for CronJob {
+    fn pod_template(&self) -> Option<&k8s_openapi::api::core::v1::PodTemplateSpec> {
+        let job = self.spec.as_ref()?.job_template.spec.as_ref()?;
+        Some(&job.template)
+    }
+}
+
+/// An Argo Rollout (`argoproj.io/v1alpha1`) as explain reads it: no typed client exists, and explain needs only
+/// its metadata and pod template (what the operator's [`RolloutView`] reduces).
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+struct Rollout {
+    metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    spec: Option<RolloutSpec>,
+}
+
+/// The part of a Rollout's spec explain reads.
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+struct RolloutSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    replicas: Option<i32>,
+    template: k8s_openapi::api::core::v1::PodTemplateSpec,
+}
+
+impl kube::Resource for Rollout {
+    type DynamicType = ();
+    type Scope = k8s_openapi::NamespaceResourceScope;
+
+    fn kind(_: &()) -> std::borrow::Cow<'_, str> {
+        RolloutView::kind(&())
+    }
+    fn group(_: &()) -> std::borrow::Cow<'_, str> {
+        RolloutView::group(&())
+    }
+    fn version(_: &()) -> std::borrow::Cow<'_, str> {
+        RolloutView::version(&())
+    }
+    fn plural(_: &()) -> std::borrow::Cow<'_, str> {
+        RolloutView::plural(&())
+    }
+    fn meta(&self) -> &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+        &self.metadata
+    }
+    fn meta_mut(&mut self) -> &mut k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+        &mut self.metadata
+    }
+}
 
 /// Reduce `object` as the operator does (through its lean view `V`), and keep its references' fields.
 fn fetched<K, V>(object: &K, auto_all: bool) -> anyhow::Result<Fetched>
@@ -168,6 +218,8 @@ macro_rules! per_kind {
             WorkloadKind::Deployment => $f::<Deployment, DeploymentView>($($arg),*).await,
             WorkloadKind::StatefulSet => $f::<StatefulSet, StatefulSetView>($($arg),*).await,
             WorkloadKind::DaemonSet => $f::<DaemonSet, DaemonSetView>($($arg),*).await,
+            WorkloadKind::CronJob => $f::<CronJob, CronJobView>($($arg),*).await,
+            WorkloadKind::Rollout => $f::<Rollout, RolloutView>($($arg),*).await,
         }
     };
 }
@@ -328,10 +380,7 @@ impl World {
             workload,
             follow: &observation.follow,
             uses: &fetched.uses,
-            live: Live {
-                template_hash: observation.template_hash.as_deref(),
-                observed_hash: observation.observed_hash.as_deref(),
-            },
+            live: observation.live(),
             sources: self.sources.namespace(&workload.namespace),
             claim,
             operator: self.operator,
@@ -343,7 +392,7 @@ impl World {
 async fn rolling(client: &Client, auto_all: bool) -> anyhow::Result<usize> {
     let mut count = 0;
     for kind in WorkloadKind::ALL {
-        let workloads = list_workloads(client, *kind, None, auto_all).await?;
+        let workloads = list_workloads(client, kind, None, auto_all).await?;
         count += workloads
             .iter()
             .map(|w| &w.observation)

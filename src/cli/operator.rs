@@ -44,6 +44,11 @@ pub struct OperatorArgs {
     /// Default quiet period `min[,max]` (e.g. `5s,30s`) for workloads that set no `configsync.dev/debounce`.
     #[arg(long, env = "CONFIGSYNC_DEBOUNCE", value_parser = parse_debounce_flag)]
     pub debounce: Option<Debounce>,
+    /// The shortest wait after a ConfigMap or Secret change, or someone else's pod-template change, before
+    /// deciding: a deploy (Helm, kustomize, Argo CD, Flux) that writes a ConfigMap and its workload one
+    /// after the other then gives one rollout, theirs (`0s`: act at once).
+    #[arg(long, default_value = "2s", value_parser = parse_duration_flag, env = "CONFIGSYNC_SETTLE")]
+    pub settle: Duration,
     /// Rollouts in progress at once across the fleet (0: unlimited).
     #[arg(long, default_value_t = 0, env = "CONFIGSYNC_MAX_CONCURRENT_ROLLOUTS")]
     pub max_concurrent_rollouts: usize,
@@ -100,9 +105,20 @@ pub struct OperatorArgs {
     /// Label selector for Deployments, StatefulSets and DaemonSets.
     #[arg(long, env = "CONFIGSYNC_WORKLOAD_SELECTOR")]
     pub workload_selector: Option<String>,
-    /// Label selector for ConfigMaps and Secrets.
-    #[arg(long, env = "CONFIGSYNC_SOURCE_SELECTOR")]
+    /// Label selector for ConfigMaps and Secrets (`--resource-label-selector`, Reloader's name, works too).
+    #[arg(
+        long,
+        alias = "resource-label-selector",
+        env = "CONFIGSYNC_SOURCE_SELECTOR"
+    )]
     pub source_selector: Option<String>,
+    /// Namespaces never watched, comma-separated (Reloader's `--namespaces-to-ignore`).
+    #[arg(long, value_delimiter = ',', env = "CONFIGSYNC_NAMESPACES_TO_IGNORE")]
+    pub namespaces_to_ignore: Vec<String>,
+    /// Watch only the namespaces whose labels match, listed once at start (Reloader's `--namespace-selector`;
+    /// needs `list` on namespaces, which the shipped RBAC does not grant; a new namespace needs a restart).
+    #[arg(long, env = "CONFIGSYNC_NAMESPACE_SELECTOR")]
+    pub namespace_selector: Option<String>,
     /// Leave `ConfigSync` resources alone: only workload annotations drive rollouts. By default both
     /// do, and a workload a ConfigSync names is driven by that ConfigSync alone.
     #[arg(long, env = "CONFIGSYNC_NO_CONFIGSYNC")]
@@ -173,6 +189,35 @@ pub struct OperatorArgs {
     pub webhook_cert_validity: Duration,
 }
 
+/// The namespaces `--namespace-selector` matches now, within `--namespaces` when given.
+async fn selected_namespaces(
+    client: &kube::Client,
+    selector: &str,
+    explicit: &[String],
+) -> anyhow::Result<Vec<String>> {
+    let api: kube::Api<k8s_openapi::api::core::v1::Namespace> = kube::Api::all(client.clone());
+    let list = api
+        .list(&kube::api::ListParams::default().labels(selector))
+        .await
+        .with_context(|| format!("listing the namespaces of --namespace-selector {selector:?}"))?;
+    let matched = list.items.into_iter().filter_map(|ns| ns.metadata.name);
+    scope_namespaces(explicit, matched)
+        .with_context(|| format!("no namespace matches --namespace-selector {selector:?}"))
+}
+
+/// `selected` within `explicit` (all of `selected` when `explicit` is empty); `None` when that leaves none,
+/// since an empty list would mean every namespace.
+fn scope_namespaces(
+    explicit: &[String],
+    selected: impl IntoIterator<Item = String>,
+) -> Option<Vec<String>> {
+    let kept: Vec<String> = selected
+        .into_iter()
+        .filter(|ns| explicit.is_empty() || explicit.contains(ns))
+        .collect();
+    (!kept.is_empty()).then_some(kept)
+}
+
 pub(crate) fn parse_debounce_flag(text: &str) -> Result<Debounce, String> {
     parse_debounce(text).map_err(|invalid| invalid.to_string())
 }
@@ -186,6 +231,7 @@ impl OperatorArgs {
         let Self {
             auto_all,
             debounce,
+            settle,
             max_concurrent_rollouts,
             rollouts_per_second,
             max_inflight,
@@ -202,6 +248,8 @@ impl OperatorArgs {
             kube,
             workload_selector,
             source_selector,
+            namespaces_to_ignore,
+            namespace_selector,
             no_configsync,
             metrics_addr,
             log_format,
@@ -231,7 +279,7 @@ impl OperatorArgs {
                 "-A/--all-namespaces conflicts with --namespaces"
             );
         }
-        let config = Config {
+        let mut config = Config {
             auto_all,
             debounce,
             max_concurrent_rollouts: NonZeroUsize::new(max_concurrent_rollouts),
@@ -244,6 +292,8 @@ impl OperatorArgs {
             max_inflight,
             request_timeout,
             dry_run,
+            settle,
+            namespaces_to_ignore,
         };
         let cert_source = match (webhook_addr, webhook_cert, webhook_key, webhook_cert_auto) {
             (None, ..) => None,
@@ -272,6 +322,9 @@ impl OperatorArgs {
         let config_of_client = kube.config().await?;
         let client = kube::Client::try_from(config_of_client)
             .context("connecting to the Kubernetes API (kubeconfig or in-cluster)")?;
+        if let Some(selector) = namespace_selector {
+            config.namespaces = selected_namespaces(&client, &selector, &config.namespaces).await?;
+        }
         let native_sidecar = check_server_version(&client, native_sidecars).await?;
         let (mut registry, metrics) = Metrics::with_registry();
         configsync_operator::metrics::register_build_info(
@@ -432,4 +485,54 @@ fn init_logging(format: LogFormat, level: &str) -> anyhow::Result<()> {
         LogFormat::Json => builder.json().try_init(),
     };
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::{OperatorArgs, scope_namespaces};
+
+    #[derive(clap::Parser)]
+    struct Command {
+        #[command(flatten)]
+        args: OperatorArgs,
+    }
+
+    /// Reloader's flag names work as they are.
+    #[test]
+    fn reloader_flag_names_parse() {
+        let parsed = Command::try_parse_from([
+            "operator",
+            "--resource-label-selector",
+            "team=a",
+            "--namespaces-to-ignore",
+            "kube-system,tools",
+            "--namespace-selector",
+            "env=prod",
+        ])
+        .expect("Reloader's flag names parse");
+        assert_eq!(parsed.args.source_selector.as_deref(), Some("team=a"));
+        assert_eq!(parsed.args.namespaces_to_ignore, ["kube-system", "tools"]);
+        assert_eq!(parsed.args.namespace_selector.as_deref(), Some("env=prod"));
+    }
+
+    #[test]
+    fn namespace_selector_scopes_within_namespaces_and_never_widens_to_all() {
+        let names = |items: &[&str]| items.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            scope_namespaces(&[], names(&["a", "b"])),
+            Some(names(&["a", "b"]))
+        );
+        assert_eq!(
+            scope_namespaces(&names(&["b", "c"]), names(&["a", "b"])),
+            Some(names(&["b"]))
+        );
+        assert_eq!(
+            scope_namespaces(&[], names(&[])),
+            None,
+            "none matched: not every namespace"
+        );
+        assert_eq!(scope_namespaces(&names(&["c"]), names(&["a"])), None);
+    }
 }

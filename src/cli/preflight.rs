@@ -30,8 +30,7 @@ impl PreflightArgs {
         let world = World::fetch(&client, namespace, &self.operator).await?;
         let mut entries: Vec<Migration> = Vec::new();
         for kind in WorkloadKind::ALL {
-            for fetched in list_workloads(&client, *kind, namespace, self.operator.auto_all).await?
-            {
+            for fetched in list_workloads(&client, kind, namespace, self.operator.auto_all).await? {
                 let explanation = world.explain(&fetched);
                 let keys = fetched.annotation_keys.iter().map(String::as_str);
                 entries.extend(migration(&explanation, keys));

@@ -12,7 +12,7 @@ use kube::{Api, Client};
 use serde_json::Value;
 
 use crate::core::Failure;
-use crate::lean::{DaemonSetView, DeploymentView, StatefulSetView};
+use crate::lean::{CronJobView, DaemonSetView, DeploymentView, RolloutView, StatefulSetView};
 use crate::plan::apply::apply_params;
 use crate::workload::WorkloadRef;
 
@@ -107,6 +107,12 @@ pub async fn apply(
             WorkloadKind::DaemonSet => {
                 apply_kind::<DaemonSetView>(client, workload, body, auto_all).await
             }
+            WorkloadKind::CronJob => {
+                apply_kind::<CronJobView>(client, workload, body, auto_all).await
+            }
+            WorkloadKind::Rollout => {
+                apply_kind::<RolloutView>(client, workload, body, auto_all).await
+            }
         }
     };
     match tokio::time::timeout(timeout, attempt).await {
@@ -158,6 +164,8 @@ pub async fn set_condition(
         WorkloadKind::Deployment => ApiResource::erase::<Deployment>(&()),
         WorkloadKind::StatefulSet => ApiResource::erase::<StatefulSet>(&()),
         WorkloadKind::DaemonSet => ApiResource::erase::<DaemonSet>(&()),
+        // The core sends none for these (`WorkloadCondition::is_written_for`).
+        WorkloadKind::CronJob | WorkloadKind::Rollout => return Ok(()),
     };
     let api: Api<DynamicObject> =
         Api::namespaced_with(client.clone(), &workload.namespace, &resource);
@@ -181,7 +189,7 @@ pub fn object_reference(
     uid: Option<&str>,
 ) -> k8s_openapi::api::core::v1::ObjectReference {
     k8s_openapi::api::core::v1::ObjectReference {
-        api_version: Some("apps/v1".to_owned()),
+        api_version: Some(workload.kind.api_version().to_owned()),
         kind: Some(workload.kind.as_str().to_owned()),
         namespace: Some(workload.namespace.clone()),
         name: Some(workload.name.clone()),

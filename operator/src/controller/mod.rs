@@ -69,7 +69,16 @@ pub struct Config {
     /// `--dry-run`: follow and report (`WouldRollOut` Events, metrics), write no workload and no
     /// ConfigSync status (ConfigSyncs are not read at all).
     pub dry_run: bool,
+    /// Namespaces whose workloads and sources are never watched (`--namespaces-to-ignore`, Reloader's flag).
+    pub namespaces_to_ignore: Vec<String>,
+    /// The shortest wait before deciding after a source change or someone else's template change
+    /// (`--settle`; zero here, [`DEFAULT_SETTLE`] from the command line).
+    pub settle: std::time::Duration,
 }
+
+/// The default of `--settle`: long enough for a deploy tool's next write (Helm, kubectl, Argo CD and Flux
+/// write a ConfigMap and its workload within milliseconds of each other), short against a rollout.
+pub const DEFAULT_SETTLE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The default of `--max-inflight`: enough to hide a managed control plane's round trip (20 ms × 32
 /// in flight ≈ 1,600 applies a second), few enough not to trip API priority and fairness.
@@ -96,6 +105,8 @@ impl Default for Config {
             max_inflight: DEFAULT_MAX_INFLIGHT,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             dry_run: false,
+            settle: std::time::Duration::ZERO,
+            namespaces_to_ignore: Vec::new(),
         }
     }
 }
@@ -108,6 +119,7 @@ impl Config {
             max_concurrent_rollouts: self.max_concurrent_rollouts,
             rollouts_per_second: self.rollouts_per_second,
             dry_run: self.dry_run,
+            settle: self.settle,
         }
     }
 }
@@ -176,6 +188,8 @@ pub struct Scope {
     namespaces: Vec<String>,
     workload_selector: Option<String>,
     source_selector: Option<String>,
+    /// `metadata.namespace!=…` for `--namespaces-to-ignore`.
+    ignored: Option<String>,
     /// Passed to `workload::follow`.
     pub auto_all: bool,
 }
@@ -187,6 +201,7 @@ impl Scope {
             namespaces: config.namespaces.clone(),
             workload_selector: config.workload_selector.clone(),
             source_selector: config.source_selector.clone(),
+            ignored: ignore_fields(&config.namespaces_to_ignore),
             auto_all: config.auto_all,
         }
     }
@@ -213,21 +228,35 @@ impl Scope {
 
     /// Watch settings for sources.
     pub fn source_config(&self) -> watcher::Config {
-        selected(self.source_selector.as_deref())
+        selected(self.source_selector.as_deref(), self.ignored.as_deref())
     }
 
     /// Watch settings for workloads.
     pub fn workload_config(&self) -> watcher::Config {
-        selected(self.workload_selector.as_deref())
+        selected(self.workload_selector.as_deref(), self.ignored.as_deref())
     }
 }
 
-fn selected(selector: Option<&str>) -> watcher::Config {
-    let config = watcher::Config::default();
-    match selector {
-        Some(selector) => config.labels(selector),
-        None => config,
+/// The field selector that leaves out `namespaces` (`None` when there are none).
+pub fn ignore_fields(namespaces: &[String]) -> Option<String> {
+    let fields: Vec<String> = namespaces
+        .iter()
+        .map(|ns| ns.trim())
+        .filter(|ns| !ns.is_empty())
+        .map(|ns| format!("metadata.namespace!={ns}"))
+        .collect();
+    (!fields.is_empty()).then(|| fields.join(","))
+}
+
+fn selected(selector: Option<&str>, fields: Option<&str>) -> watcher::Config {
+    let mut config = watcher::Config::default();
+    if let Some(selector) = selector {
+        config = config.labels(selector);
     }
+    if let Some(fields) = fields {
+        config = config.fields(fields);
+    }
+    config
 }
 
 /// Run the controller until its watches stop. `ready` turns true once every watch has listed and the
@@ -275,4 +304,20 @@ pub async fn run_as_leader(
     .await;
     tasks.abort_all();
     result
+}
+
+#[cfg(test)]
+mod scope_tests {
+    use super::ignore_fields;
+
+    #[test]
+    fn namespaces_to_ignore_become_one_field_selector() {
+        let names = |items: &[&str]| items.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert_eq!(ignore_fields(&[]), None);
+        assert_eq!(ignore_fields(&names(&["", " "])), None);
+        assert_eq!(
+            ignore_fields(&names(&["kube-system", " tools "])).as_deref(),
+            Some("metadata.namespace!=kube-system,metadata.namespace!=tools")
+        );
+    }
 }

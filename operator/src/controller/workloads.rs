@@ -1,4 +1,4 @@
-//! Deployment, StatefulSet and DaemonSet watches, reduced in the watch task to an [`Observation`]
+//! Deployment, StatefulSet, DaemonSet, CronJob and Argo Rollout watches, reduced in the watch task to an [`Observation`]
 //! ([`crate::core::observation`]): the parsed policy and followed sources, the two hashes, and whether the
 //! last rollout has finished.
 //!
@@ -9,6 +9,9 @@
 //! no `managedFields`), so a list page holds a few hundred bytes per workload, not whole objects.
 //! Rollout progress is read from status the way `kubectl rollout status` does: the controller has seen
 //! the latest generation and every replica is updated and available. The fleet budget frees a slot when it is.
+//!
+//! Argo Rollouts are watched only when the API serves `argoproj.io/v1alpha1` `rollouts` (its CRD is
+//! installed) when the operator starts; otherwise one log line says so and that watch counts as listed.
 use std::collections::HashSet;
 
 use futures::{Stream, StreamExt};
@@ -20,7 +23,7 @@ use tokio::task::JoinSet;
 
 use super::{Access, Input, Scope, WatchId};
 pub use crate::core::observation::{Observation, Progress, Watched, observe};
-use crate::lean::{DaemonSetView, DeploymentView, StatefulSetView};
+use crate::lean::{CronJobView, DaemonSetView, DeploymentView, RolloutView, StatefulSetView};
 use crate::workload::WorkloadRef;
 
 /// What the workload watches and the apply need from the API.
@@ -31,9 +34,12 @@ pub const ACCESS: &[Access] = &[
     Access::new("apps", "deployments/status", &["patch"]),
     Access::new("apps", "statefulsets/status", &["patch"]),
     Access::new("apps", "daemonsets/status", &["patch"]),
+    Access::new("batch", "cronjobs", &["list", "watch", "patch"]),
+    Access::new("argoproj.io", "rollouts", &["list", "watch", "patch"]),
 ];
 
-/// Spawn the three workload watches for every namespace of `scope`.
+/// Spawn the workload watches (one per kind of [`configsync_crds::WorkloadKind::ALL`]) for every namespace
+/// of `scope`.
 pub fn spawn(
     client: &Client,
     scope: &Scope,
@@ -66,8 +72,27 @@ pub fn spawn(
             input_tx,
             tasks,
         ));
+        watches.push(spawn_one::<CronJobView>(
+            client, scope, namespace, "cronjobs", input_tx, tasks,
+        ));
+        watches.push(spawn_one::<RolloutView>(
+            client, scope, namespace, "rollouts", input_tx, tasks,
+        ));
     }
     watches
+}
+
+/// Whether the API serves `W` (a CRD-defined kind may be absent): `None` when discovery itself failed.
+async fn served<W: Resource<DynamicType = ()>>(client: &Client) -> Option<bool> {
+    let group_version = format!("{}/{}", W::group(&()), W::version(&()));
+    match client.list_api_group_resources(&group_version).await {
+        Ok(list) => Some(list.resources.iter().any(|r| r.name == W::plural(&()))),
+        Err(kube::Error::Api(status)) if status.code == 404 => Some(false),
+        Err(error) => {
+            tracing::warn!(%group_version, %error, "discovery failed; watching anyway");
+            None
+        }
+    }
 }
 
 fn spawn_one<W>(
@@ -91,7 +116,21 @@ where
     let id = WatchId::new(plural, namespace);
     let api: Api<W> = scope.api(client, namespace);
     let stream = watcher::watcher(api, scope.workload_config()).default_backoff();
-    tasks.spawn(pump(id.clone(), stream, scope.auto_all, input_tx.clone()));
+    let (client, watch, auto_all, input_tx) =
+        (client.clone(), id.clone(), scope.auto_all, input_tx.clone());
+    let needs_crd = W::KIND.needs_crd();
+    tasks.spawn(async move {
+        if needs_crd && served::<W>(&client).await == Some(false) {
+            tracing::info!(
+                kind = %W::KIND, watch = %watch,
+                "{} {}s are not served (is the CRD installed?); not following them until the operator restarts",
+                W::group(&()), W::KIND
+            );
+            let _ = input_tx.send(Input::Synced(watch)).await;
+            return;
+        }
+        pump(watch, stream, auto_all, input_tx).await;
+    });
     id
 }
 

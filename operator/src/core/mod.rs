@@ -71,6 +71,10 @@ pub struct Settings {
     /// `--dry-run`: decide and report (`WouldRollOut` Events, metrics) but send no apply; the would-be
     /// record is kept in memory so each change is reported once.
     pub dry_run: bool,
+    /// The shortest wait after a source change or someone else's template change before deciding, so that
+    /// a deploy that writes a ConfigMap and its workload one after the other gives one rollout (zero: act
+    /// at once).
+    pub settle: Duration,
 }
 
 /// Failures building the core.

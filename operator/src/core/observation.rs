@@ -3,11 +3,13 @@
 //!
 //! Rollout progress is read from status the way `kubectl rollout status` does: the controller has seen the
 //! latest generation and every replica is updated and available. The fleet budget frees a slot when it is.
+use std::borrow::Cow;
+
 use kube::Resource;
 
 use crate::annotations;
 use crate::lean::workload::ReplicaStatus;
-use crate::lean::{DaemonSetView, DeploymentView, StatefulSetView};
+use crate::lean::{CronJobView, DaemonSetView, DeploymentView, RolloutView, StatefulSetView};
 use crate::workload::{Followed, Workload, WorkloadRef, follow};
 
 /// One workload as the controller needs it.
@@ -23,12 +25,32 @@ pub struct Observation {
     pub template_hash: Option<String>,
     /// Metadata `configsync.dev/observed-hash`.
     pub observed_hash: Option<String>,
+    /// The pod template's fingerprint now.
+    pub template_fingerprint: Option<String>,
+    /// Metadata `configsync.dev/observed-template`: the fingerprint the record saw.
+    pub observed_template: Option<String>,
     /// Rollout progress from status.
     pub progress: Progress,
     /// `metadata.labels` (ConfigSync target selectors match them).
     pub labels: std::collections::BTreeMap<String, String>,
     /// The `ConfigSyncApplied` condition in its status (`Some(false)` after a refused apply).
     pub config_applied: Option<bool>,
+}
+
+impl Observation {
+    /// The hashes and fingerprints the decisions read.
+    pub fn live(&self) -> crate::plan::Live<'_> {
+        crate::plan::Live {
+            template_hash: self.template_hash.as_deref(),
+            observed_hash: self.observed_hash.as_deref(),
+            template: self.template_fingerprint.as_deref(),
+            observed_template: self.observed_template.as_deref(),
+            record_label: self
+                .labels
+                .get(configsync_crds::annotations::RECORD_LABEL)
+                .map(String::as_str),
+        }
+    }
 }
 
 /// Where the workload's own controller is with its latest spec.
@@ -109,6 +131,34 @@ impl Watched for StatefulSetView {
     }
 }
 
+impl Watched for RolloutView {
+    fn progress(&self) -> Progress {
+        let replicas = self.spec.as_ref().and_then(|s| s.replicas);
+        let status = self.status.as_ref().map(|s| s.as_replica_status());
+        replicated_progress(self.metadata.generation, replicas, status.as_ref())
+    }
+    /// Argo's controller owns a Rollout's conditions: configsync writes none there (its Warning Event tells).
+    fn config_applied(&self) -> Option<bool> {
+        None
+    }
+}
+
+/// A CronJob has no rollout of its own: the next Job it creates runs the stamped template.
+impl Watched for CronJobView {
+    fn progress(&self) -> Progress {
+        let generation = self.metadata.generation.unwrap_or(0);
+        Progress {
+            generation,
+            observed_generation: generation,
+            replicas_done: true,
+        }
+    }
+    /// A CronJob's status has no conditions: a refused apply is told by its Warning Event alone.
+    fn config_applied(&self) -> Option<bool> {
+        None
+    }
+}
+
 impl Watched for DaemonSetView {
     fn progress(&self) -> Progress {
         let status = self.status.unwrap_or_default();
@@ -136,6 +186,8 @@ pub fn observe<W: Watched>(object: &W, auto_all: bool) -> Observation {
         follow: follow(object, auto_all),
         template_hash: object.template_hash().map(str::to_owned),
         observed_hash: object.observed_hash().map(str::to_owned),
+        template_fingerprint: object.template_fingerprint().map(Cow::into_owned),
+        observed_template: object.observed_template().map(str::to_owned),
         progress: object.progress(),
         labels: Workload::meta(object).labels.clone().unwrap_or_default(),
         config_applied: object.config_applied(),

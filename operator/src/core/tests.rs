@@ -4,7 +4,7 @@ use std::num::NonZeroUsize;
 use std::time::{Duration, Instant};
 
 use configsync_crds::SourceKind;
-use configsync_crds::annotations::{AUTO, CONFIG_HASH, DEBOUNCE, OBSERVED_HASH};
+use configsync_crds::annotations::{AUTO, CONFIG_HASH, DEBOUNCE, OBSERVED_HASH, OBSERVED_TEMPLATE};
 use k8s_openapi::api::apps::v1::Deployment;
 use serde_json::json;
 
@@ -109,14 +109,22 @@ impl Harness {
             panic!("not an apply: {command:?}");
         };
         let deployment = self.api.get_mut(&workload.name).unwrap();
-        let record = body["metadata"]["annotations"][OBSERVED_HASH]
-            .as_str()
-            .unwrap();
-        deployment
-            .metadata
-            .annotations
-            .get_or_insert_default()
-            .insert(OBSERVED_HASH.to_owned(), record.to_owned());
+        assert!(body["metadata"]["annotations"][OBSERVED_HASH].is_string());
+        let metadata = body["metadata"]["annotations"].as_object().unwrap();
+        for (key, value) in metadata {
+            deployment
+                .metadata
+                .annotations
+                .get_or_insert_default()
+                .insert(key.clone(), value.as_str().unwrap().to_owned());
+        }
+        for (key, value) in body["metadata"]["labels"].as_object().into_iter().flatten() {
+            deployment
+                .metadata
+                .labels
+                .get_or_insert_default()
+                .insert(key.clone(), value.as_str().unwrap().to_owned());
+        }
         if let Some(hash) =
             body["spec"]["template"]["metadata"]["annotations"][CONFIG_HASH].as_str()
         {
@@ -493,6 +501,9 @@ fn a_claimed_workload_is_driven_by_its_configsync_alone() {
         shape(&lost)
     );
 }
+
+#[path = "pipeline_tests.rs"]
+mod pipelines;
 
 #[test]
 fn core_has_no_io() {

@@ -102,6 +102,7 @@ impl Core {
             Ok(Some(followed)) => followed.policy.debounce.or(self.settings.debounce),
             _ => None,
         };
+        let debounce = Debounce::at_least(debounce, self.settings.settle);
         self.schedule
             .debounce(Subject::Workload(workload.clone()), debounce, seen);
     }
@@ -141,6 +142,7 @@ impl Core {
         let completed = tracked
             .rolling
             .is_some_and(|generation| tracked.observation.progress.is_complete_for(generation));
+        let others_rolled = tracked.observation.live().rolled_by_others();
         if completed {
             tracked.rolling = None;
             self.finish_rollout(&workload);
@@ -153,6 +155,13 @@ impl Core {
         }
         match self.configsyncs.owner(&workload) {
             Some(owner) => self.schedule.queue(Subject::ConfigSync(owner.clone())),
+            // Someone else's rollout: wait for the rest of their deploy (the ConfigMap may come next).
+            None if others_rolled => {
+                let settle = Debounce::at_least(None, self.settings.settle);
+                let now = self.now.instant;
+                self.schedule
+                    .debounce(Subject::Workload(workload), settle, now);
+            }
             None => self.schedule.queue(Subject::Workload(workload)),
         }
     }
@@ -251,11 +260,9 @@ impl Core {
             Some(record) => Live {
                 template_hash: record.template_hash.as_deref(),
                 observed_hash: Some(record.observed_hash.as_str()),
+                ..observation.live()
             },
-            None => Live {
-                template_hash: observation.template_hash.as_deref(),
-                observed_hash: observation.observed_hash.as_deref(),
-            },
+            None => observation.live(),
         };
         let computed = workload_hash(
             &followed.sources,
@@ -426,10 +433,12 @@ impl Core {
             }
             // Also when repeated but status lost it: a StatefulSet controller that retries its status write
             // after a conflict puts back the status it computed before the condition was there.
-            self.commands.push(Command::SetCondition {
-                workload: workload.clone(),
-                condition: WorkloadCondition::refused(failure.category, &failure.message),
-            });
+            if WorkloadCondition::is_written_for(workload.kind) {
+                self.commands.push(Command::SetCondition {
+                    workload: workload.clone(),
+                    condition: WorkloadCondition::refused(failure.category, &failure.message),
+                });
+            }
             return;
         }
         tracing::warn!(%workload, error = %failure.message, "apply failed; retrying later");

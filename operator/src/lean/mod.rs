@@ -28,7 +28,9 @@ pub mod source;
 pub mod workload;
 
 pub use source::{ConfigMapDigests, SecretDigests};
-pub use workload::{DaemonSetView, DeploymentView, StatefulSetView, TemplateView};
+pub use workload::{
+    CronJobView, DaemonSetView, DeploymentView, RolloutView, StatefulSetView, TemplateView,
+};
 
 /// The annotation `kubectl apply` writes: the whole last applied object, values included.
 pub const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";

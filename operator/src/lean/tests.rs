@@ -172,6 +172,10 @@ where
     assert_eq!(view.template_hash(), full.template_hash());
     assert_eq!(view.observed_hash(), full.observed_hash());
     assert_eq!(view.source_refs(), full.source_refs());
+    assert!(view.template_fingerprint().is_some());
+    assert_eq!(view.template_fingerprint(), full.template_fingerprint());
+    assert_eq!(view.observed_template(), full.observed_template());
+    assert_eq!(view.record_label(), full.record_label());
     assert_eq!(
         crate::workload::follow(view, true),
         crate::workload::follow(full, true)

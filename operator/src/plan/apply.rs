@@ -1,15 +1,20 @@
 //! The server-side-apply body for a decision: the smallest object that says what configsync owns.
 //!
 //! ```text
-//!  apiVersion: apps/v1
-//!  kind: Deployment | StatefulSet | DaemonSet
-//!  metadata: {name, namespace, annotations: {configsync.dev/observed-hash: <record>}}
-//!  spec: {template: {metadata: {annotations: {configsync.dev/config-hash: <hash>}}}}   (only when one exists)
+//!  apiVersion: apps/v1 | batch/v1 | argoproj.io/v1alpha1
+//!  kind: Deployment | StatefulSet | DaemonSet | CronJob | Rollout
+//!  metadata: {name, namespace, annotations: {configsync.dev/observed-hash: <record>,
+//!             configsync.dev/observed-template: <template fingerprint>},   (the fingerprint when known)
+//!            labels: {configsync.dev/observed-hash: <first 12 hex digits of the record>}}
+//!  spec: {template: {metadata: {annotations: {configsync.dev/config-hash: <hash>}}}}   (only when one exists;
+//!         a CronJob's is spec.jobTemplate.spec.template, so the next Job gets it)
 //! ```
 //! It is sent with field manager `configsync`, forced, so configsync owns exactly these two annotations and
 //! nothing else. Server-side apply removes fields a manager stops sending, so a body that only updates the
 //! record still carries the live template hash: dropping it would change the template and roll the pods.
-use configsync_crds::annotations::{CONFIG_HASH, FIELD_MANAGER, OBSERVED_HASH};
+use configsync_crds::annotations::{
+    CONFIG_HASH, FIELD_MANAGER, OBSERVED_HASH, OBSERVED_TEMPLATE, RECORD_LABEL,
+};
 use kube::api::{Patch, PatchParams};
 use serde_json::{Value, json};
 
@@ -26,17 +31,26 @@ pub fn apply_body(workload: &WorkloadRef, live: Live<'_>, decision: &Decision) -
         Decision::Nothing | Decision::Warn { .. } => return None,
     };
     let mut body = json!({
-        "apiVersion": "apps/v1",
+        "apiVersion": workload.kind.api_version(),
         "kind": workload.kind.as_str(),
         "metadata": {
             "name": workload.name,
             "namespace": workload.namespace,
             "annotations": {OBSERVED_HASH: record},
+            "labels": {RECORD_LABEL: super::short_hash(record)},
         },
     });
-    if let (Some(template), Some(object)) = (template, body.as_object_mut()) {
-        let spec = json!({"template": {"metadata": {"annotations": {CONFIG_HASH: template}}}});
-        object.insert("spec".to_owned(), spec);
+    if let Some(fingerprint) = live.template {
+        body["metadata"]["annotations"][OBSERVED_TEMPLATE] = json!(fingerprint);
+    }
+    if let Some(template) = template {
+        let mut stamp = json!({"metadata": {"annotations": {CONFIG_HASH: template}}});
+        for field in workload.kind.template_path().iter().rev() {
+            stamp = json!({*field: stamp});
+        }
+        if let (Some(object), Value::Object(spec)) = (body.as_object_mut(), stamp) {
+            object.extend(spec);
+        }
     }
     Some(body)
 }
@@ -72,6 +86,7 @@ mod tests {
         let live = Live {
             template_hash: Some("v1:old"),
             observed_hash: Some("v1:old"),
+            ..Live::default()
         };
         for kind in [
             WorkloadKind::Deployment,
@@ -85,10 +100,35 @@ mod tests {
                 json!({
                     "apiVersion": "apps/v1", "kind": kind.as_str(),
                     "metadata": {"name": "web", "namespace": "prod",
-                        "annotations": {"configsync.dev/observed-hash": hash.as_str()}},
+                        "annotations": {"configsync.dev/observed-hash": hash.as_str()},
+                        "labels": {"configsync.dev/observed-hash": hash.short()}},
                     "spec": {"template": {"metadata": {"annotations": {"configsync.dev/config-hash": hash.as_str()}}}},
                 })
             );
+        }
+    }
+
+    #[test]
+    fn each_kind_is_stamped_where_its_pod_template_is() {
+        let hash = mk_hash("a");
+        let roll = Decision::Roll { hash: hash.clone() };
+        let stamp = json!({"metadata": {"annotations": {CONFIG_HASH: hash.as_str()}}});
+        for (kind, api_version, spec) in [
+            (
+                WorkloadKind::CronJob,
+                "batch/v1",
+                json!({"jobTemplate": {"spec": {"template": stamp}}}),
+            ),
+            (
+                WorkloadKind::Rollout,
+                "argoproj.io/v1alpha1",
+                json!({"template": stamp}),
+            ),
+        ] {
+            let body = apply_body(&web(kind), Live::default(), &roll).unwrap();
+            assert_eq!(body["apiVersion"], json!(api_version));
+            assert_eq!(body["kind"], json!(kind.as_str()));
+            assert_eq!(body["spec"], spec, "{kind}");
         }
     }
 
@@ -117,6 +157,7 @@ mod tests {
         let live = Live {
             template_hash: Some("v1:running"),
             observed_hash: Some("v1:old"),
+            ..Live::default()
         };
         for decision in [
             Decision::Record { hash: hash.clone() },

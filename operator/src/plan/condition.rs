@@ -13,6 +13,7 @@
 use serde_json::{Value, json};
 
 use crate::workload::WorkloadRef;
+use configsync_crds::WorkloadKind;
 
 /// The condition type.
 pub const TYPE: &str = "ConfigSyncApplied";
@@ -35,6 +36,16 @@ pub struct WorkloadCondition {
 }
 
 impl WorkloadCondition {
+    /// Whether configsync writes its condition for workloads of `kind`: the `apps` kinds, whose controllers keep
+    /// foreign condition types. A CronJob's status has no conditions and Argo's controller owns a Rollout's, so
+    /// those two get the Warning Event alone.
+    pub fn is_written_for(kind: WorkloadKind) -> bool {
+        matches!(
+            kind,
+            WorkloadKind::Deployment | WorkloadKind::StatefulSet | WorkloadKind::DaemonSet
+        )
+    }
+
     /// The API refused the apply for good.
     pub fn refused(category: &str, error: &str) -> Self {
         let mut message =

@@ -16,6 +16,7 @@ fn live<'a>(template: Option<&'a str>, observed: Option<&'a str>) -> Live<'a> {
     Live {
         template_hash: template,
         observed_hash: observed,
+        ..Live::default()
     }
 }
 
@@ -311,5 +312,115 @@ fn ignore_toggle_rebaselines_without_rolling() {
             Ok(h.clone())
         ),
         Decision::Nothing
+    );
+}
+
+/// Someone else's template change: (template fingerprint now, recorded fingerprint, record) → decision.
+#[test]
+fn template_fingerprint_table() {
+    let (h, old) = (mk_hash("new"), mk_hash("old"));
+    let (hs, olds) = (h.as_str(), old.as_str());
+    fn with<'a>(observed: &'a str, now: Option<&'a str>, seen: Option<&'a str>) -> Live<'a> {
+        Live {
+            template_hash: Some(observed),
+            observed_hash: Some(observed),
+            template: now,
+            observed_template: seen,
+            record_label: Some(short_hash(observed)),
+        }
+    }
+    let record = Decision::Record { hash: h.clone() };
+    let roll = Decision::Roll { hash: h.clone() };
+    for (live, strategy, wanted, why) in [
+        (
+            with(olds, Some("t1:b"), Some("t1:a")),
+            Strategy::Restart,
+            &record,
+            "their rollout brings the new content: adopt, no second template change",
+        ),
+        (
+            with(olds, Some("t1:b"), Some("t1:a")),
+            Strategy::Reload,
+            &record,
+            "the same under reload",
+        ),
+        (
+            with(hs, Some("t1:b"), Some("t1:a")),
+            Strategy::Restart,
+            &record,
+            "their template change alone: record the fingerprint",
+        ),
+        (
+            with(olds, Some("t1:a"), Some("t1:a")),
+            Strategy::Restart,
+            &roll,
+            "same template, new content: configsync rolls",
+        ),
+        (
+            with(hs, Some("t1:a"), Some("t1:a")),
+            Strategy::Restart,
+            &Decision::Nothing,
+            "nothing changed",
+        ),
+        (
+            with(hs, Some("t1:a"), None),
+            Strategy::Restart,
+            &record,
+            "a record from before fingerprints gets one, without a rollout",
+        ),
+        (
+            with(olds, Some("t1:a"), None),
+            Strategy::Restart,
+            &roll,
+            "without a recorded fingerprint nobody else is known to have rolled",
+        ),
+        (
+            with(olds, None, Some("t1:a")),
+            Strategy::Restart,
+            &roll,
+            "no template fingerprint known: as before",
+        ),
+    ] {
+        assert_eq!(&decide(strategy, live, Ok(h.clone())), wanted, "{why}");
+    }
+}
+
+/// `kubectl rollout undo` restores the older annotations with the older template; the label stays.
+#[test]
+fn undo_table() {
+    let (h1, h2, h3) = (mk_hash("1"), mk_hash("2"), mk_hash("3"));
+    let (h1_label, h2_label) = (short_hash(h1.as_str()), short_hash(h2.as_str()));
+    assert_eq!(h2_label.len(), 12);
+    assert!(h2.as_str()[3..].starts_with(h2_label));
+    let undone = Live {
+        template_hash: None,
+        observed_hash: Some(h1.as_str()),
+        template: Some("t1:a"),
+        observed_template: Some("t1:a"),
+        record_label: Some(h2_label),
+    };
+    assert!(undone.undone());
+    assert_eq!(
+        decide(Strategy::Restart, undone, Ok(h2.clone())),
+        Decision::Record { hash: h2.clone() },
+        "an undo of configsync's rollout is adopted, not rolled forward"
+    );
+    let agreeing = Live {
+        record_label: Some(h1_label),
+        ..undone
+    };
+    assert!(!agreeing.undone());
+    assert_eq!(
+        decide(Strategy::Restart, agreeing, Ok(h3.clone())),
+        Decision::Roll { hash: h3 },
+        "label and record agree: a change while down rolls once"
+    );
+    let pre_adoption = Live {
+        observed_hash: None,
+        ..undone
+    };
+    assert!(
+        pre_adoption.undone(),
+        "undo to a revision from before adoption"
     );
 }

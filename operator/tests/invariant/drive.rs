@@ -98,6 +98,7 @@ pub async fn apply_workload(client: &Client, ns: &str, spec: &WorkloadSpec) {
         WorkloadKind::Deployment => apply::<Deployment>(client, ns, &spec.name, &body).await,
         WorkloadKind::StatefulSet => apply::<StatefulSet>(client, ns, &spec.name, &body).await,
         WorkloadKind::DaemonSet => apply::<DaemonSet>(client, ns, &spec.name, &body).await,
+        other => panic!("the invariant fleet models apps/v1 kinds only, not {other}"),
     }
 }
 

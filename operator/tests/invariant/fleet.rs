@@ -73,6 +73,7 @@ impl WorkloadSpec {
             WorkloadKind::Deployment => follow_body::<Deployment>(body),
             WorkloadKind::StatefulSet => follow_body::<StatefulSet>(body),
             WorkloadKind::DaemonSet => follow_body::<DaemonSet>(body),
+            other => panic!("the invariant fleet models apps/v1 kinds only, not {other}"),
         };
         workload_hash(&followed, sources)
             .expect("every referenced source exists")

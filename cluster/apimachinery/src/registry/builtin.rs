@@ -47,7 +47,7 @@ const API_EXTENSIONS: &[&str] = &["api-extensions"];
 /// RBAC objects are stored and served, never enforced: this server authorizes every request.
 const RBAC: &str = "rbac.authorization.k8s.io";
 
-/// Built-in resources in the order kube-apiserver lists their groups (core, apps, events, networking, policy, rbac,
+/// Built-in resources in the order kube-apiserver lists their groups (core, apps, events, batch, networking, policy, rbac,
 /// admissionregistration, coordination, apiextensions). The namespace status subresource is real: `PUT /namespaces/x` keeps the status.
 const SPECS: &[Spec] = &[
     Spec {
@@ -112,6 +112,17 @@ const SPECS: &[Spec] = &[
     Spec {
         short_names: &["ev"],
         ..spec("events.k8s.io", "Event", "events")
+    },
+    Spec {
+        short_names: &["cj"],
+        categories: ALL,
+        status: true,
+        ..spec("batch", "CronJob", "cronjobs")
+    },
+    Spec {
+        categories: ALL,
+        status: true,
+        ..spec("batch", "Job", "jobs")
     },
     Spec {
         short_names: &["ing"],

@@ -25,7 +25,7 @@ use crate::configsync::{ConditionUpdate, Drives, resolve_sources, set_condition}
 use crate::core::observation::Observation;
 use crate::hash::{source_hash, workload_hash};
 use crate::plan::apply::apply_body;
-use crate::plan::{Decision, Live, decide, decide_rebaseline};
+use crate::plan::{Decision, decide, decide_rebaseline};
 use crate::refs::merge_refs;
 use crate::workload::WorkloadRef;
 
@@ -393,10 +393,7 @@ fn plan_target(
         all.extend(followed.sources.iter().cloned());
     }
     let computed = workload_hash(&merge_refs(all), input.lookup);
-    let live = Live {
-        template_hash: observation.template_hash.as_deref(),
-        observed_hash: observation.observed_hash.as_deref(),
-    };
+    let live = observation.live();
     let mut target = TargetStatus {
         kind: workload.kind,
         name: workload.name.clone(),

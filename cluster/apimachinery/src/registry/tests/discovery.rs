@@ -56,6 +56,7 @@ fn group_list_orders_groups_and_prefers_the_highest_version() {
         [
             "apps",
             "events.k8s.io",
+            "batch",
             "networking.k8s.io",
             "policy",
             "rbac.authorization.k8s.io",
@@ -65,7 +66,7 @@ fn group_list_orders_groups_and_prefers_the_highest_version() {
             "configsync.dev"
         ]
     );
-    let custom = &list["groups"][8];
+    let custom = &list["groups"][9];
     assert_eq!(
         custom["versions"],
         json!([{"groupVersion": "configsync.dev/v1", "version": "v1"},
@@ -223,7 +224,7 @@ fn aggregated_discovery_nests_subresources() {
         .collect();
     assert_eq!(groups.first(), Some(&json!("apps")));
     assert_eq!(groups.last(), Some(&json!("configsync.dev")));
-    let custom = &apis["items"][8];
+    let custom = &apis["items"][9];
     assert_eq!(custom["versions"][0]["version"], "v1");
     let cs = &custom["versions"][0]["resources"][0];
     assert_eq!(

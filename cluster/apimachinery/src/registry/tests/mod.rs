@@ -12,7 +12,12 @@ fn by_plural<'a>(resources: &'a [ResourceType], group: &str, plural: &str) -> &'
 #[test]
 fn builtins_match_kubectl_api_resources() {
     let all = builtin_resources();
-    assert_eq!(all.len(), 23);
+    assert_eq!(all.len(), 25);
+    let cronjob = by_plural(&all, "batch", "cronjobs");
+    assert_eq!(cronjob.short_names, ["cj"]);
+    assert!(cronjob.namespaced && cronjob.has_status && !cronjob.has_scale);
+    let job = by_plural(&all, "batch", "jobs");
+    assert!(job.short_names.is_empty() && job.namespaced && job.has_status && !job.has_scale);
     let pdb = by_plural(&all, "policy", "poddisruptionbudgets");
     assert_eq!(pdb.short_names, ["pdb"]);
     assert!(pdb.namespaced && pdb.has_status && !pdb.has_scale && pdb.categories.is_empty());
