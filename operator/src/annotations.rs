@@ -14,8 +14,9 @@
 //! each annotation and its bad value; it becomes the Warning Event on the workload, and the workload is left
 //! alone until it is fixed (a typo in `strategy: none` must not restart anything).
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
 
+use configsync_core::names::is_dns_subdomain;
+use configsync_core::timing::TimingError;
 use configsync_crds::annotations::{self as keys, reloader, wave};
 use configsync_crds::{SourceKind, Strategy};
 
@@ -61,23 +62,9 @@ pub enum Invalid {
     /// Not `restart`, `reload` or `none`.
     #[error("expected restart, reload or none")]
     Strategy,
-    /// Not `min` or `min,max`.
-    #[error("expected min[,max], such as 5s or 5s,1m")]
-    DebounceShape,
-    /// A part is not a duration.
-    #[error("{0:?} is not a duration such as 500ms, 5s or 1m")]
-    Duration(String),
-    /// A negative duration.
-    #[error("{0:?} is negative")]
-    NegativeDuration(String),
-    /// `max` below `min`.
-    #[error("max {max:?} is below min {min:?}")]
-    MaxBelowMin {
-        /// The min part.
-        min: String,
-        /// The max part.
-        max: String,
-    },
+    /// A duration or the `min[,max]` quiet period is malformed.
+    #[error(transparent)]
+    Timing(#[from] TimingError),
 }
 
 /// Which kinds of referenced sources `auto` follows.
@@ -99,24 +86,9 @@ impl AutoKinds {
     }
 }
 
-/// consul-template's quiet period: fire `min` after the last change, and no later than `max` after the first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Debounce {
-    /// Quiet time after the last change.
-    pub min: Duration,
-    /// Longest wait after the first change (at least `min`).
-    pub max: Duration,
-}
-
-impl Debounce {
-    /// A window with `max` defaulting to 4 × `min` (consul-template's default).
-    pub fn new(min: Duration, max: Option<Duration>) -> Self {
-        Self {
-            min,
-            max: max.unwrap_or_else(|| min.saturating_mul(4)),
-        }
-    }
-}
+/// consul-template's quiet period: fire `min` after the last change, and no later than `max` after the first
+/// (the shared [`Wait`] under the name the operator's annotation gives it).
+pub use configsync_core::timing::Wait as Debounce;
 
 /// What configsync does for one workload.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -255,7 +227,7 @@ impl Parser<'_> {
                 continue;
             };
             for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-                if is_object_name(name) {
+                if is_dns_subdomain(name) {
                     ids.insert(SourceId {
                         kind,
                         name: name.to_owned(),
@@ -285,58 +257,12 @@ impl Parser<'_> {
 
     fn debounce(&mut self) -> Option<Debounce> {
         let value = self.annotations.get(keys::DEBOUNCE)?;
-        parse_debounce(value)
+        value
+            .parse::<Debounce>()
+            .map_err(Invalid::from)
             .map_err(|invalid| self.report(keys::DEBOUNCE, value, invalid))
             .ok()
     }
-}
-
-/// Parse `min[,max]`; `max` defaults to 4 × `min` and must not be below it.
-pub fn parse_debounce(value: &str) -> Result<Debounce, Invalid> {
-    let parts: Vec<&str> = value.split(',').map(str::trim).collect();
-    let (min_text, max_text) = match parts.as_slice() {
-        [min] if !min.is_empty() => (*min, None),
-        [min, max] => (*min, Some(*max)),
-        _ => return Err(Invalid::DebounceShape),
-    };
-    let min = parse_duration(min_text)?;
-    let Some(max_text) = max_text else {
-        return Ok(Debounce::new(min, None));
-    };
-    let max = parse_duration(max_text)?;
-    if max < min {
-        return Err(Invalid::MaxBelowMin {
-            min: min_text.to_owned(),
-            max: max_text.to_owned(),
-        });
-    }
-    Ok(Debounce::new(min, Some(max)))
-}
-
-/// A Go-style duration (`500ms`, `5s`, `1m30s`), as Kubernetes and CEL's `duration()` read it.
-pub fn parse_duration(text: &str) -> Result<Duration, Invalid> {
-    let invalid = || Invalid::Duration(text.to_owned());
-    if text.is_empty() {
-        return Err(invalid());
-    }
-    // jiff's friendly format reads Go-style `500ms`, `5s`, `1m30s` and reports overflow as an error
-    // (kube's `Duration` parser panics on `1e400s`).
-    let parsed: jiff::SignedDuration = text.parse().map_err(|_| invalid())?;
-    if parsed.is_negative() {
-        return Err(Invalid::NegativeDuration(text.to_owned()));
-    }
-    Duration::try_from(parsed).map_err(|_| invalid())
-}
-
-/// A DNS-1123 subdomain, the rule for ConfigMap and Secret names.
-fn is_object_name(name: &str) -> bool {
-    let edge_ok = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
-    name.len() <= 253
-        && edge_ok(name.chars().next())
-        && edge_ok(name.chars().last())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
 }
 
 #[cfg(test)]

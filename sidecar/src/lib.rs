@@ -37,7 +37,8 @@ pub mod mounted;
 pub mod reload;
 pub mod render;
 pub mod runner;
-pub mod signal;
+/// Signal names: the shared vocabulary of [`configsync_core`], re-exported where it used to live.
+pub use configsync_core::signal;
 pub mod source;
 pub mod supervise;
 pub mod sync;

@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context as _;
+use configsync_core::timing::parse_duration;
 use tokio::time::Instant;
 
 mod api;
@@ -92,13 +93,6 @@ struct DemoOptions {
     /// Embedded server: how long simulated pods take to become Ready.
     #[arg(long, default_value = "500ms", value_parser = parse_duration, env = "CONFIGSYNC_DEMO_POD_READY_DELAY")]
     pod_ready_delay: Duration,
-}
-
-/// A duration like `2s`, `500ms` or `1m`.
-fn parse_duration(input: &str) -> Result<Duration, String> {
-    let invalid = || format!("invalid duration {input:?}: expected e.g. 2s, 500ms or 1m");
-    let signed: jiff::SignedDuration = input.parse().map_err(|_| invalid())?;
-    Duration::try_from(signed).map_err(|_| invalid())
 }
 
 impl DemoArgs {
@@ -247,18 +241,4 @@ async fn wait_for_shutdown() -> anyhow::Result<&'static str> {
         _ = interrupt.recv() => "Ctrl-C",
         _ = terminate.recv() => "SIGTERM",
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_parse_in_friendly_form() {
-        assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
-        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
-        assert!(parse_duration("-1s").is_err());
-        assert!(parse_duration("soon").is_err());
-    }
 }

@@ -8,7 +8,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
-use configsync_operator::annotations::{Debounce, parse_debounce, parse_duration};
+use configsync_core::timing::parse_duration;
+use configsync_operator::annotations::Debounce;
 use configsync_operator::controller::health::{self, HealthState};
 use configsync_operator::controller::leader::{self, LeaseConfig};
 use configsync_operator::controller::{self, Config, Metrics};
@@ -139,7 +140,8 @@ pub struct OperatorArgs {
 }
 
 fn parse_debounce_flag(text: &str) -> Result<Debounce, String> {
-    parse_debounce(text).map_err(|invalid| invalid.to_string())
+    text.parse::<Debounce>()
+        .map_err(|invalid| invalid.to_string())
 }
 
 pub(crate) fn parse_duration_flag(text: &str) -> Result<Duration, String> {
