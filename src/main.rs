@@ -24,7 +24,7 @@ enum Command {
     /// Print a manifest with the sync sidecar injected (like `linkerd inject`).
     Inject(cli::inject::InjectArgs),
     /// Copy this binary into a directory, atomically and executable (exec mode's init container).
-    Install(cli::install::InstallArgs),
+    Install(configsync_sidecar::cli::install::InstallArgs),
     /// The whole system in one command: embedded cluster (or an existing one: --kubeconfig), operator, sidecar
     /// and a demo app, narrated.
     Demo(cli::demo::DemoArgs),
@@ -33,7 +33,7 @@ enum Command {
     /// Run the kube-apiserver KMS v2 plugin on a unix socket.
     Kms(cli::kms::KmsArgs),
     /// Project ConfigMaps and Secrets into files and env atomically, and reload the app on change.
-    Sidecar(Box<cli::sidecar::SidecarArgs>),
+    Sidecar(Box<configsync_sidecar::cli::SidecarArgs>),
     /// Run the rollout operator: restart workloads when the config they consume changes.
     Operator(Box<cli::operator::OperatorArgs>),
 }

@@ -28,9 +28,14 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+// The CLI names this crate's items by their public paths, as it did when it lived in the configsync package.
+extern crate self as configsync_sidecar;
+
 pub mod api;
 pub mod atomic;
 pub mod cache;
+#[allow(missing_docs)] // the CLI's docs are its --help
+pub mod cli;
 pub mod health;
 pub mod metrics;
 pub mod mounted;

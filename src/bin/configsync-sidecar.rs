@@ -7,10 +7,7 @@
 //! sidecar's RSS (BENCHMARKS.md, Sidecar).
 use clap::{Parser, Subcommand};
 
-#[path = "../cli/install.rs"]
-mod install;
-#[path = "../cli/sidecar.rs"]
-mod sidecar;
+use configsync_sidecar::cli::{self as sidecar, install};
 #[path = "../cli/version.rs"]
 mod version;
 

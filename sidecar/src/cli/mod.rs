@@ -27,6 +27,8 @@ use configsync_sidecar::sync::{CacheConfig, SyncConfig};
 use configsync_sidecar::timing::{Wait, parse_duration};
 use configsync_sidecar::watchdog::WatchdogConfig;
 
+pub mod install;
+
 /// Project ConfigMaps and Secrets into files and env atomically, and reload the app on change.
 #[derive(Debug, clap::Args)]
 #[command(args_conflicts_with_subcommands = true)]
