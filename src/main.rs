@@ -5,7 +5,7 @@ mod cli;
 
 /// Config and Secret reload for Kubernetes: rollout operator, sync sidecar, encryption at rest.
 #[derive(Debug, Parser)]
-#[command(name = "configsync", version = cli::version::VERSION, about, long_about = None)]
+#[command(name = "configsync", version = configsync::version::VERSION, about, long_about = None)]
 struct Args {
     #[command(subcommand)]
     command: Command,
@@ -44,15 +44,15 @@ fn main() -> anyhow::Result<()> {
 }
 
 impl Command {
-    /// The sidecar runs on one thread: it waits on a few watches and writes files (through tokio's blocking pool),
-    /// so worker threads would only add stacks, per-thread malloc arenas and cross-thread wake-ups on the event →
-    /// swap path. Every other subcommand gets the multi-threaded runtime.
+    /// The sidecar runs on its own one-thread runtime ([`configsync_sidecar::cli::runtime`]); every other
+    /// subcommand gets the multi-threaded runtime.
     fn runtime(&self) -> std::io::Result<tokio::runtime::Runtime> {
-        let mut builder = match self {
-            Self::Sidecar(_) => tokio::runtime::Builder::new_current_thread(),
-            _ => tokio::runtime::Builder::new_multi_thread(),
-        };
-        builder.enable_all().build()
+        match self {
+            Self::Sidecar(_) => configsync_sidecar::cli::runtime(),
+            _ => tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build(),
+        }
     }
 
     async fn run(self) -> anyhow::Result<()> {

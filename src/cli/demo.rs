@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context as _;
+use configsync::shutdown::wait_for_shutdown;
 use configsync_core::timing::parse_duration;
 use tokio::time::Instant;
 
@@ -230,15 +231,4 @@ fn remove_kubeconfig(path: Option<&Path>) {
     if let Some(path) = path {
         let _ = std::fs::remove_file(path);
     }
-}
-
-/// Wait for Ctrl-C or SIGTERM; returns which one arrived.
-async fn wait_for_shutdown() -> anyhow::Result<&'static str> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut terminate = signal(SignalKind::terminate())?;
-    let mut interrupt = signal(SignalKind::interrupt())?;
-    Ok(tokio::select! {
-        _ = interrupt.recv() => "Ctrl-C",
-        _ = terminate.recv() => "SIGTERM",
-    })
 }

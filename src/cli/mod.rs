@@ -8,4 +8,3 @@ pub mod inject;
 pub mod keys;
 pub mod kms;
 pub mod operator;
-pub mod version;
