@@ -5,11 +5,13 @@
 //!   annotations, the ConfigSync spec and the sidecar's `--wait`;
 //! - [`source`]: ConfigMap or Secret, and their default file modes;
 //! - [`names`]: the DNS-1123 rule for object names;
+//! - [`atomic`]: the one crash-safe file write (temp file, fsync, rename, fsync the directory);
 //! - [`env`]: the `CONFIGSYNC_*` variables the sidecar reads and the injector writes;
 //! - `log` (feature `cli`): the `--log-format`/`--log-level` options of every binary.
 //!
-//! It is pure: no async runtime, no Kubernetes client, no HTTP. The operator depends on it instead of on the
+//! It is small: no async runtime, no Kubernetes client, no HTTP; its only I/O is [`atomic::write_file`]. The operator depends on it instead of on the
 //! sidecar crate, so the webhook accepts exactly what the sidecar will accept.
+pub mod atomic;
 pub mod env;
 #[cfg(feature = "cli")]
 pub mod log;
