@@ -80,12 +80,18 @@ fn json_lines(stderr: &[u8]) -> Vec<serde_json::Value> {
         .collect()
 }
 
-#[test]
-fn the_sidecar_takes_its_flags_directly_or_after_the_old_word_and_logs_json_lines() {
+/// A temporary directory holding `config/KEY` = `value`: the source the sidecar watches.
+fn config_dir(key: &str, value: &str) -> (tempfile::TempDir, std::path::PathBuf) {
     let temp = tempfile::tempdir().expect("tempdir");
     let source = temp.path().join("config");
     std::fs::create_dir(&source).expect("mkdir");
-    std::fs::write(source.join("level"), "debug").expect("write");
+    std::fs::write(source.join(key), value).expect("write");
+    (temp, source)
+}
+
+#[test]
+fn the_sidecar_takes_its_flags_directly_or_after_the_old_word_and_logs_json_lines() {
+    let (temp, source) = config_dir("level", "debug");
     for (form, args) in [("direct", &[][..]), ("old word", &["sidecar"])] {
         let out = temp.path().join(format!("out-{}", form.replace(' ', "-")));
         let run = sidecar_once(
@@ -111,10 +117,7 @@ fn the_sidecar_takes_its_flags_directly_or_after_the_old_word_and_logs_json_line
 
 #[test]
 fn log_variables_and_a_bad_filter_work_alike_in_both_binaries() {
-    let temp = tempfile::tempdir().expect("tempdir");
-    let source = temp.path().join("config");
-    std::fs::create_dir(&source).expect("mkdir");
-    std::fs::write(source.join("k"), "v").expect("write");
+    let (temp, source) = config_dir("k", "v");
     let env = [
         ("CONFIGSYNC_LOG_FORMAT", "json"),
         ("CONFIGSYNC_LOG_LEVEL", "warn"),
