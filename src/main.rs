@@ -5,7 +5,7 @@ mod cli;
 
 /// Config and Secret reload for Kubernetes: rollout operator, sync sidecar, encryption at rest.
 #[derive(Debug, Parser)]
-#[command(name = "configsync", version = cli::version::VERSION, about, long_about = None)]
+#[command(name = "configsync", version = configsync::version::VERSION, about, long_about = None)]
 struct Args {
     #[command(subcommand)]
     command: Command,
@@ -24,7 +24,7 @@ enum Command {
     /// Print a manifest with the sync sidecar injected (like `linkerd inject`).
     Inject(cli::inject::InjectArgs),
     /// Copy this binary into a directory, atomically and executable (exec mode's init container).
-    Install(cli::install::InstallArgs),
+    Install(configsync_sidecar::cli::install::InstallArgs),
     /// The whole system in one command: embedded cluster (or an existing one: --kubeconfig), operator, sidecar
     /// and a demo app, narrated.
     Demo(cli::demo::DemoArgs),
@@ -33,7 +33,7 @@ enum Command {
     /// Run the kube-apiserver KMS v2 plugin on a unix socket.
     Kms(cli::kms::KmsArgs),
     /// Project ConfigMaps and Secrets into files and env atomically, and reload the app on change.
-    Sidecar(Box<cli::sidecar::SidecarArgs>),
+    Sidecar(Box<configsync_sidecar::cli::SidecarArgs>),
     /// Run the rollout operator: restart workloads when the config they consume changes.
     Operator(Box<cli::operator::OperatorArgs>),
     /// Explain why a workload would or would not roll on the next config change (deploy/web, sts/db, ds/agent).
@@ -71,15 +71,15 @@ fn parse_args() -> Args {
 }
 
 impl Command {
-    /// The sidecar runs on one thread: it waits on a few watches and writes files (through tokio's blocking pool),
-    /// so worker threads would only add stacks, per-thread malloc arenas and cross-thread wake-ups on the event →
-    /// swap path. Every other subcommand gets the multi-threaded runtime.
+    /// The sidecar runs on its own one-thread runtime ([`configsync_sidecar::cli::runtime`]); every other
+    /// subcommand gets the multi-threaded runtime.
     fn runtime(&self) -> std::io::Result<tokio::runtime::Runtime> {
-        let mut builder = match self {
-            Self::Sidecar(_) => tokio::runtime::Builder::new_current_thread(),
-            _ => tokio::runtime::Builder::new_multi_thread(),
-        };
-        builder.enable_all().build()
+        match self {
+            Self::Sidecar(_) => configsync_sidecar::cli::runtime(),
+            _ => tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build(),
+        }
     }
 
     async fn run(self) -> anyhow::Result<()> {

@@ -7,7 +7,7 @@
 //! client-go encode them (`conformance/cases.rs`); kubectl itself (`kubectl_commands`); and client-go itself,
 //! through the probe program `hack/kubebins/clientgo-probe` (`client_go_probe`). Known approximations of the
 //! embedded server are listed in `conformance/cases.rs` with their reasons and documented in
-//! `cluster/src/lib.rs`; every other difference fails the test.
+//! `platform/cluster/src/lib.rs`; every other difference fails the test.
 //!
 //! Run: `hack/real-k8s up DIR && CONFIGSYNC_REAL_K8S=DIR cargo test --test conformance -- --include-ignored`.
 #[path = "conformance/cases.rs"]

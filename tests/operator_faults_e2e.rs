@@ -9,7 +9,7 @@
 //! The operators reach the API through a delaying proxy (`support::proxy`) that holds every request for a
 //! while, so a fan-out takes seconds and the kill lands inside it; the test asserts it did (some workloads
 //! rolled, some not yet). The test's own client goes direct. The same proxy serves both backends (the
-//! embedded server's own latency fault is covered in `cluster/tests/in_process.rs`), so both runs time the
+//! embedded server's own latency fault is covered in `platform/cluster/tests/in_process.rs`), so both runs time the
 //! kill the same way. With `CONFIGSYNC_REAL_K8S` the run is confined to the test's namespace: the fleet, the
 //! Lease and the operators' `--namespaces`. Reproduce with `CONFIGSYNC_FAULT_SEED`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]

@@ -165,8 +165,8 @@ fn repository_files(dir: &Path, files: &mut Vec<PathBuf>) {
 fn no_image_is_pinned_to_latest() {
     // Kubernetes' own rule (imagePullPolicy Always for `:latest`), which the embedded server implements.
     let about_kubernetes = [
-        "cluster/apimachinery/src/validation/pod_defaults.rs",
-        "cluster/apimachinery/src/validation/tests/defaults.rs",
+        "platform/cluster/apimachinery/src/validation/pod_defaults.rs",
+        "platform/cluster/apimachinery/src/validation/tests/defaults.rs",
         "tests/packaging.rs",
         // The chart's schema refuses a sidecar image ending in `:latest`.
         "charts/configsync/values.schema.json",

@@ -70,7 +70,8 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-pub mod atomic;
+/// Crash-safe file replacement, shared with the sidecar and the operator: [`configsync_core::atomic`].
+pub use configsync_core::atomic;
 mod cipher;
 pub mod format;
 pub mod keyring;

@@ -15,8 +15,9 @@
 //! each annotation and its bad value; it becomes the Warning Event on the workload, and the workload is left
 //! alone until it is fixed (a typo in `strategy: none` must not restart anything).
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
 
+use configsync_core::names::is_dns_subdomain;
+use configsync_core::timing::TimingError;
 use configsync_crds::annotations::{self as keys, reloader, wave};
 use configsync_crds::{SourceKind, Strategy};
 
@@ -62,28 +63,14 @@ pub enum Invalid {
     /// Not `restart`, `reload` or `none`.
     #[error("expected restart, reload or none")]
     Strategy,
-    /// Not `min` or `min,max`.
-    #[error("expected min[,max], such as 5s or 5s,1m")]
-    DebounceShape,
-    /// A part is not a duration.
-    #[error("{0:?} is not a duration such as 500ms, 5s or 1m")]
-    Duration(String),
-    /// A negative duration.
-    #[error("{0:?} is negative")]
-    NegativeDuration(String),
     /// A `namespace/name` entry of another namespace than the workload's.
     #[error(
         "the source is in another namespace than the workload's ({0}); configsync follows sources of the workload's own namespace only"
     )]
     OtherNamespace(String),
-    /// `max` below `min`.
-    #[error("max {max:?} is below min {min:?}")]
-    MaxBelowMin {
-        /// The min part.
-        min: String,
-        /// The max part.
-        max: String,
-    },
+    /// A duration or the `min[,max]` quiet period is malformed.
+    #[error(transparent)]
+    Timing(#[from] TimingError),
 }
 
 /// Which kinds of referenced sources `auto` follows.
@@ -105,36 +92,9 @@ impl AutoKinds {
     }
 }
 
-/// consul-template's quiet period: fire `min` after the last change, and no later than `max` after the first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Debounce {
-    /// Quiet time after the last change.
-    pub min: Duration,
-    /// Longest wait after the first change (at least `min`).
-    pub max: Duration,
-}
-
-impl Debounce {
-    /// A window with `max` defaulting to 4 × `min` (consul-template's default).
-    pub fn new(min: Duration, max: Option<Duration>) -> Self {
-        Self {
-            min,
-            max: max.unwrap_or_else(|| min.saturating_mul(4)),
-        }
-    }
-
-    /// `debounce` widened so that both of its ends are at least `settle` (the operator's `--settle`); `None`
-    /// stays `None` only when `settle` is zero.
-    pub fn at_least(debounce: Option<Self>, settle: Duration) -> Option<Self> {
-        if settle.is_zero() {
-            return debounce;
-        }
-        let floor = Self::new(settle, Some(settle));
-        Some(debounce.map_or(floor, |d| {
-            Self::new(d.min.max(settle), Some(d.max.max(settle)))
-        }))
-    }
-}
+/// consul-template's quiet period: fire `min` after the last change, and no later than `max` after the first
+/// (the shared [`Wait`] under the name the operator's annotation gives it).
+pub use configsync_core::timing::Wait as Debounce;
 
 /// What configsync does for one workload.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -345,8 +305,8 @@ impl Parser<'_> {
             for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
                 let wave_key = [wave::EXTRA_CONFIGMAPS, wave::EXTRA_SECRETS].contains(key);
                 if let (true, Some((namespace, source))) = (wave_key, name.split_once('/'))
-                    && is_object_name(namespace)
-                    && is_object_name(source)
+                    && is_dns_subdomain(namespace)
+                    && is_dns_subdomain(source)
                 {
                     let id = SourceId {
                         kind,
@@ -354,7 +314,7 @@ impl Parser<'_> {
                     };
                     self.qualified
                         .push(((*key).to_owned(), namespace.to_owned(), id));
-                } else if is_object_name(name) {
+                } else if is_dns_subdomain(name) {
                     ids.insert(SourceId {
                         kind,
                         name: name.to_owned(),
@@ -384,58 +344,12 @@ impl Parser<'_> {
 
     fn debounce(&mut self) -> Option<Debounce> {
         let value = self.annotations.get(keys::DEBOUNCE)?;
-        parse_debounce(value)
+        value
+            .parse::<Debounce>()
+            .map_err(Invalid::from)
             .map_err(|invalid| self.report(keys::DEBOUNCE, value, invalid))
             .ok()
     }
-}
-
-/// Parse `min[,max]`; `max` defaults to 4 × `min` and must not be below it.
-pub fn parse_debounce(value: &str) -> Result<Debounce, Invalid> {
-    let parts: Vec<&str> = value.split(',').map(str::trim).collect();
-    let (min_text, max_text) = match parts.as_slice() {
-        [min] if !min.is_empty() => (*min, None),
-        [min, max] => (*min, Some(*max)),
-        _ => return Err(Invalid::DebounceShape),
-    };
-    let min = parse_duration(min_text)?;
-    let Some(max_text) = max_text else {
-        return Ok(Debounce::new(min, None));
-    };
-    let max = parse_duration(max_text)?;
-    if max < min {
-        return Err(Invalid::MaxBelowMin {
-            min: min_text.to_owned(),
-            max: max_text.to_owned(),
-        });
-    }
-    Ok(Debounce::new(min, Some(max)))
-}
-
-/// A Go-style duration (`500ms`, `5s`, `1m30s`), as Kubernetes and CEL's `duration()` read it.
-pub fn parse_duration(text: &str) -> Result<Duration, Invalid> {
-    let invalid = || Invalid::Duration(text.to_owned());
-    if text.is_empty() {
-        return Err(invalid());
-    }
-    // jiff's friendly format reads Go-style `500ms`, `5s`, `1m30s` and reports overflow as an error
-    // (kube's `Duration` parser panics on `1e400s`).
-    let parsed: jiff::SignedDuration = text.parse().map_err(|_| invalid())?;
-    if parsed.is_negative() {
-        return Err(Invalid::NegativeDuration(text.to_owned()));
-    }
-    Duration::try_from(parsed).map_err(|_| invalid())
-}
-
-/// A DNS-1123 subdomain, the rule for ConfigMap and Secret names.
-fn is_object_name(name: &str) -> bool {
-    let edge_ok = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
-    name.len() <= 253
-        && edge_ok(name.chars().next())
-        && edge_ok(name.chars().last())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
 }
 
 #[cfg(test)]

@@ -1,3 +1,5 @@
+use std::time::Duration;
+
 use super::*;
 
 fn mk(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
@@ -196,53 +198,6 @@ fn strategy_and_debounce() {
 }
 
 #[test]
-fn debounce_grammar() {
-    assert_eq!(
-        parse_debounce("1m30s").unwrap().min,
-        Duration::from_secs(90)
-    );
-    assert_eq!(
-        parse_debounce("0s").unwrap(),
-        Debounce {
-            min: Duration::ZERO,
-            max: Duration::ZERO
-        }
-    );
-    assert_eq!(parse_debounce("5s,5s").unwrap().max, Duration::from_secs(5));
-    assert_eq!(
-        parse_debounce("1.5s").unwrap().min,
-        Duration::from_millis(1500)
-    );
-    assert_eq!(parse_debounce(""), Err(Invalid::DebounceShape));
-    for weird in [
-        "99999999999999999999999h",
-        "1e400s",
-        "NaNs",
-        "infs",
-        "s",
-        "µs",
-        "1h-1s",
-        "5x",
-    ] {
-        assert!(parse_debounce(weird).is_err(), "{weird}");
-    }
-    assert_eq!(parse_debounce("1s,2s,3s"), Err(Invalid::DebounceShape));
-    assert_eq!(parse_debounce("5"), Err(Invalid::Duration("5".into())));
-    assert_eq!(parse_debounce("5s,"), Err(Invalid::Duration(String::new())));
-    assert_eq!(
-        parse_debounce("-5s"),
-        Err(Invalid::NegativeDuration("-5s".into()))
-    );
-    assert_eq!(
-        parse_debounce("10s,5s"),
-        Err(Invalid::MaxBelowMin {
-            min: "10s".into(),
-            max: "5s".into()
-        })
-    );
-}
-
-#[test]
 fn malformed_values_are_all_reported_with_key_and_value() {
     let found = problems(&[
         (keys::AUTO, "yes"),
@@ -274,16 +229,6 @@ fn long_values_are_cut_in_messages() {
 fn multibyte_values_do_not_panic() {
     let found = problems(&[(keys::DEBOUNCE, &"é".repeat(100)), (keys::AUTO, "ü")]);
     assert_eq!(found.len(), 2);
-}
-
-#[test]
-fn object_names() {
-    for ok in ["a", "my-config", "a.b-c", "0abc", &"a".repeat(253)] {
-        assert!(is_object_name(ok), "{ok}");
-    }
-    for bad in ["", "-a", "a-", "A", "a_b", "a/b", ".a", &"a".repeat(254)] {
-        assert!(!is_object_name(bad), "{bad}");
-    }
 }
 
 #[test]

@@ -10,11 +10,12 @@
 //! Catalogs are the operator's metadata caches (names and labels only). No I/O, no clock.
 use std::collections::{BTreeMap, BTreeSet};
 
+use configsync_core::timing::parse_duration;
 use configsync_crds::{ConfigSyncSpec, WorkloadKind};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, LabelSelector, Time};
 use kube::core::{ParseExpressionError, Selector, SelectorExt};
 
-use crate::annotations::{Debounce, Invalid, parse_duration};
+use crate::annotations::{Debounce, Invalid};
 use crate::refs::{ConsumedKeys, SourceId, SourceRef, merge_refs};
 use crate::workload::WorkloadRef;
 
@@ -152,31 +153,20 @@ pub fn debounce(spec: &ConfigSyncSpec) -> Result<Option<Debounce>, Error> {
     let Some(d) = &spec.debounce else {
         return Ok(None);
     };
-    let min = parse_duration(&d.min).map_err(|invalid| Error::ParseDuration {
-        field: "debounce.min",
-        invalid,
-    })?;
-    let max = match &d.max {
-        None => None,
-        Some(max_text) => {
-            let max = parse_duration(max_text).map_err(|invalid| Error::ParseDuration {
-                field: "debounce.max",
-                invalid,
-            })?;
-            if max < min {
-                let invalid = Invalid::MaxBelowMin {
-                    min: d.min.clone(),
-                    max: max_text.clone(),
-                };
-                return Err(Error::ParseDuration {
-                    field: "debounce",
-                    invalid,
-                });
-            }
-            Some(max)
+    let invalid_in = |field| {
+        move |timing| Error::ParseDuration {
+            field,
+            invalid: Invalid::from(timing),
         }
     };
-    Ok(Some(Debounce::new(min, max)))
+    // Each part on its own first, so the error names the field that is malformed.
+    parse_duration(&d.min).map_err(invalid_in("debounce.min"))?;
+    if let Some(max) = &d.max {
+        parse_duration(max).map_err(invalid_in("debounce.max"))?;
+    }
+    Debounce::from_parts(&d.min, d.max.as_deref())
+        .map(Some)
+        .map_err(invalid_in("debounce"))
 }
 
 /// One ConfigSync's claim on its targets.

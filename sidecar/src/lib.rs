@@ -28,9 +28,14 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+// The CLI names this crate's items by their public paths, as it did when it lived in the configsync package.
+extern crate self as configsync_sidecar;
+
 pub mod api;
 pub mod atomic;
 pub mod cache;
+#[allow(missing_docs)] // the CLI's docs are its --help
+pub mod cli;
 pub mod compat;
 pub mod health;
 pub mod metrics;
@@ -38,7 +43,8 @@ pub mod mounted;
 pub mod reload;
 pub mod render;
 pub mod runner;
-pub mod signal;
+/// Signal names: the shared vocabulary of [`configsync_core`], re-exported where it used to live.
+pub use configsync_core::signal;
 pub mod source;
 pub mod supervise;
 pub mod sync;

@@ -1,81 +1,14 @@
-//! Time policy, kept pure: durations as users write them, the `--wait min[,max]` quiet period and `--splay`.
+//! Time policy, kept pure: the `--wait min[,max]` quiet period applied ([`Debounce`]) and `--splay`. Durations and
+//! the `min[,max]` grammar itself are [`configsync_core::timing`]'s, re-exported here.
 //!
 //! The quiet period works like consul-template's `wait`: each change restarts a `min` timer, but the batch fires at
 //! the latest `max` after its first change, so a source that never stops changing still gets published.
 //! [`Debounce`] takes the current time as an argument, so tests drive it with explicit instants.
-use std::str::FromStr;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-/// A duration string could not be parsed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum TimingError {
-    /// Not a duration like `5s`, `250ms`, `1m 30s`.
-    #[error("invalid duration {input:?}: expected something like 5s, 250ms or 1m30s")]
-    Duration {
-        /// What the user wrote.
-        input: String,
-    },
-    /// `--wait min,max` with max < min.
-    #[error("invalid wait {input:?}: max must not be shorter than min")]
-    WaitOrder {
-        /// What the user wrote.
-        input: String,
-    },
-}
-
-/// Parse `5s`, `250ms`, `1m30s`, `2h` (jiff's friendly format; negative durations refused).
-///
-/// # Errors
-/// [`TimingError::Duration`] naming the input.
-pub fn parse_duration(input: &str) -> Result<Duration, TimingError> {
-    let error = || TimingError::Duration {
-        input: input.to_string(),
-    };
-    let signed: jiff::SignedDuration = input.trim().parse().map_err(|_| error())?;
-    Duration::try_from(signed).map_err(|_| error())
-}
-
-/// The quiet period: `min` after the last change, at most `max` after the first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Wait {
-    /// Quiet time required after the last change.
-    pub min: Duration,
-    /// Longest delay after the first change of a batch.
-    pub max: Duration,
-}
-
-impl Default for Wait {
-    /// 1s quiet, 4s at most: long enough to batch a kubelet update of several keys.
-    fn default() -> Self {
-        Self {
-            min: Duration::from_secs(1),
-            max: Duration::from_secs(4),
-        }
-    }
-}
-
-impl FromStr for Wait {
-    type Err = TimingError;
-
-    /// `min` or `min,max`; `max` defaults to 4×`min` (consul-template).
-    fn from_str(input: &str) -> Result<Self, Self::Err> {
-        let (min, max) = match input.split_once(',') {
-            Some((min, max)) => (parse_duration(min)?, parse_duration(max)?),
-            None => {
-                let min = parse_duration(input)?;
-                (min, min.saturating_mul(4))
-            }
-        };
-        if max < min {
-            return Err(TimingError::WaitOrder {
-                input: input.to_string(),
-            });
-        }
-        Ok(Self { min, max })
-    }
-}
+pub use configsync_core::timing::{TimingError, Wait, parse_duration};
 
 /// Debounce state: when the pending batch, if any, is due.
 #[derive(Debug, Clone)]
@@ -133,45 +66,6 @@ mod tests {
     use super::*;
 
     const MS: Duration = Duration::from_millis(1);
-
-    #[test]
-    fn parses_durations_and_waits() {
-        assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
-        assert_eq!(parse_duration("250ms"), Ok(250 * MS));
-        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
-        assert_eq!(
-            parse_duration("soon"),
-            Err(TimingError::Duration {
-                input: "soon".into()
-            })
-        );
-        assert_eq!(
-            parse_duration("-5s"),
-            Err(TimingError::Duration {
-                input: "-5s".into()
-            })
-        );
-        assert_eq!(
-            "2s".parse(),
-            Ok(Wait {
-                min: Duration::from_secs(2),
-                max: Duration::from_secs(8)
-            })
-        );
-        assert_eq!(
-            "1s,3s".parse(),
-            Ok(Wait {
-                min: Duration::from_secs(1),
-                max: Duration::from_secs(3)
-            })
-        );
-        assert_eq!(
-            "3s,1s".parse::<Wait>(),
-            Err(TimingError::WaitOrder {
-                input: "3s,1s".into()
-            })
-        );
-    }
 
     #[test]
     fn debounce_waits_for_quiet_but_not_past_max() {

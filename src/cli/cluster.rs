@@ -61,18 +61,8 @@ impl ClusterArgs {
         let kubeconfig = std::path::absolute(&kubeconfig).unwrap_or(kubeconfig);
         println!("configsync cluster listening on http://{addr}");
         println!("export KUBECONFIG={}", kubeconfig.display());
-        wait_for_shutdown().await?;
+        configsync::shutdown::wait_for_shutdown().await?;
         println!("configsync cluster stopped");
         Ok(())
     }
-}
-
-/// Wait for Ctrl-C or SIGTERM.
-pub(crate) async fn wait_for_shutdown() -> anyhow::Result<()> {
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    tokio::select! {
-        interrupted = tokio::signal::ctrl_c() => interrupted?,
-        _ = terminate.recv() => {}
-    }
-    Ok(())
 }

@@ -21,6 +21,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context as _;
+use configsync::shutdown::wait_for_shutdown;
+use configsync_core::timing::parse_duration;
 use tokio::time::Instant;
 
 mod api;
@@ -96,13 +98,6 @@ struct DemoOptions {
     /// Embedded server: how long simulated pods take to become Ready.
     #[arg(long, default_value = "500ms", value_parser = parse_duration, env = "CONFIGSYNC_DEMO_POD_READY_DELAY")]
     pod_ready_delay: Duration,
-}
-
-/// A duration like `2s`, `500ms` or `1m`.
-fn parse_duration(input: &str) -> Result<Duration, String> {
-    let invalid = || format!("invalid duration {input:?}: expected e.g. 2s, 500ms or 1m");
-    let signed: jiff::SignedDuration = input.parse().map_err(|_| invalid())?;
-    Duration::try_from(signed).map_err(|_| invalid())
 }
 
 impl DemoArgs {
@@ -246,17 +241,6 @@ fn remove_kubeconfig(path: Option<&Path>) {
     }
 }
 
-/// Wait for Ctrl-C or SIGTERM; returns which one arrived.
-async fn wait_for_shutdown() -> anyhow::Result<&'static str> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut terminate = signal(SignalKind::terminate())?;
-    let mut interrupt = signal(SignalKind::interrupt())?;
-    Ok(tokio::select! {
-        _ = interrupt.recv() => "Ctrl-C",
-        _ = terminate.recv() => "SIGTERM",
-    })
-}
-
 /// A copy of `kubeconfig` in `temp` whose current context is `context`, for the demo and every child it starts.
 fn pin_context(kubeconfig: &Path, context: &str, temp: &Path) -> anyhow::Result<PathBuf> {
     let text = std::fs::read_to_string(kubeconfig)
@@ -305,14 +289,5 @@ mod tests {
             error.to_string().contains("\"c\" is not a context"),
             "{error}"
         );
-    }
-
-    #[test]
-    fn durations_parse_in_friendly_form() {
-        assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
-        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
-        assert!(parse_duration("-1s").is_err());
-        assert!(parse_duration("soon").is_err());
     }
 }

@@ -1,6 +1,5 @@
 //! `configsync operator`: the rollout operator, with health and metrics endpoints and optional leader
 //! election. Every flag can also be set through its `CONFIGSYNC_…` environment variable.
-use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
 use std::sync::Arc;
@@ -8,21 +7,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
-use configsync_operator::annotations::{Debounce, parse_debounce, parse_duration};
+use configsync_core::log::LogOptions;
+use configsync_core::timing::parse_duration;
+use configsync_operator::annotations::Debounce;
 use configsync_operator::controller::health::{self, HealthState};
 use configsync_operator::controller::leader::{self, LeaseConfig};
 use configsync_operator::controller::{self, Config, Metrics};
 use configsync_operator::server_version;
 use configsync_operator::webhook::{self, autocert};
-
-/// Log line format.
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
-pub enum LogFormat {
-    /// Human-readable lines.
-    Plain,
-    /// One JSON object per line.
-    Json,
-}
 
 /// Which sidecar the webhook injects.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -126,17 +118,8 @@ pub struct OperatorArgs {
     /// Address for /healthz, /readyz and /metrics.
     #[arg(long, default_value = "0.0.0.0:8080", env = "CONFIGSYNC_METRICS_ADDR")]
     pub metrics_addr: SocketAddr,
-    /// Log format.
-    #[arg(
-        long,
-        value_enum,
-        default_value = "plain",
-        env = "CONFIGSYNC_LOG_FORMAT"
-    )]
-    pub log_format: LogFormat,
-    /// Log filter (tracing-subscriber EnvFilter syntax), e.g. `info` or `configsync_operator=debug`.
-    #[arg(long, default_value = "info", env = "CONFIGSYNC_LOG_LEVEL")]
-    pub log_level: String,
+    #[command(flatten)]
+    pub log: LogOptions,
     /// Serve the sidecar injection webhook (AdmissionReview v1 over HTTPS) on this address.
     /// Needs `--webhook-cert` and `--webhook-key`, or `--webhook-cert-auto`.
     #[arg(long, env = "CONFIGSYNC_WEBHOOK_ADDR")]
@@ -219,7 +202,8 @@ fn scope_namespaces(
 }
 
 pub(crate) fn parse_debounce_flag(text: &str) -> Result<Debounce, String> {
-    parse_debounce(text).map_err(|invalid| invalid.to_string())
+    text.parse::<Debounce>()
+        .map_err(|invalid| invalid.to_string())
 }
 
 pub(crate) fn parse_duration_flag(text: &str) -> Result<Duration, String> {
@@ -252,8 +236,7 @@ impl OperatorArgs {
             namespace_selector,
             no_configsync,
             metrics_addr,
-            log_format,
-            log_level,
+            log,
             webhook_addr,
             webhook_cert,
             webhook_key,
@@ -266,7 +249,7 @@ impl OperatorArgs {
             webhook_cert_hosts,
             webhook_cert_validity,
         } = self;
-        init_logging(log_format, &log_level)?;
+        log.init()?;
         let identity = identity
             .or_else(|| std::env::var("HOSTNAME").ok())
             .unwrap_or_else(|| format!("configsync-{}", std::process::id()));
@@ -371,9 +354,9 @@ impl OperatorArgs {
         });
         tokio::select! {
             result = lead_and_run(client, config, metrics, ready, lease) => result,
-            result = super::cluster::wait_for_shutdown() => {
+            result = configsync::shutdown::wait_for_shutdown() => {
                 tracing::info!("shutting down");
-                result
+                Ok(result.map(drop)?)
             }
         }
     }
@@ -471,20 +454,6 @@ async fn lead_and_run(
         result = controller::run_as_leader(client, config, metrics, ready, freshness) => Ok(result?),
         () = leadership.lost() => anyhow::bail!("lost the leader Lease; exiting so a standby can take over"),
     }
-}
-
-fn init_logging(format: LogFormat, level: &str) -> anyhow::Result<()> {
-    let filter = tracing_subscriber::EnvFilter::try_new(level)
-        .with_context(|| format!("invalid --log-level {level:?}"))?;
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr);
-    let _ = match format {
-        LogFormat::Plain => builder.try_init(),
-        LogFormat::Json => builder.json().try_init(),
-    };
-    Ok(())
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //!
 //! Placeholders in paths and bodies: `{ns}` the case's namespace; `{rv@N}`, `{uid@N}`, `{continue@N}` the
 //! `metadata.resourceVersion`, `metadata.uid` and `metadata.continue` of step N's answer on the same backend.
-//! A case's `approx` lists the known approximations (`cluster/src/lib.rs`): JSON pointers into one step's
+//! A case's `approx` lists the known approximations (`platform/cluster/src/lib.rs`): JSON pointers into one step's
 //! answer (`#code` for the status code) blanked on both sides, each with its reason; everything else is compared
 //! strictly. `volatile` pointers are blanked because a controller races the request on both backends
 //! (`@N/pointer`: in step N only).
@@ -152,7 +152,7 @@ fn approx(step: usize, pointers: &'static [&'static str], reason: &'static str) 
     }
 }
 
-/// The known approximations of the embedded server (`cluster/src/lib.rs`, `# Approximations`), by case.
+/// The known approximations of the embedded server (`platform/cluster/src/lib.rs`, `# Approximations`), by case.
 fn approximations() -> Vec<(&'static str, Approx)> {
     let unknown_fields = "unknown fields of built-in kinds are stored rather than pruned, and fieldValidation is not enforced: the embedded server has no Go structs for built-in kinds";
     let foreground = "propagationPolicy=Foreground acts as Background for kinds without owned dependents (ConfigMaps), so the object is removed at once instead of waiting on the foregroundDeletion finalizer";

@@ -11,7 +11,7 @@ use std::process::{Command, Output, Stdio};
 struct Kubectl {
     args: Vec<String>,
     stdin: Option<String>,
-    /// A known approximation (`cluster/src/lib.rs`) that makes stderr differ, with its reason.
+    /// A known approximation (`platform/cluster/src/lib.rs`) that makes stderr differ, with its reason.
     stderr_approx: Option<&'static str>,
 }
 

@@ -386,7 +386,7 @@ impl Cluster {
         }
     }
 
-    /// Replace the embedded cluster's fault settings (`cluster/src/faults.rs`), e.g. `{"error500Share":1.0}`;
+    /// Replace the embedded cluster's fault settings (`platform/cluster/src/faults.rs`), e.g. `{"error500Share":1.0}`;
     /// `{}` turns every fault off.
     pub fn set_faults(&self, settings: &str) {
         http_send(

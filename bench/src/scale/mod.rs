@@ -90,7 +90,7 @@ pub struct Params {
 
 /// A Go-style duration (`20ms`, `1s`), read as the operator reads its flags.
 pub fn parse_latency(text: &str) -> Result<std::time::Duration, String> {
-    configsync_operator::annotations::parse_duration(text).map_err(|invalid| invalid.to_string())
+    configsync_core::timing::parse_duration(text).map_err(|invalid| invalid.to_string())
 }
 
 /// `10KiB` → 10240; plain numbers are bytes.

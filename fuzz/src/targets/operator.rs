@@ -1,7 +1,8 @@
-//! The operator's annotation parser: one `key=value` annotation per line.
+//! The operator's annotation parser (and the shared `min[,max]` grammar): one `key=value` annotation per line.
 use std::collections::BTreeMap;
 
-use configsync_operator::annotations::{Error, is_ignored_source, parse_debounce, parse_policy};
+use configsync_core::Wait;
+use configsync_operator::annotations::{Error, is_ignored_source, parse_policy};
 
 /// Longest value an error quotes, in characters, plus the ellipsis.
 const QUOTED_MAX_CHARS: usize = 64 + 1;
@@ -28,6 +29,6 @@ pub fn annotations(data: &[u8]) {
     }
     let _ = is_ignored_source(&annotations);
     for value in annotations.values() {
-        let _ = parse_debounce(value);
+        let _ = value.parse::<Wait>();
     }
 }

@@ -26,10 +26,9 @@
 //!   render-once init container, then a regular container).
 use std::collections::{BTreeMap, BTreeSet};
 
-use configsync_sidecar::signal::{Signal, SignalParseError};
-use configsync_sidecar::timing::Wait;
-
-use crate::annotations::parse_debounce;
+use configsync_core::names::is_dns_subdomain;
+use configsync_core::signal::{Signal, SignalParseError};
+use configsync_core::timing::Wait;
 
 /// Pod annotation: `"true"` opts in, `"false"` opts out.
 pub const INJECT: &str = configsync_crds::annotations::INJECT;
@@ -220,7 +219,7 @@ impl<'a> Parser<'a> {
             .filter(|n| !n.is_empty())
             .map(str::to_owned)
             .collect();
-        if let Some(bad) = names.iter().find(|n| !is_dns_name(n)) {
+        if let Some(bad) = names.iter().find(|n| !is_dns_subdomain(n)) {
             let bad = bad.clone();
             self.bad(key, value, format!("{bad:?} is not a valid name"));
         }
@@ -300,9 +299,7 @@ impl<'a> Parser<'a> {
 
     fn wait(&mut self) -> Option<String> {
         let value = self.get(WAIT)?;
-        if let Err(invalid) = parse_debounce(value) {
-            self.bad(WAIT, value, invalid);
-        } else if let Err(invalid) = value.parse::<Wait>() {
+        if let Err(invalid) = value.parse::<Wait>() {
             self.bad(WAIT, value, invalid);
         }
         Some(value.to_owned())
@@ -402,15 +399,4 @@ fn is_quantity(value: &str) -> bool {
         .map(|exp| exp.strip_prefix(['+', '-']).unwrap_or(exp))
         .is_some_and(|exp| !exp.is_empty() && exp.chars().all(|c| c.is_ascii_digit()));
     number_ok && suffix_ok
-}
-
-/// A DNS-1123 subdomain (object and container names are at least this strict).
-fn is_dns_name(name: &str) -> bool {
-    let edge_ok = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
-    name.len() <= 253
-        && edge_ok(name.chars().next())
-        && edge_ok(name.chars().last())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
 }

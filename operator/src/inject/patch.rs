@@ -1,6 +1,7 @@
 //! The JSON patch: containers, volumes, mounts, env and annotations, parents first, keys as escaped tokens.
 use std::collections::BTreeMap;
 
+use configsync_core::env;
 use json_patch::jsonptr::PointerBuf;
 use json_patch::{AddOperation, Patch, PatchOperation, RemoveOperation};
 use k8s_openapi::api::core::v1::{
@@ -288,40 +289,40 @@ fn sidecar_env(spec: &InjectSpec, mode: Mode) -> Vec<EnvVar> {
     };
     let mut env = Vec::new();
     if !spec.configmaps.is_empty() {
-        env.push(env_var("CONFIGSYNC_CONFIGMAP", join(&spec.configmaps)));
+        env.push(env_var(env::CONFIGMAP, join(&spec.configmaps)));
     }
     if !spec.secrets.is_empty() {
-        env.push(env_var("CONFIGSYNC_SECRET", join(&spec.secrets)));
+        env.push(env_var(env::SECRET, join(&spec.secrets)));
     }
     if !spec.optional.is_empty() {
         env.push(env_var("CONFIGSYNC_OPTIONAL", join(&spec.optional)));
     }
     if let Some(selector) = &spec.selector {
-        env.push(env_var("CONFIGSYNC_SELECTOR", selector.as_str()));
+        env.push(env_var(env::SELECTOR, selector.as_str()));
     }
-    env.push(env_var("CONFIGSYNC_DIR", spec.mount_path.as_str()));
+    env.push(env_var(env::DIR, spec.mount_path.as_str()));
     match mode {
-        Mode::Init => env.push(env_var("CONFIGSYNC_ONCE", "true")),
+        Mode::Init => env.push(env_var(env::ONCE, "true")),
         Mode::Sidecar => {
             let addr = format!("0.0.0.0:{HEALTH_PORT}");
-            env.push(env_var("CONFIGSYNC_HEALTH_ADDR", addr));
+            env.push(env_var(env::HEALTH_ADDR, addr));
         }
         Mode::Exec => {}
     }
     if let Some(wait) = &spec.wait {
-        env.push(env_var("CONFIGSYNC_WAIT", wait.as_str()));
+        env.push(env_var(env::WAIT, wait.as_str()));
     }
     match (&spec.reload, mode) {
         (_, Mode::Init) | (None, _) => {}
         (Some(Reload::Signal { signal, process }), mode) => {
-            env.push(env_var("CONFIGSYNC_SIGNAL", signal.as_str()));
+            env.push(env_var(env::SIGNAL, signal.as_str()));
             if let (Some(process), Mode::Sidecar) = (process, mode) {
-                env.push(env_var("CONFIGSYNC_PROCESS_NAME", process.as_str()));
+                env.push(env_var(env::PROCESS_NAME, process.as_str()));
             }
         }
-        (Some(Reload::Http(url)), _) => env.push(env_var("CONFIGSYNC_HTTP_URL", url.as_str())),
+        (Some(Reload::Http(url)), _) => env.push(env_var(env::HTTP_URL, url.as_str())),
         (Some(Reload::Command(command)), _) => {
-            env.push(env_var("CONFIGSYNC_COMMAND", command.as_str()));
+            env.push(env_var(env::COMMAND, command.as_str()));
         }
     }
     env

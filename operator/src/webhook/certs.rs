@@ -105,18 +105,8 @@ impl DevCerts {
     }
 }
 
-/// Write through a temporary file and a rename, so a reloading server never reads half a file.
+/// Write through a temporary file and a rename ([`configsync_core::atomic`]), so a reloading server never reads
+/// half a file.
 fn write_file(path: &Path, bytes: &[u8], secret: bool) -> std::io::Result<()> {
-    use std::io::Write as _;
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let tmp = path.with_extension("tmp");
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(if secret { 0o600 } else { 0o644 })
-        .open(&tmp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    std::fs::rename(&tmp, path)
+    configsync_core::atomic::write_file(path, bytes, if secret { 0o600 } else { 0o644 })
 }

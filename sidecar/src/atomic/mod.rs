@@ -519,15 +519,7 @@ pub fn write_file_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()>
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     fs::create_dir_all(parent)?;
-    let mut file = tempfile::Builder::new()
-        .prefix(".configsync-")
-        .tempfile_in(parent)?;
-    file.write_all(bytes)?;
-    file.as_file()
-        .set_permissions(fs::Permissions::from_mode(mode))?;
-    file.as_file().sync_all()?;
-    file.persist(path).map_err(|e| e.error)?;
-    sync_dir(parent)
+    configsync_core::atomic::write_file(path, bytes, mode)
 }
 
 fn write_file(path: &Path, entry: &FileEntry, fsync: Fsync) -> io::Result<()> {

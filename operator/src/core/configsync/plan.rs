@@ -356,7 +356,7 @@ fn pause_of(
         .rollout
         .as_ref()
         .and_then(|r| r.pause.as_deref())
-        .and_then(|p| crate::annotations::parse_duration(p).ok())
+        .and_then(|p| configsync_core::timing::parse_duration(p).ok())
         .filter(|p| !p.is_zero());
     let last = old.and_then(|s| s.last_rollout_time.as_ref());
     let remaining = match (pause, last) {

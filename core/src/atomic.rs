@@ -1,9 +1,12 @@
 //! Crash-safe file replacement: write a temp file beside the target, fsync it, rename it over the target, fsync
 //! the directory. A reader sees the old bytes or the new bytes, never a mix; a crash leaves at most a temp file,
 //! which [`is_temp_file`] recognises so listings skip it and cleanups remove it.
+//!
+//! The one atomic file write of the workspace: the envelope store and key ring, the sidecar's env files and the
+//! webhook's certificates all write through [`write_file`].
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write as _};
-use std::os::unix::fs::OpenOptionsExt as _;
+use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 
 use rand::Rng;
@@ -40,6 +43,8 @@ fn write_synced(temp: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
         .create_new(true)
         .mode(mode)
         .open(temp)?;
+    // Exactly `mode`, whatever the umask took from it at creation.
+    file.set_permissions(fs::Permissions::from_mode(mode))?;
     file.write_all(bytes)?;
     file.sync_all()
 }
@@ -65,7 +70,6 @@ fn parent_dir(path: &Path) -> &Path {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::PermissionsExt as _;
 
     #[test]
     fn replaces_contents_and_leaves_no_temp_file() {

@@ -12,6 +12,8 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Parser as _;
+use configsync_core::env;
+use configsync_core::log::LogOptions;
 use configsync_envelope::KeyRing;
 use configsync_sidecar::api::{ApiSource, Kinds, Refresh, Selection, selections};
 use configsync_sidecar::atomic::Fsync;
@@ -29,6 +31,8 @@ use configsync_sidecar::supervise::{ExecPolicy, forward_os_signals};
 use configsync_sidecar::sync::{CacheConfig, SyncConfig};
 use configsync_sidecar::timing::{Wait, parse_duration};
 use configsync_sidecar::watchdog::WatchdogConfig;
+
+pub mod install;
 
 /// Project ConfigMaps and Secrets into files and env atomically, and reload the app on change.
 #[derive(Debug, clap::Args)]
@@ -72,8 +76,9 @@ struct TranslatedOptions {
     options: SidecarOptions,
 }
 
+/// `exec`: the sidecar's options, plus how to stop the app and the app itself.
 #[derive(Debug, clap::Args)]
-struct ExecArgs {
+pub struct ExecArgs {
     #[command(flatten)]
     options: SidecarOptions,
     /// Signal that stops the app for a restart when its env changes.
@@ -88,12 +93,15 @@ struct ExecArgs {
     command: Vec<String>,
 }
 
+/// The sidecar's options: sources, cache, projection, reload, health and logs.
 #[derive(Debug, clap::Args)]
-struct SidecarOptions {
+pub struct SidecarOptions {
+    #[command(flatten)]
+    log: LogOptions,
     /// ConfigMap to watch through the API (repeatable).
     #[arg(
         long = "configmap",
-        env = "CONFIGSYNC_CONFIGMAP",
+        env = env::CONFIGMAP,
         value_delimiter = ',',
         help_heading = "Sources"
     )]
@@ -101,7 +109,7 @@ struct SidecarOptions {
     /// Secret to watch through the API (repeatable).
     #[arg(
         long = "secret",
-        env = "CONFIGSYNC_SECRET",
+        env = env::SECRET,
         value_delimiter = ',',
         help_heading = "Sources"
     )]
@@ -117,7 +125,7 @@ struct SidecarOptions {
     )]
     optional: Vec<String>,
     /// Watch every ConfigMap and Secret matching this label selector.
-    #[arg(long, env = "CONFIGSYNC_SELECTOR", help_heading = "Sources")]
+    #[arg(long, env = env::SELECTOR, help_heading = "Sources")]
     selector: Option<String>,
     /// Namespace(s) to watch; defaults to the pod's own.
     #[arg(
@@ -172,7 +180,7 @@ struct SidecarOptions {
     cache_timeout: Duration,
 
     /// Output directory for files (kubelet-style atomic `..data` swap).
-    #[arg(long, env = "CONFIGSYNC_DIR", help_heading = "Projection")]
+    #[arg(long, env = env::DIR, help_heading = "Projection")]
     dir: Option<PathBuf>,
     /// fsync what is published into --dir: never (tmpfs or an emptyDir, which a restarted sidecar re-checks
     /// against the API before it is ready) or always (a target that must survive a node crash on its own).
@@ -237,7 +245,7 @@ struct SidecarOptions {
     /// Signal every process with this name (needs shareProcessNamespace).
     #[arg(
         long,
-        env = "CONFIGSYNC_PROCESS_NAME",
+        env = env::PROCESS_NAME,
         group = "reload",
         help_heading = "Reload"
     )]
@@ -246,14 +254,14 @@ struct SidecarOptions {
     #[arg(
         long,
         default_value = "HUP",
-        env = "CONFIGSYNC_SIGNAL",
+        env = env::SIGNAL,
         help_heading = "Reload"
     )]
     signal: Signal,
     /// Send an HTTP request to this http:// URL.
     #[arg(
         long,
-        env = "CONFIGSYNC_HTTP_URL",
+        env = env::HTTP_URL,
         group = "reload",
         help_heading = "Reload"
     )]
@@ -278,7 +286,7 @@ struct SidecarOptions {
     #[arg(long, default_value = "10s", value_parser = parse_duration, env = "CONFIGSYNC_RELOAD_TIMEOUT", help_heading = "Reload")]
     reload_timeout: Duration,
     /// Run this command through `sh -c` (before the HTTP request when both are given).
-    #[arg(long, env = "CONFIGSYNC_COMMAND", help_heading = "Reload")]
+    #[arg(long, env = env::COMMAND, help_heading = "Reload")]
     command: Option<String>,
     /// Attempts per notice before giving up on a batch.
     #[arg(
@@ -292,7 +300,7 @@ struct SidecarOptions {
     #[arg(
         long,
         default_value = "1s",
-        env = "CONFIGSYNC_WAIT",
+        env = env::WAIT,
         help_heading = "Reload"
     )]
     wait: Wait,
@@ -304,11 +312,11 @@ struct SidecarOptions {
     notify_on_start: bool,
 
     /// Render once and exit (init container).
-    #[arg(long, env = "CONFIGSYNC_ONCE")]
+    #[arg(long, env = env::ONCE)]
     once: bool,
     /// Serve /readyz (ready after the first complete publish), /healthz (live: sources report; /livez is the
     /// same) and /metrics here ("off" to disable).
-    #[arg(long, default_value = "0.0.0.0:9533", env = "CONFIGSYNC_HEALTH_ADDR")]
+    #[arg(long, default_value = "0.0.0.0:9533", env = env::HEALTH_ADDR)]
     health_addr: HealthAddr,
 
     // Sources and reload options of issue 20 (all namespaces, kinds, polling, k8s-sidecar file names, HTTPS,
@@ -484,17 +492,18 @@ fn parse_mode(input: &str) -> Result<u32, String> {
         .ok_or_else(|| format!("invalid file mode {input:?}: expected octal like 0644"))
 }
 
+/// The sidecar's runtime, for both binaries: one thread. The sidecar waits on a few watches and writes files
+/// (through tokio's blocking pool), so worker threads would only add stacks, per-thread malloc arenas and
+/// cross-thread wake-ups on the event → swap path.
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+}
+
 impl SidecarArgs {
+    /// Run in the chosen mode (beside the app, or `exec` as its entrypoint).
     pub async fn run(self) -> anyhow::Result<()> {
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(
-                tracing_subscriber::EnvFilter::try_from_env("CONFIGSYNC_LOG")
-                    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-            )
-            .with_writer(std::io::stderr)
-            // Plain text into log files and pipes; colours only on a terminal.
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-            .try_init();
         match self {
             Self {
                 mode: Some(SidecarMode::Exec(exec)),
@@ -513,7 +522,9 @@ impl SidecarArgs {
 }
 
 impl ExecArgs {
-    async fn run(self) -> anyhow::Result<()> {
+    /// Run the app as a child and keep its files and env current.
+    pub async fn run(self) -> anyhow::Result<()> {
+        self.options.log.init()?;
         let Self {
             options,
             stop_signal,
@@ -549,7 +560,9 @@ impl CompatArgs {
 }
 
 impl SidecarOptions {
-    async fn run(self) -> anyhow::Result<()> {
+    /// Keep the files and env current beside the app, and tell it of changes.
+    pub async fn run(self) -> anyhow::Result<()> {
+        self.log.init()?;
         let reloader = self.reloader()?;
         let policy = NotifyPolicy {
             notify_on_start: self.notify_on_start,
@@ -903,5 +916,23 @@ mod tests {
             prometheus.reloader().expect("valid").map(|r| r.method()),
             Some("http")
         );
+    }
+
+    /// The injection webhook writes `configsync_core::env` names into injected containers: each must be a flag's.
+    #[test]
+    fn reads_every_variable_the_injector_writes() {
+        use clap::Args as _;
+        let command = SidecarArgs::augment_args(clap::Command::new("sidecar"));
+        let read: BTreeSet<String> = command
+            .get_arguments()
+            .filter_map(|arg| arg.get_env())
+            .map(|name| name.to_string_lossy().into_owned())
+            .collect();
+        for name in env::INJECTED
+            .iter()
+            .chain([&env::LOG_FORMAT, &env::LOG_LEVEL])
+        {
+            assert!(read.contains(*name), "{name} is read by no flag: {read:?}");
+        }
     }
 }
