@@ -65,6 +65,10 @@ fn dry_run_reports_one_would_roll_out_and_writes_nothing() {
         .expect("metrics address");
     let manifest = cluster.file("app.yaml", MANIFEST);
     cluster.ok(&["apply", "-f", path_str(&manifest)]);
+    // The first sight is adopted (after `--settle`): a change made before that would be adopted, not reported.
+    wait_until("the workload adopted", || {
+        operator.logged("dry run: would record config")
+    });
     cluster.merge_patch("configmap", "app", r#"{"data":{"greeting":"bonjour"}}"#);
     wait_until("a WouldRollOut Event", || {
         !would_roll_out(&cluster).is_empty()

@@ -317,10 +317,16 @@ impl Core {
             .take()
             .map(|p| p.changes)
             .unwrap_or_default();
-        if let Decision::Roll { hash } = &plan.decision {
-            tracing::info!(%workload, hash = %hash, "dry run: would roll out new config");
-            self.metrics.would_roll_out(workload.kind.as_str());
-            self.publish(workload, would_roll_out_event(hash, &changes));
+        match &plan.decision {
+            Decision::Roll { hash } => {
+                tracing::info!(%workload, hash = %hash, "dry run: would roll out new config");
+                self.metrics.would_roll_out(workload.kind.as_str());
+                self.publish(workload, would_roll_out_event(hash, &changes));
+            }
+            Decision::Adopt { hash } | Decision::Record { hash } => {
+                tracing::info!(%workload, hash = %hash, "dry run: would record config");
+            }
+            _ => {}
         }
     }
 
