@@ -129,6 +129,18 @@ async fn main() -> anyhow::Result<()> {
                     (endpoint, Some(cluster))
                 }
             };
+            // The operator's own reaction: without `--settle 0s` every change would first wait out the
+            // settle window (default 2 s) that lets a deploy's two writes give one rollout.
+            if scale::process::operator_has_flag(&configsync, "--settle")
+                && !params
+                    .operator_args
+                    .iter()
+                    .any(|a| a.starts_with("--settle"))
+            {
+                params
+                    .operator_args
+                    .extend(["--settle".to_owned(), "0s".to_owned()]);
+            }
             let report = scale::run(&params, &endpoint, Some(&configsync)).await?;
             let json = scale::json(&params, &report);
             emit(&scale::tables(&params, &report), args.json.then_some(&json));

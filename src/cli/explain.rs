@@ -261,7 +261,18 @@ pub(crate) async fn list_workloads(
     namespace: Option<&str>,
     auto_all: bool,
 ) -> anyhow::Result<Vec<Fetched>> {
-    per_kind!(kind, list_kind(client, namespace, auto_all))
+    let listed = per_kind!(kind, list_kind(client, namespace, auto_all));
+    match listed {
+        // A kind of a CRD that is not installed (Argo Rollouts) has no workloads.
+        Err(error) if kind.needs_crd() && is_not_found(&error) => Ok(Vec::new()),
+        listed => listed,
+    }
+}
+
+fn is_not_found(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        matches!(cause.downcast_ref::<kube::Error>(), Some(kube::Error::Api(status)) if status.code == 404)
+    })
 }
 
 async fn list_kind<K, V>(

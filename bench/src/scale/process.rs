@@ -146,6 +146,14 @@ pub fn operator_available(configsync: &Path) -> Result<(), String> {
     }
 }
 
+/// Whether this build's `configsync operator` takes `flag` (an older commit's may not, e.g. `--settle`).
+pub fn operator_has_flag(configsync: &Path, flag: &str) -> bool {
+    Command::new(configsync)
+        .args(["operator", "--help"])
+        .output()
+        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).contains(flag))
+}
+
 /// Start `configsync operator --metrics-addr <health> <args>` against `kubeconfig`, with the environment
 /// `deploy/operator.yaml` sets (`MALLOC_ENV`); its stderr is appended to `log` when given, dropped otherwise.
 pub fn start_operator(

@@ -551,6 +551,8 @@ impl CompatArgs {
         let options = TranslatedOptions::try_parse_from(&translation.args)
             .with_context(|| format!("{} mode: the translated flags are invalid", self.mode))?
             .options;
+        // Before the first line, so the translation's warnings are not lost (`run` keeps this subscriber).
+        options.log.init()?;
         tracing::info!(mode = %self.mode, "running as a drop-in replacement");
         for warning in &translation.warnings {
             tracing::warn!(mode = %self.mode, warning);
