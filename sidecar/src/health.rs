@@ -1,5 +1,5 @@
-//! Health state and the tiny HTTP server for `/readyz`, `/healthz` and `/metrics`, with the operator's endpoint
-//! names and meanings (`operator/src/controller/health.rs`).
+//! Health state and what `/readyz`, `/healthz` and `/livez` answer, served with `/metrics` by the shared
+//! [`configsync_core::health`] server (the operator's too, with the same endpoint names and meanings).
 //!
 //! * `/readyz` (readiness and startup): 503 until the first complete publish — every source reported, the files
 //!   swapped in under `..data` and the env files written (from the live API, or from the cache when the API stays
@@ -11,17 +11,12 @@
 //!   also before the first publish (a slow first list is not a dead process). `/livez` is the same, kept for
 //!   existing probes.
 //! * `/metrics`: the prometheus-client registry in text format.
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::Bytes;
-use http::{Request, Response, StatusCode};
-use http_body_util::Full;
-use hyper::body::Incoming;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use configsync_core::health::Probes;
+use http::StatusCode;
 use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 use tokio::time::Instant;
@@ -127,28 +122,7 @@ impl Health {
 
 /// Serve the probes and metrics on `listener` until the task is dropped.
 pub async fn serve(listener: TcpListener, health: Health, registry: Arc<Registry>) {
-    loop {
-        let (stream, peer) = match listener.accept().await {
-            Ok(accepted) => accepted,
-            Err(error) => {
-                tracing::warn!(%error, "health server accept failed");
-                continue;
-            }
-        };
-        let (health, registry) = (health.clone(), Arc::clone(&registry));
-        let service = service_fn(move |request: Request<Incoming>| {
-            let response = respond(request.uri().path(), &health, &registry);
-            async move { Ok::<_, Infallible>(response) }
-        });
-        tokio::spawn(async move {
-            if let Err(error) = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await
-            {
-                tracing::debug!(%error, %peer, "health connection ended");
-            }
-        });
-    }
+    configsync_core::health::serve(listener, health, registry).await;
 }
 
 /// Bind `addr` and serve in a background task; returns the bound address.
@@ -160,36 +134,24 @@ pub async fn spawn_server(
     health: Health,
     registry: Arc<Registry>,
 ) -> std::io::Result<SocketAddr> {
-    let listener = TcpListener::bind(addr).await?;
-    let bound = listener.local_addr()?;
-    tokio::spawn(serve(listener, health, registry));
-    Ok(bound)
+    configsync_core::health::spawn(addr, health, registry).await
 }
 
-fn respond(path: &str, health: &Health, registry: &Registry) -> Response<Full<Bytes>> {
-    let status = health.status();
-    let (code, body) = match path {
-        "/readyz" if !status.synced => (StatusCode::SERVICE_UNAVAILABLE, not_ready_reason(health)),
-        "/healthz" | "/livez" if !status.live => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "a source is stale\n".into(),
-        ),
-        "/readyz" | "/healthz" | "/livez" => (StatusCode::OK, "ok\n".into()),
-        "/metrics" => {
-            let mut text = String::new();
-            match prometheus_client::encoding::text::encode(&mut text, registry) {
-                Ok(()) => (StatusCode::OK, text),
-                Err(_) => (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "metrics encoding failed\n".into(),
-                ),
+impl Probes for Health {
+    fn probe(&self, path: &str) -> Option<(StatusCode, String)> {
+        let status = self.status();
+        match path {
+            "/readyz" if !status.synced => {
+                Some((StatusCode::SERVICE_UNAVAILABLE, not_ready_reason(self)))
             }
+            "/healthz" | "/livez" if !status.live => Some((
+                StatusCode::SERVICE_UNAVAILABLE,
+                "a source is stale\n".into(),
+            )),
+            "/readyz" | "/healthz" | "/livez" => Some((StatusCode::OK, "ok\n".into())),
+            _ => None,
         }
-        _ => (StatusCode::NOT_FOUND, "not found\n".into()),
-    };
-    let mut response = Response::new(Full::new(Bytes::from(body)));
-    *response.status_mut() = code;
-    response
+    }
 }
 
 /// Why `/readyz` is 503 before the first publish.
@@ -276,7 +238,9 @@ mod tests {
     fn probes_answer_by_state() {
         let health = Health::new(1, Duration::from_secs(3600));
         let registry = Registry::default();
-        let code = |path: &str, health: &Health| respond(path, health, &registry).status();
+        let code = |path: &str, health: &Health| {
+            configsync_core::health::answer(path, health, &registry).0
+        };
         assert_eq!(code("/readyz", &health), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(
             code("/healthz", &health),
