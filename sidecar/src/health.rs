@@ -1,5 +1,5 @@
-//! Health state and the tiny HTTP server for `/readyz`, `/healthz` and `/metrics`, with the operator's endpoint
-//! names and meanings (`operator/src/controller/health.rs`).
+//! Health state and what `/readyz`, `/healthz` and `/livez` answer, served with `/metrics` by the shared
+//! [`configsync_core::health`] server (the operator's too, with the same endpoint names and meanings).
 //!
 //! * `/readyz` (readiness and startup): 503 until the first complete publish — every source reported, the files
 //!   swapped in under `..data` and the env files written (from the live API, or from the cache when the API stays
@@ -11,17 +11,12 @@
 //!   also before the first publish (a slow first list is not a dead process). `/livez` is the same, kept for
 //!   existing probes.
 //! * `/metrics`: the prometheus-client registry in text format.
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::Bytes;
-use http::{Request, Response, StatusCode};
-use http_body_util::Full;
-use hyper::body::Incoming;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use configsync_core::health::Probes;
+use http::StatusCode;
 use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 use tokio::time::Instant;
@@ -127,28 +122,7 @@ impl Health {
 
 /// Serve the probes and metrics on `listener` until the task is dropped.
 pub async fn serve(listener: TcpListener, health: Health, registry: Arc<Registry>) {
-    loop {
-        let (stream, peer) = match listener.accept().await {
-            Ok(accepted) => accepted,
-            Err(error) => {
-                tracing::warn!(%error, "health server accept failed");
-                continue;
-            }
-        };
-        let (health, registry) = (health.clone(), Arc::clone(&registry));
-        let service = service_fn(move |request: Request<Incoming>| {
-            let response = respond(request.uri().path(), &health, &registry);
-            async move { Ok::<_, Infallible>(response) }
-        });
-        tokio::spawn(async move {
-            if let Err(error) = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await
-            {
-                tracing::debug!(%error, %peer, "health connection ended");
-            }
-        });
-    }
+    configsync_core::health::serve(listener, health, registry).await;
 }
 
 /// Bind `addr` and serve in a background task; returns the bound address.
@@ -160,36 +134,24 @@ pub async fn spawn_server(
     health: Health,
     registry: Arc<Registry>,
 ) -> std::io::Result<SocketAddr> {
-    let listener = TcpListener::bind(addr).await?;
-    let bound = listener.local_addr()?;
-    tokio::spawn(serve(listener, health, registry));
-    Ok(bound)
+    configsync_core::health::spawn(addr, health, registry).await
 }
 
-fn respond(path: &str, health: &Health, registry: &Registry) -> Response<Full<Bytes>> {
-    let status = health.status();
-    let (code, body) = match path {
-        "/readyz" if !status.synced => (StatusCode::SERVICE_UNAVAILABLE, not_ready_reason(health)),
-        "/healthz" | "/livez" if !status.live => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "a source is stale\n".into(),
-        ),
-        "/readyz" | "/healthz" | "/livez" => (StatusCode::OK, "ok\n".into()),
-        "/metrics" => {
-            let mut text = String::new();
-            match prometheus_client::encoding::text::encode(&mut text, registry) {
-                Ok(()) => (StatusCode::OK, text),
-                Err(_) => (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "metrics encoding failed\n".into(),
-                ),
+impl Probes for Health {
+    fn probe(&self, path: &str) -> Option<(StatusCode, String)> {
+        let status = self.status();
+        match path {
+            "/readyz" if !status.synced => {
+                Some((StatusCode::SERVICE_UNAVAILABLE, not_ready_reason(self)))
             }
+            "/healthz" | "/livez" if !status.live => Some((
+                StatusCode::SERVICE_UNAVAILABLE,
+                "a source is stale\n".into(),
+            )),
+            "/readyz" | "/healthz" | "/livez" => Some((StatusCode::OK, "ok\n".into())),
+            _ => None,
         }
-        _ => (StatusCode::NOT_FOUND, "not found\n".into()),
-    };
-    let mut response = Response::new(Full::new(Bytes::from(body)));
-    *response.status_mut() = code;
-    response
+    }
 }
 
 /// Why `/readyz` is 503 before the first publish.
@@ -208,38 +170,16 @@ fn not_ready_reason(health: &Health) -> String {
 mod tests {
     use super::*;
 
-    async fn get(addr: SocketAddr, path: &str) -> String {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-        let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-        stream.write_all(request.as_bytes()).await.expect("send");
-        let mut response = String::new();
-        stream.read_to_string(&mut response).await.expect("read");
-        response
-    }
-
-    #[tokio::test]
-    async fn server_answers_probes_and_metrics_over_http() {
+    /// The transport is `configsync_core::health`'s (tested there over HTTP); here, what `/metrics` carries.
+    #[test]
+    fn metrics_serves_the_sidecar_registry() {
         let health = Health::new(1, Duration::from_secs(3600));
         let mut registry = Registry::default();
         let metrics = crate::metrics::Metrics::register(&mut registry);
         metrics.sync(true);
-        let addr = spawn_server(
-            "127.0.0.1:0".parse().expect("addr"),
-            health.clone(),
-            Arc::new(registry),
-        )
-        .await;
-        let addr = addr.expect("bind");
-        assert!(get(addr, "/readyz").await.starts_with("HTTP/1.1 503"));
-        assert!(get(addr, "/healthz").await.starts_with("HTTP/1.1 200"));
-        health.synced();
-        assert!(get(addr, "/readyz").await.starts_with("HTTP/1.1 200"));
-        let metrics_text = get(addr, "/metrics").await;
-        assert!(
-            metrics_text.contains("configsync_sidecar_syncs_total 1"),
-            "{metrics_text}"
-        );
+        let (code, text) = configsync_core::health::answer("/metrics", &health, &registry);
+        assert_eq!(code, StatusCode::OK);
+        assert!(text.contains("configsync_sidecar_syncs_total 1"), "{text}");
     }
 
     #[test]
@@ -276,7 +216,9 @@ mod tests {
     fn probes_answer_by_state() {
         let health = Health::new(1, Duration::from_secs(3600));
         let registry = Registry::default();
-        let code = |path: &str, health: &Health| respond(path, health, &registry).status();
+        let code = |path: &str, health: &Health| {
+            configsync_core::health::answer(path, health, &registry).0
+        };
         assert_eq!(code("/readyz", &health), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(
             code("/healthz", &health),

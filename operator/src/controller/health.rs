@@ -1,20 +1,14 @@
-//! `/healthz`, `/readyz` and `/metrics` over plain HTTP (hyper).
+//! `/healthz`, `/readyz` and `/metrics` over plain HTTP, served by the shared [`configsync_core::health`].
 //!
 //! `/healthz` answers while the process serves requests; `/readyz` once every watch has listed and the
 //! catch-up pass has been queued; `/metrics` is the prometheus-client text format.
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use bytes::Bytes;
-use http_body_util::Full;
-use hyper::body::Incoming;
-use hyper::service::service_fn;
-use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use configsync_core::health::Probes;
+use hyper::StatusCode;
 use prometheus_client::registry::Registry;
-use tokio::net::TcpListener;
 
 /// Failures of the health server.
 #[derive(Debug, thiserror::Error)]
@@ -44,54 +38,21 @@ pub struct HealthState {
 /// # Errors
 /// [`Error::BindListener`] when the address cannot be bound.
 pub async fn serve(addr: SocketAddr, state: HealthState) -> Result<SocketAddr, Error> {
-    let listener = TcpListener::bind(addr)
+    let registry = Arc::clone(&state.registry);
+    configsync_core::health::spawn(addr, state, registry)
         .await
-        .map_err(|source| Error::BindListener { addr, source })?;
-    let bound = listener
-        .local_addr()
-        .map_err(|source| Error::BindListener { addr, source })?;
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
-            };
-            let state = state.clone();
-            tokio::spawn(async move {
-                let service = service_fn(move |request| respond(request, state.clone()));
-                let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-                if let Err(error) = builder
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await
-                {
-                    tracing::debug!(%error, "health connection ended");
-                }
-            });
-        }
-    });
-    Ok(bound)
+        .map_err(|source| Error::BindListener { addr, source })
 }
 
-async fn respond(
-    request: Request<Incoming>,
-    state: HealthState,
-) -> Result<Response<Full<Bytes>>, Infallible> {
-    let (status, body) = match request.uri().path() {
-        "/healthz" => (StatusCode::OK, "ok".to_owned()),
-        "/readyz" if state.ready.load(Ordering::Acquire) => (StatusCode::OK, "ok".to_owned()),
-        "/readyz" => (StatusCode::SERVICE_UNAVAILABLE, "not ready".to_owned()),
-        "/metrics" => {
-            let mut text = String::new();
-            match prometheus_client::encoding::text::encode(&mut text, &state.registry) {
-                Ok(()) => (StatusCode::OK, text),
-                Err(_) => (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "encoding failed".to_owned(),
-                ),
+impl Probes for HealthState {
+    fn probe(&self, path: &str) -> Option<(StatusCode, String)> {
+        match path {
+            "/healthz" => Some((StatusCode::OK, "ok".to_owned())),
+            "/readyz" if self.ready.load(Ordering::Acquire) => {
+                Some((StatusCode::OK, "ok".to_owned()))
             }
+            "/readyz" => Some((StatusCode::SERVICE_UNAVAILABLE, "not ready".to_owned())),
+            _ => None,
         }
-        _ => (StatusCode::NOT_FOUND, "not found".to_owned()),
-    };
-    let mut response = Response::new(Full::new(Bytes::from(body)));
-    *response.status_mut() = status;
-    Ok(response)
+    }
 }

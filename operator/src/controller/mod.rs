@@ -34,6 +34,7 @@ pub mod events;
 pub mod executor;
 pub mod health;
 pub mod leader;
+pub mod pump;
 mod shell;
 pub mod sources;
 pub mod workloads;

@@ -15,7 +15,7 @@ use std::time::Instant;
 use configsync_crds::SourceKind;
 use configsync_crds::annotations::IGNORE;
 use configsync_crds::annotations::reloader;
-use futures::{Stream, StreamExt};
+use futures::Stream;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
@@ -85,29 +85,16 @@ pub fn spawn(
     watches
 }
 
-/// Feed one watch into the controller until the controller goes away.
+/// Feed one watch into the controller until the controller goes away (see [`super::pump`]).
 async fn pump<K: Source + Clone + std::fmt::Debug + Send + 'static>(
     id: WatchId,
     stream: impl Stream<Item = Result<Event<K>, watcher::Error>>,
     input_tx: mpsc::Sender<Input>,
 ) {
-    let mut stream = std::pin::pin!(stream);
-    let mut known = Known::new();
-    let mut listed = Known::new();
-    while let Some(event) = stream.next().await {
-        let inputs = match event {
-            Ok(event) => translate(event, &mut known, &mut listed, &id),
-            Err(error) => {
-                tracing::warn!(watch = %id, %error, "source watch failed; retrying");
-                vec![Input::WatchError]
-            }
-        };
-        for input in inputs {
-            if input_tx.send(input).await.is_err() {
-                return;
-            }
-        }
-    }
+    let (mut known, mut listed) = (Known::new(), Known::new());
+    let watch = id.clone();
+    let translate = move |event| translate(event, &mut known, &mut listed, &watch);
+    crate::controller::pump::pump(id, "source", stream, translate, input_tx).await;
 }
 
 fn translate<K: Source>(

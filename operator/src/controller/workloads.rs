@@ -14,7 +14,7 @@
 //! installed) when the operator starts; otherwise one log line says so and that watch counts as listed.
 use std::collections::HashSet;
 
-use futures::{Stream, StreamExt};
+use futures::Stream;
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
 use kube::{Api, Client, Resource};
@@ -140,23 +140,10 @@ async fn pump<W: Watched>(
     auto_all: bool,
     input_tx: mpsc::Sender<Input>,
 ) {
-    let mut stream = std::pin::pin!(stream);
-    let mut known: HashSet<WorkloadRef> = HashSet::new();
-    let mut listed: HashSet<WorkloadRef> = HashSet::new();
-    while let Some(event) = stream.next().await {
-        let inputs = match event {
-            Ok(event) => translate(event, auto_all, &mut known, &mut listed, &id),
-            Err(error) => {
-                tracing::warn!(watch = %id, %error, "workload watch failed; retrying");
-                vec![Input::WatchError]
-            }
-        };
-        for input in inputs {
-            if input_tx.send(input).await.is_err() {
-                return;
-            }
-        }
-    }
+    let (mut known, mut listed) = (HashSet::new(), HashSet::new());
+    let watch = id.clone();
+    let translate = move |event| translate(event, auto_all, &mut known, &mut listed, &watch);
+    crate::controller::pump::pump(id, "workload", stream, translate, input_tx).await;
 }
 
 fn translate<W: Watched>(

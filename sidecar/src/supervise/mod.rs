@@ -92,9 +92,23 @@ pub async fn run_exec(
         for action in machine.handle(input) {
             match action {
                 Action::Spawn(env) => child = Some(spawn(program, args, &env)?),
-                Action::Send(sig) => send(child, sig, policy, &metrics),
-                Action::ArmGrace(generation) => {
-                    grace = Some((generation, Instant::now() + policy.grace))
+                Action::Reload => {
+                    let sent = send(child, policy.reload_signal);
+                    count_reload(&metrics, "signal", sent);
+                }
+                Action::Stop {
+                    signal,
+                    grace: generation,
+                } => {
+                    let sent = send(child, signal);
+                    count_reload(&metrics, "restart", sent);
+                    grace = Some((generation, Instant::now() + policy.grace));
+                }
+                Action::Forward(signal) => {
+                    send(child, signal);
+                }
+                Action::Kill => {
+                    send(child, Signal::KILL);
                 }
                 Action::Exit(code) => return Ok(code),
             }
@@ -126,20 +140,21 @@ fn spawn(program: &str, args: &[String], env: &EnvVars) -> Result<Pid, Supervise
     Ok(Pid::from_raw(pid))
 }
 
-fn send(child: Option<Pid>, sig: Signal, policy: ExecPolicy, metrics: &Metrics) {
-    let Some(pid) = child else { return };
+/// Signal the child, if there is one; `None` without a child, else whether the signal was delivered.
+fn send(child: Option<Pid>, sig: Signal) -> Option<bool> {
+    let pid = child?;
     let outcome = nix::sys::signal::kill(pid, sig.to_nix());
-    let method = if sig == policy.reload_signal {
-        "signal"
-    } else {
-        "restart"
-    };
-    if sig == policy.reload_signal || sig == policy.stop_signal {
-        metrics.reload(method, outcome.is_ok());
-    }
-    match outcome {
+    match &outcome {
         Ok(()) => tracing::info!(pid = pid.as_raw(), %sig, "signalled app"),
         Err(error) => tracing::warn!(pid = pid.as_raw(), %sig, %error, "could not signal app"),
+    }
+    Some(outcome.is_ok())
+}
+
+/// Count a reload or restart attempt (`reloads_total{method}`) when there was a child to signal.
+fn count_reload(metrics: &Metrics, method: &'static str, sent: Option<bool>) {
+    if let Some(success) = sent {
+        metrics.reload(method, success);
     }
 }
 

@@ -57,10 +57,20 @@ pub enum Input {
 pub enum Action {
     /// Start the child with this environment added to the supervisor's own.
     Spawn(EnvVars),
-    /// Send a signal to the child.
-    Send(Signal),
-    /// Call back with [`Input::GraceExpired`] carrying this generation after the grace period.
-    ArmGrace(u64),
+    /// Tell the child to reload its files: send it the policy's reload signal.
+    Reload,
+    /// Stop the child for a restart: send it `signal` (the policy's stop signal) and call back with
+    /// [`Input::GraceExpired`] carrying `grace` (a generation number) after the grace period.
+    Stop {
+        /// The stop signal.
+        signal: Signal,
+        /// The generation of the grace timer to arm.
+        grace: u64,
+    },
+    /// Pass on a signal the supervisor received (SIGTERM/SIGINT) to the child.
+    Forward(Signal),
+    /// The child outlived its grace period: SIGKILL.
+    Kill,
     /// Exit the supervisor with this code.
     Exit(i32),
 }
@@ -114,13 +124,13 @@ impl Supervisor {
                 self.phase = Phase::Restarting {
                     generation: self.next_generation(),
                 };
-                vec![
-                    Action::Send(self.policy.stop_signal),
-                    Action::ArmGrace(self.generation),
-                ]
+                vec![Action::Stop {
+                    signal: self.policy.stop_signal,
+                    grace: self.generation,
+                }]
             }
             (Phase::Running, Input::Batch(batch)) if batch.files_changed || batch.env_changed => {
-                vec![Action::Send(self.policy.reload_signal)]
+                vec![Action::Reload]
             }
             (Phase::Restarting { .. }, Input::Batch(batch)) => {
                 self.env = batch.env;
@@ -130,7 +140,7 @@ impl Supervisor {
                 self.phase = Phase::Stopping {
                     generation: self.next_generation(),
                 };
-                vec![Action::Send(signal)]
+                vec![Action::Forward(signal)]
             }
             (Phase::Restarting { .. }, Input::ChildExited(_)) => {
                 self.phase = Phase::Running;
@@ -143,9 +153,9 @@ impl Supervisor {
             (Phase::Restarting { generation }, Input::GraceExpired(expired))
                 if *generation == expired =>
             {
-                vec![Action::Send(Signal::KILL)]
+                vec![Action::Kill]
             }
-            (Phase::Stopping { .. }, Input::Signal(signal)) => vec![Action::Send(signal)],
+            (Phase::Stopping { .. }, Input::Signal(signal)) => vec![Action::Forward(signal)],
             (_, Input::Batch(_) | Input::GraceExpired(_)) => vec![],
         }
     }
@@ -205,21 +215,21 @@ mod tests {
         s.handle(batch(true, true, true, &[("A", "1")]));
         assert_eq!(
             s.handle(batch(false, true, false, &[("A", "1")])),
-            vec![Action::Send(Signal::HUP)]
+            vec![Action::Reload]
         );
         assert_eq!(
             s.handle(batch(false, true, true, &[("A", "2")])),
-            vec![Action::Send(Signal::TERM), Action::ArmGrace(1)]
+            vec![Action::Stop {
+                signal: Signal::TERM,
+                grace: 1
+            }]
         );
         assert_eq!(
             s.handle(batch(false, false, true, &[("A", "3")])),
             vec![],
             "restart already under way"
         );
-        assert_eq!(
-            s.handle(Input::GraceExpired(1)),
-            vec![Action::Send(Signal::KILL)]
-        );
+        assert_eq!(s.handle(Input::GraceExpired(1)), vec![Action::Kill]);
         assert_eq!(
             s.handle(Input::ChildExited(137)),
             vec![Action::Spawn(env(&[("A", "3")]))],
@@ -239,7 +249,7 @@ mod tests {
         s.handle(batch(true, false, false, &[]));
         assert_eq!(
             s.handle(Input::Signal(Signal::INT)),
-            vec![Action::Send(Signal::INT)]
+            vec![Action::Forward(Signal::INT)]
         );
         assert_eq!(
             s.handle(batch(false, true, false, &[])),
@@ -248,7 +258,7 @@ mod tests {
         );
         assert_eq!(
             s.handle(Input::Signal(Signal::TERM)),
-            vec![Action::Send(Signal::TERM)]
+            vec![Action::Forward(Signal::TERM)]
         );
         assert_eq!(s.handle(Input::ChildExited(130)), vec![Action::Exit(130)]);
         assert!(s.is_done());

@@ -136,9 +136,7 @@ pub struct SyncLoop {
     debounce: Debounce,
     last_env: Option<EnvVars>,
     files_pending: bool,
-    synced: bool,
-    cached: Option<Snapshot>,
-    cache_saved: bool,
+    phase: Phase,
     health: Health,
     metrics: Metrics,
     /// When the oldest change not yet published arrived (for `event_to_swap_seconds`).
@@ -172,9 +170,9 @@ impl SyncLoop {
             debounce,
             last_env: None,
             files_pending: false,
-            synced: false,
-            cached: None,
-            cache_saved: false,
+            phase: Phase::Starting {
+                cache_deadline: None,
+            },
             health,
             metrics,
             pending_since: None,
@@ -223,11 +221,16 @@ impl SyncLoop {
         batch_tx: mpsc::Sender<Batch>,
         once: bool,
     ) -> Result<(), SyncError> {
-        let mut cache_deadline = match &self.config.cache {
+        let cache_deadline = match &self.config.cache {
             Some(cache) if !once => Some(Instant::now() + cache.timeout),
             _ => None,
         };
+        self.phase = Phase::Starting { cache_deadline };
         loop {
+            let cache_deadline = match self.phase {
+                Phase::Starting { cache_deadline } => cache_deadline,
+                Phase::ServingCache(_) | Phase::Live { .. } => None,
+            };
             let cache_due = async move {
                 match cache_deadline {
                     Some(deadline) => tokio::time::sleep_until(deadline).await,
@@ -247,7 +250,7 @@ impl SyncLoop {
                     Some(SourceEvent::Heartbeat { .. }) => {}
                     Some(SourceEvent::Snapshot { slot, snapshot }) => {
                         self.accept(slot, snapshot);
-                        if self.synced && self.cached.is_none() {
+                        if matches!(self.phase, Phase::Live { .. }) {
                             let now = Instant::now();
                             self.debounce.change(now);
                             // A zero quiet period (`--wait 0s`) publishes at once: through the timer it would wait
@@ -267,10 +270,9 @@ impl SyncLoop {
                     }
                 },
                 () = cache_due => {
-                    cache_deadline = None;
+                    self.phase = Phase::Starting { cache_deadline: None };
                     let answered = self.snapshots.iter().all(Option::is_some);
-                    if !self.synced
-                        && !answered
+                    if !answered
                         && let Err(SyncError::ConsumerClosed) = self.serve_cache(&batch_tx).await
                     {
                         return Err(SyncError::ConsumerClosed);
@@ -287,7 +289,7 @@ impl SyncLoop {
 
     /// Keep the newest snapshot of `slot`; a change after the first sync starts the event → swap clock.
     fn accept(&mut self, slot: usize, snapshot: Snapshot) {
-        if self.synced {
+        if !matches!(self.phase, Phase::Starting { .. }) {
             self.pending_since
                 .get_or_insert_with(std::time::Instant::now);
         }
@@ -355,35 +357,39 @@ impl SyncLoop {
             sources = sources.len(),
             "API unreachable: serving cached data until the API answers"
         );
-        self.cached = Some(sources);
         self.metrics.serving_cache(true);
-        let outcome = self.sync_and_emit(batch_tx).await;
+        let outcome = self.sync_and_emit_from(batch_tx, Some(sources)).await;
         if outcome.is_err() {
-            self.cached = None;
+            if let Phase::ServingCache(_) = self.phase {
+                // Published, then failed to hand the batch on or finish the swap: no longer counted as serving.
+                self.phase = Phase::Live { cache_saved: false };
+            }
             self.metrics.serving_cache(false);
         }
         outcome
     }
 
-    /// Seal the live sources into the cache (failures are logged and counted, never fatal).
-    async fn save_cache(&mut self, sources: &[SourceData]) {
+    /// Seal the live sources into the cache; whether it was saved (failures are logged and counted, never fatal).
+    async fn save_cache(&self, sources: &[SourceData]) -> bool {
         let Some(cache) = self.config.cache.as_ref().map(|c| c.cache.clone()) else {
-            return;
+            return false;
         };
         let sources = sources.to_vec();
         let saved = tokio::task::spawn_blocking(move || cache.save(&sources)).await;
         match saved {
             Ok(Ok(())) => {
-                self.cache_saved = true;
                 self.metrics.cache_save(true);
+                true
             }
             Ok(Err(error)) => {
                 tracing::error!(%error, "could not save the cache");
                 self.metrics.cache_save(false);
+                false
             }
             Err(error) => {
                 tracing::error!(%error, "cache save task failed");
                 self.metrics.cache_save(false);
+                false
             }
         }
     }
@@ -391,7 +397,20 @@ impl SyncLoop {
     /// Sync, hand the batch on right after the `..data` swap (the app is told at once), then make the swap durable
     /// and remove the old version before anything else is published.
     async fn sync_and_emit(&mut self, batch_tx: &mpsc::Sender<Batch>) -> Result<(), SyncError> {
-        let (batch, swapped) = match self.sync().await {
+        let cached = match &self.phase {
+            Phase::ServingCache(cached) => Some(cached.clone()),
+            Phase::Starting { .. } | Phase::Live { .. } => None,
+        };
+        self.sync_and_emit_from(batch_tx, cached).await
+    }
+
+    /// [`Self::sync_and_emit`], with `cached` published instead of the snapshots while not every source reported.
+    async fn sync_and_emit_from(
+        &mut self,
+        batch_tx: &mpsc::Sender<Batch>,
+        cached: Option<Snapshot>,
+    ) -> Result<(), SyncError> {
+        let (batch, swapped) = match self.sync(cached).await {
             Ok(synced) => synced,
             Err(error) => {
                 tracing::error!(%error, "sync failed; keeping the last published version");
@@ -414,13 +433,20 @@ impl SyncLoop {
         sent
     }
 
-    /// Render and publish the current snapshots; `Some(batch)` when this is the first sync or something changed,
-    /// and the swap still to be finished when a new version was published.
-    async fn sync(&mut self) -> Result<(Option<Batch>, Option<Swapped>), SyncError> {
+    /// Render and publish the current snapshots (`cached` instead while not every source reported); `Some(batch)`
+    /// when this is the first sync or something changed, and the swap still to be finished when a new version was
+    /// published.
+    async fn sync(
+        &mut self,
+        cached: Option<Snapshot>,
+    ) -> Result<(Option<Batch>, Option<Swapped>), SyncError> {
         let live = self.snapshots.iter().all(Option::is_some);
-        let sources: Vec<SourceData> = match &self.cached {
-            Some(cached) if !live => cached.clone(),
-            _ => self.snapshots.iter().flatten().flatten().cloned().collect(),
+        let (sources, cached): (Vec<SourceData>, _) = match cached {
+            Some(cached) if !live => (cached.clone(), Some(cached)),
+            _ => (
+                self.snapshots.iter().flatten().flatten().cloned().collect(),
+                None,
+            ),
         };
         let mut rendered = render(&sources, &self.config.layout)?;
         for warning in &rendered.warnings {
@@ -486,21 +512,30 @@ impl SyncLoop {
                 return Err(error);
             }
         }
-        let initial = !self.synced;
+        let initial = matches!(self.phase, Phase::Starting { .. });
         let files_changed = std::mem::take(&mut self.files_pending);
         self.last_env = Some(rendered.env.clone());
-        self.synced = true;
         self.health.synced();
         self.metrics.sync(files_changed || env_changed);
         let changed = files_changed || env_changed;
-        if live {
-            if self.cached.take().is_some() {
+        self.phase = match (cached, &self.phase) {
+            (Some(cached), _) => Phase::ServingCache(cached),
+            (None, Phase::ServingCache(_)) if live => {
                 tracing::info!("the API answered: serving live data instead of the cache");
                 self.metrics.serving_cache(false);
+                Phase::Live { cache_saved: false }
             }
-            if changed || !self.cache_saved {
-                self.save_cache(&sources).await;
-            }
+            (None, Phase::Live { cache_saved }) => Phase::Live {
+                cache_saved: *cache_saved,
+            },
+            (None, _) => Phase::Live { cache_saved: false },
+        };
+        if live
+            && let Phase::Live { cache_saved } = self.phase
+            && (changed || !cache_saved)
+            && self.save_cache(&sources).await
+        {
+            self.phase = Phase::Live { cache_saved: true };
         }
         let batch = (initial || changed).then_some(Batch {
             initial,
@@ -526,6 +561,23 @@ impl SyncLoop {
         }
         Ok(())
     }
+}
+
+/// Where the loop stands: nothing published yet, the cache published while the API does not answer, or live data.
+#[derive(Debug)]
+enum Phase {
+    /// Nothing published yet; the cache is served if the sources have not all reported by `cache_deadline`.
+    Starting {
+        /// When to fall back to the cache (none: no cache, `--once`, or the fallback was already tried).
+        cache_deadline: Option<Instant>,
+    },
+    /// The cache's snapshot is published; live data replaces it as soon as every source reports.
+    ServingCache(Snapshot),
+    /// Live data is published.
+    Live {
+        /// The live data was sealed into the cache at least once.
+        cache_saved: bool,
+    },
 }
 
 /// The descriptions of required slots whose snapshot came back empty (not reported yet is not missing).

@@ -24,7 +24,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use configsync_crds::ConfigSync;
-use futures::{Stream, StreamExt};
+use futures::Stream;
 use kube::api::{ListParams, Patch, PatchParams};
 use kube::runtime::WatchStreamExt;
 use kube::runtime::utils::Backoff;
@@ -130,30 +130,10 @@ async fn pump(
     stream: impl Stream<Item = Result<Event<ConfigSync>, watcher::Error>>,
     input_tx: mpsc::Sender<Input>,
 ) {
-    let mut stream = std::pin::pin!(stream);
     let (mut known, mut listed) = (HashSet::new(), HashSet::new());
-    let mut failing = false;
-    while let Some(event) = stream.next().await {
-        let inputs = match event {
-            Ok(event) => {
-                failing = false;
-                translate(event, &mut known, &mut listed, &id)
-            }
-            Err(error) => {
-                // Logged once per outage: an absent CRD fails every retry.
-                if !failing {
-                    tracing::warn!(watch = %id, %error, "ConfigSync watch failed; retrying");
-                }
-                failing = true;
-                vec![Input::WatchError]
-            }
-        };
-        for input in inputs {
-            if input_tx.send(input).await.is_err() {
-                return;
-            }
-        }
-    }
+    let watch = id.clone();
+    let translate = move |event| translate(event, &mut known, &mut listed, &watch);
+    crate::controller::pump::pump(id, "ConfigSync", stream, translate, input_tx).await;
 }
 
 fn translate(
