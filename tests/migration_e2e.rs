@@ -2,7 +2,9 @@
 //! - `reloader.stakater.com/auto` on the pod template (not the workload) opts the workload in;
 //! - `reloader.stakater.com/ignore` on a ConfigMap: its changes roll nothing;
 //! - wave's `wave.pusher.com/extra-configmaps` with a `namespace/name` entry of the workload's own namespace is
-//!   followed; an entry of another namespace gets an `InvalidAnnotation` Warning Event naming it.
+//!   followed; an entry of another namespace gets an `InvalidAnnotation` Warning Event naming it;
+//! - a regular expression in `configmap.reloader.stakater.com/reload` follows the referenced ConfigMaps whose
+//!   whole name matches, and a malformed one gets an `InvalidAnnotation` Warning Event.
 //!
 //! Sync points: a later change that rolls a workload shows the earlier one was handled (changes are handled in
 //! order), so "nothing rolled" is never a sleep.
@@ -172,4 +174,54 @@ fn namespaces_to_ignore_are_never_watched() {
         None,
         "the ignored namespace is never touched"
     );
+}
+
+#[test]
+fn reloader_reload_regular_expressions_select_referenced_sources() {
+    let Some(cluster) = start() else { return };
+    let reload = |pattern: &str| json!({"configmap.reloader.stakater.com/reload": pattern});
+    for (file, object) in [
+        ("app.json", config_map("app-settings", json!({}))),
+        ("other.json", config_map("other-settings", json!({}))),
+        (
+            "match.json",
+            deployment("by-regex", reload("app-.*"), json!({}), "app-settings"),
+        ),
+        (
+            "anchored.json",
+            deployment("anchored", reload("settings"), json!({}), "other-settings"),
+        ),
+        (
+            "miss.json",
+            deployment("regex-miss", reload("app-.*"), json!({}), "other-settings"),
+        ),
+        (
+            "bad.json",
+            deployment("bad-regex", reload("app-["), json!({}), "app-settings"),
+        ),
+    ] {
+        cluster.apply_json(file, &object);
+    }
+    let _operator = start_operator(&cluster, &["--settle", "0s"]);
+    wait_until("by-regex is adopted", || {
+        text(&cluster, "by-regex", OBSERVED).is_some()
+    });
+    wait_until("the malformed expression is refused with a Warning", || {
+        let events = cluster.ok(&[
+            "get",
+            "events",
+            "--field-selector",
+            "reason=InvalidAnnotation",
+        ]);
+        events.contains("app-[") && events.contains("not a valid regular expression")
+    });
+
+    // `other-settings` matches neither `app-.*` nor (anchored) `settings`; the later `app-settings` change
+    // rolls by-regex, which shows the first change was handled before.
+    bump(&cluster, "other-settings", "2");
+    bump(&cluster, "app-settings", "2");
+    wait_for_roll(&cluster, "by-regex", None);
+    for name in ["regex-miss", "anchored", "bad-regex"] {
+        assert_eq!(text(&cluster, name, STAMP), None, "{name} is not rolled");
+    }
 }
