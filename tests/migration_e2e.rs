@@ -4,7 +4,9 @@
 //! - wave's `wave.pusher.com/extra-configmaps` with a `namespace/name` entry of the workload's own namespace is
 //!   followed; an entry of another namespace gets an `InvalidAnnotation` Warning Event naming it;
 //! - a regular expression in `configmap.reloader.stakater.com/reload` follows the referenced ConfigMaps whose
-//!   whole name matches, and a malformed one gets an `InvalidAnnotation` Warning Event.
+//!   whole name matches, and a malformed one gets an `InvalidAnnotation` Warning Event;
+//! - `reloader.stakater.com/search` rolls a workload for the sources it reads that carry
+//!   `reloader.stakater.com/match`, and for no other.
 //!
 //! Sync points: a later change that rolls a workload shows the earlier one was handled (changes are handled in
 //! order), so "nothing rolled" is never a sleep.
@@ -224,4 +226,63 @@ fn reloader_reload_regular_expressions_select_referenced_sources() {
     for name in ["regex-miss", "anchored", "bad-regex"] {
         assert_eq!(text(&cluster, name, STAMP), None, "{name} is not rolled");
     }
+}
+
+#[test]
+fn reloader_search_rolls_only_for_matched_sources() {
+    let Some(cluster) = start() else { return };
+    let reads = |name: &str, annotations: Value, sources: &[&str]| {
+        let mut object = deployment(name, annotations, json!({}), sources[0]);
+        let env_from: Vec<Value> = sources
+            .iter()
+            .map(|cm| json!({"configMapRef": {"name": cm}}))
+            .collect();
+        object["spec"]["template"]["spec"]["containers"][0]["envFrom"] = json!(env_from);
+        object
+    };
+    let search = json!({"reloader.stakater.com/search": "true"});
+    for (file, object) in [
+        (
+            "tagged.json",
+            config_map("tagged", json!({"reloader.stakater.com/match": "true"})),
+        ),
+        ("plain.json", config_map("plain", json!({}))),
+        (
+            "searcher.json",
+            reads("searcher", search.clone(), &["tagged", "plain"]),
+        ),
+        ("untagged.json", reads("untagged", search, &["plain"])),
+        (
+            "auto.json",
+            reads(
+                "auto-reader",
+                json!({"reloader.stakater.com/auto": "true"}),
+                &["plain"],
+            ),
+        ),
+    ] {
+        cluster.apply_json(file, &object);
+    }
+    let _operator = start_operator(&cluster, &["--settle", "0s"]);
+    for name in ["searcher", "auto-reader"] {
+        wait_until(&format!("{name} is adopted"), || {
+            text(&cluster, name, OBSERVED).is_some()
+        });
+    }
+
+    // `plain` has no `match`: auto-reader rolls for it, the two search workloads do not.
+    bump(&cluster, "plain", "2");
+    wait_for_roll(&cluster, "auto-reader", None);
+    for name in ["searcher", "untagged"] {
+        assert_eq!(
+            text(&cluster, name, STAMP),
+            None,
+            "{name} is not rolled by plain"
+        );
+    }
+
+    // `tagged` has `match`: searcher rolls.
+    bump(&cluster, "tagged", "2");
+    wait_for_roll(&cluster, "searcher", None);
+    assert_eq!(text(&cluster, "untagged", STAMP), None);
 }

@@ -8,6 +8,8 @@
 //!                      Reloader's entries that are not object names are regular expressions, anchored at both
 //!                      ends, selecting among the sources the pod template references)
 //!  left out of auto    configsync.dev/exclude-{configmaps,secrets} · {configmaps,secrets}.exclude.reloader…/reload
+//!  search              reloader.stakater.com/search (no auto set): the referenced sources, counting only those
+//!                      with reloader.stakater.com/match: "true" (see `cache::Namespace::for_policy`)
 //!  how                 configsync.dev/strategy (restart|reload|none) · configsync.dev/debounce (min[,max])
 //! ```
 //! `configsync.dev/auto` decides over `reloader.stakater.com/auto`; either set to `"false"` opts the workload
@@ -173,6 +175,8 @@ pub struct WorkloadPolicy {
     pub qualified: Vec<(String, String, SourceId)>,
     /// Reloader's regular expression entries: referenced sources whose name matches are followed.
     pub patterns: Vec<NamePattern>,
+    /// Reloader's `search`: only sources with `reloader.stakater.com/match: "true"` count for the hash.
+    pub search: bool,
 }
 
 impl WorkloadPolicy {
@@ -242,13 +246,21 @@ pub fn parse_policy(
     let typed_secret = p.bool(reloader::SECRET_AUTO).unwrap_or(false);
     let wave = p.bool(wave::UPDATE_ON_CONFIG_CHANGE).unwrap_or(false);
     let both = wave || explicit_auto.unwrap_or(auto_all);
-    let auto = match explicit_auto {
+    let mut auto = match explicit_auto {
         Some(false) => AutoKinds::default(),
         _ => AutoKinds {
             config_maps: both || typed_cm,
             secrets: both || typed_secret,
         },
     };
+    // Reloader: `auto` decides over `search` (every referenced source counts then).
+    let search = p.bool(reloader::SEARCH) == Some(true) && auto == AutoKinds::default();
+    if search {
+        auto = AutoKinds {
+            config_maps: true,
+            secrets: true,
+        };
+    }
     let config_maps = [
         keys::CONFIGMAPS,
         reloader::CONFIGMAP_RELOAD,
@@ -288,6 +300,7 @@ pub fn parse_policy(
         debounce,
         qualified,
         patterns,
+        search,
     }))
 }
 
@@ -325,6 +338,13 @@ pub fn policy_annotations(
         .collect();
     merged.extend(workload.iter().map(|(k, v)| (k.clone(), v.clone())));
     merged
+}
+
+/// Whether a ConfigMap or Secret counts for the workloads with `reloader.stakater.com/search`.
+pub fn is_matched_source(annotations: &BTreeMap<String, String>) -> bool {
+    annotations
+        .get(reloader::MATCH)
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
 }
 
 /// Whether a ConfigMap or Secret opts out of triggering anything (`configsync.dev/ignore` or Reloader's).

@@ -446,3 +446,23 @@ fn malformed_or_oversized_reload_regexes_are_reported_not_panicked() {
         Invalid::Name(_)
     ));
 }
+
+#[test]
+fn reloader_search_follows_referenced_sources_unless_auto_decides() {
+    let search = policy(&[(reloader::SEARCH, "true")]).expect("followed");
+    assert!(search.search);
+    assert_eq!(search.auto, BOTH);
+    assert_eq!(policy(&[(reloader::SEARCH, "false")]), None);
+    for auto in [reloader::AUTO, keys::AUTO] {
+        let both = policy(&[(reloader::SEARCH, "true"), (auto, "true")]).expect("followed");
+        assert!(!both.search, "{auto} decides over search");
+    }
+    // `auto: "false"` only turns auto off: search still applies.
+    assert_eq!(
+        policy(&[(reloader::SEARCH, "true"), (reloader::AUTO, "false")]).map(|p| p.search),
+        Some(true)
+    );
+    assert!(is_matched_source(&mk(&[(reloader::MATCH, " True ")])));
+    assert!(!is_matched_source(&mk(&[(reloader::MATCH, "no")])));
+    assert_eq!(problems(&[(reloader::SEARCH, "yes")]).len(), 1);
+}
