@@ -7,12 +7,16 @@
 //! - [`names`]: the DNS-1123 rule for object names;
 //! - [`atomic`]: the one crash-safe file write (temp file, fsync, rename, fsync the directory);
 //! - [`env`]: the `CONFIGSYNC_*` variables the sidecar reads and the injector writes;
-//! - `log` (feature `cli`): the `--log-format`/`--log-level` options of every binary.
+//! - `log` (feature `cli`): the `--log-format`/`--log-level` options of every binary;
+//! - `kubeconfig` (feature `kubeconfig`): kubectl's `--kubeconfig`/`--context` loading, for the CLI and the
+//!   sidecar alike.
 //!
-//! It is small: no async runtime, no Kubernetes client, no HTTP; its only I/O is [`atomic::write_file`]. The operator depends on it instead of on the
+//! It is small: no async runtime, no Kubernetes client (beyond the `kubeconfig` feature's loading), no HTTP; its only I/O is [`atomic::write_file`]. The operator depends on it instead of on the
 //! sidecar crate, so the webhook accepts exactly what the sidecar will accept.
 pub mod atomic;
 pub mod env;
+#[cfg(feature = "kubeconfig")]
+pub mod kubeconfig;
 #[cfg(feature = "cli")]
 pub mod log;
 pub mod names;

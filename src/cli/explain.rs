@@ -285,7 +285,7 @@ where
         .collect()
 }
 
-/// Every `K` in `namespace` (or all namespaces).
+/// Every `K` in `namespace` (or all namespaces); none when the server does not serve `K`.
 async fn list<K>(client: &Client, namespace: Option<&str>) -> anyhow::Result<Vec<K>>
 where
     K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
@@ -293,11 +293,15 @@ where
         + Clone
         + std::fmt::Debug,
 {
-    let list = api::<K>(client, namespace)
+    match api::<K>(client, namespace)
         .list(&ListParams::default())
         .await
-        .with_context(|| format!("listing {}", K::plural(&())))?;
-    Ok(list.items)
+    {
+        Ok(list) => Ok(list.items),
+        // A kind the server does not serve (Argo Rollouts without their CRD) has no objects.
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(Vec::new()),
+        Err(error) => Err(error).with_context(|| format!("listing {}", K::plural(&()))),
+    }
 }
 
 fn api<K>(client: &Client, namespace: Option<&str>) -> Api<K>
