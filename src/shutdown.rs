@@ -1,4 +1,4 @@
-//! How the long-running subcommands (`cluster`, `demo`, `operator`) stop: on Ctrl-C or SIGTERM.
+//! How the long-running subcommands (`cluster`, `demo`, `operator`, `kms`) stop: on Ctrl-C or SIGTERM.
 /// Wait for Ctrl-C or SIGTERM; returns which one arrived.
 pub async fn wait_for_shutdown() -> std::io::Result<&'static str> {
     use tokio::signal::unix::{SignalKind, signal};

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use serde_json::Value;
-use support::{Cluster, path_str, start, start_operator, wait_until};
+use support::{Cluster, path_str, start, start_operator, two_context_kubeconfig, wait_until};
 
 const MANIFEST: &str = "apiVersion: v1
 kind: ConfigMap
@@ -288,31 +288,6 @@ fn preflight_lists_reloader_and_wave_workloads_with_what_configsync_does() {
             .any(|e| e["workload"]["namespace"] == namespace && e["workload"]["name"] == "legacy")
     };
     assert!(found(&cluster.namespace) && found(&elsewhere), "{all}");
-}
-
-/// A kubeconfig whose current context points at a closed port, with a second context for `cluster`.
-fn two_context_kubeconfig(cluster: &Cluster) -> std::path::PathBuf {
-    let text = std::fs::read_to_string(&cluster.kubeconfig).expect("read kubeconfig");
-    let mut config: Value = serde_saphyr::from_str(&text).expect("kubeconfig YAML");
-    let good = config["contexts"][0].clone();
-    let mut dead_cluster = config["clusters"][0].clone();
-    dead_cluster["name"] = "dead".into();
-    dead_cluster["cluster"]["server"] = "https://127.0.0.1:9".into();
-    let mut dead = good.clone();
-    dead["name"] = "dead".into();
-    dead["context"]["cluster"] = "dead".into();
-    config["clusters"]
-        .as_array_mut()
-        .expect("clusters")
-        .push(dead_cluster);
-    config["contexts"]
-        .as_array_mut()
-        .expect("contexts")
-        .push(dead);
-    config["current-context"] = "dead".into();
-    let path = cluster.dir.path().join("two-contexts");
-    std::fs::write(&path, config.to_string()).expect("write kubeconfig");
-    path
 }
 
 fn preflight_with(kubeconfig: &Path, extra: &[&str]) -> Output {

@@ -2,7 +2,11 @@
 //! - `reloader.stakater.com/auto` on the pod template (not the workload) opts the workload in;
 //! - `reloader.stakater.com/ignore` on a ConfigMap: its changes roll nothing;
 //! - wave's `wave.pusher.com/extra-configmaps` with a `namespace/name` entry of the workload's own namespace is
-//!   followed; an entry of another namespace gets an `InvalidAnnotation` Warning Event naming it.
+//!   followed; an entry of another namespace gets an `InvalidAnnotation` Warning Event naming it;
+//! - a regular expression in `configmap.reloader.stakater.com/reload` follows the referenced ConfigMaps whose
+//!   whole name matches, and a malformed one gets an `InvalidAnnotation` Warning Event;
+//! - `reloader.stakater.com/search` rolls a workload for the sources it reads that carry
+//!   `reloader.stakater.com/match`, and for no other.
 //!
 //! Sync points: a later change that rolls a workload shows the earlier one was handled (changes are handled in
 //! order), so "nothing rolled" is never a sleep.
@@ -172,4 +176,113 @@ fn namespaces_to_ignore_are_never_watched() {
         None,
         "the ignored namespace is never touched"
     );
+}
+
+#[test]
+fn reloader_reload_regular_expressions_select_referenced_sources() {
+    let Some(cluster) = start() else { return };
+    let reload = |pattern: &str| json!({"configmap.reloader.stakater.com/reload": pattern});
+    for (file, object) in [
+        ("app.json", config_map("app-settings", json!({}))),
+        ("other.json", config_map("other-settings", json!({}))),
+        (
+            "match.json",
+            deployment("by-regex", reload("app-.*"), json!({}), "app-settings"),
+        ),
+        (
+            "anchored.json",
+            deployment("anchored", reload("settings"), json!({}), "other-settings"),
+        ),
+        (
+            "miss.json",
+            deployment("regex-miss", reload("app-.*"), json!({}), "other-settings"),
+        ),
+        (
+            "bad.json",
+            deployment("bad-regex", reload("app-["), json!({}), "app-settings"),
+        ),
+    ] {
+        cluster.apply_json(file, &object);
+    }
+    let _operator = start_operator(&cluster, &["--settle", "0s"]);
+    wait_until("by-regex is adopted", || {
+        text(&cluster, "by-regex", OBSERVED).is_some()
+    });
+    wait_until("the malformed expression is refused with a Warning", || {
+        let events = cluster.ok(&[
+            "get",
+            "events",
+            "--field-selector",
+            "reason=InvalidAnnotation",
+        ]);
+        events.contains("app-[") && events.contains("not a valid regular expression")
+    });
+
+    // `other-settings` matches neither `app-.*` nor (anchored) `settings`; the later `app-settings` change
+    // rolls by-regex, which shows the first change was handled before.
+    bump(&cluster, "other-settings", "2");
+    bump(&cluster, "app-settings", "2");
+    wait_for_roll(&cluster, "by-regex", None);
+    for name in ["regex-miss", "anchored", "bad-regex"] {
+        assert_eq!(text(&cluster, name, STAMP), None, "{name} is not rolled");
+    }
+}
+
+#[test]
+fn reloader_search_rolls_only_for_matched_sources() {
+    let Some(cluster) = start() else { return };
+    let reads = |name: &str, annotations: Value, sources: &[&str]| {
+        let mut object = deployment(name, annotations, json!({}), sources[0]);
+        let env_from: Vec<Value> = sources
+            .iter()
+            .map(|cm| json!({"configMapRef": {"name": cm}}))
+            .collect();
+        object["spec"]["template"]["spec"]["containers"][0]["envFrom"] = json!(env_from);
+        object
+    };
+    let search = json!({"reloader.stakater.com/search": "true"});
+    for (file, object) in [
+        (
+            "tagged.json",
+            config_map("tagged", json!({"reloader.stakater.com/match": "true"})),
+        ),
+        ("plain.json", config_map("plain", json!({}))),
+        (
+            "searcher.json",
+            reads("searcher", search.clone(), &["tagged", "plain"]),
+        ),
+        ("untagged.json", reads("untagged", search, &["plain"])),
+        (
+            "auto.json",
+            reads(
+                "auto-reader",
+                json!({"reloader.stakater.com/auto": "true"}),
+                &["plain"],
+            ),
+        ),
+    ] {
+        cluster.apply_json(file, &object);
+    }
+    let _operator = start_operator(&cluster, &["--settle", "0s"]);
+    for name in ["searcher", "auto-reader"] {
+        wait_until(&format!("{name} is adopted"), || {
+            text(&cluster, name, OBSERVED).is_some()
+        });
+    }
+
+    // `plain` has no `match`: auto-reader rolls for it, the two search workloads do not.
+    bump(&cluster, "plain", "2");
+    wait_for_roll(&cluster, "auto-reader", None);
+    for name in ["searcher", "untagged"] {
+        assert_eq!(
+            text(&cluster, name, STAMP),
+            None,
+            "{name} is not rolled by plain"
+        );
+    }
+
+    // `tagged` has `match`: searcher rolls.
+    bump(&cluster, "tagged", "2");
+    wait_for_roll(&cluster, "searcher", None);
+    assert_eq!(text(&cluster, "untagged", STAMP), None);
 }

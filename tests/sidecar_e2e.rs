@@ -7,7 +7,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use support::{
-    Process, path_str, read_text, sidecar_command, spawn_redis_sidecar, start, wait_until,
+    Process, path_str, read_text, sidecar_command, spawn_redis_sidecar, start,
+    two_context_kubeconfig, wait_until,
 };
 
 /// The "app": a shell that logs `started` and then one `HUP` line per SIGHUP.
@@ -61,4 +62,43 @@ fn sidecar_projects_redis_config_and_signals_the_app() {
         "started\nHUP\n",
         "one SIGHUP for the edit, none at start"
     );
+}
+
+/// kubectl's `--kubeconfig` and `--context` (and `-n`): the kubeconfig's current context points at a closed
+/// port, so the projection only happens through the context named by `--context`.
+#[test]
+fn sidecar_takes_kubectl_kubeconfig_and_context() {
+    let Some(cluster) = start() else { return };
+    cluster.apply_repo("examples/course/redis-config.yaml");
+    let kubeconfig = two_context_kubeconfig(&cluster);
+    let good = cluster.json(&["config", "view", "-o", "json"]);
+    let good = good["contexts"][0]["name"].as_str().expect("context name");
+    let out = tempfile::tempdir().expect("tempdir");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_configsync-sidecar"))
+        .args([
+            "sidecar",
+            "--configmap",
+            "redis-config",
+            "--once",
+            "--health-addr",
+            "off",
+        ])
+        .args([
+            "-n",
+            &cluster.namespace,
+            "--kubeconfig",
+            path_str(&kubeconfig),
+        ])
+        .args(["--context", good, "--dir", path_str(out.path())])
+        .env_remove("KUBECONFIG")
+        .spawn()
+        .expect("start configsync-sidecar");
+    let mut status = None;
+    wait_until("sidecar --once exits", || {
+        status = child.try_wait().expect("wait");
+        status.is_some()
+    });
+    assert!(status.is_some_and(|s| s.success()), "{status:?}");
+    let properties = out.path().join("redis-config/redis.properties");
+    assert!(read_text(&properties).contains("maxmemory 2mb"));
 }

@@ -8,15 +8,20 @@
 //! - [`atomic`]: the one crash-safe file write (temp file, fsync, rename, fsync the directory);
 //! - [`env`]: the `CONFIGSYNC_*` variables the sidecar reads and the injector writes;
 //! - `log` (feature `cli`): the `--log-format`/`--log-level` options of every binary;
-//! - `health` (feature `health`): the one HTTP server for `/healthz`, `/readyz`, `/livez` and `/metrics`.
+//! - `health` (feature `health`): the one HTTP server for `/healthz`, `/readyz`, `/livez` and `/metrics`;
+//! - `kubeconfig` (feature `kubeconfig`): kubectl's `--kubeconfig`/`--context` loading, for the CLI and the
+//!   sidecar alike.
 //!
 //! It is small: without features no async runtime, no Kubernetes client, no HTTP; its only I/O is
-//! [`atomic::write_file`] (and, with `health`, the probe server). The operator depends on it instead of on the
-//! sidecar crate, so the webhook accepts exactly what the sidecar will accept.
+//! [`atomic::write_file`] (and, with `health`, the probe server; with `kubeconfig`, reading a kubeconfig). The
+//! operator depends on it instead of on the sidecar crate, so the webhook accepts exactly what the sidecar will
+//! accept.
 pub mod atomic;
 pub mod env;
 #[cfg(feature = "health")]
 pub mod health;
+#[cfg(feature = "kubeconfig")]
+pub mod kubeconfig;
 #[cfg(feature = "cli")]
 pub mod log;
 pub mod names;

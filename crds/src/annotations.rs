@@ -87,6 +87,10 @@ pub mod reloader {
     pub const SECRETS_EXCLUDE: &str = "secrets.exclude.reloader.stakater.com/reload";
     /// ConfigMap or Secret: never triggers anything.
     pub const IGNORE: &str = "reloader.stakater.com/ignore";
+    /// Workload: follow the referenced sources that carry [`MATCH`] (when no `auto` is set).
+    pub const SEARCH: &str = "reloader.stakater.com/search";
+    /// ConfigMap or Secret: counts for the workloads with [`SEARCH`].
+    pub const MATCH: &str = "reloader.stakater.com/match";
 }
 
 /// wave (pusher/wave) annotations, honoured unchanged.

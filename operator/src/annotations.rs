@@ -4,8 +4,12 @@
 //!  auto (both kinds)   configsync.dev/auto · reloader.stakater.com/auto · wave …/update-on-config-change · --auto-all
 //!  auto (one kind)     configmap.reloader.stakater.com/auto · secret.reloader.stakater.com/auto
 //!  named sources       configsync.dev/{configmaps,secrets} · {configmap,secret}.reloader…/reload · wave …/extra-*
-//!                      (wave's entries may be `namespace/name`: the workload's own namespace only)
+//!                      (wave's entries may be `namespace/name`: the workload's own namespace only;
+//!                      Reloader's entries that are not object names are regular expressions, anchored at both
+//!                      ends, selecting among the sources the pod template references)
 //!  left out of auto    configsync.dev/exclude-{configmaps,secrets} · {configmaps,secrets}.exclude.reloader…/reload
+//!  search              reloader.stakater.com/search (no auto set): the referenced sources, counting only those
+//!                      with reloader.stakater.com/match: "true" (see `cache::Namespace::for_policy`)
 //!  how                 configsync.dev/strategy (restart|reload|none) · configsync.dev/debounce (min[,max])
 //! ```
 //! `configsync.dev/auto` decides over `reloader.stakater.com/auto`; either set to `"false"` opts the workload
@@ -25,6 +29,10 @@ use crate::refs::{ConsumedKeys, SourceId, SourceRef, merge_refs};
 
 /// Longest annotation value quoted in an error message.
 const QUOTE_LIMIT: usize = 64;
+
+/// Largest compiled size of one regular expression in a Reloader `reload` annotation (bytes): bounds the
+/// memory and matching time a workload's annotation can cost the operator.
+const REGEX_SIZE_LIMIT: usize = 64 * 1024;
 
 /// Failures while parsing a workload's annotations.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -68,6 +76,9 @@ pub enum Invalid {
         "the source is in another namespace than the workload's ({0}); configsync follows sources of the workload's own namespace only"
     )]
     OtherNamespace(String),
+    /// A Reloader `reload` entry is neither an object name nor a regular expression (or one too large).
+    #[error("{0:?} is not a valid regular expression: {1}")]
+    Regex(String, String),
     /// A duration or the `min[,max]` quiet period is malformed.
     #[error(transparent)]
     Timing(#[from] TimingError),
@@ -92,6 +103,56 @@ impl AutoKinds {
     }
 }
 
+/// A regular expression entry of Reloader's `configmap.reloader…/reload` or `secret.reloader…/reload`:
+/// it follows every source of `kind` the pod template references whose whole name matches.
+#[derive(Clone, Debug)]
+pub struct NamePattern {
+    /// The kind of sources it selects.
+    pub kind: SourceKind,
+    /// The entry as written.
+    pub source: String,
+    /// The entry anchored at both ends (`^(?:entry)$`, as Reloader does).
+    regex: regex::Regex,
+}
+
+impl NamePattern {
+    /// Compile one entry, anchored at both ends, within [`REGEX_SIZE_LIMIT`].
+    ///
+    /// # Errors
+    /// The regex crate's message when the entry is malformed or compiles too large.
+    pub fn new(kind: SourceKind, source: &str) -> Result<Self, String> {
+        let regex = regex::RegexBuilder::new(&format!("^(?:{source})$"))
+            .size_limit(REGEX_SIZE_LIMIT)
+            .build()
+            .map_err(|e| {
+                e.to_string()
+                    .lines()
+                    .last()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_owned()
+            })?;
+        Ok(Self {
+            kind,
+            source: source.to_owned(),
+            regex,
+        })
+    }
+
+    /// Whether the pattern selects `id`.
+    pub fn selects(&self, id: &SourceId) -> bool {
+        id.kind == self.kind && self.regex.is_match(&id.name)
+    }
+}
+
+impl PartialEq for NamePattern {
+    fn eq(&self, other: &Self) -> bool {
+        (self.kind, &self.source) == (other.kind, &other.source)
+    }
+}
+
+impl Eq for NamePattern {}
+
 /// consul-template's quiet period: fire `min` after the last change, and no later than `max` after the first
 /// (the shared [`Wait`] under the name the operator's annotation gives it).
 pub use configsync_core::timing::Wait as Debounce;
@@ -112,6 +173,10 @@ pub struct WorkloadPolicy {
     /// wave's `namespace/name` entries: (annotation, namespace, source). [`WorkloadPolicy::resolve_namespaces`]
     /// keeps those of the workload's own namespace and refuses the others.
     pub qualified: Vec<(String, String, SourceId)>,
+    /// Reloader's regular expression entries: referenced sources whose name matches are followed.
+    pub patterns: Vec<NamePattern>,
+    /// Reloader's `search`: only sources with `reloader.stakater.com/match: "true"` count for the hash.
+    pub search: bool,
 }
 
 impl WorkloadPolicy {
@@ -141,12 +206,16 @@ impl WorkloadPolicy {
         }
     }
 
-    /// The sources this policy follows: referenced ones of an `auto` kind that are not excluded, plus the
-    /// named ones (all keys, optional: a named source that does not exist yet hashes as absent).
+    /// The sources this policy follows: referenced ones of an `auto` kind that are not excluded, referenced
+    /// ones a [`NamePattern`] selects, plus the named ones (all keys, optional: a named source that does not
+    /// exist yet hashes as absent).
     pub fn followed_sources(&self, refs: &[SourceRef]) -> Vec<SourceRef> {
         let auto = refs
             .iter()
-            .filter(|r| self.auto.covers(r.id.kind) && !self.excluded.contains(&r.id))
+            .filter(|r| {
+                let auto = self.auto.covers(r.id.kind) && !self.excluded.contains(&r.id);
+                auto || self.patterns.iter().any(|p| p.selects(&r.id))
+            })
             .cloned();
         let named = self.named.iter().map(|id| SourceRef {
             id: id.clone(),
@@ -170,19 +239,28 @@ pub fn parse_policy(
         annotations,
         problems: Vec::new(),
         qualified: Vec::new(),
+        patterns: Vec::new(),
     };
     let explicit_auto = p.bool(keys::AUTO).or(p.bool(reloader::AUTO));
     let typed_cm = p.bool(reloader::CONFIGMAP_AUTO).unwrap_or(false);
     let typed_secret = p.bool(reloader::SECRET_AUTO).unwrap_or(false);
     let wave = p.bool(wave::UPDATE_ON_CONFIG_CHANGE).unwrap_or(false);
     let both = wave || explicit_auto.unwrap_or(auto_all);
-    let auto = match explicit_auto {
+    let mut auto = match explicit_auto {
         Some(false) => AutoKinds::default(),
         _ => AutoKinds {
             config_maps: both || typed_cm,
             secrets: both || typed_secret,
         },
     };
+    // Reloader: `auto` decides over `search` (every referenced source counts then).
+    let search = p.bool(reloader::SEARCH) == Some(true) && auto == AutoKinds::default();
+    if search {
+        auto = AutoKinds {
+            config_maps: true,
+            secrets: true,
+        };
+    }
     let config_maps = [
         keys::CONFIGMAPS,
         reloader::CONFIGMAP_RELOAD,
@@ -192,6 +270,7 @@ pub fn parse_policy(
     let mut named = p.names(&config_maps, SourceKind::ConfigMap);
     named.extend(p.names(&secrets, SourceKind::Secret));
     let qualified = p.qualified.split_off(0);
+    let patterns = p.patterns.split_off(0);
     let mut excluded = p.names(
         &[keys::EXCLUDE_CONFIGMAPS, reloader::CONFIGMAPS_EXCLUDE],
         SourceKind::ConfigMap,
@@ -208,7 +287,11 @@ pub fn parse_policy(
             problems: p.problems,
         });
     }
-    let followed = auto.config_maps || auto.secrets || !named.is_empty() || !qualified.is_empty();
+    let followed = auto.config_maps
+        || auto.secrets
+        || !named.is_empty()
+        || !qualified.is_empty()
+        || !patterns.is_empty();
     Ok(followed.then_some(WorkloadPolicy {
         auto,
         named,
@@ -216,6 +299,8 @@ pub fn parse_policy(
         strategy,
         debounce,
         qualified,
+        patterns,
+        search,
     }))
 }
 
@@ -255,6 +340,13 @@ pub fn policy_annotations(
     merged
 }
 
+/// Whether a ConfigMap or Secret counts for the workloads with `reloader.stakater.com/search`.
+pub fn is_matched_source(annotations: &BTreeMap<String, String>) -> bool {
+    annotations
+        .get(reloader::MATCH)
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+}
+
 /// Whether a ConfigMap or Secret opts out of triggering anything (`configsync.dev/ignore` or Reloader's).
 pub fn is_ignored_source(annotations: &BTreeMap<String, String>) -> bool {
     [keys::IGNORE, reloader::IGNORE].iter().any(|k| {
@@ -269,6 +361,8 @@ struct Parser<'a> {
     problems: Vec<Problem>,
     /// wave's `namespace/name` entries, settled once the workload's namespace is known.
     qualified: Vec<(String, String, SourceId)>,
+    /// Reloader's regular expression entries.
+    patterns: Vec<NamePattern>,
 }
 
 impl Parser<'_> {
@@ -304,6 +398,7 @@ impl Parser<'_> {
             };
             for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
                 let wave_key = [wave::EXTRA_CONFIGMAPS, wave::EXTRA_SECRETS].contains(key);
+                let regex_key = [reloader::CONFIGMAP_RELOAD, reloader::SECRET_RELOAD].contains(key);
                 if let (true, Some((namespace, source))) = (wave_key, name.split_once('/'))
                     && is_dns_subdomain(namespace)
                     && is_dns_subdomain(source)
@@ -319,6 +414,11 @@ impl Parser<'_> {
                         kind,
                         name: name.to_owned(),
                     });
+                } else if regex_key {
+                    match NamePattern::new(kind, name) {
+                        Ok(pattern) => self.patterns.push(pattern),
+                        Err(why) => self.report(key, value, Invalid::Regex(name.to_owned(), why)),
+                    }
                 } else {
                     self.report(key, value, Invalid::Name(name.to_owned()));
                 }

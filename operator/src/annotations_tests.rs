@@ -365,3 +365,104 @@ fn wave_namespace_forms() {
 fn problems_of(key: &str, value: &str) -> usize {
     problems(&[(key, value)]).len()
 }
+
+type Pairs<'a> = &'a [(&'a str, &'a str)];
+
+#[test]
+fn reloader_reload_entries_are_anchored_regular_expressions_over_referenced_sources() {
+    let refs = [
+        r(SourceId::config_map("app-config")),
+        r(SourceId::config_map("app-config-old")),
+        r(SourceId::config_map("my-app-config")),
+        r(SourceId::config_map("other")),
+        r(SourceId::secret("db-password")),
+        r(SourceId::secret("app-config")),
+    ];
+    let followed = |pairs: &[(&str, &str)]| -> Vec<String> {
+        let p = policy(pairs).expect("followed");
+        p.followed_sources(&refs)
+            .into_iter()
+            .map(|s| format!("{:?}/{}", s.id.kind, s.id.name))
+            .collect()
+    };
+    let cases: [(Pairs<'_>, &[&str]); 6] = [
+        // Anchored at both ends: no prefix or suffix match.
+        (
+            &[(reloader::CONFIGMAP_RELOAD, "app-.*")],
+            &["ConfigMap/app-config", "ConfigMap/app-config-old"],
+        ),
+        (
+            &[(reloader::CONFIGMAP_RELOAD, "app-config$|x")],
+            &["ConfigMap/app-config"],
+        ),
+        // Alternation stays inside the anchors (`^(?:a|b)$`).
+        (
+            &[(reloader::CONFIGMAP_RELOAD, "other|.*-config")],
+            &[
+                "ConfigMap/app-config",
+                "ConfigMap/my-app-config",
+                "ConfigMap/other",
+            ],
+        ),
+        // A Secret pattern selects Secrets only; a plain name is still followed unreferenced.
+        (
+            &[(reloader::SECRET_RELOAD, "db-.+")],
+            &["Secret/db-password"],
+        ),
+        (
+            &[(reloader::SECRET_RELOAD, "db-.+,not-referenced")],
+            &["Secret/db-password", "Secret/not-referenced"],
+        ),
+        // Patterns and plain names mix in one list.
+        (
+            &[(reloader::CONFIGMAP_RELOAD, "other, [a-z]+-config-old")],
+            &["ConfigMap/app-config-old", "ConfigMap/other"],
+        ),
+    ];
+    for (pairs, want) in cases {
+        assert_eq!(followed(pairs), want, "{pairs:?}");
+    }
+}
+
+#[test]
+fn malformed_or_oversized_reload_regexes_are_reported_not_panicked() {
+    for (value, why) in [
+        ("app-[", "unclosed character class"),
+        ("(a", "unclosed group"),
+        ("a{1000}{1000}", "size limit"),
+    ] {
+        let found = problems(&[(reloader::CONFIGMAP_RELOAD, value)]);
+        assert_eq!(found.len(), 1, "{value}");
+        assert_eq!(found[0].annotation, reloader::CONFIGMAP_RELOAD);
+        let message = found[0].to_string();
+        assert!(
+            message.contains("is not a valid regular expression") && message.contains(why),
+            "{message}"
+        );
+    }
+    // Only Reloader's reload keys take regular expressions.
+    assert!(matches!(
+        problems(&[(keys::CONFIGMAPS, "app-.*")])[0].invalid,
+        Invalid::Name(_)
+    ));
+}
+
+#[test]
+fn reloader_search_follows_referenced_sources_unless_auto_decides() {
+    let search = policy(&[(reloader::SEARCH, "true")]).expect("followed");
+    assert!(search.search);
+    assert_eq!(search.auto, BOTH);
+    assert_eq!(policy(&[(reloader::SEARCH, "false")]), None);
+    for auto in [reloader::AUTO, keys::AUTO] {
+        let both = policy(&[(reloader::SEARCH, "true"), (auto, "true")]).expect("followed");
+        assert!(!both.search, "{auto} decides over search");
+    }
+    // `auto: "false"` only turns auto off: search still applies.
+    assert_eq!(
+        policy(&[(reloader::SEARCH, "true"), (reloader::AUTO, "false")]).map(|p| p.search),
+        Some(true)
+    );
+    assert!(is_matched_source(&mk(&[(reloader::MATCH, " True ")])));
+    assert!(!is_matched_source(&mk(&[(reloader::MATCH, "no")])));
+    assert_eq!(problems(&[(reloader::SEARCH, "yes")]).len(), 1);
+}

@@ -15,7 +15,7 @@ use configsync_crds::SourceKind;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use crate::annotations::is_ignored_source;
+use crate::annotations::{WorkloadPolicy, is_ignored_source, is_matched_source};
 use crate::hash::{DigestLookup, KeyDigests, SourceContent, changed_keys};
 use crate::index::RefIndex;
 use crate::plan::event::Change;
@@ -31,6 +31,8 @@ pub struct SourceEntry {
     pub resource_version: Option<String>,
     /// `configsync.dev/ignore` (or Reloader's) is set.
     pub ignored: bool,
+    /// `reloader.stakater.com/match` is set: it counts for workloads with `reloader.stakater.com/search`.
+    pub matched: bool,
     /// The object's labels, for ConfigSync selectors.
     pub labels: BTreeMap<String, String>,
 }
@@ -42,7 +44,7 @@ pub enum Trigger {
     None,
     /// Content changed: reconcile normally.
     Content,
-    /// The hash changes but not what should roll: the ignore flag flipped, or an ignored source appeared or
+    /// The hash changes but not what should roll: the ignore (or Reloader's match) flag flipped, or an ignored source appeared or
     /// disappeared. Reconcile with `plan::decide_rebaseline` (record, never roll).
     Rebaseline,
 }
@@ -142,6 +144,7 @@ impl SourceCache {
             digests,
             resource_version: meta.resource_version.clone(),
             ignored: meta.annotations.as_ref().is_some_and(is_ignored_source),
+            matched: meta.annotations.as_ref().is_some_and(is_matched_source),
             labels: meta.labels.clone().unwrap_or_default(),
         };
         let sources = self.namespaces.entry(namespace.clone()).or_default();
@@ -150,9 +153,10 @@ impl SourceCache {
             None => (Trigger::Content, Change::Created),
             Some(old) => {
                 let keys = changed_keys(Some(&old.digests), Some(&entry.digests));
+                let flipped = old.ignored != entry.ignored || old.matched != entry.matched;
                 let trigger = match (old.ignored, entry.ignored) {
                     (false, false) if !keys.is_empty() => Trigger::Content,
-                    (was, is) if was != is => Trigger::Rebaseline,
+                    _ if flipped => Trigger::Rebaseline,
                     _ => Trigger::None,
                 };
                 (trigger, Change::Keys(keys))
@@ -205,6 +209,39 @@ impl<'a> Namespace<'a> {
             .into_iter()
             .flatten()
             .map(|(id, entry)| (id, &entry.labels))
+    }
+}
+
+impl<'a> Namespace<'a> {
+    /// The lookup a workload's hash reads: with Reloader's `search`, sources without
+    /// `reloader.stakater.com/match: "true"` count for nothing (as ignored ones).
+    pub fn for_policy(self, policy: &WorkloadPolicy) -> PolicyLookup<'a> {
+        self.matched_only(policy.search)
+    }
+
+    /// The lookup where, if `matched_only`, sources without `reloader.stakater.com/match` count for nothing.
+    pub fn matched_only(self, matched_only: bool) -> PolicyLookup<'a> {
+        PolicyLookup {
+            namespace: self,
+            matched_only,
+        }
+    }
+}
+
+/// [`Namespace`] as one workload's policy sees it ([`Namespace::for_policy`]).
+#[derive(Clone, Copy, Debug)]
+pub struct PolicyLookup<'a> {
+    namespace: Namespace<'a>,
+    matched_only: bool,
+}
+
+impl DigestLookup for PolicyLookup<'_> {
+    fn content(&self, id: &SourceId) -> SourceContent<'_> {
+        let entry = self.namespace.sources.and_then(|sources| sources.get(id));
+        match entry {
+            Some(entry) if self.matched_only && !entry.matched => SourceContent::Ignored,
+            _ => self.namespace.content(id),
+        }
     }
 }
 

@@ -177,3 +177,40 @@ fn namespaces_are_separate_and_catalog_lists_labels() {
     let gone = cache.delete("ns", &SourceId::config_map("never-seen"));
     assert_eq!(gone.trigger, Trigger::None);
 }
+
+#[test]
+fn reloader_search_counts_only_matched_sources() {
+    let mut cache = SourceCache::default();
+    let matched = [(keys::reloader::MATCH, "true")];
+    let _ = cache.apply_config_map(&mk_config_map("on", &[("a", "1")], &matched));
+    let _ = cache.apply_config_map(&mk_config_map("off", &[("a", "1")], &[]));
+    let spec = mk_pod_spec(&["on", "off"], &[]);
+    let search = mk_deployment("ns", "s", &[(keys::reloader::SEARCH, "true")], spec.clone());
+    let auto = mk_deployment("ns", "a", &[(keys::reloader::AUTO, "true")], spec);
+    let hashes = |cache: &SourceCache| {
+        [&search, &auto].map(|w| {
+            let followed = follow(w, false).unwrap().unwrap();
+            let lookup = cache.namespace("ns").for_policy(&followed.policy);
+            workload_hash(&followed.sources, &lookup).unwrap()
+        })
+    };
+    let [search_before, auto_before] = hashes(&cache);
+
+    // A source without `match` counts for nothing under `search`, and fully under `auto`.
+    let _ = cache.apply_config_map(&mk_config_map("off", &[("a", "2")], &[]));
+    let [search_now, auto_now] = hashes(&cache);
+    assert_eq!(search_now, search_before);
+    assert_ne!(auto_now, auto_before);
+
+    // A matched source counts under both.
+    let _ = cache.apply_config_map(&mk_config_map("on", &[("a", "2")], &matched));
+    let [search_later, auto_later] = hashes(&cache);
+    assert_ne!(search_later, search_now);
+    assert_ne!(auto_later, auto_now);
+
+    // Adding or removing `match` alone rebaselines (records, never rolls), as Reloader hashes data only.
+    let flipped = cache.apply_config_map(&mk_config_map("off", &[("a", "2")], &matched));
+    assert_eq!(flipped.trigger, Trigger::Rebaseline);
+    let changed = cache.apply_config_map(&mk_config_map("off", &[("a", "3")], &matched));
+    assert_eq!(changed.trigger, Trigger::Content);
+}

@@ -224,7 +224,8 @@ pub fn explain(input: &Input<'_>) -> Explanation {
         _ => None,
     };
     let sources = source_reports(input, followed);
-    let computed = followed.map(|f| workload_hash(&f.sources, &input.sources));
+    let computed =
+        followed.map(|f| workload_hash(&f.sources, &input.sources.for_policy(&f.policy)));
     let hash = Hashes {
         current: computed
             .as_ref()
@@ -352,7 +353,12 @@ fn next_change(
         return no_roll(reasons);
     }
     let strategy = followed.policy.strategy;
-    let computed = computed.unwrap_or_else(|| workload_hash(&followed.sources, &input.sources));
+    let computed = computed.unwrap_or_else(|| {
+        workload_hash(
+            &followed.sources,
+            &input.sources.for_policy(&followed.policy),
+        )
+    });
     if let Err(hash::Error::HashWorkload { missing }) = &computed {
         let list: Vec<String> = missing.iter().map(ToString::to_string).collect();
         reasons.insert(
@@ -459,10 +465,13 @@ fn source_reports(input: &Input<'_>, followed: Option<&Followed>) -> Vec<SourceR
             }
         }
     }
+    let lookup = input
+        .sources
+        .matched_only(followed.is_some_and(|f| f.policy.search));
     rows.into_iter()
         .map(|(id, (via, merged))| {
             let (keys, optional) = merged.map_or((None, true), |r| (keys_of(&r.keys), r.optional));
-            let content = input.sources.content(&id);
+            let content = lookup.content(&id);
             SourceReport {
                 state: state_of(&id, followed, &content),
                 exists: !matches!(content, SourceContent::Missing),
@@ -492,7 +501,7 @@ fn state_of(
         return SourceState::NotFollowed;
     };
     let policy = &followed.policy;
-    let state = if policy.named.contains(id) {
+    let state = if policy.named.contains(id) || policy.patterns.iter().any(|p| p.selects(id)) {
         SourceState::Followed
     } else if !policy.auto.covers(id.kind) {
         SourceState::NotCovered

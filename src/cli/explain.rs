@@ -261,18 +261,7 @@ pub(crate) async fn list_workloads(
     namespace: Option<&str>,
     auto_all: bool,
 ) -> anyhow::Result<Vec<Fetched>> {
-    let listed = per_kind!(kind, list_kind(client, namespace, auto_all));
-    match listed {
-        // A kind of a CRD that is not installed (Argo Rollouts) has no workloads.
-        Err(error) if kind.needs_crd() && is_not_found(&error) => Ok(Vec::new()),
-        listed => listed,
-    }
-}
-
-fn is_not_found(error: &anyhow::Error) -> bool {
-    error.chain().any(|cause| {
-        matches!(cause.downcast_ref::<kube::Error>(), Some(kube::Error::Api(status)) if status.code == 404)
-    })
+    per_kind!(kind, list_kind(client, namespace, auto_all))
 }
 
 async fn list_kind<K, V>(
@@ -296,7 +285,7 @@ where
         .collect()
 }
 
-/// Every `K` in `namespace` (or all namespaces).
+/// Every `K` in `namespace` (or all namespaces); none when the server does not serve `K`.
 async fn list<K>(client: &Client, namespace: Option<&str>) -> anyhow::Result<Vec<K>>
 where
     K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
@@ -304,11 +293,15 @@ where
         + Clone
         + std::fmt::Debug,
 {
-    let list = api::<K>(client, namespace)
+    match api::<K>(client, namespace)
         .list(&ListParams::default())
         .await
-        .with_context(|| format!("listing {}", K::plural(&())))?;
-    Ok(list.items)
+    {
+        Ok(list) => Ok(list.items),
+        // A kind the server does not serve (Argo Rollouts without their CRD) has no objects.
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(Vec::new()),
+        Err(error) => Err(error).with_context(|| format!("listing {}", K::plural(&()))),
+    }
 }
 
 fn api<K>(client: &Client, namespace: Option<&str>) -> Api<K>

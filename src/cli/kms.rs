@@ -3,9 +3,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use configsync::shutdown::wait_for_shutdown;
+use configsync_core::log::LogOptions;
 use configsync_envelope::keyring::watch::KeyRingFile;
 use configsync_envelope::kms::{KmsService, server};
-use tokio::signal::unix::{SignalKind, signal};
 
 /// Serve the KMS v2 gRPC API (Status, Encrypt, Decrypt) for kube-apiserver's EncryptionConfiguration.
 ///
@@ -18,28 +19,25 @@ pub struct KmsArgs {
     /// The key file (see `configsync keys generate`).
     #[arg(long, value_name = "FILE", env = "CONFIGSYNC_KEYS")]
     pub keys: PathBuf,
+    #[command(flatten)]
+    pub log: LogOptions,
 }
 
 impl KmsArgs {
     /// Serve until SIGTERM or SIGINT, then finish in-flight calls and remove the socket.
     pub async fn run(self) -> anyhow::Result<()> {
-        let Self { socket, keys } = self;
-        let _ = tracing_subscriber::fmt()
-            .with_writer(std::io::stderr)
-            .try_init();
+        let Self { socket, keys, log } = self;
+        log.init()?;
         let keys = KeyRingFile::open(&keys)
             .with_context(|| format!("loading key file {}", keys.display()))?;
         tracing::info!(primary = %keys.current().primary_id(), "loaded key ring");
         let listener = server::bind(&socket)?;
         tracing::info!(socket = %socket.display(), "KMS v2 plugin listening");
-        let mut terminate =
-            signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
         let shutdown = async move {
-            tokio::select! {
-                _ = terminate.recv() => {}
-                _ = tokio::signal::ctrl_c() => {}
+            match wait_for_shutdown().await {
+                Ok(signal) => tracing::info!(signal, "shutting down"),
+                Err(error) => tracing::error!(%error, "cannot wait for SIGTERM; shutting down"),
             }
-            tracing::info!("shutting down");
         };
         let served = server::serve(listener, KmsService::new(Arc::new(keys)), shutdown).await;
         let _ = std::fs::remove_file(&socket);

@@ -2,15 +2,12 @@
 //! `-n/--namespace`, `-A/--all-namespaces`, `--kubeconfig` and `--context`.
 //!
 //! ```text
-//!  --kubeconfig FILE   → Kubeconfig::read_from(FILE) → Config::from_custom_kubeconfig(--context)
-//!  --context NAME      → Config::from_kubeconfig($KUBECONFIG or ~/.kube/config, --context)
-//!  neither             → Config::infer() (kubeconfig, then in-cluster)
-//!  -n NS / -A / none   → NS / every namespace / the context's namespace (else `default`)
+//!  --kubeconfig / --context  → configsync_core::kubeconfig::load (shared with the sidecar)
+//!  -n NS / -A / none         → NS / every namespace / the context's namespace (else `default`)
 //! ```
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use kube::config::{KubeConfigOptions, Kubeconfig};
 
 /// kubectl's connection flags.
 #[derive(Clone, Debug, Default, clap::Args)]
@@ -42,25 +39,10 @@ pub enum Scope {
 impl KubeArgs {
     /// The client configuration these flags select.
     pub async fn config(&self) -> anyhow::Result<kube::Config> {
-        let options = KubeConfigOptions {
-            context: self.context.clone(),
-            ..KubeConfigOptions::default()
-        };
-        match (&self.kubeconfig, &self.context) {
-            (Some(path), _) => {
-                let kubeconfig = Kubeconfig::read_from(path)
-                    .with_context(|| format!("reading --kubeconfig {}", path.display()))?;
-                Ok(kube::Config::from_custom_kubeconfig(kubeconfig, &options)
-                    .await
-                    .with_context(|| format!("loading --kubeconfig {}", path.display()))?)
-            }
-            (None, Some(context)) => Ok(kube::Config::from_kubeconfig(&options)
-                .await
-                .with_context(|| format!("loading kubeconfig context {context:?}"))?),
-            (None, None) => Ok(kube::Config::infer()
-                .await
-                .context("finding the Kubernetes API (kubeconfig or in-cluster)")?),
-        }
+        let config =
+            configsync_core::kubeconfig::load(self.kubeconfig.as_deref(), self.context.as_deref())
+                .await?;
+        Ok(config)
     }
 
     /// A client and the namespaces to work on.

@@ -789,3 +789,29 @@ pub fn recording_server(status: u16) -> (String, std::sync::Arc<std::sync::Mutex
     });
     (url, seen)
 }
+
+/// A kubeconfig whose current context (`dead`) points at a closed port, with a second context for `cluster`
+/// (the first of `cluster`'s kubeconfig); returns the file.
+pub fn two_context_kubeconfig(cluster: &Cluster) -> PathBuf {
+    let text = std::fs::read_to_string(&cluster.kubeconfig).expect("read kubeconfig");
+    let mut config: serde_json::Value = serde_saphyr::from_str(&text).expect("kubeconfig YAML");
+    let good = config["contexts"][0].clone();
+    let mut dead_cluster = config["clusters"][0].clone();
+    dead_cluster["name"] = "dead".into();
+    dead_cluster["cluster"]["server"] = "https://127.0.0.1:9".into();
+    let mut dead = good.clone();
+    dead["name"] = "dead".into();
+    dead["context"]["cluster"] = "dead".into();
+    config["clusters"]
+        .as_array_mut()
+        .expect("clusters")
+        .push(dead_cluster);
+    config["contexts"]
+        .as_array_mut()
+        .expect("contexts")
+        .push(dead);
+    config["current-context"] = "dead".into();
+    let path = cluster.dir.path().join("two-contexts");
+    std::fs::write(&path, config.to_string()).expect("write kubeconfig");
+    path
+}

@@ -7,7 +7,7 @@
 //! ```
 //! The metadata is trimmed at parse time (no `managedFields`, no `last-applied-configuration`, which
 //! `kubectl apply` fills with the whole object, values included), and again here: only name, namespace,
-//! resourceVersion, labels and the ignore annotations travel on. Memory grows with the number of objects
+//! resourceVersion, labels, the ignore annotations and Reloader's `match` travel on. Memory grows with the number of objects
 //! and keys, not their size.
 use std::collections::{BTreeMap, HashSet};
 use std::time::Instant;
@@ -180,7 +180,7 @@ fn trimmed(meta: ObjectMeta) -> ObjectMeta {
         .annotations
         .into_iter()
         .flatten()
-        .filter(|(key, _)| [IGNORE, reloader::IGNORE].contains(&key.as_str()))
+        .filter(|(key, _)| [IGNORE, reloader::IGNORE, reloader::MATCH].contains(&key.as_str()))
         .collect();
     ObjectMeta {
         name: meta.name,
@@ -204,7 +204,8 @@ mod tests {
                 "labels": {"app": "web"},
                 "annotations": {
                     "kubectl.kubernetes.io/last-applied-configuration": "{\"data\":{\"password\":\"czNjcjN0\"}}",
-                    "configsync.dev/ignore": "false"}},
+                    "configsync.dev/ignore": "false", "reloader.stakater.com/match": "true",
+                    "other": "dropped"}},
             "data": {"password": "czNjcjN0"},
         }))
         .unwrap()
@@ -224,7 +225,7 @@ mod tests {
         assert_eq!(meta.resource_version.as_deref(), Some("7"));
         assert_eq!(
             meta.annotations.unwrap().keys().collect::<Vec<_>>(),
-            ["configsync.dev/ignore"]
+            ["configsync.dev/ignore", "reloader.stakater.com/match"]
         );
         assert!(known.contains("prod/db"));
     }

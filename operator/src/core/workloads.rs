@@ -266,7 +266,10 @@ impl Core {
         };
         let computed = workload_hash(
             &followed.sources,
-            &self.cache.namespace(&workload.namespace),
+            &self
+                .cache
+                .namespace(&workload.namespace)
+                .for_policy(&followed.policy),
         );
         let decision = match &tracked.pending {
             Some(pending) if pending.rebaseline => decide_rebaseline(live, computed),

@@ -141,17 +141,23 @@ pub enum Refresh {
 /// Rewrites an object as it is projected, with its metadata at hand (see the module docs).
 pub type Reshape = Arc<dyn Fn(&ObjectMeta, SourceData) -> SourceData + Send + Sync>;
 
-/// A client from the environment: `KUBECONFIG`/`~/.kube/config`, else the in-cluster service account.
+/// A client from kubectl's `--kubeconfig` and `--context` ([`configsync_core::kubeconfig::load`]); with
+/// neither, `KUBECONFIG`/`~/.kube/config`, else the in-cluster service account.
 ///
 /// # Errors
 /// [`SourceError::Api`] when no configuration is found or it is invalid.
-pub async fn connect() -> Result<kube::Client, SourceError> {
-    kube::Client::try_default()
+pub async fn connect(
+    kubeconfig: Option<&std::path::Path>,
+    context: Option<&str>,
+) -> Result<kube::Client, SourceError> {
+    let failed = |reason: String| SourceError::Api {
+        what: "cluster connection".into(),
+        reason,
+    };
+    let config = configsync_core::kubeconfig::load(kubeconfig, context)
         .await
-        .map_err(|error| SourceError::Api {
-            what: "cluster connection".into(),
-            reason: error.to_string(),
-        })
+        .map_err(|error| failed(error.to_string()))?;
+    kube::Client::try_from(config).map_err(|error| failed(error.to_string()))
 }
 
 /// Objects of one kind in one namespace (or all), kept current through the API.

@@ -127,14 +127,22 @@ pub struct SidecarOptions {
     /// Watch every ConfigMap and Secret matching this label selector.
     #[arg(long, env = env::SELECTOR, help_heading = "Sources")]
     selector: Option<String>,
-    /// Namespace(s) to watch; defaults to the pod's own.
+    /// Namespace(s) to watch; defaults to the pod's own (or the kubeconfig context's).
     #[arg(
+        short = 'n',
         long = "namespace",
         env = "CONFIGSYNC_NAMESPACE",
         value_delimiter = ',',
         help_heading = "Sources"
     )]
     namespaces: Vec<String>,
+    /// The kubeconfig file for the API sources, as kubectl's (default: $KUBECONFIG, then ~/.kube/config, then
+    /// the in-cluster service account).
+    #[arg(long, help_heading = "Sources")]
+    kubeconfig: Option<std::path::PathBuf>,
+    /// The kubeconfig context to use, as kubectl's (default: its current context).
+    #[arg(long, help_heading = "Sources")]
+    context: Option<String>,
     /// Mounted ConfigMap volume or plain directory to watch, as DIR or NAME=DIR (repeatable).
     #[arg(
         long = "watch-dir",
@@ -671,7 +679,12 @@ impl SidecarOptions {
             }
             return Ok(Vec::new());
         }
-        let client = configsync_sidecar::api::connect().await.context(
+        let client = configsync_sidecar::api::connect(
+            self.kubeconfig.as_deref(),
+            self.context.as_deref(),
+        )
+        .await
+        .context(
             "--configmap, --secret and --selector watch the Kubernetes API: no cluster connection",
         )?;
         let namespaces = if self.namespaces.is_empty() {
@@ -866,6 +879,30 @@ mod tests {
         TranslatedOptions::try_parse_from(&translation.args)
             .expect("the translation parses as sidecar flags")
             .options
+    }
+
+    #[test]
+    fn kubectl_connection_flags() {
+        let parsed = TranslatedOptions::try_parse_from([
+            "--configmap",
+            "app",
+            "-n",
+            "a,b",
+            "--kubeconfig",
+            "/k",
+            "--context",
+            "prod",
+        ])
+        .expect("parses")
+        .options;
+        assert_eq!(parsed.namespaces, ["a", "b"]);
+        assert_eq!(
+            parsed.kubeconfig.as_deref(),
+            Some(std::path::Path::new("/k"))
+        );
+        assert_eq!(parsed.context.as_deref(), Some("prod"));
+        let both = ["--configmap", "app", "-n", "a", "--all-namespaces"];
+        assert!(TranslatedOptions::try_parse_from(both).is_err());
     }
 
     #[test]
