@@ -331,6 +331,7 @@ pub struct SidecarOptions {
     // basic auth, JSON body, backoff).
     /// Watch in every namespace (needs a ClusterRole) instead of --namespace.
     #[arg(
+        short = 'A',
         long,
         env = "CONFIGSYNC_ALL_NAMESPACES",
         conflicts_with = "namespaces",
@@ -903,6 +904,10 @@ mod tests {
         assert_eq!(parsed.context.as_deref(), Some("prod"));
         let both = ["--configmap", "app", "-n", "a", "--all-namespaces"];
         assert!(TranslatedOptions::try_parse_from(both).is_err());
+        let all = TranslatedOptions::try_parse_from(["--selector", "app=web", "-A"])
+            .expect("-A as kubectl spells it")
+            .options;
+        assert!(all.all_namespaces);
     }
 
     #[test]
