@@ -138,6 +138,10 @@ impl<L: Lookup> Webhook<L> {
     pub async fn run(self) -> Result<(), WebhookError> {
         loop {
             let (stream, peer) = self.listener.accept().await.map_err(WebhookError::Accept)?;
+            // kube-apiserver waits on every admission answer: no delayed-ACK stall (Go's servers set it too).
+            if let Err(error) = stream.set_nodelay(true) {
+                tracing::debug!(%peer, %error, "setting TCP_NODELAY failed");
+            }
             let acceptor = self.acceptor.clone();
             let (lookup, policy) = (self.lookup.clone(), self.policy.clone());
             let metrics = self.metrics.clone();
