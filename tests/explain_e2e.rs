@@ -245,6 +245,7 @@ fn explain_keeps_the_last_rollout_after_every_event_is_gone() {
         "annotate",
         "deployment",
         "legacy",
+        "--overwrite",
         "configsync.dev/last-rollout=not json",
     ]);
     let text = stdout_ok(
