@@ -199,3 +199,21 @@ fn a_dry_run_spaces_configsync_targets_by_its_pause_and_respects_suspend() {
     );
     assert_eq!(h.core.applies_in_flight(), 0);
 }
+
+#[test]
+fn a_configsync_rollout_keeps_its_configsync_and_changed_sources_on_the_workload() {
+    let mut h = adopted(&["web"]);
+    let claim = h.feed(Input::ConfigSync(Box::new(configsync(&["web"], json!({})))));
+    assert_eq!(shape(&claim), ["status cs"]);
+    let written = Box::new(h.status_of(&claim[0]));
+    h.feed(Input::StatusWritten {
+        key: key("cs"),
+        outcome: Ok(written),
+    });
+    let roll = h.source("app", "2");
+    assert_eq!(shape(&roll), ["apply web template"]);
+    h.answer(&roll[0]);
+    let last = h.last_rollout("web").expect("written with the rollout");
+    assert_eq!(last.config_sync.as_deref(), Some("cs"));
+    assert_eq!(last.cause(), "ConfigSync cs: ConfigMap app changed");
+}
