@@ -1,6 +1,7 @@
 //! End to end: `configsync operator --dry-run` beside Reloader. A change gives exactly one `WouldRollOut`
-//! Event on the workload and a metric, and the workload is never written (no apply, no patch). Also the
-//! leader gauge of two `--leader-elect` replicas.
+//! Event on the workload and a metric, and the workload is never written (no apply, no patch). Workloads a
+//! ConfigSync drives are reported as its pass would roll them, with neither the workloads nor the
+//! ConfigSync's status written. Also the leader gauge of two `--leader-elect` replicas.
 mod support;
 
 use serde_json::Value;
@@ -119,10 +120,132 @@ fn dry_run_reports_one_would_roll_out_and_writes_nothing() {
     let text = http_get(&addr, "/metrics").expect("/metrics");
     let would = "configsync_operator_would_roll_out_total{kind=\"Deployment\"}";
     assert_eq!(metric(&text, would).as_deref(), Some("2"), "{text}");
+    // The workload event and the reconciles after each change found nothing new to record.
+    assert_eq!(
+        operator.count("dry run: would record config"),
+        1,
+        "the adoption is logged once"
+    );
     assert!(
         !text.contains("configsync_operator_requests_total{request=\"apply\""),
         "no apply was sent: {text}"
     );
+}
+
+/// A ConfigSync over ConfigMap `app` (the first document of [`MANIFEST`]) driving `one` and `two`.
+const DRIVEN: &str = "apiVersion: configsync.dev/v1alpha1
+kind: ConfigSync
+metadata:
+  name: fleet
+spec:
+  sources:
+  - {kind: ConfigMap, name: app}
+  targets:
+  - {kind: Deployment, name: one}
+  - {kind: Deployment, name: two}
+  rollout:
+    maxConcurrent: 1
+";
+
+fn deployment(name: &str) -> String {
+    format!(
+        "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {name}
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {{app: {name}}}
+  template:
+    metadata:
+      labels: {{app: {name}}}
+    spec:
+      containers:
+      - name: app
+        image: nginx:1.25
+        envFrom:
+        - configMapRef: {{name: app}}
+"
+    )
+}
+
+/// The WouldRollOut Events of the namespace, as (workload, count).
+fn would_roll_out_on(cluster: &Cluster) -> Vec<(String, i64)> {
+    let events = cluster.json(&["get", "events.events.k8s.io"]);
+    let items = events["items"].as_array().cloned().unwrap_or_default();
+    let mut found: Vec<(String, i64)> = items
+        .iter()
+        .filter(|e| e["reason"] == "WouldRollOut")
+        .map(|e| {
+            let name = e["regarding"]["name"].as_str().unwrap_or_default();
+            (name.to_owned(), e["series"]["count"].as_i64().unwrap_or(1))
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+#[test]
+fn dry_run_reports_configsync_targets_as_a_real_pass_and_writes_no_status() {
+    let Some(cluster) = start() else { return };
+    cluster.apply_repo("crds/");
+    wait_until("ConfigSyncs are served", || {
+        cluster.run(&["get", "configsync"]).status.success()
+    });
+    for name in ["one", "two"] {
+        let manifest = cluster.file(&format!("{name}.yaml"), &deployment(name));
+        cluster.ok(&["apply", "-f", path_str(&manifest)]);
+        cluster.ok(&[
+            "rollout",
+            "status",
+            &format!("deployment/{name}"),
+            "--timeout=60s",
+        ]);
+    }
+    let operator = start_operator(&cluster, &["--dry-run"]);
+    let config_map = MANIFEST.split("\n---\n").next().unwrap_or_default();
+    let manifest = cluster.file("driven.yaml", &format!("{config_map}\n---\n{DRIVEN}"));
+    cluster.ok(&["apply", "-f", path_str(&manifest)]);
+    // Claiming rolls nothing: each target's record is only remembered.
+    wait_until("both targets claimed", || {
+        operator.count("dry run: would record config") == 2
+    });
+    cluster.merge_patch("configmap", "app", r#"{"data":{"greeting":"bonjour"}}"#);
+    // maxConcurrent 1: one target, then the other once the first counts as done.
+    wait_until("a WouldRollOut Event on each target", || {
+        would_roll_out_on(&cluster).len() == 2
+    });
+    assert_eq!(
+        would_roll_out_on(&cluster),
+        [("one".to_owned(), 1), ("two".to_owned(), 1)]
+    );
+    let rolled = operator
+        .log
+        .lock()
+        .map(|log| {
+            log.iter()
+                .filter(|l| l.contains("dry run: would roll out new config"))
+                .map(|l| if l.contains("/one") { "one" } else { "two" })
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    assert_eq!(rolled, ["one", "two"], "in target order");
+    assert_eq!(operator.count("dry run: would record config"), 2);
+
+    for name in ["one", "two"] {
+        let workload = cluster.json(&["get", "deployment", name]);
+        assert_eq!(workload["metadata"]["generation"], 1, "{workload}");
+        let annotations = workload["metadata"]["annotations"].to_string();
+        assert!(!annotations.contains("configsync.dev/"), "{annotations}");
+    }
+    let configsync = cluster.json(&["get", "configsync", "fleet"]);
+    assert!(
+        configsync.get("status").is_none_or(Value::is_null),
+        "no status written: {configsync}"
+    );
+    let managers = configsync["metadata"]["managedFields"].to_string();
+    assert!(!managers.contains("\"configsync\""), "{managers}");
 }
 
 #[test]

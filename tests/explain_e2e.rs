@@ -79,6 +79,8 @@ spec:
 ";
 
 const TEMPLATE: &str = "/spec/template/metadata/annotations/configsync.dev~1config-hash";
+const TEMPLATE_LAST_ROLLOUT: &str =
+    "/spec/template/metadata/annotations/configsync.dev~1last-rollout";
 
 fn configsync(cluster: &Cluster, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_configsync"))
@@ -184,6 +186,79 @@ fn explain_shows_sources_hashes_verdict_and_the_cause_of_the_last_rollout() {
         stderr.contains("configsync does not roll \"pod\""),
         "{stderr}"
     );
+}
+
+/// The reasons of the operator's Events in the test's namespace.
+fn event_reasons(cluster: &Cluster) -> Vec<String> {
+    let events = cluster.json(&["get", "events.events.k8s.io"]);
+    let items = events["items"].as_array().cloned().unwrap_or_default();
+    items
+        .iter()
+        .filter_map(|e| e["reason"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn explain_keeps_the_last_rollout_after_every_event_is_gone() {
+    let Some(cluster) = start() else { return };
+    let _operator = start_operator(&cluster, &[]);
+    rolled_web(&cluster);
+    wait_until("the ConfigRolled Event is out", || {
+        event_reasons(&cluster).iter().any(|r| r == "ConfigRolled")
+    });
+    let web = cluster.json(&["get", "deployment", "web"]);
+    let annotation = web
+        .pointer("/metadata/annotations/configsync.dev~1last-rollout")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    assert!(annotation.contains("\"reason\":\"ConfigRolled\""), "{web}");
+    assert!(!annotation.contains("bonjour"), "no value: {annotation}");
+    assert!(
+        web.pointer(TEMPLATE_LAST_ROLLOUT).is_none(),
+        "never on the pod template: {web}"
+    );
+
+    // As after the API server's --event-ttl: every Event of the namespace is gone.
+    cluster.ok(&["delete", "events", "--all"]);
+    wait_until("no Event is left", || event_reasons(&cluster).is_empty());
+    let explained = explain_json(&cluster, "deploy/web");
+    let last = &explained["lastRollout"];
+    assert_eq!(last["from"], "workload", "{explained}");
+    assert_eq!(last["reason"], "ConfigRolled", "{explained}");
+    let time = last["time"].as_str().unwrap_or_default();
+    assert!(
+        time.parse::<jiff::Timestamp>().is_ok(),
+        "an RFC 3339 time: {explained}"
+    );
+    assert_eq!(last["cause"], "ConfigMap app keys [greeting] changed");
+    let text = stdout_ok("explain", &configsync(&cluster, &["explain", "deploy/web"]));
+    assert!(
+        text.contains(&format!(
+            "Last rollout: {time} ConfigRolled: ConfigMap app keys [greeting] changed (from the workload's"
+        )),
+        "{text}"
+    );
+
+    // An annotation configsync cannot read: explain says so, and falls back to the Events (none here).
+    cluster.ok(&[
+        "annotate",
+        "deployment",
+        "legacy",
+        "--overwrite",
+        "configsync.dev/last-rollout=not json",
+    ]);
+    let text = stdout_ok(
+        "explain",
+        &configsync(&cluster, &["explain", "deploy/legacy"]),
+    );
+    assert!(
+        text.contains(
+            "Warning: the configsync.dev/last-rollout annotation cannot be read (not the JSON"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("Last rollout: none recorded"), "{text}");
 }
 
 #[test]

@@ -12,6 +12,7 @@
 //!  configsync.dev/observed-hash (written: the record, no rollout)
 //!  configsync.dev/observed-template (written: the template the record saw)
 //!  label configsync.dev/observed-hash (written: the record's short form, survives `rollout undo`)
+//!  configsync.dev/last-rollout (written: time and cause of the last rollout, names only)
 //!  configsync.dev/inject        (read by the sidecar webhook)
 //! ```
 //!
@@ -65,6 +66,11 @@ pub const OBSERVED_TEMPLATE: &str = "configsync.dev/observed-template";
 /// of back then) but leaves its labels alone, so a label that disagrees with the record says the annotations
 /// were rolled back: the undo is adopted, not rolled forward again.
 pub const RECORD_LABEL: &str = "configsync.dev/observed-hash";
+
+/// Workload metadata: the time and cause (source kinds and names, changed key names, never a value) of
+/// the last rollout configsync made, as compact JSON of at most 1 KiB; written in the rollout's own apply,
+/// so `configsync explain` can tell it after the rollout's Event has expired.
+pub const LAST_ROLLOUT: &str = "configsync.dev/last-rollout";
 
 /// Pod (template): asks the webhook to inject the sync sidecar.
 pub const INJECT: &str = "configsync.dev/inject";

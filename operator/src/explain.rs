@@ -7,7 +7,12 @@
 //!  cache::Namespace (digests, ignored flags), ConfigSync claim ─┤     sources: consumed keys, via, followed or why not
 //!  plan::decide (what the operator does with the live record) ─┘     hash: current vs recorded vs template
 //!                                                                    next change: rolls? + one Finding per reason
+//!  configsync.dev/last-rollout (plan::last_rollout) ───────────────►  last rollout: time and cause
 //! ```
+//! The last rollout is read from the workload's `configsync.dev/last-rollout` annotation, which the
+//! rollout's own apply wrote and which does not expire. Without it (a rollout older than the annotation,
+//! or one the annotation cannot be read from: [`Explanation::last_rollout_problem`] says why) the caller
+//! falls back to the newest rollout Event.
 //! Nothing here reads the API or a clock: the CLI fetches, this decides, so every reason is a table case
 //! in the tests. The reasons are the operator's own rules, reached through the same functions it calls
 //! (`follow`, `workload_hash`, `decide`), so the explanation cannot drift from what the operator does.
@@ -19,6 +24,7 @@ use serde::Serialize;
 use crate::annotations::{self, Debounce};
 use crate::cache;
 use crate::hash::{self, DigestLookup, SourceContent, workload_hash};
+use crate::plan::last_rollout;
 use crate::plan::{Decision, Live, decide};
 use crate::refs::{ConsumedKeys, SourceId, SourceRef, Via};
 use crate::workload::{Followed, WorkloadRef};
@@ -168,16 +174,28 @@ pub struct NextChange {
     pub reasons: Vec<Finding>,
 }
 
-/// The last rollout, as the operator's Events record it.
+/// The last rollout, as the workload's annotation or the operator's Events record it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LastRollout {
     /// When (RFC 3339).
     pub time: String,
-    /// The Event reason (`ConfigRolled`, `ConfigChanged`, `ConfigAdopted`).
+    /// `ConfigRolled` or `ConfigChanged` (and, from an Event only, `ConfigAdopted`).
     pub reason: String,
-    /// The Event note: the sources and keys that changed.
+    /// The sources and keys that changed.
     pub cause: String,
+    /// Where it was read.
+    pub from: RecordedIn,
+}
+
+/// Where the last rollout was read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum RecordedIn {
+    /// The workload's `configsync.dev/last-rollout` annotation.
+    Workload,
+    /// The newest rollout Event (they expire after the API server's `--event-ttl`).
+    Event,
 }
 
 /// What `configsync explain` prints.
@@ -192,8 +210,11 @@ pub struct Explanation {
     pub hash: Hashes,
     /// Whether the next change rolls it.
     pub next_change: NextChange,
-    /// The last rollout, when an Event still records it.
+    /// The last rollout, when the workload or an Event still records it.
     pub last_rollout: Option<LastRollout>,
+    /// Why the workload's `configsync.dev/last-rollout` annotation could not be read, when it could not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_rollout_problem: Option<String>,
 }
 
 /// A workload reference as printed.
@@ -217,7 +238,8 @@ impl From<&WorkloadRef> for WorkloadId {
     }
 }
 
-/// Explain `input`. `last_rollout` is left for the caller, who reads Events.
+/// Explain `input`. Without a readable `configsync.dev/last-rollout`, `last_rollout` is left for the caller,
+/// who reads Events.
 pub fn explain(input: &Input<'_>) -> Explanation {
     let followed = match input.follow {
         Ok(Some(followed)) if input.claim.is_none() => Some(followed),
@@ -245,12 +267,39 @@ pub fn explain(input: &Input<'_>) -> Explanation {
                 .to_owned(),
         )]),
     };
+    let (last_rollout, last_rollout_problem) = match recorded_rollout(input.live.last_rollout) {
+        Ok(last) => (last, None),
+        Err(problem) => (None, Some(problem)),
+    };
     Explanation {
         workload: input.workload.into(),
         sources,
         hash,
         next_change,
-        last_rollout: None,
+        last_rollout,
+        last_rollout_problem,
+    }
+}
+
+/// The last rollout the workload's annotation records; a message for one that cannot be read.
+///
+/// # Errors
+/// What is wrong with the annotation, for the reader.
+pub fn recorded_rollout(annotation: Option<&str>) -> Result<Option<LastRollout>, String> {
+    let Some(value) = annotation else {
+        return Ok(None);
+    };
+    match last_rollout::LastRollout::parse(value) {
+        Ok(record) => Ok(Some(LastRollout {
+            time: record.time.to_string(),
+            reason: record.reason.clone(),
+            cause: record.cause(),
+            from: RecordedIn::Workload,
+        })),
+        Err(error) => Err(format!(
+            "the {} annotation cannot be read ({error}); the last rollout is taken from Events",
+            configsync_crds::annotations::LAST_ROLLOUT
+        )),
     }
 }
 

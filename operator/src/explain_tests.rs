@@ -325,3 +325,68 @@ fn preflight_lists_reloader_and_wave_keys_only() {
     assert_eq!(entry.follows, ["ConfigMap app", "Secret db"]);
     assert_eq!(migration(&explained, [keys::AUTO]), None);
 }
+
+#[test]
+fn the_last_rollout_is_read_from_the_workload_and_a_bad_annotation_is_told() {
+    let hash = crate::fixtures::mk_hash("a");
+    let at = "2026-12-07T11:00:00Z".parse().unwrap();
+    let changes = [crate::plan::event::SourceChange {
+        id: crate::refs::SourceId::secret("db"),
+        change: crate::plan::event::Change::Keys(["password".to_owned()].into()),
+    }];
+    let written = last_rollout::LastRollout::of(&Decision::Roll { hash }, &changes, at, None)
+        .unwrap()
+        .to_annotation();
+    assert_eq!(recorded_rollout(None), Ok(None));
+    let read = recorded_rollout(Some(&written)).unwrap().unwrap();
+    assert_eq!(
+        read,
+        LastRollout {
+            time: "2026-12-07T11:00:00Z".to_owned(),
+            reason: "ConfigRolled".to_owned(),
+            cause: "Secret db keys [password] changed".to_owned(),
+            from: RecordedIn::Workload,
+        }
+    );
+    for malformed in ["", "{", "{\"time\":1}", &"x".repeat(4096)] {
+        let problem = recorded_rollout(Some(malformed)).unwrap_err();
+        assert!(
+            problem.starts_with("the configsync.dev/last-rollout annotation cannot be read (")
+                && problem.ends_with("; the last rollout is taken from Events"),
+            "{problem}"
+        );
+    }
+    // Through explain: the record wins; a malformed one leaves the Events to the caller, and says why.
+    let deployment = mk_deployment("prod", "web", &[(keys::AUTO, "true")], pod_spec());
+    let followed = follow(&deployment, false);
+    let workload = deployment.workload_ref();
+    let cache = cache(&BASE);
+    let explain_with = |annotation: Option<&str>| {
+        explain(&Input {
+            workload: &workload,
+            follow: &followed,
+            uses: &[],
+            live: Live {
+                last_rollout: annotation,
+                ..Live::default()
+            },
+            sources: cache.namespace("prod"),
+            claim: None,
+            operator: OperatorView::default(),
+        })
+    };
+    let good = explain_with(Some(&written));
+    assert_eq!(good.last_rollout, Some(read));
+    assert_eq!(good.last_rollout_problem, None);
+    let bad = explain_with(Some("not json"));
+    assert_eq!(bad.last_rollout, None);
+    assert!(bad.last_rollout_problem.is_some());
+    let json = serde_json::to_value(&bad).unwrap();
+    assert!(json["lastRolloutProblem"].is_string(), "{json}");
+    assert!(
+        serde_json::to_value(&good)
+            .unwrap()
+            .get("lastRolloutProblem")
+            .is_none()
+    );
+}

@@ -9,7 +9,9 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use configsync_crds::WorkloadKind;
-use configsync_crds::annotations::{CONFIG_HASH, OBSERVED_HASH, OBSERVED_TEMPLATE, RECORD_LABEL};
+use configsync_crds::annotations::{
+    CONFIG_HASH, LAST_ROLLOUT, OBSERVED_HASH, OBSERVED_TEMPLATE, RECORD_LABEL,
+};
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::PodTemplateSpec;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -86,6 +88,12 @@ pub trait Workload {
         self.annotations()
             .get(OBSERVED_TEMPLATE)
             .map(String::as_str)
+    }
+
+    /// The metadata `configsync.dev/last-rollout` annotation, as written (parse it with
+    /// [`crate::plan::last_rollout::LastRollout::parse`]).
+    fn last_rollout(&self) -> Option<&str> {
+        self.annotations().get(LAST_ROLLOUT).map(String::as_str)
     }
 
     /// The metadata label `configsync.dev/observed-hash`: the record's short form.

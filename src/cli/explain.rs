@@ -5,7 +5,8 @@
 //! ```text
 //!  get workload (typed) ─► observe (lean view: the operator's follow) + refs_via (pod spec)
 //!  list ConfigMaps, Secrets ─► SourceCache (digests only)      ConfigSyncs ─► settle_namespace ─► claim
-//!  explain(Input) ─► Explanation + the newest ConfigRolled/ConfigChanged/ConfigAdopted Event ─► text | json | yaml
+//!  explain(Input) ─► Explanation (the last rollout from the workload's configsync.dev/last-rollout)
+//!                 ─► without it, the newest ConfigRolled/ConfigChanged/ConfigAdopted Event ─► text | json | yaml
 //! ```
 use std::io::Write as _;
 
@@ -16,7 +17,9 @@ use configsync_operator::cache::SourceCache;
 use configsync_operator::configsync::{Claimant, settle_namespace};
 use configsync_operator::controller::events::REPORTER;
 use configsync_operator::controller::workloads::{Observation, Watched, observe};
-use configsync_operator::explain::{self, Claim, Explanation, Input, LastRollout, OperatorView};
+use configsync_operator::explain::{
+    self, Claim, Explanation, Input, LastRollout, OperatorView, RecordedIn,
+};
 use configsync_operator::lean::{
     CronJobView, DaemonSetView, DeploymentView, RolloutView, StatefulSetView,
 };
@@ -84,7 +87,9 @@ impl ExplainArgs {
         let fetched = get_workload(&client, &workload, self.operator.auto_all).await?;
         let world = World::fetch(&client, Some(&workload.namespace), &self.operator).await?;
         let mut explanation = world.explain(&fetched);
-        explanation.last_rollout = last_rollout(&client, &workload).await?;
+        if explanation.last_rollout.is_none() {
+            explanation.last_rollout = last_rollout(&client, &workload).await?;
+        }
         print(&explanation, self.output, print_text)
     }
 }
@@ -430,6 +435,7 @@ async fn last_rollout(
         time: time.to_string(),
         reason: event.reason.unwrap_or_default(),
         cause: event.note.unwrap_or_default(),
+        from: RecordedIn::Event,
     }))
 }
 
@@ -507,15 +513,25 @@ fn print_text(e: &Explanation, out: &mut dyn std::io::Write) -> std::io::Result<
     for finding in &e.next_change.reasons {
         writeln!(out, "  {:?}: {}", finding.reason, finding.message)?;
     }
+    if let Some(problem) = &e.last_rollout_problem {
+        writeln!(out, "Warning: {problem}")?;
+    }
     match &e.last_rollout {
-        Some(last) => writeln!(
-            out,
-            "Last rollout: {} {}: {}",
-            last.time, last.reason, last.cause
-        ),
+        Some(last) => {
+            let from = match last.from {
+                RecordedIn::Workload => "from the workload's configsync.dev/last-rollout",
+                RecordedIn::Event => "from an Event",
+            };
+            writeln!(
+                out,
+                "Last rollout: {} {}: {} ({from})",
+                last.time, last.reason, last.cause
+            )
+        }
         None => writeln!(
             out,
-            "Last rollout: no rollout Event found (Events expire after the API server's --event-ttl, 1h by default)"
+            "Last rollout: none recorded on the workload, and no rollout Event found (Events expire after the \
+             API server's --event-ttl, 1h by default)"
         ),
     }
 }

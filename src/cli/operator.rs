@@ -88,8 +88,9 @@ pub struct OperatorArgs {
     #[arg(long, value_delimiter = ',', env = "CONFIGSYNC_NAMESPACES")]
     pub namespaces: Vec<String>,
     /// Follow and report, patch nothing: a change that would roll a workload gives a `WouldRollOut` Event
-    /// and counts in `configsync_operator_would_roll_out_total`. No workload is written, ConfigSyncs are
-    /// not read (so no status is written). For running beside Reloader or wave before the cutover.
+    /// and counts in `configsync_operator_would_roll_out_total`. ConfigSync targets are reported as a real
+    /// pass would roll them. No workload and no ConfigSync status is written. For running beside Reloader or
+    /// wave before the cutover.
     #[arg(long, env = "CONFIGSYNC_DRY_RUN")]
     pub dry_run: bool,
     #[command(flatten)]

@@ -618,6 +618,13 @@ impl Operator {
         self.printed_addr(needle).is_some()
     }
 
+    /// How many lines the operator has printed containing `needle`.
+    pub fn count(&self, needle: &str) -> usize {
+        self.log.lock().map_or(0, |log| {
+            log.iter().filter(|line| line.contains(needle)).count()
+        })
+    }
+
     /// What follows `marker` on the first line that holds it (e.g. `"webhook on https://"`), if printed yet.
     pub fn printed_addr(&self, marker: &str) -> Option<String> {
         let log = self.log.lock().ok()?;

@@ -68,7 +68,7 @@ pub struct Config {
     /// How long one request may take before it counts as failed (`--request-timeout`).
     pub request_timeout: std::time::Duration,
     /// `--dry-run`: follow and report (`WouldRollOut` Events, metrics), write no workload and no
-    /// ConfigSync status (ConfigSyncs are not read at all).
+    /// ConfigSync status (ConfigSyncs are read, and their passes kept in memory only).
     pub dry_run: bool,
     /// Namespaces whose workloads and sources are never watched (`--namespaces-to-ignore`, Reloader's flag).
     pub namespaces_to_ignore: Vec<String>,
@@ -291,7 +291,7 @@ pub async fn run_as_leader(
     let mut tasks = JoinSet::new();
     let mut watches = sources::spawn(&client, &scope, &input_tx, &mut tasks);
     watches.extend(workloads::spawn(&client, &scope, &input_tx, &mut tasks));
-    if !config.no_configsync && !config.dry_run {
+    if !config.no_configsync {
         let crd = configsync::probe(&client).await;
         watches.extend(configsync::spawn(
             &client, &scope, crd, &input_tx, &mut tasks,

@@ -258,15 +258,59 @@ struct Tracked {
     refused: Option<String>,
     /// A `ConfigSyncApplied` True write is out (until a watch event no longer shows it False).
     clearing: bool,
-    /// `--dry-run`: the two hashes the apply would have written, read instead of the live ones.
+    /// `--dry-run`: the record the apply would have written, read instead of the live one.
     dry_record: Option<DryRecord>,
 }
 
-/// What a dry-run apply would have written.
-#[derive(Debug)]
+impl Tracked {
+    /// The hashes and fingerprints the decisions read: the live ones, or in a dry run the record the last
+    /// apply would have written over them (so the same change is not decided again).
+    fn live(&self) -> crate::plan::Live<'_> {
+        let live = self.observation.live();
+        match &self.dry_record {
+            Some(record) => crate::plan::Live {
+                template_hash: record.template_hash.as_deref(),
+                observed_hash: Some(record.observed_hash.as_str()),
+                observed_template: record.observed_template.as_deref(),
+                record_label: record.record_label.as_deref(),
+                ..live
+            },
+            None => live,
+        }
+    }
+}
+
+/// What a dry-run apply would have written: the record fields of its body.
+#[derive(Debug, PartialEq, Eq)]
 struct DryRecord {
     template_hash: Option<String>,
     observed_hash: String,
+    observed_template: Option<String>,
+    record_label: Option<String>,
+}
+
+impl DryRecord {
+    /// The record an apply `body` for `workload` writes (`None` for a body without one).
+    fn of(workload: &WorkloadRef, body: &serde_json::Value) -> Option<Self> {
+        use configsync_crds::annotations::{
+            CONFIG_HASH, OBSERVED_HASH, OBSERVED_TEMPLATE, RECORD_LABEL,
+        };
+        let text = |value: Option<&serde_json::Value>| {
+            value.and_then(serde_json::Value::as_str).map(str::to_owned)
+        };
+        let metadata = &body["metadata"];
+        let template = workload
+            .kind
+            .template_path()
+            .iter()
+            .fold(body, |value, field| &value[*field]);
+        Some(Self {
+            observed_hash: text(metadata["annotations"].get(OBSERVED_HASH))?,
+            observed_template: text(metadata["annotations"].get(OBSERVED_TEMPLATE)),
+            record_label: text(metadata["labels"].get(RECORD_LABEL)),
+            template_hash: text(template["metadata"]["annotations"].get(CONFIG_HASH)),
+        })
+    }
 }
 
 /// Why an apply is out: what to do with its answer.

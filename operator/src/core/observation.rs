@@ -29,6 +29,8 @@ pub struct Observation {
     pub template_fingerprint: Option<String>,
     /// Metadata `configsync.dev/observed-template`: the fingerprint the record saw.
     pub observed_template: Option<String>,
+    /// Metadata `configsync.dev/last-rollout`, as written.
+    pub last_rollout: Option<String>,
     /// Rollout progress from status.
     pub progress: Progress,
     /// `metadata.labels` (ConfigSync target selectors match them).
@@ -49,6 +51,7 @@ impl Observation {
                 .labels
                 .get(configsync_crds::annotations::RECORD_LABEL)
                 .map(String::as_str),
+            last_rollout: self.last_rollout.as_deref(),
         }
     }
 }
@@ -188,6 +191,7 @@ pub fn observe<W: Watched>(object: &W, auto_all: bool) -> Observation {
         observed_hash: object.observed_hash().map(str::to_owned),
         template_fingerprint: object.template_fingerprint().map(Cow::into_owned),
         observed_template: object.observed_template().map(str::to_owned),
+        last_rollout: object.last_rollout().map(str::to_owned),
         progress: object.progress(),
         labels: Workload::meta(object).labels.clone().unwrap_or_default(),
         config_applied: object.config_applied(),

@@ -9,16 +9,21 @@
 //!                            a failure marks the target Failed (Degraded)
 //!  last answer            ── conditions → Command::WriteStatus when the status changed → pass closed
 //!  released workload      ── re-baselined by the annotation path: a deleted ConfigSync rolls nothing
+//!  --dry-run              ── plan::plan over the would-be records → WouldRollOut Events; records and status
+//!                            kept in memory, nothing sent (see `pretend_pass`)
 //! ```
 use std::sync::Arc;
 
-use configsync_crds::{ConfigSync, ConfigSyncStatus};
+use configsync_crds::{ConfigSync, ConfigSyncStatus, TargetState};
 
 use super::configsync::CsKey;
 use super::configsync::plan::{self, Findings, TargetPlan};
 use super::schedule::Subject;
-use super::{Command, Core, Failure, Flight, Observation, Pending, RETRY_AFTER_FAILURE, Regarding};
-use crate::plan::event::{EventText, EventType, decision_event, reason};
+use super::{
+    Command, Core, DryRecord, Failure, Flight, Observation, Pending, RETRY_AFTER_FAILURE, Regarding,
+};
+use crate::plan::Decision;
+use crate::plan::event::{EventText, EventType, decision_event, reason, would_roll_out_event};
 use crate::workload::WorkloadRef;
 
 /// A pass whose applies or status write have not all answered.
@@ -115,7 +120,7 @@ impl Core {
         }
         let now = self.now.time();
         let tracked = &self.tracked;
-        let observation = |w: &WorkloadRef| tracked.get(w).map(|t| &t.observation);
+        let observation = |w: &WorkloadRef| tracked.get(w).map(|t| (&t.observation, t.live()));
         let mut pass = match plan::plan(&cs, &drives, &self.cache, observation, &now) {
             Ok(pass) => pass,
             Err(error) => {
@@ -123,6 +128,11 @@ impl Core {
                 return;
             }
         };
+        if self.settings.dry_run {
+            self.publish_conflicts(key, &cs);
+            self.pretend_pass(key, &cs, pass);
+            return;
+        }
         self.admit_rollouts(&mut pass);
         self.publish_conflicts(key, &cs);
         for target in &pass.applies {
@@ -150,6 +160,55 @@ impl Core {
         };
         self.passes.insert(key.clone(), open);
         self.close_when_answered(key);
+    }
+
+    /// `--dry-run`: report the pass as a real run would make it (a `WouldRollOut` Event per rollout), keep
+    /// the record each apply would have written and the status the pass would have written, in memory
+    /// only, and send nothing. Nothing really rolls, so a would-be rollout counts as finished at once: a
+    /// target `maxConcurrent` held back is reported by the next pass, at once; one `pause` held back, once
+    /// the pause has passed. No fleet budget slot is taken, as on the annotation path.
+    fn pretend_pass(&mut self, key: &CsKey, cs: &ConfigSync, mut pass: plan::Pass) {
+        let mut rolled = false;
+        for target in &pass.applies {
+            let workload = &target.workload;
+            if let Some(tracked) = self.tracked.get_mut(workload)
+                && let Some(record) = DryRecord::of(workload, &target.body)
+            {
+                tracked.dry_record = Some(record);
+            }
+            match &target.decision {
+                Decision::Roll { hash } => {
+                    rolled = true;
+                    tracing::info!(%workload, configsync = %key, hash = %hash, "dry run: would roll out new config");
+                    self.metrics.would_roll_out(workload.kind.as_str());
+                    self.publish(workload, would_roll_out_event(hash, &[]));
+                }
+                Decision::Adopt { hash } | Decision::Record { hash } => {
+                    tracing::info!(%workload, configsync = %key, hash = %hash, "dry run: would record config");
+                }
+                _ => {}
+            }
+        }
+        let now = self.now.time();
+        plan::set_conditions(
+            &mut pass.status,
+            &pass.findings,
+            cs.metadata.generation,
+            &now,
+        );
+        let waiting = pass
+            .status
+            .targets
+            .iter()
+            .any(|t| t.state == TargetState::Pending);
+        self.configsyncs.wrote(key, pass.status);
+        let again = Subject::ConfigSync(key.clone());
+        match pass.wake_after {
+            Some(after) => self.schedule.wake_at(again, self.now.instant + after),
+            // Each such pass reports at least one more target, so this ends.
+            None if rolled && waiting => self.schedule.queue(again),
+            None => {}
+        }
     }
 
     /// Ask the fleet budget for each rollout; one it refuses is held back as `Pending` and retried when

@@ -505,6 +505,9 @@ fn a_claimed_workload_is_driven_by_its_configsync_alone() {
 #[path = "pipeline_tests.rs"]
 mod pipelines;
 
+#[path = "dry_run_tests.rs"]
+mod dry_run;
+
 #[test]
 fn core_has_no_io() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/core");

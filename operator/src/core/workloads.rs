@@ -16,13 +16,14 @@ use crate::plan::condition::WorkloadCondition;
 use crate::plan::event::{
     EventText, EventType, SourceChange, decision_event, policy_event, reason, would_roll_out_event,
 };
-use crate::plan::{Decision, Live, decide, decide_rebaseline};
+use crate::plan::last_rollout::LastRollout;
+use crate::plan::{Decision, decide, decide_rebaseline};
 use crate::workload::WorkloadRef;
 
 /// What one reconcile decided, built without any I/O.
 #[derive(Debug)]
-struct Plan {
-    decision: Decision,
+pub(super) struct Plan {
+    pub(super) decision: Decision,
     body: Option<serde_json::Value>,
     event: Option<EventText>,
 }
@@ -241,7 +242,7 @@ impl Core {
 
     /// The plan for `workload`, from the cache and its observation only; `None` when it is not followed
     /// or its annotations are malformed (a Warning Event is published once per distinct problem).
-    fn build(&mut self, workload: &WorkloadRef) -> Option<Plan> {
+    pub(super) fn build(&mut self, workload: &WorkloadRef) -> Option<Plan> {
         let tracked = self.tracked.get_mut(workload)?;
         let followed = match &tracked.observation.follow {
             Ok(Some(followed)) => followed,
@@ -255,15 +256,7 @@ impl Core {
                 return warn_once(tracked, event);
             }
         };
-        let observation = &tracked.observation;
-        let live = match &tracked.dry_record {
-            Some(record) => Live {
-                template_hash: record.template_hash.as_deref(),
-                observed_hash: Some(record.observed_hash.as_str()),
-                ..observation.live()
-            },
-            None => observation.live(),
-        };
+        let live = tracked.live();
         let computed = workload_hash(
             &followed.sources,
             &self
@@ -281,8 +274,9 @@ impl Core {
             self.metrics.error("source_missing");
             return event.and_then(|event| warn_once(tracked, event));
         }
+        let rollout = LastRollout::of(&decision, changes, self.now.wall, None);
+        let body = apply_body(workload, live, &decision, rollout.as_ref());
         tracked.last_warning = None;
-        let body = apply_body(workload, live, &decision);
         if body.is_none() {
             tracked.pending = None;
         }
@@ -305,15 +299,8 @@ impl Core {
         let Some(tracked) = self.tracked.get_mut(workload) else {
             return;
         };
-        let annotation = |pointer: &str| body.pointer(pointer).and_then(|v| v.as_str());
-        let observed = annotation("/metadata/annotations/configsync.dev~1observed-hash");
-        let template =
-            annotation("/spec/template/metadata/annotations/configsync.dev~1config-hash");
-        if let Some(observed) = observed {
-            tracked.dry_record = Some(DryRecord {
-                template_hash: template.map(str::to_owned),
-                observed_hash: observed.to_owned(),
-            });
+        if let Some(record) = DryRecord::of(workload, &body) {
+            tracked.dry_record = Some(record);
         }
         let changes = tracked
             .pending

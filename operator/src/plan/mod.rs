@@ -50,7 +50,8 @@
 //! [`decide_rebaseline`], which records instead of rolling, so neither the toggle nor a later restart rolls.
 //!
 //! Submodules: [`apply`] builds the server-side-apply body, [`debounce`] the quiet period, [`budget`] the
-//! fleet-wide rollout budget, [`event`] the Event texts, [`condition`] the workload's `ConfigSyncApplied`
+//! fleet-wide rollout budget, [`event`] the Event texts, [`last_rollout`] the record of the last rollout kept on the workload,
+//! [`condition`] the workload's `ConfigSyncApplied`
 //! condition. All take time as explicit `now` values.
 use configsync_crds::Strategy;
 
@@ -63,6 +64,7 @@ pub mod budget;
 pub mod condition;
 pub mod debounce;
 pub mod event;
+pub mod last_rollout;
 
 /// The hashes a workload carries now.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -77,6 +79,9 @@ pub struct Live<'a> {
     pub observed_template: Option<&'a str>,
     /// Metadata label `configsync.dev/observed-hash`: the record's short form.
     pub record_label: Option<&'a str>,
+    /// Metadata `configsync.dev/last-rollout` ([`last_rollout`]): carried by every apply body, never
+    /// read by a decision.
+    pub last_rollout: Option<&'a str>,
 }
 
 impl<'a> Live<'a> {
@@ -88,6 +93,7 @@ impl<'a> Live<'a> {
             template: None,
             observed_template: workload.observed_template(),
             record_label: workload.record_label(),
+            last_rollout: workload.last_rollout(),
         }
     }
 

@@ -63,7 +63,7 @@ impl World {
             computed,
         );
         let workload = self.deployment.workload_ref();
-        if let Some(body) = apply_body(&workload, Live::of(&self.deployment), &decision) {
+        if let Some(body) = apply_body(&workload, Live::of(&self.deployment), &decision, None) {
             self.rollouts += usize::from(self.merge(&body));
         }
         decision
@@ -327,6 +327,7 @@ fn template_fingerprint_table() {
             template: now,
             observed_template: seen,
             record_label: Some(short_hash(observed)),
+            last_rollout: None,
         }
     }
     let record = Decision::Record { hash: h.clone() };
@@ -398,6 +399,7 @@ fn undo_table() {
         template: Some("t1:a"),
         observed_template: Some("t1:a"),
         record_label: Some(h2_label),
+        last_rollout: None,
     };
     assert!(undone.undone());
     assert_eq!(

@@ -25,8 +25,10 @@ use crate::configsync::{ConditionUpdate, Drives, resolve_sources, set_condition}
 use crate::core::observation::Observation;
 use crate::hash::{source_hash, workload_hash};
 use crate::plan::apply::apply_body;
-use crate::plan::{Decision, decide, decide_rebaseline};
-use crate::refs::merge_refs;
+use crate::plan::event::{Change, SourceChange};
+use crate::plan::last_rollout::LastRollout;
+use crate::plan::{Decision, Live, decide, decide_rebaseline};
+use crate::refs::{SourceId, merge_refs};
 use crate::workload::WorkloadRef;
 
 /// Where the rollout of one ConfigSync stands while its targets are walked in order.
@@ -227,6 +229,8 @@ pub struct Pass {
 }
 
 /// Plan one pass: resolve the sources against the cache, then walk the targets this ConfigSync drives.
+/// `observation` gives each target's observation and the record its decision reads (the live one, or in a
+/// dry run the one the last apply would have written).
 ///
 /// # Errors
 /// [`crate::configsync::Error`] for a spec the schema should have rejected (a bad selector).
@@ -234,7 +238,7 @@ pub fn plan<'a>(
     cs: &ConfigSync,
     drives: &Drives,
     cache: &SourceCache,
-    observation: impl Fn(&WorkloadRef) -> Option<&'a Observation>,
+    observation: impl Fn(&WorkloadRef) -> Option<(&'a Observation, Live<'a>)>,
     now: &Time,
 ) -> Result<Pass, crate::configsync::Error> {
     let ns = cs.namespace().unwrap_or_default();
@@ -293,12 +297,15 @@ pub fn plan<'a>(
         pausing: remaining.is_some(),
         pause_configured: pause.is_some(),
     };
+    let changes = changed_sources(old, &status.sources);
     let mut applies = Vec::new();
-    for observation in drives.mine.iter().filter_map(&observation) {
+    for (observation, live) in drives.mine.iter().filter_map(&observation) {
         let input = TargetInput {
             cs,
             refs: &refs,
             observation,
+            live,
+            changes: &changes,
             lookup: &lookup,
             old,
             now,
@@ -370,11 +377,41 @@ fn pause_of(
     (pause, remaining)
 }
 
+/// The ConfigSync's sources whose hash differs from the last pass's status (names only: the cause a
+/// rollout records).
+fn changed_sources(old: Option<&ConfigSyncStatus>, new: &[SourceStatus]) -> Vec<SourceChange> {
+    let Some(old) = old else {
+        return Vec::new();
+    };
+    let before = |s: &SourceStatus| {
+        old.sources
+            .iter()
+            .find(|o| o.kind == s.kind && o.name == s.name)
+            .and_then(|o| o.hash.as_deref())
+    };
+    new.iter()
+        .filter(|s| before(s) != s.hash.as_deref())
+        .map(|s| SourceChange {
+            id: SourceId {
+                kind: s.kind,
+                name: s.name.clone(),
+            },
+            change: match (before(s), &s.hash) {
+                (None, Some(_)) => Change::Created,
+                (Some(_), None) => Change::Deleted,
+                _ => Change::Keys(std::collections::BTreeSet::new()),
+            },
+        })
+        .collect()
+}
+
 /// What one target's decision reads.
 struct TargetInput<'a> {
     cs: &'a ConfigSync,
     refs: &'a [crate::refs::SourceRef],
     observation: &'a Observation,
+    live: Live<'a>,
+    changes: &'a [SourceChange],
     lookup: &'a crate::cache::Namespace<'a>,
     old: Option<&'a ConfigSyncStatus>,
     now: &'a Time,
@@ -393,7 +430,7 @@ fn plan_target(
         all.extend(followed.sources.iter().cloned());
     }
     let computed = workload_hash(&merge_refs(all), input.lookup);
-    let live = observation.live();
+    let live = input.live;
     let mut target = TargetStatus {
         kind: workload.kind,
         name: workload.name.clone(),
@@ -435,7 +472,10 @@ fn plan_target(
             } else if rolling {
                 target.state = TargetState::RollingOut;
             }
-            let sent = apply_body(workload, live, &decision).map(|body| (decision, body));
+            let name = input.cs.metadata.name.as_deref();
+            let rollout = LastRollout::of(&decision, input.changes, input.now.0, name);
+            let sent = apply_body(workload, live, &decision, rollout.as_ref())
+                .map(|body| (decision, body));
             (target, sent)
         }
     }

@@ -107,7 +107,14 @@ fn a_target_new_to_the_configsync_is_recorded_then_rolled_on_change() {
     };
     let now = Time(jiff::Timestamp::from_second(1000).unwrap());
 
-    let claimed = plan(&mk_cs(None), &drives, &cache, |_| Some(&observation), &now).unwrap();
+    let claimed = plan(
+        &mk_cs(None),
+        &drives,
+        &cache,
+        |_| Some((&observation, observation.live())),
+        &now,
+    )
+    .unwrap();
     assert!(
         matches!(claimed.applies[0].decision, Decision::Record { .. }),
         "claiming restarts nothing: {:?}",
@@ -118,7 +125,14 @@ fn a_target_new_to_the_configsync_is_recorded_then_rolled_on_change() {
 
     // The status now holds the target: the same difference is a change to roll.
     let known = mk_cs(Some(claimed.status.clone()));
-    let rolled = plan(&known, &drives, &cache, |_| Some(&observation), &now).unwrap();
+    let rolled = plan(
+        &known,
+        &drives,
+        &cache,
+        |_| Some((&observation, observation.live())),
+        &now,
+    )
+    .unwrap();
     assert!(rolled.applies[0].decision.is_rollout());
     assert_eq!(rolled.status.targets[0].state, TargetState::RollingOut);
     assert_eq!(rolled.status.last_rollout_time, Some(now.clone()));
