@@ -559,7 +559,8 @@ fn k8s_sidecar_skip_tls_verify_reaches_an_api_server_it_cannot_verify() {
     );
     let (_verifying, log, file) = spawn_with("false", "verified");
     wait_until("the source failing on the unverified server", || {
-        log.lock().expect("lock").contains("restarting source")
+        let log = log.lock().expect("lock");
+        log.contains("restarting source") && log.contains("invalid peer certificate")
     });
     assert!(!file.exists(), "nothing from a server it cannot verify");
 }

@@ -99,7 +99,7 @@ pub struct ExecArgs {
 pub struct SidecarOptions {
     #[command(flatten)]
     log: LogOptions,
-    /// ConfigMap to watch through the API (repeatable).
+    /// ConfigMap to watch through the API (repeatable); NAMESPACE/NAME watches it in that namespace only.
     #[arg(
         long = "configmap",
         env = env::CONFIGMAP,
@@ -107,7 +107,7 @@ pub struct SidecarOptions {
         help_heading = "Sources"
     )]
     configmaps: Vec<String>,
-    /// Secret to watch through the API (repeatable).
+    /// Secret to watch through the API (repeatable); NAMESPACE/NAME watches it in that namespace only.
     #[arg(
         long = "secret",
         env = env::SECRET,
@@ -292,6 +292,7 @@ pub struct SidecarOptions {
     /// the URL (http://user:pass@host/) are sent as basic auth and never logged.
     #[arg(
         long = "http-url",
+        value_name = "URL",
         env = env::HTTP_URL,
         group = "reload",
         help_heading = "Reload"
@@ -504,6 +505,32 @@ impl FromStr for ItemSpec {
             },
         })
     }
+}
+
+/// Where `selection` is watched in the round of the namespace loop for `namespace` (`first`: the loop's first
+/// round): a `NAMESPACE/NAME` name in its own namespace, once, whatever `--namespace` says; anything else in
+/// `namespace`. `None`: not in this round.
+fn placement<'a>(
+    selection: &'a Selection,
+    namespace: &'a str,
+    first: bool,
+    all_namespaces: bool,
+) -> anyhow::Result<Option<(&'a str, Selection)>> {
+    let Selection::Name(qualified) = selection else {
+        return Ok(Some((namespace, selection.clone())));
+    };
+    Ok(match qualified.split_once('/') {
+        None => Some((namespace, selection.clone())),
+        Some((only, _)) if all_namespaces => {
+            bail!(
+                "{qualified}: a NAMESPACE/NAME cannot be used with --all-namespaces ({only} only)"
+            )
+        }
+        Some((only, name)) if !only.is_empty() && !name.is_empty() && !name.contains('/') => {
+            first.then(|| (only, Selection::Name(name.to_string())))
+        }
+        Some(_) => bail!("{qualified}: expected NAME or NAMESPACE/NAME"),
+    })
 }
 
 /// A socket address, or `off`.
@@ -764,21 +791,12 @@ impl SidecarOptions {
             for (kind, selection) in &selections {
                 let optional =
                     matches!(selection, Selection::Name(name) if self.optional.contains(name));
-                // `NAMESPACE/NAME`: that namespace only, whatever --namespace says.
-                let (namespace, selection) = match selection {
-                    Selection::Name(name) => match name.split_once('/') {
-                        Some((only, _)) if self.all_namespaces => {
-                            bail!(
-                                "--{kind} {only}/...: a namespace-qualified name cannot be used with --all-namespaces"
-                            )
-                        }
-                        Some((only, name)) if namespace == &namespaces[0] => {
-                            (only, Selection::Name(name.to_string()))
-                        }
-                        Some(_) => continue,
-                        None => (namespace.as_str(), selection.clone()),
-                    },
-                    Selection::Labels(_) => (namespace.as_str(), selection.clone()),
+                let first = namespace == &namespaces[0];
+                let Some((namespace, selection)) =
+                    placement(selection, namespace, first, self.all_namespaces)
+                        .with_context(|| format!("--{kind}"))?
+                else {
+                    continue;
                 };
                 let source = ApiSource::new(
                     client.clone(),
@@ -956,6 +974,33 @@ mod tests {
         TranslatedOptions::try_parse_from(&translation.args)
             .expect("the translation parses as sidecar flags")
             .options
+    }
+
+    #[test]
+    fn a_namespace_qualified_name_is_watched_once_in_its_namespace() {
+        let named = |name: &str| Selection::Name(name.into());
+        let labels = Selection::Labels("app=web".into());
+        assert_eq!(
+            placement(&named("app"), "a", false, false).expect("valid"),
+            Some(("a", named("app")))
+        );
+        assert_eq!(
+            placement(&named("team/app"), "a", true, false).expect("valid"),
+            Some(("team", named("app")))
+        );
+        assert_eq!(
+            placement(&named("team/app"), "b", false, false).expect("valid"),
+            None,
+            "once, not per --namespace"
+        );
+        assert_eq!(
+            placement(&labels, "b", false, false).expect("valid"),
+            Some(("b", labels.clone()))
+        );
+        for bad in ["/app", "team/", "a/b/c"] {
+            assert!(placement(&named(bad), "a", true, false).is_err(), "{bad}");
+        }
+        assert!(placement(&named("team/app"), "a", true, true).is_err());
     }
 
     #[test]
