@@ -369,6 +369,14 @@ fn k8s_sidecar_all_namespaces_by_polling() {
     wait_until("the change seen by the next listing", || {
         read_text(&two) == "polled"
     });
+    // The file is renamed into place before its log line is written: wait for the line too.
+    let publishes = || {
+        log.lock()
+            .expect("lock")
+            .matches("published changed files")
+            .count()
+    };
+    wait_until("the second publish logged", || publishes() >= 2);
     let log = log.lock().expect("lock").clone();
     assert_eq!(
         log.matches("published changed files").count(),
@@ -377,38 +385,15 @@ fn k8s_sidecar_all_namespaces_by_polling() {
     );
 }
 
-/// A plain HTTP server on 127.0.0.1 answering `GET /PATH` with 200 and `routes[PATH]`, anything else with 404;
-/// returns its base URL.
+/// A plain HTTP server answering `GET /PATH` with 200 and `routes[PATH]`, anything else with 404; its base URL.
 fn content_server(routes: &[(&'static str, &'static str)]) -> String {
-    use std::io::{BufRead as _, BufReader, Write as _};
     let routes: BTreeMap<String, &'static str> = routes
         .iter()
         .map(|(path, body)| (format!("/{path}"), *body))
         .collect();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    std::thread::spawn(move || {
-        for stream in listener.incoming().map_while(Result::ok) {
-            let mut reader = BufReader::new(&stream);
-            let mut line = String::new();
-            if reader.read_line(&mut line).is_err() {
-                continue;
-            }
-            let path = line.split_whitespace().nth(1).unwrap_or("").to_owned();
-            let mut header = String::new();
-            while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
-                header.clear();
-            }
-            let (status, body) = match routes.get(&path) {
-                Some(body) => (200, *body),
-                None => (404, "not found"),
-            };
-            let _ = write!(
-                &stream,
-                "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
+    let (url, _) = support::answering_server(move |request| match routes.get(&request.path) {
+        Some(body) => (200, (*body).to_owned()),
+        None => (404, "not found".to_owned()),
     });
     url
 }
