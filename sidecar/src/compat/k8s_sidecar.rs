@@ -373,7 +373,10 @@ pub fn translate(
     })?;
     out.arg("--dir", folder);
     out.args.push("--flat".into());
-    out.arg("--publish", "files");
+    // The README offers `CONFIGSYNC_PUBLISH=swap` in this mode: a flag given here would override it.
+    if lookup("CONFIGSYNC_PUBLISH").is_none() {
+        out.arg("--publish", "files");
+    }
     // k8s-sidecar writes each event at once; snapshots already queued still land in one publish.
     out.arg("--wait", "0s");
     let annotation = get("FOLDER_ANNOTATION").unwrap_or("k8s-sidecar-target-directory".into());

@@ -281,6 +281,28 @@ fn resource_names_take_k8s_sidecar_forms_and_skip_other_namespaces() {
 }
 
 #[test]
+fn configsync_variables_the_readme_offers_are_not_overridden() {
+    let plain = k8s(&[("LABEL", "l"), ("FOLDER", "/f")]).expect("valid");
+    assert!(plain.args.windows(2).any(|w| w == ["--publish", "files"]));
+    assert!(plain.args.windows(2).any(|w| w == ["--log-format", "json"]));
+    let chosen = k8s(&[
+        ("LABEL", "l"),
+        ("FOLDER", "/f"),
+        ("CONFIGSYNC_PUBLISH", "swap"),
+        ("CONFIGSYNC_LOG_FORMAT", "text"),
+    ])
+    .expect("valid");
+    assert!(
+        !chosen
+            .args
+            .iter()
+            .any(|a| a == "--publish" || a == "--log-format"),
+        "{:?}",
+        chosen.args
+    );
+}
+
+#[test]
 fn tls_verification_is_skipped_only_for_exactly_true() {
     for value in ["TRUE", "yes", "1", "false"] {
         let translation = k8s(&[
