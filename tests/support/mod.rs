@@ -749,6 +749,14 @@ pub struct Recorded {
 /// A plain HTTP server on 127.0.0.1 answering every request with `status` and recording it; returns its base URL
 /// (`http://127.0.0.1:PORT`) and the requests so far.
 pub fn recording_server(status: u16) -> (String, std::sync::Arc<std::sync::Mutex<Vec<Recorded>>>) {
+    answering_server(move |_| (status, String::new()))
+}
+
+/// A plain HTTP server on 127.0.0.1 answering each request with the status and body `answer` gives for it, and
+/// recording it; returns its base URL (`http://127.0.0.1:PORT`) and the requests so far.
+pub fn answering_server(
+    answer: impl Fn(&Recorded) -> (u16, String) + Send + 'static,
+) -> (String, std::sync::Arc<std::sync::Mutex<Vec<Recorded>>>) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
     let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -782,15 +790,18 @@ pub fn recording_server(status: u16) -> (String, std::sync::Arc<std::sync::Mutex
             let mut body = vec![0; length];
             let _ = reader.read_exact(&mut body);
             let body = String::from_utf8_lossy(&body).into_owned();
-            record.lock().expect("recorded requests").push(Recorded {
+            let request = Recorded {
                 method,
                 path,
                 headers,
                 body,
-            });
+            };
+            let (status, body) = answer(&request);
+            record.lock().expect("recorded requests").push(request);
             let _ = write!(
                 &stream,
-                "HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
             );
         }
     });

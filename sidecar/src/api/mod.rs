@@ -142,21 +142,24 @@ pub enum Refresh {
 pub type Reshape = Arc<dyn Fn(&ObjectMeta, SourceData) -> SourceData + Send + Sync>;
 
 /// A client from kubectl's `--kubeconfig` and `--context` ([`configsync_core::kubeconfig::load`]); with
-/// neither, `KUBECONFIG`/`~/.kube/config`, else the in-cluster service account.
+/// neither, `KUBECONFIG`/`~/.kube/config`, else the in-cluster service account. `insecure` skips the verification
+/// of the server's certificate, as kubectl's `--insecure-skip-tls-verify` (the caller warns).
 ///
 /// # Errors
 /// [`SourceError::Api`] when no configuration is found or it is invalid.
 pub async fn connect(
     kubeconfig: Option<&std::path::Path>,
     context: Option<&str>,
+    insecure: bool,
 ) -> Result<kube::Client, SourceError> {
     let failed = |reason: String| SourceError::Api {
         what: "cluster connection".into(),
         reason,
     };
-    let config = configsync_core::kubeconfig::load(kubeconfig, context)
+    let mut config = configsync_core::kubeconfig::load(kubeconfig, context)
         .await
         .map_err(|error| failed(error.to_string()))?;
+    config.accept_invalid_certs |= insecure;
     kube::Client::try_from(config).map_err(|error| failed(error.to_string()))
 }
 

@@ -19,6 +19,7 @@ use configsync_sidecar::api::{ApiSource, Kinds, Refresh, Selection, selections};
 use configsync_sidecar::atomic::Fsync;
 use configsync_sidecar::atomic::files::Publish;
 use configsync_sidecar::cache::SourceCache;
+use configsync_sidecar::compat::url_keys::{Downloads, UrlKeys};
 use configsync_sidecar::compat::{self, Compat, k8s_sidecar::FileNames};
 use configsync_sidecar::mounted::MountedDir;
 use configsync_sidecar::reload::http::{BasicAuth, Credential, HttpOptions, HttpReload};
@@ -98,7 +99,7 @@ pub struct ExecArgs {
 pub struct SidecarOptions {
     #[command(flatten)]
     log: LogOptions,
-    /// ConfigMap to watch through the API (repeatable).
+    /// ConfigMap to watch through the API (repeatable); NAMESPACE/NAME watches it in that namespace only.
     #[arg(
         long = "configmap",
         env = env::CONFIGMAP,
@@ -106,7 +107,7 @@ pub struct SidecarOptions {
         help_heading = "Sources"
     )]
     configmaps: Vec<String>,
-    /// Secret to watch through the API (repeatable).
+    /// Secret to watch through the API (repeatable); NAMESPACE/NAME watches it in that namespace only.
     #[arg(
         long = "secret",
         env = env::SECRET,
@@ -143,6 +144,27 @@ pub struct SidecarOptions {
     /// The kubeconfig context to use, as kubectl's (default: its current context).
     #[arg(long, help_heading = "Sources")]
     context: Option<String>,
+    /// INSECURE: do not verify the API server's certificate, as kubectl's flag (k8s-sidecar's SKIP_TLS_VERIFY);
+    /// logged as a warning at start.
+    #[arg(
+        long,
+        env = "CONFIGSYNC_INSECURE_SKIP_TLS_VERIFY",
+        help_heading = "Sources"
+    )]
+    insecure_skip_tls_verify: bool,
+    /// Download keys ending in .url: the file named without .url holds what the URL answers (k8s-sidecar's
+    /// behaviour), fetched with the reload request's auth, CA, timeout and retries, at most 16 MiB. A failed
+    /// download is logged and keeps the file's last content.
+    #[arg(long, env = "CONFIGSYNC_URL_KEYS", help_heading = "Sources")]
+    url_keys: bool,
+    /// With --url-keys: a 5xx answer's body is the content too (k8s-sidecar's ENABLE_5XX).
+    #[arg(
+        long,
+        env = "CONFIGSYNC_URL_KEYS_ACCEPT_5XX",
+        requires = "url_keys",
+        help_heading = "Sources"
+    )]
+    url_keys_accept_5xx: bool,
     /// Mounted ConfigMap volume or plain directory to watch, as DIR or NAME=DIR (repeatable).
     #[arg(
         long = "watch-dir",
@@ -266,14 +288,16 @@ pub struct SidecarOptions {
         help_heading = "Reload"
     )]
     signal: Signal,
-    /// Send an HTTP request to this http:// URL.
+    /// Send an HTTP request to this URL (repeatable: each one is called, and retried, on its own). Credentials in
+    /// the URL (http://user:pass@host/) are sent as basic auth and never logged.
     #[arg(
-        long,
+        long = "http-url",
+        value_name = "URL",
         env = env::HTTP_URL,
         group = "reload",
         help_heading = "Reload"
     )]
-    http_url: Option<String>,
+    http_urls: Vec<String>,
     /// HTTP method of the reload request.
     #[arg(
         long,
@@ -377,6 +401,14 @@ pub struct SidecarOptions {
     /// PEM file of the CA that verifies an https:// --http-url.
     #[arg(long, env = "CONFIGSYNC_HTTP_CA_FILE", help_heading = "Reload")]
     http_ca_file: Option<PathBuf>,
+    /// INSECURE: accept any certificate from an https:// --http-url (or --url-keys download), as k8s-sidecar's
+    /// REQ_SKIP_TLS_VERIFY does; logged as a warning at start. Prefer --http-ca-file.
+    #[arg(
+        long,
+        env = "CONFIGSYNC_HTTP_INSECURE_SKIP_TLS_VERIFY",
+        help_heading = "Reload"
+    )]
+    http_insecure_skip_tls_verify: bool,
     /// Basic auth user of the reload request.
     #[arg(
         long,
@@ -473,6 +505,32 @@ impl FromStr for ItemSpec {
             },
         })
     }
+}
+
+/// Where `selection` is watched in the round of the namespace loop for `namespace` (`first`: the loop's first
+/// round): a `NAMESPACE/NAME` name in its own namespace, once, whatever `--namespace` says; anything else in
+/// `namespace`. `None`: not in this round.
+fn placement<'a>(
+    selection: &'a Selection,
+    namespace: &'a str,
+    first: bool,
+    all_namespaces: bool,
+) -> anyhow::Result<Option<(&'a str, Selection)>> {
+    let Selection::Name(qualified) = selection else {
+        return Ok(Some((namespace, selection.clone())));
+    };
+    Ok(match qualified.split_once('/') {
+        None => Some((namespace, selection.clone())),
+        Some((only, _)) if all_namespaces => {
+            bail!(
+                "{qualified}: a NAMESPACE/NAME cannot be used with --all-namespaces ({only} only)"
+            )
+        }
+        Some((only, name)) if !only.is_empty() && !name.is_empty() && !name.contains('/') => {
+            first.then(|| (only, Selection::Name(name.to_string())))
+        }
+        Some(_) => bail!("{qualified}: expected NAME or NAMESPACE/NAME"),
+    })
 }
 
 /// A socket address, or `off`.
@@ -578,11 +636,7 @@ impl SidecarOptions {
         let policy = NotifyPolicy {
             notify_on_start: self.notify_on_start,
             splay: self.splay,
-            retry: Retry {
-                attempts: self.reload_attempts.max(1),
-                base: self.reload_backoff,
-                max: self.reload_backoff_max.max(self.reload_backoff),
-            },
+            retry: self.retry(),
         };
         let (sources, config) = self.normalise(false).await?;
         if config.sync.dir.is_none()
@@ -596,7 +650,16 @@ impl SidecarOptions {
         Ok(())
     }
 
-    /// The reload methods given, in the order they run: signal, command, HTTP request.
+    /// The retries of a reload (and of a --url-keys download).
+    fn retry(&self) -> Retry {
+        Retry {
+            attempts: self.reload_attempts.max(1),
+            base: self.reload_backoff,
+            max: self.reload_backoff_max.max(self.reload_backoff),
+        }
+    }
+
+    /// The reload methods given, in the order they run: signal, command, HTTP requests.
     fn reloader(&self) -> anyhow::Result<Option<Reloader>> {
         let target = match (&self.pid_file, &self.process_name) {
             (Some(file), _) => Some(ProcessTarget::PidFile(file.clone())),
@@ -616,7 +679,7 @@ impl SidecarOptions {
                 timeout: self.reload_timeout,
             });
         }
-        if let Some(url) = &self.http_url {
+        for url in &self.http_urls {
             all.push(Reloader::Http(HttpReload::with_options(
                 url,
                 self.http_options()?,
@@ -659,6 +722,7 @@ impl SidecarOptions {
             ca_file: self.http_ca_file.clone(),
             auth,
             json_body: self.http_body.clone().map(String::into_bytes),
+            insecure_skip_verify: self.http_insecure_skip_tls_verify,
         })
     }
 
@@ -680,9 +744,16 @@ impl SidecarOptions {
             }
             return Ok(Vec::new());
         }
+        if self.insecure_skip_tls_verify {
+            tracing::warn!(
+                "--insecure-skip-tls-verify: the API server's certificate is NOT verified; anyone on the path can \
+                 impersonate it and feed this pod's files"
+            );
+        }
         let client = configsync_sidecar::api::connect(
             self.kubeconfig.as_deref(),
             self.context.as_deref(),
+            self.insecure_skip_tls_verify,
         )
         .await
         .context(
@@ -707,6 +778,8 @@ impl SidecarOptions {
             }
             .into_reshape()
         });
+        // Each source resolves its own objects (one Downloads remembers one source's objects).
+        let download_options = self.url_keys.then(|| self.http_options()).transpose()?;
         let refresh = match self.poll_interval {
             Some(every) => Refresh::Poll { every },
             None => Refresh::Watch {
@@ -718,11 +791,18 @@ impl SidecarOptions {
             for (kind, selection) in &selections {
                 let optional =
                     matches!(selection, Selection::Name(name) if self.optional.contains(name));
+                let first = namespace == &namespaces[0];
+                let Some((namespace, selection)) =
+                    placement(selection, namespace, first, self.all_namespaces)
+                        .with_context(|| format!("--{kind}"))?
+                else {
+                    continue;
+                };
                 let source = ApiSource::new(
                     client.clone(),
                     *kind,
                     namespace,
-                    selection.clone(),
+                    selection,
                     self.recheck_interval,
                 )
                 .with_refresh(refresh)
@@ -736,7 +816,15 @@ impl SidecarOptions {
                 } else {
                     source
                 };
-                sources.push(Arc::new(source));
+                let source: Arc<dyn Source> = Arc::new(source);
+                sources.push(match &download_options {
+                    Some(options) => {
+                        let downloads =
+                            Downloads::new(options.clone(), self.retry(), self.url_keys_accept_5xx);
+                        Arc::new(UrlKeys::new(source, Arc::new(downloads)))
+                    }
+                    None => source,
+                });
             }
             if self.all_namespaces {
                 break;
@@ -747,6 +835,12 @@ impl SidecarOptions {
 
     /// Check the combination of flags and build the sources and run configuration.
     async fn normalise(self, exec: bool) -> anyhow::Result<(Vec<Arc<dyn Source>>, RunConfig)> {
+        if self.http_insecure_skip_tls_verify {
+            tracing::warn!(
+                "--http-insecure-skip-tls-verify: https:// reload requests and downloads accept ANY certificate; \
+                 anyone on the path can impersonate the server"
+            );
+        }
         if self.recheck_interval.is_zero() || self.stale_after <= self.recheck_interval {
             bail!(
                 "--stale-after ({:?}) must be longer than --recheck-interval ({:?})",
@@ -883,6 +977,33 @@ mod tests {
     }
 
     #[test]
+    fn a_namespace_qualified_name_is_watched_once_in_its_namespace() {
+        let named = |name: &str| Selection::Name(name.into());
+        let labels = Selection::Labels("app=web".into());
+        assert_eq!(
+            placement(&named("app"), "a", false, false).expect("valid"),
+            Some(("a", named("app")))
+        );
+        assert_eq!(
+            placement(&named("team/app"), "a", true, false).expect("valid"),
+            Some(("team", named("app")))
+        );
+        assert_eq!(
+            placement(&named("team/app"), "b", false, false).expect("valid"),
+            None,
+            "once, not per --namespace"
+        );
+        assert_eq!(
+            placement(&labels, "b", false, false).expect("valid"),
+            Some(("b", labels.clone()))
+        );
+        for bad in ["/app", "team/", "a/b/c"] {
+            assert!(placement(&named(bad), "a", true, false).is_err(), "{bad}");
+        }
+        assert!(placement(&named("team/app"), "a", true, true).is_err());
+    }
+
+    #[test]
     fn kubectl_connection_flags() {
         let parsed = TranslatedOptions::try_parse_from([
             "--configmap",
@@ -944,6 +1065,24 @@ mod tests {
         );
         let reloader = grafana.reloader().expect("valid").expect("a reloader");
         assert_eq!(reloader.method(), "each", "SCRIPT, then the request");
+        assert!(grafana.url_keys && !grafana.url_keys_accept_5xx);
+        assert_eq!(
+            grafana.log.log_format,
+            configsync_core::log::LogFormat::Json
+        );
+        let insecure = translated(
+            Compat::K8sSidecar,
+            &[],
+            &[
+                ("LABEL", "l"),
+                ("FOLDER", "/f"),
+                ("SKIP_TLS_VERIFY", "true"),
+                ("REQ_SKIP_TLS_VERIFY", "true"),
+                ("LOG_LEVEL", "DEBUG"),
+            ],
+        );
+        assert!(insecure.insecure_skip_tls_verify && insecure.http_insecure_skip_tls_verify);
+        assert_eq!(insecure.log.log_level.as_deref(), Some("debug"));
         let prometheus = translated(
             Compat::ConfigmapReload,
             &[
@@ -959,6 +1098,34 @@ mod tests {
         assert_eq!(
             prometheus.reloader().expect("valid").map(|r| r.method()),
             Some("http")
+        );
+        let two = translated(
+            Compat::ConfigmapReload,
+            &[
+                "--volume-dir=/etc/config",
+                "--webhook-url=http://localhost:9090/-/reload",
+                "--webhook-url=http://admin:pw@localhost:9093/-/reload",
+            ],
+            &[],
+        );
+        assert_eq!(two.http_urls.len(), 2);
+        let Some(Reloader::Each(each)) = two.reloader().expect("valid") else {
+            panic!("one reload per URL");
+        };
+        let urls: Vec<String> = each
+            .iter()
+            .map(|r| match r {
+                Reloader::Http(request) => request.url(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            urls,
+            [
+                "http://localhost:9090/-/reload",
+                "http://localhost:9093/-/reload"
+            ],
+            "the credentials leave the URL"
         );
     }
 

@@ -2,8 +2,9 @@
 //!
 //! configmap-reload parses Go-style flags: one or two dashes, `-name value` or `-name=value`. [`FLAGS`] is the
 //! README's table. The directories are watched by [`crate::mounted`] (any change, including the kubelet's `..data`
-//! swap, re-reads the directory; only a content change notifies), nothing is written, and the webhook is the
-//! sidecar's HTTP reload with its retries and backoff.
+//! swap, re-reads the directory; only a content change notifies), nothing is written, and each webhook (the flag
+//! repeats, as configmap-reload's does) is one of the sidecar's HTTP reloads, called in order and retried on its
+//! own, so one failing URL neither stops nor repeats the others.
 use super::{Compat, CompatError, Translation};
 
 /// configmap-reload's flags: name, the sidecar's equivalent.
@@ -14,21 +15,24 @@ pub const FLAGS: &[(&str, &str)] = &[
     ),
     (
         "webhook-url",
-        "`--http-url`; one URL (a second one is refused at start)",
+        "`--http-url` each (repeatable): every URL is called on each change, in order, each retried on its own; `user:password@` in a URL is sent as basic auth and never logged",
     ),
     ("webhook-method", "`--http-method`, default `POST`"),
-    ("webhook-status-code", "`--http-status`, default 200"),
+    (
+        "webhook-status-code",
+        "`--http-status`, default 200: any other status is a failed attempt, as in configmap-reload",
+    ),
     (
         "webhook-retries",
-        "`--reload-attempts` (attempts in all, default 1), with a backoff from 0.5 s doubling",
+        "`--reload-attempts`: attempts in all per URL (default 1; 0 counts as 1), with a backoff from 0.5 s doubling (configmap-reload waits a fixed 10 s; `CONFIGSYNC_RELOAD_BACKOFF` changes it)",
     ),
     (
         "web.listen-address",
-        "`--health-addr` (default `:9533`, the same port): `/metrics`, `/healthz`, `/readyz`",
+        "`--health-addr` (default `:9533`, the same port): `/metrics` (the sidecar's own metric names), `/healthz`, `/readyz`",
     ),
     (
         "web.telemetry-path",
-        "metrics are served at `/metrics` only; another path is refused at start",
+        "`/metrics` is accepted; another path is refused at start (metrics are served at `/metrics` only)",
     ),
 ];
 
@@ -36,7 +40,7 @@ pub const FLAGS: &[(&str, &str)] = &[
 ///
 /// # Errors
 /// [`CompatError`] for an unknown flag, a flag without its value, a missing `--volume-dir`/`--webhook-url`, or a
-/// setting the sidecar cannot honour.
+/// setting the sidecar cannot honour. A URL is never put in an error (it may hold credentials).
 pub fn translate(args: &[String]) -> Result<Translation, CompatError> {
     let invalid = |setting: &str, reason: &str| CompatError::Invalid {
         tool: Compat::ConfigmapReload,
@@ -66,9 +70,6 @@ pub fn translate(args: &[String]) -> Result<Translation, CompatError> {
             }
             "webhook-url" => {
                 urls += 1;
-                if urls > 1 {
-                    return Err(invalid(name, "only one webhook URL is supported"));
-                }
                 out.arg("--http-url", value);
             }
             "webhook-method" => out.arg("--http-method", value),

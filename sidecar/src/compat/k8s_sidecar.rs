@@ -3,7 +3,10 @@
 //! [`VARIABLES`] is the variable-by-variable table of the README (a test checks both ways, and checks that each
 //! variable does what its row says: a supported one changes the flags, an unsupported one only warns). Files are
 //! named as k8s-sidecar names them: the keys directly in `FOLDER` (`--flat`), under the folder the object's
-//! annotation names ([`FileNames`]), as `namespace_NS.KIND_NAME.KEY` with `UNIQUE_FILENAMES=true`.
+//! annotation names ([`FileNames`]), as `namespace_NS.KIND_NAME.KEY` with `UNIQUE_FILENAMES=true`; a key ending
+//! in `.url` is downloaded into the file named without it (`--url-keys`, [`super::url_keys`]). The `REQ_*` request
+//! settings (auth, timeout, retries, TLS) apply to those downloads too, so they are translated even without
+//! `REQ_URL`, as k8s-sidecar uses them for both.
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -118,7 +121,7 @@ pub const VARIABLES: &[Variable] = &[
         Differently,
         true,
         "configmap/dashboards",
-        "`NAME` and `KIND/NAME` → `--configmap`/`--secret`, watched by name (k8s-sidecar polls them); `NAMESPACE/KIND/NAME` is refused at start",
+        "`NAME`, `KIND/NAME` and `NAMESPACE/KIND/NAME` → `--configmap`/`--secret` (`NAMESPACE/NAME` for the last, watched in that namespace only, skipped with a warning when `NAMESPACE` lists others, as k8s-sidecar skips it), each `--optional` (a missing one is no error); watched by name where k8s-sidecar polls them; not with `NAMESPACE=ALL` (refused at start; k8s-sidecar ignores `RESOURCE_NAME` then)",
     ),
     row(
         "METHOD",
@@ -139,7 +142,7 @@ pub const VARIABLES: &[Variable] = &[
         Supported,
         true,
         "http://localhost:3000/api/admin/provisioning/dashboards/reload",
-        "`--http-url`; an `https://` URL needs `CONFIGSYNC_HTTP_CA_FILE`",
+        "`--http-url`; an `https://` URL needs `CONFIGSYNC_HTTP_CA_FILE` (or `REQ_SKIP_TLS_VERIFY`)",
     ),
     row(
         "REQ_METHOD",
@@ -167,7 +170,7 @@ pub const VARIABLES: &[Variable] = &[
         Supported,
         true,
         "3",
-        "`--reload-attempts` = total + 1 (default 5 retries)",
+        "`--reload-attempts` = total + 1 (default 5 retries), for the request and `.url` downloads",
     ),
     row(
         "REQ_RETRY_CONNECT",
@@ -234,17 +237,17 @@ pub const VARIABLES: &[Variable] = &[
     ),
     row(
         "SKIP_TLS_VERIFY",
-        NotSupported,
-        false,
+        Supported,
+        true,
         "true",
-        "the API server is always verified (kubeconfig or the in-cluster CA)",
+        "`true` → `--insecure-skip-tls-verify` (kubectl's flag): the API server's certificate is not verified, and a warning says so at start",
     ),
     row(
         "REQ_SKIP_TLS_VERIFY",
-        NotSupported,
-        false,
+        Supported,
+        true,
         "true",
-        "the request is always verified: give the CA with `CONFIGSYNC_HTTP_CA_FILE`",
+        "`true` → `--http-insecure-skip-tls-verify`: any certificate is accepted from an `https://` `REQ_URL` or `.url` download, with a warning at start; prefer the CA in `CONFIGSYNC_HTTP_CA_FILE`",
     ),
     row(
         "UNIQUE_FILENAMES",
@@ -269,10 +272,10 @@ pub const VARIABLES: &[Variable] = &[
     ),
     row(
         "ENABLE_5XX",
-        NotSupported,
-        false,
+        Supported,
+        true,
         "true",
-        "keys ending in `.url` are not downloaded: they are written as they are",
+        "`true` → `--url-keys-accept-5xx`: a `.url` download answered with a 5xx writes that body (without it, a 5xx is retried, then an error)",
     ),
     row(
         "WATCH_SERVER_TIMEOUT",
@@ -297,17 +300,17 @@ pub const VARIABLES: &[Variable] = &[
     ),
     row(
         "LOG_LEVEL",
-        Differently,
-        false,
+        Supported,
+        true,
         "DEBUG",
-        "`CONFIGSYNC_LOG` sets the level (`debug`, `info`, ...)",
+        "`--log-level`: `DEBUG`, `INFO` (default), `WARN`/`WARNING`, `ERROR`, `CRITICAL` (as `error`)",
     ),
     row(
         "LOG_FORMAT",
-        NotSupported,
-        false,
-        "JSON",
-        "logs are plain text lines",
+        Supported,
+        true,
+        "LOGFMT",
+        "`--log-format`: `JSON` (default, as k8s-sidecar's) → `json`, `LOGFMT` → `text` (`message key=value` lines); unset with `CONFIGSYNC_LOG_FORMAT` set, that one applies",
     ),
     row("LOG_TZ", NotSupported, false, "UTC", "timestamps are UTC"),
     row(
@@ -370,14 +373,26 @@ pub fn translate(
     })?;
     out.arg("--dir", folder);
     out.args.push("--flat".into());
-    out.arg("--publish", "files");
+    // The README offers `CONFIGSYNC_PUBLISH=swap` in this mode: a flag given here would override it.
+    if lookup("CONFIGSYNC_PUBLISH").is_none() {
+        out.arg("--publish", "files");
+    }
     // k8s-sidecar writes each event at once; snapshots already queued still land in one publish.
     out.arg("--wait", "0s");
     let annotation = get("FOLDER_ANNOTATION").unwrap_or("k8s-sidecar-target-directory".into());
     out.arg("--folder-annotation", annotation);
+    out.args.push("--url-keys".into());
+    if is_true(get("ENABLE_5XX")) {
+        out.args.push("--url-keys-accept-5xx".into());
+    }
+    // Exactly `true`, as k8s-sidecar compares: verification is only ever skipped when asked for in its words.
+    if get("SKIP_TLS_VERIFY").as_deref() == Some("true") {
+        out.args.push("--insecure-skip-tls-verify".into());
+    }
     sources(&get, &mut out)?;
     method(&get, &mut out)?;
     request(&get, &mut out)?;
+    logs(&get, lookup, &mut out)?;
     if let Some(script) = get("SCRIPT") {
         let quoted = shell_quote(&script);
         out.arg(
@@ -405,6 +420,7 @@ pub fn translate(
     };
     out.arg("--health-addr", format!("0.0.0.0:{port}"));
     flags(args, &mut out)?;
+    credentials(&get, &mut out);
     for variable in VARIABLES.iter().filter(|v| v.support != Supported) {
         if get(variable.name).is_some() {
             out.warnings.push(format!(
@@ -416,6 +432,49 @@ pub fn translate(
         }
     }
     Ok(out)
+}
+
+/// k8s-sidecar's booleans: `true` in any case is true.
+fn is_true(value: Option<String>) -> bool {
+    value.is_some_and(|v| v.eq_ignore_ascii_case("true"))
+}
+
+/// `LOG_LEVEL` and `LOG_FORMAT` (k8s-sidecar logs JSON by default; `CONFIGSYNC_LOG_FORMAT` applies when
+/// `LOG_FORMAT` is unset).
+fn logs(
+    get: &dyn Fn(&str) -> Option<String>,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    out: &mut Translation,
+) -> Result<(), CompatError> {
+    let invalid = |setting: &str, reason: &str| CompatError::Invalid {
+        tool: Compat::K8sSidecar,
+        setting: setting.to_string(),
+        reason: reason.to_string(),
+    };
+    if let Some(level) = get("LOG_LEVEL") {
+        let level = match level.to_ascii_uppercase().as_str() {
+            "DEBUG" => "debug",
+            "INFO" => "info",
+            "WARN" | "WARNING" => "warn",
+            "ERROR" | "CRITICAL" => "error",
+            _ => {
+                return Err(invalid(
+                    "LOG_LEVEL",
+                    "expected DEBUG, INFO, WARN, ERROR or CRITICAL",
+                ));
+            }
+        };
+        out.arg("--log-level", level);
+    }
+    let format = match get("LOG_FORMAT").map(|f| f.to_ascii_uppercase()).as_deref() {
+        Some("JSON") => "json",
+        Some("LOGFMT") => "text",
+        Some(_) => return Err(invalid("LOG_FORMAT", "expected JSON or LOGFMT")),
+        None if lookup(configsync_core::env::LOG_FORMAT).is_some() => return Ok(()),
+        None => "json",
+    };
+    out.arg("--log-format", format);
+    Ok(())
 }
 
 /// `LABEL`/`LABEL_VALUE` or `RESOURCE_NAME`, `RESOURCE`, `NAMESPACE`.
@@ -446,25 +505,37 @@ fn sources(get: &dyn Fn(&str) -> Option<String>, out: &mut Translation) -> Resul
                 "cannot be used with NAMESPACE=ALL".into(),
             ));
         }
-        for name in names.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-            let (kind_filter, name) = match name.split('/').collect::<Vec<_>>()[..] {
-                [name] => (None, name),
-                [kind, name] if kinds.contains(&kind) => (Some(kind), name),
-                [_, _] => continue,
-                _ => {
-                    return Err(invalid(
-                        "RESOURCE_NAME",
-                        format!(
-                            "{name:?}: NAMESPACE/KIND/NAME is not supported; use KIND/NAME with NAMESPACE"
-                        ),
-                    ));
-                }
+        let listed: Vec<&str> = namespace
+            .as_deref()
+            .map(|list| {
+                list.split(',')
+                    .map(str::trim)
+                    .filter(|n| !n.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        for entry in names.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            let Some(named) = resource_name(entry) else {
+                return Err(invalid(
+                    "RESOURCE_NAME",
+                    format!(
+                        "{entry:?}: expected NAME, KIND/NAME or NAMESPACE/KIND/NAME with KIND configmap or secret"
+                    ),
+                ));
             };
-            for kind in kinds
-                .iter()
-                .filter(|k| kind_filter.is_none_or(|f| f == **k))
-            {
-                out.arg(&format!("--{kind}"), name);
+            let name = match named.namespace {
+                Some(only) if !listed.is_empty() && !listed.contains(&only) => {
+                    out.warnings.push(format!(
+                        "RESOURCE_NAME entry {entry} is skipped: {only} is not in NAMESPACE (k8s-sidecar skips it too)"
+                    ));
+                    continue;
+                }
+                Some(only) => format!("{only}/{}", named.name),
+                None => named.name.to_string(),
+            };
+            for kind in kinds.iter().filter(|k| named.kind.is_none_or(|f| f == **k)) {
+                out.arg(&format!("--{kind}"), name.clone());
+                out.arg("--optional", name.clone());
             }
         }
     } else {
@@ -491,6 +562,36 @@ fn sources(get: &dyn Fn(&str) -> Option<String>, out: &mut Translation) -> Resul
     Ok(())
 }
 
+/// One entry of `RESOURCE_NAME`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResourceName<'a> {
+    /// The namespace it is read in only (`NAMESPACE/KIND/NAME`).
+    pub namespace: Option<&'a str>,
+    /// `configmap` or `secret`, when given.
+    pub kind: Option<&'a str>,
+    /// The object.
+    pub name: &'a str,
+}
+
+/// `NAME`, `KIND/NAME` or `NAMESPACE/KIND/NAME` (KIND `configmap` or `secret`); `None` for anything else.
+pub fn resource_name(entry: &str) -> Option<ResourceName<'_>> {
+    let parts: Vec<&str> = entry.split('/').collect();
+    let (namespace, kind, name) = match parts[..] {
+        [name] => (None, None, name),
+        [kind, name] => (None, Some(kind), name),
+        [namespace, kind, name] => (Some(namespace), Some(kind), name),
+        _ => return None,
+    };
+    let valid = !name.is_empty()
+        && namespace.is_none_or(|n| !n.is_empty())
+        && kind.is_none_or(|k| k == "configmap" || k == "secret");
+    valid.then_some(ResourceName {
+        namespace,
+        kind,
+        name,
+    })
+}
+
 /// `METHOD` and `SLEEP_TIME`.
 fn method(get: &dyn Fn(&str) -> Option<String>, out: &mut Translation) -> Result<(), CompatError> {
     match get("METHOD").as_deref() {
@@ -515,7 +616,7 @@ fn method(get: &dyn Fn(&str) -> Option<String>, out: &mut Translation) -> Result
     Ok(())
 }
 
-/// `REQ_*`.
+/// `REQ_*`: the request after a change, and the settings it shares with `.url` downloads.
 fn request(get: &dyn Fn(&str) -> Option<String>, out: &mut Translation) -> Result<(), CompatError> {
     let seconds = |setting: &str, default: f64| -> Result<Duration, CompatError> {
         match get(setting) {
@@ -531,24 +632,25 @@ fn request(get: &dyn Fn(&str) -> Option<String>, out: &mut Translation) -> Resul
                 }),
         }
     };
-    let Some(url) = get("REQ_URL") else {
-        // k8s-sidecar runs SCRIPT after its first sync whatever REQ_SKIP_INIT says.
-        if get("SCRIPT").is_some() {
-            out.args.push("--notify-on-start".into());
+    match get("REQ_URL") {
+        Some(url) => {
+            out.arg("--http-url", url);
+            let method = get("REQ_METHOD")
+                .unwrap_or("GET".into())
+                .to_ascii_uppercase();
+            out.arg("--http-method", method.clone());
+            if let Some(payload) = get("REQ_PAYLOAD").filter(|_| method == "POST") {
+                out.arg("--http-body", payload);
+            }
+            if !is_true(get("REQ_SKIP_INIT")) {
+                out.args.push("--notify-on-start".into());
+            }
         }
-        return Ok(());
-    };
-    out.arg("--http-url", url);
-    let method = get("REQ_METHOD")
-        .unwrap_or("GET".into())
-        .to_ascii_uppercase();
-    out.arg("--http-method", method.clone());
-    if let Some(payload) = get("REQ_PAYLOAD").filter(|_| method == "POST") {
-        out.arg("--http-body", payload);
+        // k8s-sidecar runs SCRIPT after its first sync whatever REQ_SKIP_INIT says.
+        None if get("SCRIPT").is_some() => out.args.push("--notify-on-start".into()),
+        None => {}
     }
-    if !get("REQ_SKIP_INIT").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
-        out.args.push("--notify-on-start".into());
-    }
+    // The rest also applies to `.url` downloads.
     let retries = match get("REQ_RETRY_TOTAL") {
         Some(total) => total.parse::<u32>().map_err(|_| CompatError::Invalid {
             tool: Compat::K8sSidecar,
@@ -563,13 +665,46 @@ fn request(get: &dyn Fn(&str) -> Option<String>, out: &mut Translation) -> Resul
     out.arg("--reload-backoff-max", "120s");
     let timeout = seconds("REQ_TIMEOUT", 10.0)?;
     out.arg("--reload-timeout", format!("{}ms", timeout.as_millis()));
-    if let Some(user) = get("REQ_USERNAME") {
-        out.arg("--http-username", user);
-    }
-    if get("REQ_PASSWORD").is_some() {
-        out.arg("--http-password-env", "REQ_PASSWORD");
+    if get("REQ_SKIP_TLS_VERIFY").as_deref() == Some("true") {
+        out.args.push("--http-insecure-skip-tls-verify".into());
     }
     Ok(())
+}
+
+/// Basic auth from `REQ_USERNAME`/`REQ_PASSWORD` or the file flags (a file wins, as in k8s-sidecar), sent only
+/// when both a user and a password are given, as k8s-sidecar sends it.
+fn credentials(get: &dyn Fn(&str) -> Option<String>, out: &mut Translation) {
+    const FILES: [&str; 2] = ["--http-username-file", "--http-password-file"];
+    let has = |out: &Translation, flag: &str| out.args.iter().any(|a| a == flag);
+    let (user_file, password_file) = (has(out, FILES[0]), has(out, FILES[1]));
+    let user = get("REQ_USERNAME").filter(|_| !user_file);
+    let password = get("REQ_PASSWORD").is_some() && !password_file;
+    if (user_file || user.is_some()) && (password_file || password) {
+        if let Some(user) = user {
+            out.arg("--http-username", user);
+        }
+        if password {
+            out.arg("--http-password-env", "REQ_PASSWORD");
+        }
+        return;
+    }
+    if user_file || password_file || user.is_some() || password {
+        let mut kept = Vec::with_capacity(out.args.len());
+        let mut args = std::mem::take(&mut out.args).into_iter();
+        while let Some(arg) = args.next() {
+            if FILES.contains(&arg.as_str()) {
+                args.next();
+            } else {
+                kept.push(arg);
+            }
+        }
+        out.args = kept;
+        out.warnings.push(
+            "basic auth needs a user (REQ_USERNAME or --req-username-file) and a password (REQ_PASSWORD or \
+             --req-password-file): with only one, none is sent, as k8s-sidecar does"
+                .into(),
+        );
+    }
 }
 
 /// `--req-username-file`/`--req-password-file`.

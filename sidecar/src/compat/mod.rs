@@ -22,6 +22,7 @@
 //! those flags describe, with its atomic publishing and its probes.
 pub mod configmap_reload;
 pub mod k8s_sidecar;
+pub mod url_keys;
 
 use std::ffi::OsString;
 use std::fmt;

@@ -94,7 +94,10 @@ fn args(line: &str) -> Vec<String> {
 
 #[test]
 fn k8s_sidecar_environments_translate_to_these_flags() {
-    let base = "--dir /tmp/dashboards --flat --publish files --wait 0s --folder-annotation k8s-sidecar-target-directory";
+    let base = "--dir /tmp/dashboards --flat --publish files --wait 0s --folder-annotation k8s-sidecar-target-directory \
+                --url-keys";
+    let http = "--reload-attempts 6 --reload-backoff 1100ms --reload-backoff-max 120s --reload-timeout 10000ms";
+    let logs = "--log-format json";
     let tail = "--configmap-mode 0644 --secret-mode 0644 --health-addr 0.0.0.0:8080";
     let cases: &[(&[(&str, &str)], String)] = &[
         (
@@ -102,7 +105,9 @@ fn k8s_sidecar_environments_translate_to_these_flags() {
                 ("LABEL", "grafana_dashboard"),
                 ("FOLDER", "/tmp/dashboards"),
             ],
-            format!("{base} --selector grafana_dashboard --selector-kind configmap {tail}"),
+            format!(
+                "{base} --selector grafana_dashboard --selector-kind configmap {http} {logs} {tail}"
+            ),
         ),
         (
             &[
@@ -115,8 +120,8 @@ fn k8s_sidecar_environments_translate_to_these_flags() {
                 ("UNIQUE_FILENAMES", "true"),
             ],
             format!(
-                "--dir /tmp/dashboards --flat --publish files --wait 0s --folder-annotation grafana_folder --selector grafana_dashboard=1 \
-                 --selector-kind both --all-namespaces --unique-filenames {tail}"
+                "--dir /tmp/dashboards --flat --publish files --wait 0s --folder-annotation grafana_folder --url-keys \
+                 --selector grafana_dashboard=1 --selector-kind both --all-namespaces {http} {logs} --unique-filenames {tail}"
             ),
         ),
         (
@@ -131,7 +136,7 @@ fn k8s_sidecar_environments_translate_to_these_flags() {
             ],
             format!(
                 "{base} --selector l --selector-kind configmap --namespace a --namespace b --poll-interval 90s \
-                 --stale-after 270s --configmap-mode 0440 --secret-mode 0440 --health-addr 0.0.0.0:9090"
+                 --stale-after 270s {http} {logs} --configmap-mode 0440 --secret-mode 0440 --health-addr 0.0.0.0:9090"
             ),
         ),
         (
@@ -140,7 +145,7 @@ fn k8s_sidecar_environments_translate_to_these_flags() {
                 ("FOLDER", "/tmp/dashboards"),
                 ("METHOD", "LIST"),
             ],
-            format!("{base} --selector l --selector-kind configmap --once {tail}"),
+            format!("{base} --selector l --selector-kind configmap --once {http} {logs} {tail}"),
         ),
         (
             &[
@@ -162,8 +167,8 @@ fn k8s_sidecar_environments_translate_to_these_flags() {
                 "{base} --selector l --selector-kind configmap \
                  --http-url http://localhost:3000/api/admin/provisioning/dashboards/reload --http-method POST \
                  --http-body {{}} --notify-on-start --reload-attempts 3 --reload-backoff 500ms \
-                 --reload-backoff-max 120s --reload-timeout 3000ms --http-username admin \
-                 --http-password-env REQ_PASSWORD {tail}"
+                 --reload-backoff-max 120s --reload-timeout 3000ms {logs} {tail} --http-username admin \
+                 --http-password-env REQ_PASSWORD"
             ),
         ),
         (
@@ -175,9 +180,27 @@ fn k8s_sidecar_environments_translate_to_these_flags() {
                 ("REQ_SKIP_INIT", "true"),
             ],
             format!(
-                "{base} --configmap dashboards --secret dashboards --secret creds --configmap other \
-                 --http-url http://app/reload --http-method GET --reload-attempts 6 --reload-backoff 1100ms \
-                 --reload-backoff-max 120s --reload-timeout 10000ms {tail}"
+                "{base} --configmap dashboards --optional dashboards --secret dashboards --optional dashboards \
+                 --secret creds --optional creds --configmap other --optional other \
+                 --http-url http://app/reload --http-method GET {http} {logs} {tail}"
+            ),
+        ),
+        (
+            &[
+                ("RESOURCE_NAME", "team-a/configmap/dash,secret/creds"),
+                ("RESOURCE", "both"),
+                ("NAMESPACE", "team-a,team-b"),
+                ("FOLDER", "/tmp/dashboards"),
+                ("LOG_LEVEL", "warning"),
+                ("LOG_FORMAT", "LOGFMT"),
+                ("SKIP_TLS_VERIFY", "true"),
+                ("REQ_SKIP_TLS_VERIFY", "true"),
+                ("ENABLE_5XX", "true"),
+            ],
+            format!(
+                "{base} --url-keys-accept-5xx --insecure-skip-tls-verify --configmap team-a/dash \
+                 --optional team-a/dash --secret creds --optional creds --namespace team-a --namespace team-b \
+                 {http} --http-insecure-skip-tls-verify --log-level warn --log-format text {tail}"
             ),
         ),
     ];
@@ -208,6 +231,130 @@ fn k8s_sidecar_environments_translate_to_these_flags() {
 }
 
 #[test]
+fn resource_names_take_k8s_sidecar_forms_and_skip_other_namespaces() {
+    use k8s_sidecar::{ResourceName, resource_name};
+    assert_eq!(
+        resource_name("ns/secret/db"),
+        Some(ResourceName {
+            namespace: Some("ns"),
+            kind: Some("secret"),
+            name: "db"
+        })
+    );
+    assert_eq!(
+        resource_name("configmap/x"),
+        Some(ResourceName {
+            namespace: None,
+            kind: Some("configmap"),
+            name: "x"
+        })
+    );
+    for bad in [
+        "pod/x",
+        "a/b/c/d",
+        "configmap/",
+        "/configmap/x",
+        "ns/deployment/x",
+    ] {
+        assert_eq!(resource_name(bad), None, "{bad}");
+    }
+    let skipped = k8s(&[
+        ("FOLDER", "/f"),
+        ("RESOURCE_NAME", "other/configmap/x,y"),
+        ("NAMESPACE", "mine"),
+    ])
+    .expect("valid");
+    assert!(
+        !skipped.args.iter().any(|a| a == "x" || a == "other/x"),
+        "{:?}",
+        skipped.args
+    );
+    assert!(skipped.args.windows(2).any(|w| w == ["--configmap", "y"]));
+    assert!(
+        skipped
+            .warnings
+            .iter()
+            .any(|w| w.contains("other/configmap/x is skipped")),
+        "{:?}",
+        skipped.warnings
+    );
+}
+
+#[test]
+fn configsync_variables_the_readme_offers_are_not_overridden() {
+    let plain = k8s(&[("LABEL", "l"), ("FOLDER", "/f")]).expect("valid");
+    assert!(plain.args.windows(2).any(|w| w == ["--publish", "files"]));
+    assert!(plain.args.windows(2).any(|w| w == ["--log-format", "json"]));
+    let chosen = k8s(&[
+        ("LABEL", "l"),
+        ("FOLDER", "/f"),
+        ("CONFIGSYNC_PUBLISH", "swap"),
+        ("CONFIGSYNC_LOG_FORMAT", "text"),
+    ])
+    .expect("valid");
+    assert!(
+        !chosen
+            .args
+            .iter()
+            .any(|a| a == "--publish" || a == "--log-format"),
+        "{:?}",
+        chosen.args
+    );
+}
+
+#[test]
+fn tls_verification_is_skipped_only_for_exactly_true() {
+    for value in ["TRUE", "yes", "1", "false"] {
+        let translation = k8s(&[
+            ("LABEL", "l"),
+            ("FOLDER", "/f"),
+            ("SKIP_TLS_VERIFY", value),
+            ("REQ_SKIP_TLS_VERIFY", value),
+        ])
+        .expect("valid");
+        assert!(
+            !translation.args.iter().any(|a| a.contains("insecure")),
+            "{value}: {:?}",
+            translation.args
+        );
+    }
+}
+
+#[test]
+fn basic_auth_is_sent_only_with_a_user_and_a_password() {
+    let user_only = k8s(&[
+        ("LABEL", "l"),
+        ("FOLDER", "/f"),
+        ("REQ_URL", "http://app/"),
+        ("REQ_USERNAME", "admin"),
+    ])
+    .expect("valid");
+    assert!(
+        !user_only.args.iter().any(|a| a.starts_with("--http-user")),
+        "{:?}",
+        user_only.args
+    );
+    assert!(user_only.warnings[0].starts_with("basic auth needs"));
+    let env = env(&[("LABEL", "l"), ("FOLDER", "/f"), ("REQ_USERNAME", "admin")]);
+    let from_files = translate(
+        Compat::K8sSidecar,
+        &args("--req-username-file /u --req-password-file=/p"),
+        &|n| env.get(n).cloned(),
+    )
+    .expect("valid");
+    let auth: Vec<&String> = from_files
+        .args
+        .iter()
+        .skip_while(|a| !a.starts_with("--http-"))
+        .collect();
+    assert_eq!(
+        auth,
+        ["--http-username-file", "/u", "--http-password-file", "/p"],
+        "a file wins over REQ_USERNAME"
+    );
+}
+
+#[test]
 fn scripts_run_with_sh_unless_executable_and_quotes_survive() {
     let translation = k8s(&[
         ("LABEL", "l"),
@@ -235,7 +382,10 @@ fn bad_k8s_sidecar_settings_are_refused_by_name() {
         ("SLEEP_TIME", "soon"),
         ("DEFAULT_FILE_MODE", "rw"),
         ("HEALTH_PORT", "99999"),
-        ("RESOURCE_NAME", "ns/configmap/x"),
+        ("RESOURCE_NAME", "a/configmap/x/y"),
+        ("RESOURCE_NAME", "pod/x"),
+        ("LOG_LEVEL", "LOUD"),
+        ("LOG_FORMAT", "xml"),
     ] {
         let extra = if name == "SLEEP_TIME" {
             ("METHOD", "SLEEP")
@@ -260,10 +410,10 @@ fn bad_k8s_sidecar_settings_are_refused_by_name() {
             ..
         })
     ));
-    let warned = with(("SKIP_TLS_VERIFY", "true")).expect("valid");
+    let warned = with(("LOG_TZ", "UTC")).expect("valid");
     assert_eq!(warned.warnings.len(), 1);
     assert!(
-        warned.warnings[0].starts_with("SKIP_TLS_VERIFY is not supported"),
+        warned.warnings[0].starts_with("LOG_TZ is not supported"),
         "{:?}",
         warned.warnings
     );
@@ -283,6 +433,11 @@ fn configmap_reload_flags_translate_to_these_flags() {
             "--watch-dir /a --watch-dir /b --http-url http://x/ --http-method GET --http-status 204 \
              --health-addr 127.0.0.1:9999 --reload-attempts 3",
         ),
+        (
+            "--volume-dir /a --webhook-url http://x/ --webhook-url=http://u:p@y/ -webhook-retries 0",
+            "--watch-dir /a --http-url http://x/ --http-url http://u:p@y/ --health-addr 0.0.0.0:9533 \
+             --reload-attempts 1",
+        ),
     ];
     for (given, expected) in cases {
         let translation = translate(Compat::ConfigmapReload, &args(given), &|_| None).expect(given);
@@ -291,7 +446,6 @@ fn configmap_reload_flags_translate_to_these_flags() {
     for bad in [
         "--webhook-url http://x/",
         "--volume-dir /a",
-        "--volume-dir /a --webhook-url http://x/ --webhook-url http://y/",
         "--volume-dir /a --webhook-url http://x/ --web.telemetry-path /m",
         "--volume-dir /a --webhook-url http://x/ --unknown 1",
         "--volume-dir /a --webhook-url",

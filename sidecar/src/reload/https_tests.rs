@@ -189,3 +189,47 @@ async fn https_without_the_right_ca_fails_and_a_missing_credential_names_only_th
         Err(ReloadError::LoadCa { .. })
     ));
 }
+
+#[tokio::test]
+async fn skipping_verification_reaches_any_server_and_url_credentials_become_basic_auth() {
+    let (url, _, seen) = https_server().await;
+    // The server's CA is nowhere: only skipping verification reaches it.
+    let with_credentials = url.replacen("https://", "https://admin:p%40ss@", 1);
+    let options = HttpOptions {
+        insecure_skip_verify: true,
+        timeout: Duration::from_secs(5),
+        ..HttpOptions::default()
+    };
+    let request = HttpReload::with_options(&with_credentials, options.clone()).expect("valid");
+    assert_eq!(request.url(), url, "the credentials leave the URL");
+    assert!(!format!("{request:?}").contains("p%40ss"));
+    request.send().await.expect("any certificate is accepted");
+    let body = HttpReload::with_options(&url, options)
+        .expect("valid")
+        .fetch(1024, false)
+        .await
+        .expect("a download over the same client");
+    assert!(body.is_empty(), "the test server answers an empty body");
+    let seen = seen.lock().expect("lock").clone();
+    assert_eq!(seen.len(), 2);
+    // base64("admin:p@ss"), percent-decoded
+    assert_eq!(
+        seen[0].authorization.as_deref(),
+        Some("Basic YWRtaW46cEBzcw==")
+    );
+    assert_eq!(seen[1].authorization, None);
+}
+
+#[test]
+fn errors_never_show_the_credentials_of_a_url() {
+    for url in [
+        "https://admin:hunter2@127.0.0.1:1/x",
+        "http://admin:hunter2@exa mple/",
+        "ftp://admin:hunter2@host/",
+    ] {
+        let error = HttpReload::with_options(url, HttpOptions::default()).expect_err(url);
+        let text = error.to_string();
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(matches!(error, ReloadError::InvalidUrl { .. }), "{text}");
+    }
+}

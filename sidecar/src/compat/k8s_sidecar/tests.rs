@@ -13,6 +13,8 @@ const BASE: &[(&str, &str)] = &[
     ("REQ_URL", "http://localhost:3000/reload"),
     ("REQ_METHOD", "POST"),
     ("METHOD", "SLEEP"),
+    ("REQ_USERNAME", "admin"),
+    ("REQ_PASSWORD", "secret"),
 ];
 
 fn run(env: &BTreeMap<String, String>) -> Result<Translation, CompatError> {
