@@ -1141,18 +1141,7 @@ fn apply_rbac(cluster: &Cluster, removed: Option<&Case>) {
 /// evidence (the components' logs and kubectl's warnings).
 fn run_case(scenario: &str, removed: Option<&Case>) -> (Result<(), Check>, String) {
     let cluster = support::start().expect("kubectl");
-    // Cluster-scoped and identical for every case: applied, never deleted.
-    cluster.ok(&[
-        "apply",
-        "-f",
-        &support::repo("tests/workload_kinds/rollout-crd.yaml"),
-    ]);
-    support::wait_until("rollouts.argoproj.io is served", || {
-        cluster
-            .run(&["get", "rollouts.argoproj.io"])
-            .status
-            .success()
-    });
+    support::install_rollout_crd(&cluster);
     apply_rbac(&cluster, removed);
     match scenario {
         "sidecar" => run_sidecar(&cluster),

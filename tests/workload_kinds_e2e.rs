@@ -80,18 +80,7 @@ fn a_cronjobs_job_template_is_stamped_and_its_jobs_are_left_alone() {
 #[test]
 fn an_argo_rollouts_pod_template_is_stamped() {
     let Some(cluster) = start() else { return };
-    // Cluster-scoped and identical for every test: applied, never deleted (a shared real control plane keeps it).
-    cluster.ok(&[
-        "apply",
-        "-f",
-        &support::repo("tests/workload_kinds/rollout-crd.yaml"),
-    ]);
-    wait_until("rollouts.argoproj.io is served", || {
-        cluster
-            .run(&["get", "rollouts.argoproj.io"])
-            .status
-            .success()
-    });
+    support::install_rollout_crd(&cluster);
     cluster.apply_json(
         "cfg.json",
         &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg"},

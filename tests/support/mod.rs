@@ -232,6 +232,21 @@ pub fn eventually(mut condition: impl FnMut() -> bool) -> bool {
     }
     false
 }
+/// The Argo Rollouts CRD fixture (`tests/workload_kinds/rollout-crd.yaml`), installed and served. It is
+/// cluster-scoped and the same for every test, so it is applied, never deleted; the applies of one test binary
+/// take turns, since two `kubectl apply` of an absent object at once both create it and one fails with
+/// AlreadyExists (seen in `rbac_e2e` on the real control plane).
+pub fn install_rollout_crd(cluster: &Cluster) {
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    cluster.ok(&["apply", "-f", &repo("tests/workload_kinds/rollout-crd.yaml")]);
+    wait_until("rollouts.argoproj.io is served", || {
+        cluster.run(&["get", "rollouts.argoproj.io"]).status.success()
+    });
+}
+
 
 pub fn wait_until(what: &str, condition: impl FnMut() -> bool) {
     assert!(eventually(condition), "timed out waiting until {what}");
