@@ -10,7 +10,7 @@
 //! # Theory of operation
 //! Each source directory is a kubelet ConfigMap volume of its own, published by its own [`AtomicWriter`] (the
 //! module docs above: compare, fill, link, swap, finish). [`SourceWriter`] splits the rendered payload by its first
-//! path element ([`plan`], pure) and remembers what each directory holds, so a publish touches only the
+//! path element ([`plan`], pure; only changed sources are copied out) and remembers what each directory holds, so a publish touches only the
 //! directories whose payload changed (an unchanged one costs no system call), removes the directories of sources
 //! that left (renamed to a hidden `..retired.*` directory at once, deleted off the publish path), and hands back
 //! one [`Swapped`] for all.
@@ -29,7 +29,7 @@
 //! more**: when several sources change in one publish, they switch one after the other (in name order, within
 //! microseconds), and a reader of two sources may see one new and one old. A failure leaves every source at its
 //! previous or its new version, each whole; the next publish retries the ones that failed.
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -81,54 +81,67 @@ impl SwapWriter {
 
 /// What one publish must do, decided from the payload and the memory of the last one.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct Plan {
-    /// The payload of every source directory.
-    pub all: BySource,
-    /// The source directories whose payload differs from the remembered one (every one without memory).
-    pub changed: Vec<String>,
+pub struct Plan<'a> {
+    /// Every source directory of the payload.
+    pub present: BTreeSet<&'a str>,
+    /// The payload of each source directory that differs from the remembered one (every one without memory).
+    pub changed: BySource,
     /// Remembered source directories absent from the payload.
     pub removed: Vec<String>,
 }
 
-/// Split `files` by their first path element and compare with `published` (the payload last made visible).
+/// Split `files` by their first path element and compare with `published` (the payload last made visible). Only
+/// the changed sources are copied out: an unchanged one costs a comparison (its values by pointer).
 ///
 /// # Errors
 /// [`WriteError::SplitSources`] for a file that is not inside a source directory (a one-element path).
-pub fn plan(
-    files: &BTreeMap<RelPath, FileEntry>,
+pub fn plan<'a>(
+    files: &'a BTreeMap<RelPath, FileEntry>,
     published: Option<&BySource>,
-) -> Result<Plan, WriteError> {
-    let mut all = BySource::new();
-    for (path, entry) in files {
-        let (source, rest) =
-            path.as_str()
-                .split_once('/')
-                .ok_or_else(|| WriteError::SplitSources {
-                    path: PathBuf::from(path.as_str()),
-                })?;
-        let rest = RelPath::new(rest).map_err(|_| WriteError::SplitSources {
-            path: PathBuf::from(path.as_str()),
-        })?;
-        all.entry(source.to_owned())
-            .or_default()
-            .insert(rest, entry.clone());
+) -> Result<Plan<'a>, WriteError> {
+    let source_of = |path: &'a RelPath| {
+        path.as_str()
+            .split_once('/')
+            .map(|(source, _)| source)
+            .ok_or_else(|| WriteError::SplitSources {
+                path: PathBuf::from(path.as_str()),
+            })
+    };
+    let mut plan = Plan::default();
+    // The files of one source are contiguous: paths sort by their first element, then by what follows its `/`.
+    let mut rest = files.iter().peekable();
+    while let Some(&(first, _)) = rest.peek() {
+        let source = source_of(first)?;
+        let mut old = published.and_then(|p| p.get(source)).map(BTreeMap::iter);
+        let (mut same, mut count) = (old.is_some(), 0);
+        while let Some((path, entry)) =
+            rest.next_if(|(path, _)| source_of(path).is_ok_and(|s| s == source))
+        {
+            count += 1;
+            let relative = path.as_str().get(source.len() + 1..);
+            same = same
+                && old
+                    .as_mut()
+                    .and_then(Iterator::next)
+                    .is_some_and(|(p, e)| Some(p.as_str()) == relative && e == entry);
+        }
+        if !(same && old.and_then(|mut o| o.next()).is_none()) {
+            let payload = files
+                .range(first..)
+                .take(count)
+                .filter_map(|(path, entry)| Some((path.split_first()?.1, entry.clone())))
+                .collect();
+            plan.changed.insert(source.to_owned(), payload);
+        }
+        plan.present.insert(source);
     }
-    let changed = all
-        .iter()
-        .filter(|(source, payload)| published.and_then(|p| p.get(*source)) != Some(*payload))
-        .map(|(source, _)| source.clone())
-        .collect();
-    let removed = published
+    plan.removed = published
         .into_iter()
         .flat_map(BTreeMap::keys)
-        .filter(|source| !all.contains_key(*source))
+        .filter(|source| !plan.present.contains(source.as_str()))
         .cloned()
         .collect();
-    Ok(Plan {
-        all,
-        changed,
-        removed,
-    })
+    Ok(plan)
 }
 
 /// A writer per source directory and the payload each last made visible.
@@ -200,8 +213,7 @@ impl SourceWriter {
             swapped_at: Instant::now(),
         };
         let mut versions = Vec::new();
-        for source in &plan.changed {
-            let payload = &plan.all[source];
+        for (source, payload) in &plan.changed {
             let result = self.swap_source(&mut state.writers, source, payload, &mut swapped);
             let published = state.published.get_or_insert_with(BySource::new);
             match result {
@@ -357,7 +369,7 @@ impl SourceWriter {
 
     /// List the target once (first publish): source directories a previous run published that left the payload,
     /// `..retired.*` leftovers, and the whole-tree layout (stale links, `..data`, its versions).
-    fn take_over(&self, plan: &Plan) -> Result<Leftovers, WriteError> {
+    fn take_over(&self, plan: &Plan<'_>) -> Result<Leftovers, WriteError> {
         let entries = fs::read_dir(&self.dir).map_err(|source| WriteError::PrepareTarget {
             path: self.dir.clone(),
             source,
@@ -450,12 +462,12 @@ enum Found {
 }
 
 impl Found {
-    fn classify(path: &Path, name: &str, plan: &Plan) -> Self {
+    fn classify(path: &Path, name: &str, plan: &Plan<'_>) -> Self {
         if name == DATA_LINK {
             Self::LegacyData
         } else if name.starts_with(RETIRED_PREFIX) || is_version_name(name) {
             Self::Hidden
-        } else if name.starts_with("..") || plan.all.contains_key(name) {
+        } else if name.starts_with("..") || plan.present.contains(name) {
             Self::Other
         } else if is_legacy_link(path, name) {
             Self::LegacyLink

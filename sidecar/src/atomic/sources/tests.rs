@@ -42,30 +42,41 @@ fn durable(dir: &Path) -> SourceWriter {
 
 #[test]
 fn plan_splits_by_source_and_keeps_only_what_changed_or_left() {
-    let first = plan(
-        &files(&[("a/k", "1"), ("a/sub/x", "2"), ("b/k", "3")]),
-        None,
-    )
-    .expect("plan");
-    assert_eq!(first.changed, ["a", "b"], "no memory: every source");
+    let payload = files(&[("a/k", "1"), ("a/sub/x", "2"), ("a-b/k", "5"), ("b/k", "3")]);
+    let first = plan(&payload, None).expect("plan");
     assert_eq!(
-        first.all["a"]
+        first.changed.keys().collect::<Vec<_>>(),
+        ["a", "a-b", "b"],
+        "no memory: every source"
+    );
+    assert_eq!(
+        first.changed["a"]
             .keys()
             .map(RelPath::as_str)
             .collect::<Vec<_>>(),
         ["k", "sub/x"],
         "paths relative to the source directory"
     );
-    let next = files(&[("a/k", "1"), ("a/sub/x", "2"), ("c/k", "4")]);
-    let mut published = first.all.clone();
+    let mut published = first.changed;
+    let next = files(&[("a/k", "1"), ("a/sub/x", "2"), ("a-b/k", "5"), ("c/k", "4")]);
     let second = plan(&next, Some(&published)).expect("plan");
+    assert_eq!(second.changed.keys().collect::<Vec<_>>(), ["c"]);
+    assert_eq!(second.removed, ["b"]);
     assert_eq!(
-        (second.changed, second.removed),
-        (vec!["c".to_owned()], vec!["b".to_owned()])
+        second.present.into_iter().collect::<Vec<_>>(),
+        ["a", "a-b", "c"]
     );
-    published = second.all;
+    published.remove("b");
+    published.extend(second.changed);
     let same = plan(&next, Some(&published)).expect("plan");
     assert!(same.changed.is_empty() && same.removed.is_empty());
+    let one_key_less = files(&[("a/k", "1"), ("a-b/k", "5"), ("c/k", "4")]);
+    let fewer = plan(&one_key_less, Some(&published)).expect("plan");
+    assert_eq!(
+        fewer.changed.keys().collect::<Vec<_>>(),
+        ["a"],
+        "a lost a key"
+    );
     assert!(matches!(
         plan(&files(&[("loose", "x")]), None),
         Err(WriteError::SplitSources { .. })
