@@ -296,7 +296,7 @@ impl AtomicWriter {
         }
         let swapped_at = Instant::now();
         let _kept = new_dir.keep();
-        *last = Some(Remembered {
+        let previous = last.replace(Remembered {
             version: version.clone(),
             files: files.clone(),
         });
@@ -309,6 +309,7 @@ impl AtomicWriter {
             }],
             removed: Vec::new(),
             parent_changed: None,
+            replaced: previous.into_iter().map(|r| r.files).collect(),
             version,
             filled,
             swapped_at,
@@ -522,6 +523,8 @@ pub struct Swapped {
     /// The target directory when sources were added or removed in it (`fsync`ed by `finish` with
     /// [`Fsync::Always`]).
     parent_changed: Option<(PathBuf, Fsync)>,
+    /// Payloads the writer no longer remembers, dropped (their bytes wiped) by `finish`, off the way to the notice.
+    replaced: Vec<BTreeMap<RelPath, FileEntry>>,
     /// The name of the new timestamped directory (per source: `source/..version`, comma-separated).
     pub version: String,
     /// How many files were written and how many linked from the previous version.

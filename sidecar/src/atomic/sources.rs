@@ -208,6 +208,7 @@ impl SourceWriter {
             retire: Vec::new(),
             removed: leftovers.hidden,
             parent_changed: None,
+            replaced: Vec::new(),
             version: String::new(),
             filled: super::Filled::default(),
             swapped_at: Instant::now(),
@@ -228,16 +229,19 @@ impl SourceWriter {
                     return Err(error);
                 }
             }
-            published.insert(source.clone(), payload.clone());
+            if let Some(old) = published.insert(source.clone(), payload.clone()) {
+                swapped.replaced.push(old);
+            }
         }
         for source in &plan.removed {
-            state.writers.remove(source);
-            if let Some(published) = state.published.as_mut() {
-                published.remove(source);
-            }
             let hidden = self.hide(source)?;
             swapped.removed.push(hidden);
+            swapped.swapped_at = Instant::now();
             self.mark_parent_changed(&mut swapped);
+            state.writers.remove(source);
+            if let Some(old) = state.published.as_mut().and_then(|p| p.remove(source)) {
+                swapped.replaced.push(old);
+            }
         }
         if leftovers.legacy_data {
             self.remove_legacy_data_link();
@@ -250,7 +254,6 @@ impl SourceWriter {
             return Ok(None);
         }
         swapped.version = versions.join(",");
-        swapped.swapped_at = Instant::now();
         Ok(Some(swapped))
     }
 
@@ -488,11 +491,14 @@ fn is_legacy_link(path: &Path, name: &str) -> bool {
     fs::read_link(path).is_ok_and(|target| target == Path::new(DATA_LINK).join(name))
 }
 
-/// Merge one directory's swap into the publish's.
+/// Merge one directory's swap into the publish's (visible when the last rename returned: dropping the memory of
+/// a replaced value afterwards, which wipes its bytes, is not part of the swap).
 fn absorb(into: &mut Swapped, one: Swapped) {
+    into.swapped_at = into.swapped_at.max(one.swapped_at);
     into.filled.written += one.filled.written;
     into.filled.linked += one.filled.linked;
     into.retire.extend(one.retire);
+    into.replaced.extend(one.replaced);
     into.removed.extend(one.removed);
 }
 
