@@ -288,3 +288,43 @@ fn one_change_at_a_time(
     assert!(consistent_reads > 0, "the reader completed reads");
     assert!(seen.iter().zip(&versions).all(|(seen, last)| seen <= last));
 }
+
+/// Taking over the whole-tree layout of an earlier release: each `s<i>` symlink is exchanged with its new directory,
+/// so a reader of the visible names never finds a file missing or partial during the migration.
+#[test]
+fn migrating_the_whole_tree_layout_never_shows_a_missing_or_partial_file() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let versions = vec![0usize; SOURCES];
+    AtomicWriter::new(tmp.path())
+        .publish(&many_sources(&versions))
+        .expect("whole-tree version");
+    let done = Arc::new(AtomicBool::new(false));
+    let reader = {
+        let (dir, done) = (tmp.path().to_path_buf(), Arc::clone(&done));
+        std::thread::spawn(move || {
+            let mut rounds = 0usize;
+            while !done.load(Ordering::Acquire) || rounds == 0 {
+                for s in 0..SOURCES {
+                    let visible = dir.join(format!("s{s}/a.conf"));
+                    let text = std::fs::read_to_string(&visible)
+                        .unwrap_or_else(|e| panic!("{} missing: {e}", visible.display()));
+                    assert!(source_version(&text, s, "a.conf").is_some(), "partial s{s}");
+                }
+                rounds += 1;
+            }
+            rounds
+        })
+    };
+    let writer = SourceWriter::new(tmp.path(), Fsync::Never);
+    writer.publish(&many_sources(&versions)).expect("migrated");
+    done.store(true, Ordering::Release);
+    assert!(reader.join().expect("no missing or partial file") > 0);
+    assert!(
+        !tmp.path().join(DATA_LINK).exists(),
+        "the whole-tree ..data is gone"
+    );
+    assert_eq!(
+        writer.read_published().expect("readable"),
+        many_sources(&versions)
+    );
+}
