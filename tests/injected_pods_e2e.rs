@@ -151,7 +151,7 @@ fn the_app_waits_for_a_named_source_that_does_not_exist_yet() {
     );
     let file = data.join("web-config/nginx.conf");
     assert!(
-        !file.exists() && !data.join("..data").exists(),
+        !file.exists() && !data.join("web-config").exists(),
         "nothing published"
     );
     cluster.apply_json("configmap.json", &docs[0]);

@@ -76,8 +76,10 @@ fn restarted_sidecar_serves_the_encrypted_cache_while_the_api_is_down() {
         [read(&properties), read(&password), read(&username)] == synced
     });
     assert!(
-        std::fs::read_link(out.join("..data")).is_ok(),
-        "published through ..data"
+        ["redis-config", "mysecret"]
+            .iter()
+            .all(|source| std::fs::read_link(out.join(source).join("..data")).is_ok()),
+        "published through each source's ..data"
     );
     wait_until("the log to say it serves the cache", || {
         String::from_utf8_lossy(&read(&second_log)).contains("serving cached data")

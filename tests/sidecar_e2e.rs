@@ -1,6 +1,6 @@
 //! End to end: `configsync sidecar` against `configsync cluster`, both as processes. kubectl applies and edits the
 //! course's `redis-config`; the new `redis.properties` must appear in the target directory (atomically, through
-//! `..data`) and the app must get exactly one SIGHUP, none at start.
+//! `<source>/..data`) and the app must get exactly one SIGHUP, none at start.
 mod support;
 
 use std::path::Path;
@@ -45,8 +45,8 @@ fn sidecar_projects_redis_config_and_signals_the_app() {
         .stderr(Stdio::inherit());
     let (_sidecar, properties) = spawn_redis_sidecar(&mut sidecar, &out);
     assert!(
-        std::fs::read_link(out.join("..data")).is_ok(),
-        "published through ..data"
+        std::fs::read_link(out.join("redis-config/..data")).is_ok(),
+        "published through the source's own ..data"
     );
 
     let patch = r#"{"data":{"redis.properties":"maxmemory 5mb\nmaxmemory-policy allkeys-lru\n"}}"#;

@@ -47,7 +47,8 @@ fn api_outage_keeps_the_files_and_health_and_recovers_when_the_api_returns() {
     wait_until("the health server", || sidecar_health_addr(&log).is_some());
     let addr = sidecar_health_addr(&log).unwrap_or_default();
     wait_until("/readyz ready", || http_get(&addr, "/readyz").is_some());
-    let published = std::fs::read_link(out.join("..data")).expect("..data");
+    let data = out.join("redis-config/..data");
+    let published = std::fs::read_link(&data).expect("redis-config/..data");
     let metric = "configsync_sidecar_source_restarts_total";
     let restarts = || sample(&http_get(&addr, "/metrics").unwrap_or_default(), metric);
     let before = restarts().unwrap_or(0.0);
@@ -61,7 +62,7 @@ fn api_outage_keeps_the_files_and_health_and_recovers_when_the_api_returns() {
         read_text(&properties).contains("maxmemory 2mb"),
         "the last files are still served"
     );
-    assert_eq!(std::fs::read_link(out.join("..data")).ok(), Some(published));
+    assert_eq!(std::fs::read_link(&data).ok(), Some(published));
     assert!(http_get(&addr, "/readyz").is_some(), "still ready");
     assert!(http_get(&addr, "/healthz").is_some(), "still live");
     assert!(http_get(&addr, "/livez").is_some(), "still live");

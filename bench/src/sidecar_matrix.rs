@@ -2,7 +2,7 @@
 //! projection grows (1 or 200 sources, 350 B to 700 KiB values) and on each filesystem (tmpfs, disk).
 //!
 //! ```text
-//!  harness ── PATCH source i ──► cluster ── watch ──► sidecar (--selector set) ── ..data swap
+//!  harness ── PATCH source i ──► cluster ── watch ──► sidecar (--selector set) ── <source i>/..data swap
 //!     t0 = the PATCH answered                         harness reads <dir>/<source i>/v.conf until it holds
 //!                                                     version k (another process: this harness)
 //! ```
@@ -11,8 +11,8 @@
 //! the first complete publish, then changes one source per update (rotating through the set). The clock starts when
 //! the PATCH is answered and stops when a read through the user-visible path returns the new version's marker (the
 //! first 8 bytes); the whole file is then read once and its length checked. The sidecar's own share is its
-//! `event_to_swap` histogram (the change's arrival at its sync loop → the `..data` rename), read from `/metrics`
-//! after the case; RSS is read from `/proc` right after the last update.
+//! `event_to_swap` histogram (the change's arrival at its sync loop → the `<dir>/<source i>/..data` rename), read
+//! from `/metrics` after the case; RSS is read from `/proc` right after the last update.
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};

@@ -520,13 +520,13 @@ impl Env {
     }
 }
 
-/// Sources on disk: the sub-directories (`<name>/`) of the published `<root>/..data`.
+/// Sources on disk: the source directories (`<name>/`) with their own published `<name>/..data`.
 fn synced_sources(root: &Path) -> usize {
-    std::fs::read_dir(root.join("..data"))
+    std::fs::read_dir(root)
         .into_iter()
         .flatten()
         .flatten()
-        .filter(|entry| entry.path().is_dir())
+        .filter(|entry| entry.path().join("..data").is_dir())
         .count()
 }
 

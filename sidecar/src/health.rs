@@ -2,8 +2,8 @@
 //! [`configsync_core::health`] server (the operator's too, with the same endpoint names and meanings).
 //!
 //! * `/readyz` (readiness and startup): 503 until the first complete publish — every source reported, the files
-//!   swapped in under `..data` and the env files written (from the live API, or from the cache when the API stays
-//!   unreachable) — then 200 for the life of the process: the published data keeps serving through an API outage.
+//!   swapped in (every source under its `..data`), the env files written (from the live API, or from the cache when
+//!   the API stays unreachable) — then 200 for the life of the process: the published data keeps serving through an API outage.
 //!   Injected pods point their startupProbe here, so the app starts only on complete files. A named source that does
 //!   not exist yet (and is not optional) holds the first publish: the 503 body names it.
 //! * `/healthz` (liveness): 503 when a source has not reported (snapshot or heartbeat) for longer than `stale_after`,

@@ -14,8 +14,9 @@
 //!
 //! # Theory of operation
 //! Sources report complete snapshots of their objects; the watchdog forwards them and restarts any source that
-//! fails or goes silent. The sync loop renders everything with the pure [`render::render`], publishes all files of
-//! all sources in one kubelet-style `..data` swap ([`atomic`]), writes the env files, and only then emits one
+//! fails or goes silent. The sync loop renders everything with the pure [`render::render`], publishes the files with
+//! a kubelet-style `..data` swap per changed source directory (one for everything with `--flat`; [`atomic`]),
+//! writes the env files, and only then emits one
 //! [`sync::Batch`]. In sidecar mode the batch becomes one notice to the app (none for the initial sync unless asked);
 //! in exec mode the pure [`supervise::state::Supervisor`] turns it into a reload signal (files only) or a graceful
 //! restart (env changed). Values are held in zeroizing buffers and never logged; errors name sources and keys only.

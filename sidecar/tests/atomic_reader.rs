@@ -1,12 +1,15 @@
 //! Atomicity under a concurrent reader: while a writer publishes many versions of several sources in one swap
 //! each, a reader checks every read. A read through one resolution of `..data` must see all files of exactly one
-//! version, each complete; a read through the user-visible names must never see a partial file.
+//! version, each complete; a read through the user-visible names must never see a partial file. The default layout
+//! (a version per source) keeps the same guarantees within each source.
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use configsync_sidecar::atomic::{AtomicWriter, DATA_LINK};
+use configsync_sidecar::atomic::{
+    AtomicWriter, DATA_LINK, Fsync, SourceWriter, Swapped, WriteError,
+};
 use configsync_sidecar::render::{FileEntry, RelPath};
 use configsync_sidecar::source::Value;
 
@@ -170,13 +173,67 @@ fn many_sources(versions: &[usize]) -> BTreeMap<RelPath, FileEntry> {
 fn one_change_among_many_sources_is_linked_and_readers_never_see_a_torn_missing_or_mixed_source() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let writer = AtomicWriter::new(tmp.path());
+    let whole_tree = |dir: &Path, s: usize| {
+        let version = std::fs::read_link(dir.join(DATA_LINK)).expect("..data present");
+        dir.join(version).join(format!("s{s}"))
+    };
+    one_change_at_a_time(
+        tmp.path(),
+        |files| writer.swap(files),
+        whole_tree,
+        2 * SOURCES - 2,
+    );
+    assert_eq!(
+        writer.read_published().expect("readable"),
+        many_sources(&last_versions())
+    );
+}
+
+/// The default layout: a version per source (`s<i>/..data`). One change swaps one small directory; the reader's
+/// guarantees within a source are the same.
+#[test]
+fn a_version_per_source_swaps_only_the_changed_source_and_readers_never_see_a_torn_missing_or_mixed_source()
+ {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let writer = SourceWriter::new(tmp.path(), Fsync::Never);
+    let per_source = |dir: &Path, s: usize| {
+        let source = dir.join(format!("s{s}"));
+        let version = std::fs::read_link(source.join(DATA_LINK)).expect("s/..data present");
+        source.join(version)
+    };
+    one_change_at_a_time(tmp.path(), |files| writer.swap(files), per_source, 0);
+    assert_eq!(
+        writer.read_published().expect("readable"),
+        many_sources(&last_versions())
+    );
+}
+
+/// The versions after [`one_change_at_a_time`].
+fn last_versions() -> Vec<usize> {
     let mut versions = vec![0usize; SOURCES];
-    writer
-        .publish(&many_sources(&versions))
-        .expect("initial version");
+    for k in 1..=ONE_CHANGE_PUBLISHES {
+        versions[k % SOURCES] = k;
+    }
+    versions
+}
+
+/// Publish [`ONE_CHANGE_PUBLISHES`] times with `swap`, one source changed each time (expecting 2 files written and
+/// `linked` linked), while a reader checks every source through the visible names and through one resolution of
+/// its version directory (`version_dir`).
+fn one_change_at_a_time(
+    dir: &Path,
+    swap: impl Fn(&BTreeMap<RelPath, FileEntry>) -> Result<Option<Swapped>, WriteError>,
+    version_dir: fn(&Path, usize) -> PathBuf,
+    linked: usize,
+) {
+    let mut versions = vec![0usize; SOURCES];
+    swap(&many_sources(&versions))
+        .expect("initial version")
+        .expect("a first version")
+        .finish();
     let done = Arc::new(AtomicBool::new(false));
     let reader = {
-        let (dir, done) = (tmp.path().to_path_buf(), Arc::clone(&done));
+        let (dir, done) = (dir.to_path_buf(), Arc::clone(&done));
         std::thread::spawn(move || {
             let mut seen = vec![0usize; SOURCES];
             let mut consistent_reads = 0usize;
@@ -191,10 +248,7 @@ fn one_change_among_many_sources_is_linked_and_readers_never_see_a_torn_missing_
                             "partial {name} of s{s}"
                         );
                     }
-                    let Ok(version) = std::fs::read_link(dir.join(DATA_LINK)) else {
-                        panic!("..data missing")
-                    };
-                    let base = dir.join(version).join(format!("s{s}"));
+                    let base = version_dir(&dir, s);
                     let pair: Option<Vec<usize>> = ["a.conf", "b.conf"]
                         .iter()
                         .map(|name| {
@@ -219,13 +273,12 @@ fn one_change_among_many_sources_is_linked_and_readers_never_see_a_torn_missing_
     };
     for k in 1..=ONE_CHANGE_PUBLISHES {
         versions[k % SOURCES] = k;
-        let swapped = writer
-            .swap(&many_sources(&versions))
+        let swapped = swap(&many_sources(&versions))
             .expect("publish")
             .expect("a changed payload");
         assert_eq!(
             (swapped.filled.written, swapped.filled.linked),
-            (2, 2 * SOURCES - 2),
+            (2, linked),
             "publish {k} writes only the changed source"
         );
         swapped.finish();
@@ -234,6 +287,42 @@ fn one_change_among_many_sources_is_linked_and_readers_never_see_a_torn_missing_
     let (seen, consistent_reads) = reader.join().expect("reader found no inconsistency");
     assert!(consistent_reads > 0, "the reader completed reads");
     assert!(seen.iter().zip(&versions).all(|(seen, last)| seen <= last));
+}
+
+/// Taking over the whole-tree layout of an earlier release: each `s<i>` symlink is exchanged with its new directory,
+/// so a reader of the visible names never finds a file missing or partial during the migration.
+#[test]
+fn migrating_the_whole_tree_layout_never_shows_a_missing_or_partial_file() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let versions = vec![0usize; SOURCES];
+    AtomicWriter::new(tmp.path())
+        .publish(&many_sources(&versions))
+        .expect("whole-tree version");
+    let done = Arc::new(AtomicBool::new(false));
+    let reader = {
+        let (dir, done) = (tmp.path().to_path_buf(), Arc::clone(&done));
+        std::thread::spawn(move || {
+            let mut rounds = 0usize;
+            while !done.load(Ordering::Acquire) || rounds == 0 {
+                for s in 0..SOURCES {
+                    let visible = dir.join(format!("s{s}/a.conf"));
+                    let text = std::fs::read_to_string(&visible)
+                        .unwrap_or_else(|e| panic!("{} missing: {e}", visible.display()));
+                    assert!(source_version(&text, s, "a.conf").is_some(), "partial s{s}");
+                }
+                rounds += 1;
+            }
+            rounds
+        })
+    };
+    let writer = SourceWriter::new(tmp.path(), Fsync::Never);
+    writer.publish(&many_sources(&versions)).expect("migrated");
+    done.store(true, Ordering::Release);
+    assert!(reader.join().expect("no missing or partial file") > 0);
+    assert!(
+        !tmp.path().join(DATA_LINK).exists(),
+        "the whole-tree ..data is gone"
+    );
     assert_eq!(
         writer.read_published().expect("readable"),
         many_sources(&versions)

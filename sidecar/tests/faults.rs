@@ -136,9 +136,11 @@ async fn disk_full_keeps_the_published_version_retries_and_recovers_when_space_f
     send("v1").await;
     let first = tokio::time::timeout(common::DEADLINE, batches.recv()).await;
     assert!(first.expect("initial batch").expect("open").initial);
-    let writer = AtomicWriter::new(&out);
+    // The default layout: the source `app` is a version of its own under `out/app/..data`.
+    let source_dir = out.join("app");
+    let writer = AtomicWriter::new(&source_dir);
     let published = writer.read_published().expect("v1 readable");
-    let version_v1 = std::fs::read_link(out.join(DATA_LINK)).expect("..data");
+    let version_v1 = std::fs::read_link(source_dir.join(DATA_LINK)).expect("..data");
 
     let filler = volume.join("filler");
     fill(&filler);
@@ -156,7 +158,7 @@ async fn disk_full_keeps_the_published_version_retries_and_recovers_when_space_f
         Some("v1")
     );
     assert_eq!(
-        std::fs::read_link(out.join(DATA_LINK)).ok(),
+        std::fs::read_link(source_dir.join(DATA_LINK)).ok(),
         Some(version_v1)
     );
 
@@ -172,8 +174,8 @@ async fn disk_full_keeps_the_published_version_retries_and_recovers_when_space_f
     );
     // The notice goes out right after the swap; the replaced version v1 stays until the next publish.
     let versions = || {
-        std::fs::read_dir(&out)
-            .expect("out")
+        std::fs::read_dir(&source_dir)
+            .expect("out/app")
             .filter_map(|e| e.ok()?.file_name().into_string().ok())
             .filter(|n| n.starts_with("..") && n != DATA_LINK)
             .count()

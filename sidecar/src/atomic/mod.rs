@@ -3,8 +3,16 @@
 //! ```text
 //! <dir>/..2026_11_27_01_30_00.Ab3xYz/   one complete version (files chmod-ed explicitly)
 //! <dir>/..data -> ..2026_11_27_01_30_00.Ab3xYz   switched with one rename(2)
-//! <dir>/redis-config -> ..data/redis-config     user-visible names: symlinks through ..data
+//! <dir>/redis.properties -> ..data/redis.properties     user-visible names: symlinks through ..data
 //! ```
+//! # Layouts ([`SwapWriter`])
+//! [`AtomicWriter`] publishes one directory as one version. The default layout (a sub-directory per source) gives
+//! each source directory an [`AtomicWriter`] of its own ([`sources`]: `<dir>/<source>/..data`), so one changed
+//! source costs one small version, whatever else is projected; atomicity then holds within each source, not across
+//! sources. The flat layout (`--flat`: every key in `<dir>`, folders from the folder annotation) has no source
+//! directories to swap on their own: `<dir>` is one version, as the kubelet does for a projected volume, and a
+//! change costs one `link(2)` per unchanged file. `--publish files` ([`files`]) renames each file on its own.
+//!
 //! # Theory of operation
 //! 1. Decide whether anything changed. The writer remembers the payload it published last (the values are shared,
 //!    reference-counted buffers, so an unchanged source compares by pointer): equal → stop. Without that memory (the
@@ -44,10 +52,15 @@
 //! * **the encrypted cache** ([`crate::cache`]) is read precisely after a restart: it is always written with
 //!   [`write_file_atomic`], which `fsync`s the file and its directory.
 //!
+//! * **per source**: every source directory follows the policy on its own (its files, its version directory and
+//!   its `..data` rename), and `<dir>` itself is `fsync`ed when a source directory is created or removed.
+//!
 //! # Guarantees
-//! A reader that resolves `..data` once sees one complete version: never a half-written file, never a mix of two
-//! versions, even when many sources change in one publish. Any failure before step 4 (disk full, permission denied,
-//! a foreign entry in the way) removes what this attempt created and leaves the published version untouched.
+//! A reader that resolves a directory's `..data` once sees one complete version of that directory: never a
+//! half-written file, never a mix of two versions, even when many of its files change in one publish. In the default
+//! layout that directory is one source's ([`sources`] says what holds across sources: nothing, they switch one after
+//! the other). Any failure before step 4 (disk full, permission denied, a foreign entry in the way) removes what this
+//! attempt created and leaves the directory's published version untouched.
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io::{self, Write};
@@ -159,6 +172,12 @@ pub enum WriteError {
         /// The cause.
         #[source]
         source: io::Error,
+    },
+    /// A file of the per-source layout is not inside a source directory (a one-element path).
+    #[error("{path} is not inside a source directory")]
+    SplitSources {
+        /// The file's path.
+        path: PathBuf,
     },
     /// Creating a user-visible link or swapping `..data` failed.
     #[error("switch to the new version at {path}: {source}")]
@@ -277,14 +296,20 @@ impl AtomicWriter {
         }
         let swapped_at = Instant::now();
         let _kept = new_dir.keep();
-        *last = Some(Remembered {
+        let previous = last.replace(Remembered {
             version: version.clone(),
             files: files.clone(),
         });
         Ok(Some(Swapped {
-            writer: self.clone(),
-            visible: visible.into_iter().map(str::to_owned).collect(),
-            old_version,
+            retire: vec![Retire {
+                writer: self.clone(),
+                visible: visible.into_iter().map(str::to_owned).collect(),
+                old_version,
+                version: version.clone(),
+            }],
+            removed: Vec::new(),
+            parent_changed: None,
+            replaced: previous.into_iter().map(|r| r.files).collect(),
             version,
             filled,
             swapped_at,
@@ -478,33 +503,66 @@ fn is_version_name(name: &str) -> bool {
         .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()) && !rest.contains('/'))
 }
 
-/// A version made visible by [`AtomicWriter::swap`], whose old version is still on disk.
+/// One directory's swap still to be finished: its stale links and retired versions.
 #[derive(Debug)]
-#[must_use = "call finish() to make the swap durable and remove retired versions"]
-pub struct Swapped {
+struct Retire {
     writer: AtomicWriter,
     visible: BTreeSet<String>,
     old_version: Option<String>,
-    /// The name of the new timestamped directory.
+    version: String,
+}
+
+/// What [`AtomicWriter::swap`] (one directory) or [`SourceWriter::swap`] (one directory per changed source) made
+/// visible, whose old versions are still on disk.
+#[derive(Debug)]
+#[must_use = "call finish() to make the swap durable and remove retired versions"]
+pub struct Swapped {
+    retire: Vec<Retire>,
+    /// Directories of removed sources, already renamed to hidden names: deleted by [`Swapped::finish`].
+    removed: Vec<PathBuf>,
+    /// The target directory when sources were added or removed in it (`fsync`ed by `finish` with
+    /// [`Fsync::Always`]).
+    parent_changed: Option<(PathBuf, Fsync)>,
+    /// Payloads the writer no longer remembers, dropped (their bytes wiped) by `finish`, off the way to the notice.
+    replaced: Vec<BTreeMap<RelPath, FileEntry>>,
+    /// The name of the new timestamped directory (per source: `source/..version`, comma-separated).
     pub version: String,
     /// How many files were written and how many linked from the previous version.
     pub filled: Filled,
-    /// When the `..data` rename returned (files visible).
+    /// When the last `..data` rename returned (files visible).
     pub swapped_at: Instant,
 }
 
 impl Swapped {
-    /// Step 5 of the module docs: with [`Fsync::Always`], `fsync` the directory so the rename is durable; then remove
-    /// stale links and the versions before the one just replaced. Failures are logged: the new version is already
-    /// live.
+    /// Step 5 of the module docs: with [`Fsync::Always`], `fsync` each swapped directory so the rename is durable;
+    /// then remove stale links and the versions before the one just replaced, and the directories of removed
+    /// sources. Failures are logged: the new version is already live.
     pub fn finish(self) {
-        if self.writer.fsync == Fsync::Always
-            && let Err(error) = sync_dir(&self.writer.dir)
-        {
-            tracing::warn!(%error, "could not fsync target directory after the swap");
+        for retire in self.retire {
+            if retire.writer.fsync == Fsync::Always
+                && let Err(error) = sync_dir(&retire.writer.dir)
+            {
+                tracing::warn!(%error, "could not fsync target directory after the swap");
+            }
+            retire.writer.cleanup(
+                &retire.visible,
+                &retire.version,
+                retire.old_version.as_deref(),
+            );
         }
-        self.writer
-            .cleanup(&self.visible, &self.version, self.old_version.as_deref());
+        match self.parent_changed {
+            Some((parent, Fsync::Always)) => {
+                remove_versions(&self.removed);
+                if let Err(error) = sync_dir(&parent) {
+                    tracing::warn!(%error, "could not fsync target directory");
+                }
+            }
+            _ if !self.removed.is_empty() => {
+                let removed = self.removed;
+                std::thread::spawn(move || remove_versions(&removed));
+            }
+            _ => {}
+        }
     }
 }
 
@@ -554,5 +612,7 @@ pub mod files;
 #[cfg(test)]
 mod link_tests;
 mod published;
+pub mod sources;
+pub use sources::{SourceWriter, SwapWriter};
 #[cfg(test)]
 mod tests;

@@ -209,7 +209,7 @@ pub struct SidecarOptions {
     #[arg(long, default_value = "10s", value_parser = parse_duration, env = "CONFIGSYNC_CACHE_TIMEOUT", help_heading = "Cache")]
     cache_timeout: Duration,
 
-    /// Output directory for files (kubelet-style atomic `..data` swap).
+    /// Output directory for files (kubelet-style atomic `..data` swap per source; one for all with --flat).
     #[arg(long, env = env::DIR, help_heading = "Projection")]
     dir: Option<PathBuf>,
     /// fsync what is published into --dir: never (tmpfs or an emptyDir, which a restarted sidecar re-checks
@@ -381,8 +381,8 @@ pub struct SidecarOptions {
         help_heading = "Projection"
     )]
     folder_annotation: Option<String>,
-    /// How --dir is published: swap (every file through ..data, all switched at once) or files (regular files,
-    /// each replaced by its own rename: k8s-sidecar's layout).
+    /// How --dir is published: swap (every file through ..data, a source's files switched at once) or files
+    /// (regular files, each replaced by its own rename: k8s-sidecar's layout).
     #[arg(
         long,
         default_value = "swap",

@@ -64,6 +64,14 @@ impl RelPath {
         self.0.split('/').next().unwrap_or(&self.0)
     }
 
+    /// The first element and the rest (`None` for a one-element path). The rest of a valid path is valid (every
+    /// element was checked, and the reserved `..` prefix is refused in every key and item path on its own), so it is
+    /// not validated again: this runs for every file of every publish.
+    pub fn split_first(&self) -> Option<(&str, Self)> {
+        let (first, rest) = self.0.split_once('/')?;
+        Some((first, Self(rest.to_owned())))
+    }
+
     /// `self/child`, validated again as a whole.
     ///
     /// # Errors

@@ -1,14 +1,15 @@
 //! The sync loop: collects source snapshots, renders, publishes, and emits one [`Batch`] per published change.
 //!
 //! ```text
-//! watchdog(source 0) ─┐                       ┌─ render ─ AtomicWriter (files, one swap) ─┐
-//! watchdog(source 1) ─┼─ SourceEvent ─ debounce ┤                                         ├─ Batch ─▶ notifier / supervisor
-//! watchdog(source n) ─┘   (--wait min,max)      └─ env file + JSON (atomic single files) ─┘
+//! watchdog(source 0) ─┐                       ┌─ render ─ SwapWriter (a swap per changed source) ─┐
+//! watchdog(source 1) ─┼─ SourceEvent ─ debounce ┤                                                 ├─ Batch ─▶ notifier / supervisor
+//! watchdog(source n) ─┘   (--wait min,max)      └─ env file + JSON (atomic single files) ─────────┘
 //! ```
 //! # Theory of operation
 //! The first sync happens as soon as every source has reported once (no quiet period: the app is waiting). Later
 //! snapshots only arm the [`Debounce`]; when the quiet period ends, everything is rendered and published at once,
-//! so changes to several sources land in one swap and produce one batch. A zero quiet period (`--wait 0s`) publishes
+//! so changes to several sources land in one publish (a swap per changed source directory, or one swap with
+//! `--flat`; see [`crate::atomic::sources`]) and produce one batch. A zero quiet period (`--wait 0s`) publishes
 //! on arrival, with whatever snapshots are already queued, without a timer. A batch is emitted only after the files are
 //! visible. Render or write failures are logged and counted and the loop keeps the last published version,
 //! retrying after each quiet period; in `--once` mode the first failure is returned instead.
@@ -30,7 +31,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::atomic::files::{FileWriter, Publish};
-use crate::atomic::{AtomicWriter, Fsync, Swapped, WriteError, write_file_atomic};
+use crate::atomic::{Fsync, SwapWriter, Swapped, WriteError, write_file_atomic};
 use crate::cache::{CacheDecision, SourceCache, decide};
 use crate::health::Health;
 use crate::metrics::{ErrorCategory, Metrics};
@@ -48,7 +49,8 @@ pub struct SyncConfig {
     pub dir: Option<PathBuf>,
     /// Whether publishing into `dir` `fsync`s (see [`crate::atomic`] for the policy per target).
     pub fsync: Fsync,
-    /// One `..data` swap for all files (default), or each file renamed in on its own (k8s-sidecar's layout).
+    /// A `..data` swap per source directory (one for all with a flat layout; the default), or each file renamed in
+    /// on its own (k8s-sidecar's layout).
     pub publish: Publish,
     /// Dotenv file to write.
     pub env_file: Option<PathBuf>,
@@ -127,9 +129,9 @@ impl SyncError {
 #[derive(Debug)]
 pub struct SyncLoop {
     config: SyncConfig,
-    /// The writer of `config.dir`, kept for the loop's life: it remembers the published payload, so unchanged files
-    /// are linked, not rewritten.
-    writer: Option<AtomicWriter>,
+    /// The writer of `config.dir`, kept for the loop's life: it remembers the published payload, so unchanged
+    /// sources are not touched and unchanged files are linked, not rewritten.
+    writer: Option<SwapWriter>,
     /// The writer of `config.dir` with `--publish files` (then `writer` is `None`).
     file_writer: Option<FileWriter>,
     snapshots: Vec<Option<Snapshot>>,
@@ -157,9 +159,10 @@ impl SyncLoop {
         let snapshots = vec![None; sources];
         let (writer, file_writer) = match (&config.dir, config.publish) {
             (None, _) => (None, None),
-            (Some(dir), Publish::Swap) => {
-                (Some(AtomicWriter::new(dir).with_fsync(config.fsync)), None)
-            }
+            (Some(dir), Publish::Swap) => (
+                Some(SwapWriter::new(dir, config.layout.dirs, config.fsync)),
+                None,
+            ),
             (Some(dir), Publish::Files) => (None, Some(FileWriter::new(dir, config.fsync))),
         };
         Self {

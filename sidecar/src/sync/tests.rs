@@ -201,11 +201,7 @@ async fn a_missing_named_source_holds_the_first_sync_until_it_exists() {
         "--once keeps waiting, like a ConfigMap volume"
     );
     assert!(
-        !h.dir
-            .path()
-            .join("out")
-            .join(crate::atomic::DATA_LINK)
-            .exists(),
+        !h.dir.path().join("out").join("web").exists(),
         "nothing published"
     );
     h.send(0, mk_source(SourceKind::ConfigMap, "web", &[("k", "v1")]))
@@ -249,9 +245,15 @@ async fn changes_in_one_quiet_period_make_one_batch_and_one_version() {
     h.send(1, mk_source(SourceKind::ConfigMap, "b", &[("k", "b1")]))
         .await;
     assert!(h.next_batch().await.initial);
-    let version_before = AtomicWriter::new(h.dir.path().join("out"))
-        .current_version()
-        .expect("readable");
+    let out = h.dir.path().join("out");
+    let versions = || {
+        ["a", "b"].map(|source| {
+            crate::atomic::AtomicWriter::new(out.join(source))
+                .current_version()
+                .expect("readable")
+        })
+    };
+    let versions_before = versions();
     h.send(0, mk_source(SourceKind::ConfigMap, "a", &[("k", "a2")]))
         .await;
     h.send(1, mk_source(SourceKind::ConfigMap, "b", &[("k", "b2")]))
@@ -264,11 +266,10 @@ async fn changes_in_one_quiet_period_make_one_batch_and_one_version() {
         (h.read("a/k").as_deref(), h.read("b/k").as_deref()),
         (Some("a3"), Some("b2"))
     );
-    assert_ne!(
-        AtomicWriter::new(h.dir.path().join("out"))
-            .current_version()
-            .expect("readable"),
-        version_before
+    let versions_after = versions();
+    assert!(
+        versions_after[0] != versions_before[0] && versions_after[1] != versions_before[1],
+        "both sources swapped in the one publish"
     );
     // Same content again, then a sentinel change: the next batch must be the sentinel's, so the resend made none.
     h.send(0, mk_source(SourceKind::ConfigMap, "a", &[("k", "a3")]))
