@@ -59,6 +59,10 @@
 //!   from Jobs.
 //! - `policy/v1` PodDisruptionBudgets are stored but not validated beyond the schema, and no disruption
 //!   controller fills their status (nothing evicts pods here).
+//! - The simulated workload controllers write status with the resourceVersion they read and, on 409 Conflict,
+//!   sync again from the fresh object, as kube-controller-manager's Deployment and DaemonSet controllers do;
+//!   its StatefulSet controller instead retries by putting back the status it computed before
+//!   (`stateful_set_status_updater.go`), which can drop a condition written in between. Ours never does.
 //! - `kube-root-ca.crt`, which the simulated controllers publish into every namespace as kube-controller-manager
 //!   does, holds a placeholder text, not a CA: this server speaks plain HTTP.
 //!
