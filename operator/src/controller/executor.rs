@@ -531,7 +531,7 @@ mod tests {
 
         let mut refused = Vec::new();
         while let Ok(Input::Applied { workload, outcome }) = answers.try_recv() {
-            let failure = outcome.err().expect("no apply went through");
+            let failure = outcome.expect_err("no apply went through");
             refused.push((workload.name, failure.category, failure.permanent));
         }
         refused.sort();
