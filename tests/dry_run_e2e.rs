@@ -9,33 +9,10 @@ use support::{
     Cluster, http_get, path_str, spawn_operator_with, start, start_operator, wait_until,
 };
 
-const MANIFEST: &str = "apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: app
-data:
-  greeting: hello
----
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-  annotations:
-    reloader.stakater.com/auto: \"true\"
-spec:
-  replicas: 1
-  selector:
-    matchLabels: {app: web}
-  template:
-    metadata:
-      labels: {app: web}
-    spec:
-      containers:
-      - name: app
-        image: nginx:1.25
-        envFrom:
-        - configMapRef: {name: app}
-";
+/// The ConfigMap `app` and the Deployment `web` that Reloader's annotation makes follow it.
+fn manifest() -> String {
+    support::app_and_web_manifest(&[("reloader.stakater.com/auto", "true")])
+}
 
 /// The notes of the WouldRollOut Events on `web`, each with its count (a repeat becomes a series).
 fn would_roll_out(cluster: &Cluster) -> Vec<(String, i64)> {
@@ -64,7 +41,7 @@ fn dry_run_reports_one_would_roll_out_and_writes_nothing() {
     let addr = operator
         .printed_addr("serving health and metrics on http://")
         .expect("metrics address");
-    let manifest = cluster.file("app.yaml", MANIFEST);
+    let manifest = cluster.file("app.yaml", &manifest());
     cluster.ok(&["apply", "-f", path_str(&manifest)]);
     // The first sight is adopted (after `--settle`): a change made before that would be adopted, not reported.
     wait_until("the workload adopted", || {

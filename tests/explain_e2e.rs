@@ -8,34 +8,14 @@ use std::process::{Command, Output};
 use serde_json::Value;
 use support::{Cluster, path_str, start, start_operator, two_context_kubeconfig, wait_until};
 
-const MANIFEST: &str = "apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: app
-data:
-  greeting: hello
----
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-  annotations:
-    configsync.dev/auto: \"true\"
-spec:
-  replicas: 1
-  selector:
-    matchLabels: {app: web}
-  template:
-    metadata:
-      labels: {app: web}
-    spec:
-      containers:
-      - name: app
-        image: nginx:1.25
-        envFrom:
-        - configMapRef: {name: app}
----
-apiVersion: apps/v1
+/// The ConfigMap `app`, the Deployment `web` that follows it, and the workloads below.
+fn manifest() -> String {
+    let app_and_web = support::app_and_web_manifest(&[("configsync.dev/auto", "true")]);
+    format!("{app_and_web}---\n{LEGACY_AND_WAVED}")
+}
+
+/// A Deployment that follows `app` by Reloader's annotation, and a StatefulSet by Wave's.
+const LEGACY_AND_WAVED: &str = "apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: legacy
@@ -104,7 +84,7 @@ fn explain_json(cluster: &Cluster, workload: &str) -> Value {
 
 /// Roll `web` once through the operator: the ConfigMap changes, the template takes the new hash.
 fn rolled_web(cluster: &Cluster) {
-    let manifest = cluster.file("app.yaml", MANIFEST);
+    let manifest = cluster.file("app.yaml", &manifest());
     cluster.ok(&["apply", "-f", path_str(&manifest)]);
     let recorded = || {
         let web = cluster.json(&["get", "deployment", "web"]);
@@ -264,7 +244,7 @@ fn explain_keeps_the_last_rollout_after_every_event_is_gone() {
 #[test]
 fn kubectl_runs_explain_as_a_plugin() {
     let Some(cluster) = start() else { return };
-    let manifest = cluster.file("app.yaml", MANIFEST);
+    let manifest = cluster.file("app.yaml", &manifest());
     cluster.ok(&["apply", "-f", path_str(&manifest)]);
     let bin = cluster.dir.path().join("plugins");
     std::fs::create_dir_all(&bin).expect("mkdir");
@@ -305,7 +285,7 @@ fn kubectl_runs_explain_as_a_plugin() {
 #[test]
 fn preflight_lists_reloader_and_wave_workloads_with_what_configsync_does() {
     let Some(cluster) = start() else { return };
-    let manifest = cluster.file("app.yaml", MANIFEST);
+    let manifest = cluster.file("app.yaml", &manifest());
     cluster.ok(&["apply", "-f", path_str(&manifest)]);
     let out = configsync(&cluster, &["preflight", "-o", "json"]);
     let entries: Value = serde_json::from_str(&stdout_ok("preflight", &out)).expect("JSON");

@@ -5,34 +5,10 @@ mod support;
 
 use support::{Cluster, path_str, start, start_operator, wait_until};
 
-const MANIFEST: &str = "apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: app
-data:
-  greeting: hello
----
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-  labels: {app: web}
-  annotations:
-    configsync.dev/auto: \"true\"
-spec:
-  replicas: 1
-  selector:
-    matchLabels: {app: web}
-  template:
-    metadata:
-      labels: {app: web}
-    spec:
-      containers:
-      - name: app
-        image: nginx:1.25
-        envFrom:
-        - configMapRef: {name: app}
-";
+/// The ConfigMap `app` and the Deployment `web` that follows it.
+fn manifest() -> String {
+    support::app_and_web_manifest(&[("configsync.dev/auto", "true")])
+}
 
 fn annotation(cluster: &Cluster, path: &str) -> Option<String> {
     let deployment = cluster.json(&["get", "deployment", "web"]);
@@ -46,7 +22,7 @@ const TEMPLATE: &str = "/spec/template/metadata/annotations/configsync.dev~1conf
 /// Apply the manifest, let the operator adopt the Deployment, edit the ConfigMap: the template rolls.
 fn edit_rolls_the_deployment(cluster: &Cluster) {
     let _operator = start_operator(cluster, &[]);
-    let manifest = cluster.file("app.yaml", MANIFEST);
+    let manifest = cluster.file("app.yaml", &manifest());
     cluster.ok(&["apply", "-f", path_str(&manifest)]);
     wait_until("the operator records the Deployment's config", || {
         annotation(cluster, OBSERVED).is_some()
@@ -160,17 +136,17 @@ fn a_refused_apply_sets_a_condition_until_an_apply_succeeds() {
 }
 
 /// The design rests on this: a workload controller that rewrites status keeps a condition type it does not
-/// know (the deployment controller copies `status.conditions`), on both backends.
+/// know (the deployment controller copies `status.conditions`, and writes with the resourceVersion it read),
+/// on both backends.
 #[test]
 fn the_deployment_controller_keeps_configsyncs_condition_when_it_writes_status() {
     let Some(cluster) = start() else {
         return;
     };
-    let manifest = cluster.file("app.yaml", MANIFEST);
+    let manifest = cluster.file("app.yaml", &manifest());
     cluster.ok(&["apply", "-f", path_str(&manifest)]);
-    // Settled first: the embedded controllers merge-patch status without a resourceVersion, so a write racing
-    // their own (computed before it) would be lost there, where kube-controller-manager would get a conflict.
-    cluster.ok(&["rollout", "status", "deployment/web", "--timeout=20s"]);
+    // Written while the controller may still be rolling the new Deployment out: its status write computed
+    // before the condition gets 409 Conflict (on both backends) and is computed again from the fresh object.
     let condition = r#"{"status":{"conditions":[{"type":"ConfigSyncApplied","status":"False",
         "reason":"ApplyFailed","message":"refused","lastTransitionTime":"2026-12-07T08:00:00Z"}]}}"#;
     cluster.ok(&[

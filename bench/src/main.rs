@@ -131,7 +131,10 @@ async fn main() -> anyhow::Result<()> {
             };
             // The operator's own reaction: without `--settle 0s` every change would first wait out the
             // settle window (default 2 s) that lets a deploy's two writes give one rollout.
-            if scale::process::operator_has_flag(&configsync, "--settle")
+            let help = scale::process::operator_help(&configsync);
+            if help
+                .as_deref()
+                .is_ok_and(|help| scale::process::has_flag(help, "--settle"))
                 && !params
                     .operator_args
                     .iter()
@@ -141,7 +144,8 @@ async fn main() -> anyhow::Result<()> {
                     .operator_args
                     .extend(["--settle".to_owned(), "0s".to_owned()]);
             }
-            let report = scale::run(&params, &endpoint, Some(&configsync)).await?;
+            let operator = help.map(|_| configsync.as_path());
+            let report = scale::run(&params, &endpoint, operator).await?;
             let json = scale::json(&params, &report);
             emit(&scale::tables(&params, &report), args.json.then_some(&json));
         }

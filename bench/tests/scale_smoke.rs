@@ -62,7 +62,12 @@ async fn five_hundred_objects_are_created_and_the_operator_step_is_correct() {
     };
     let params = params();
     let binary = configsync_binary();
-    let report = scale::run(&params, &endpoint, binary.as_deref())
+    let operator = binary
+        .as_deref()
+        .ok_or_else(|| "no configsync binary given".to_owned())
+        .and_then(|bin| process::operator_help(bin).map(|_| bin));
+    let operator_present = operator.is_ok();
+    let report = scale::run(&params, &endpoint, operator)
         .await
         .expect("the scale harness runs");
 
@@ -75,9 +80,6 @@ async fn five_hundred_objects_are_created_and_the_operator_step_is_correct() {
     assert_eq!(report.listed, expected, "every created object is listed");
     assert_eq!(report.raw_bytes, 401 * 1024);
 
-    let operator_present = binary
-        .as_deref()
-        .is_some_and(|bin| process::operator_available(bin).is_ok());
     match (&report.operator, operator_present) {
         (Ok(operator), _) => {
             let reaction = operator.reaction.as_ref().expect("updates were measured");

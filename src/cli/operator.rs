@@ -447,13 +447,16 @@ async fn lead_and_run(
     // A standby is healthy and ready as a standby (so the operator's own rollouts can proceed); once it
     // leads, it is ready again only when its watches have listed.
     ready.store(true, Ordering::Release);
-    let mut leadership = leader::acquire(client.clone(), lease).await?;
+    let leadership = leader::acquire(client.clone(), lease).await?;
     metrics.leader.set(1);
     ready.store(false, Ordering::Release);
     let freshness = Some(leadership.freshness());
-    tokio::select! {
-        result = controller::run_as_leader(client, config, metrics, ready, freshness) => Ok(result?),
-        () = leadership.lost() => anyhow::bail!("lost the leader Lease; exiting so a standby can take over"),
+    // On a lost Lease the controller first refuses every apply it had queued, then returns.
+    match controller::run_as_leader(client, config, metrics, ready, freshness).await {
+        Err(controller::Error::HoldLease) => {
+            anyhow::bail!("lost the leader Lease; exiting so a standby can take over")
+        }
+        result => Ok(result?),
     }
 }
 

@@ -1121,6 +1121,23 @@ fn patches() -> Vec<Case> {
                 ],
             )
         },
+        // What the workload controllers rely on (`platform/cluster/src/controllers/write.rs`): a status write
+        // carrying the resourceVersion it was computed from is refused once the object has moved on.
+        Case {
+            volatile: dv.clone(),
+            ..case(
+                "status-patch-stale-resource-version",
+                "kube-rs",
+                vec![
+                    post(DEPLOYS, deployment("s")),
+                    patch(
+                        &p(DEPLOYS, "/s/status"),
+                        MERGE,
+                        serde_json::json!({"metadata": {"resourceVersion": "1"}, "status": {"collisionCount": 1}}),
+                    ),
+                ],
+            )
+        },
     ]
 }
 

@@ -848,3 +848,42 @@ pub fn two_context_kubeconfig(cluster: &Cluster) -> PathBuf {
     std::fs::write(&path, config.to_string()).expect("write kubeconfig");
     path
 }
+
+/// The ConfigMap `app` and the Deployment `web` (1 replica, labelled `app: web`) that takes its keys as
+/// environment variables, as YAML for `kubectl apply`: what the operator, explain and dry-run end-to-end tests
+/// start from. They differ only in the Deployment's `annotations` (values quoted).
+pub fn app_and_web_manifest(annotations: &[(&str, &str)]) -> String {
+    let annotations: String = annotations
+        .iter()
+        .map(|(key, value)| format!("    {key}: \"{value}\"\n"))
+        .collect();
+    format!(
+        "apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: app
+data:
+  greeting: hello
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  labels: {{app: web}}
+  annotations:
+{annotations}spec:
+  replicas: 1
+  selector:
+    matchLabels: {{app: web}}
+  template:
+    metadata:
+      labels: {{app: web}}
+    spec:
+      containers:
+      - name: app
+        image: nginx:1.25
+        envFrom:
+        - configMapRef: {{name: app}}
+"
+    )
+}

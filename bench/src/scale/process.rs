@@ -133,25 +133,23 @@ pub fn start_cluster(
     })
 }
 
-/// Whether this build has `configsync operator`; the reason when not.
-pub fn operator_available(configsync: &Path) -> Result<(), String> {
+/// The text of `configsync operator --help` (run once per benchmark: whether this build has the operator, and
+/// which flags it takes); the reason when this build has no operator.
+pub fn operator_help(configsync: &Path) -> Result<String, String> {
     let out = Command::new(configsync)
         .args(["operator", "--help"])
         .output()
         .map_err(|e| format!("cannot run {}: {e}", configsync.display()))?;
     if out.status.success() {
-        Ok(())
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     } else {
         Err("`configsync operator` is not in this build yet (branch operator-runtime)".to_owned())
     }
 }
 
-/// Whether this build's `configsync operator` takes `flag` (an older commit's may not, e.g. `--settle`).
-pub fn operator_has_flag(configsync: &Path, flag: &str) -> bool {
-    Command::new(configsync)
-        .args(["operator", "--help"])
-        .output()
-        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).contains(flag))
+/// Whether the operator whose `--help` text is `help` takes `flag` (an older commit's may not, e.g. `--settle`).
+pub fn has_flag(help: &str, flag: &str) -> bool {
+    help.contains(flag)
 }
 
 /// Start `configsync operator --metrics-addr <health> <args>` against `kubeconfig`, with the environment

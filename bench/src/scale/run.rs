@@ -7,7 +7,7 @@ use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 
 use super::{
     Counts, Endpoint, Params, ScaleReport, config_maps, deployments, expected_counts, load,
-    operator, process, secrets,
+    operator, secrets,
 };
 use crate::procfs;
 
@@ -19,11 +19,12 @@ pub enum Error {
     Load(#[from] load::Error),
 }
 
-/// Run the scale benchmark against `endpoint`; the operator step uses `configsync` when it has one.
+/// Run the scale benchmark against `endpoint`; the operator step uses the `configsync` binary given, or reports
+/// why there is none (see [`super::process::operator_help`]).
 pub async fn run(
     params: &Params,
     endpoint: &Endpoint,
-    configsync: Option<&Path>,
+    configsync: Result<&Path, String>,
 ) -> Result<ScaleReport, Error> {
     let client = load::client(&endpoint.kubeconfig).await?;
     load::ensure_namespace(&client, &params.namespace).await?;
@@ -40,10 +41,9 @@ pub async fn run(
     let created = expected_counts(params);
     let raw_bytes = ((created.config_maps + created.secrets) * params.size) as u64;
     let server_memory = endpoint.server_pid.and_then(|pid| procfs::memory(pid).ok());
-    let operator = match configsync.map(|bin| (bin, process::operator_available(bin))) {
-        None => Err("no configsync binary given".to_owned()),
-        Some((_, Err(reason))) => Err(reason),
-        Some((bin, Ok(()))) => operator::measure(params, endpoint, bin, &client, raw_bytes)
+    let operator = match configsync {
+        Err(reason) => Err(reason),
+        Ok(bin) => operator::measure(params, endpoint, bin, &client, raw_bytes)
             .await
             .map_err(|error| format!("operator step failed: {error}")),
     };

@@ -14,10 +14,13 @@
 //! thousands of adoption Events it publishes. And an Event waits while any apply is out (at most
 //! [`EVENT_DEFER`]), so the Events of one update never compete with the applies of the next.
 //! A slow or failing workload holds only its own task: the core keeps deciding, other applies keep going.
+//! [`Executor::close`] stops it without losing track of an apply: each one not yet sent is refused (by the
+//! Lease check when the Lease is lost, which logs so), and it returns once every apply out has its answer.
 //! The core sends at most one apply per workload at a time (it holds a workload's next reconcile until the
 //! answer is in), so the newest intent is always what goes out next. Every attempt is counted in
 //! `configsync_operator_requests_total{request, outcome}` (bounded labels).
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use kube::Client;
@@ -56,6 +59,7 @@ pub struct Executor {
     applies: AppliesOut,
     freshness: Option<Freshness>,
     dry_run: bool,
+    closed: Arc<AtomicBool>,
 }
 
 impl Executor {
@@ -98,7 +102,17 @@ impl Executor {
             applies,
             freshness,
             dry_run: config.dry_run,
+            closed: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    /// Send no further apply, and return once every apply out (queued, waiting for a slot or a retry, or
+    /// sent) has been answered. An apply not yet sent is refused: by the Lease check first, so a leader that
+    /// lost its Lease logs each refusal, else as the executor shutting down. A request already sent is
+    /// waited for (at most its `--request-timeout`).
+    pub async fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        self.applies.idle().await;
     }
 
     /// Start running `command` (returns at once).
@@ -187,6 +201,9 @@ impl Executor {
                 self.metrics.request("apply", "stale_lease");
                 tracing::warn!(%workload, "refusing to apply: the leader Lease is not fresh");
                 return Err(failure);
+            }
+            if self.closed.load(Ordering::Acquire) {
+                return Err(closed());
             }
             apply::apply(&self.client, workload, body, self.auto_all, self.timeout)
                 .await
@@ -299,6 +316,12 @@ impl AppliesOut {
     fn start(&self) -> ApplyOut {
         self.0.send_modify(|n| *n += 1);
         ApplyOut(self.0.clone())
+    }
+
+    /// Return once no apply is out.
+    async fn idle(&self) {
+        let mut out = self.0.subscribe();
+        let _ = out.wait_for(|n| *n == 0).await;
     }
 
     /// Return once no apply is out, or at `deadline`.
@@ -438,5 +461,92 @@ mod tests {
             applies.idle_or(past).now_or_never().is_some(),
             "an Event queued longer than EVENT_DEFER goes anyway"
         );
+    }
+
+    /// A request the fake API server holds: its path, and where to send its answer.
+    type Held = (String, tokio::sync::oneshot::Sender<http::Response<String>>);
+
+    /// A client whose every request waits on the returned channel for the test to answer it.
+    fn held_client() -> (Client, mpsc::UnboundedReceiver<Held>) {
+        let (held_tx, held_rx) = mpsc::unbounded_channel();
+        let service = tower::service_fn(move |request: http::Request<kube::client::Body>| {
+            let held_tx: mpsc::UnboundedSender<Held> = held_tx.clone();
+            async move {
+                let (answer_tx, answer_rx) = tokio::sync::oneshot::channel();
+                let _ = held_tx.send((request.uri().path().to_owned(), answer_tx));
+                let answer = answer_rx.await.unwrap_or_default();
+                Ok::<_, std::convert::Infallible>(
+                    answer.map(|body| http_body_util::Full::new(bytes::Bytes::from(body))),
+                )
+            }
+        });
+        (Client::new(service, "default"), held_rx)
+    }
+
+    fn not_found() -> http::Response<String> {
+        let status = r#"{"kind":"Status","apiVersion":"v1","status":"Failure","message":"gone","reason":"NotFound","code":404}"#;
+        let mut response = http::Response::new(status.to_owned());
+        *response.status_mut() = http::StatusCode::NOT_FOUND;
+        response
+    }
+
+    /// The Lease handoff of a woken leader: its renew task finds the Lease lost while one apply is out and
+    /// two wait for the only slot. Closing the executor then refuses both queued applies with the stale-lease
+    /// refusal (logged, counted) without sending them, and returns only once the apply out has answered.
+    #[tokio::test]
+    async fn closing_after_the_lease_is_lost_refuses_every_queued_apply_before_returning() {
+        let (client, mut held) = held_client();
+        let config = super::super::Config {
+            max_inflight: std::num::NonZeroUsize::MIN,
+            ..super::super::Config::default()
+        };
+        let (_, metrics) = Metrics::with_registry();
+        let (answers_tx, mut answers) = mpsc::unbounded_channel();
+        let freshness = Freshness::new(std::time::Instant::now(), Duration::from_secs(3600));
+        let executor = Executor::new(
+            client,
+            &config,
+            metrics,
+            answers_tx,
+            Some(freshness.clone()),
+        );
+        let names = ["sent", "queued-1", "queued-2"];
+        for name in names {
+            let workload = WorkloadRef::new(WorkloadKind::Deployment, "prod", name);
+            let body = serde_json::json!({});
+            executor.run(Command::Apply { workload, body });
+        }
+        let (path, answer) = held.recv().await.expect("the first apply is sent");
+        assert!(path.ends_with("/deployments/sent"), "{path}");
+
+        freshness.lose();
+        let mut close = Box::pin(executor.close());
+        assert!(
+            futures::poll!(&mut close).is_pending(),
+            "close waits for the apply out"
+        );
+        answer
+            .send(not_found())
+            .expect("the client waits for its answer");
+        tokio::time::timeout(Duration::from_secs(10), close)
+            .await
+            .expect("close returns once every apply is answered");
+
+        let mut refused = Vec::new();
+        while let Ok(Input::Applied { workload, outcome }) = answers.try_recv() {
+            let failure = outcome.expect_err("no apply went through");
+            refused.push((workload.name, failure.category, failure.permanent));
+        }
+        refused.sort();
+        assert_eq!(
+            refused,
+            [
+                ("queued-1".to_owned(), "stale_lease", true),
+                ("queued-2".to_owned(), "stale_lease", true),
+                ("sent".to_owned(), "not_found", true),
+            ],
+            "every apply answered before close returned: the queued ones refused, not sent"
+        );
+        assert!(held.try_recv().is_err(), "nothing was sent after the loss");
     }
 }

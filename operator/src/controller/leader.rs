@@ -3,13 +3,17 @@
 //! ```text
 //!  acquire: loop { get Lease → next_lease(spec, me, now) → create/replace (resourceVersion-guarded) }
 //!           until we hold it, then a renew task every retry period
-//!  lost:    no successful renew for the renew deadline → Leadership::lost() resolves; the process exits
+//!  lost:    no successful renew for the renew deadline → Freshness::lose(): every later check refuses for
+//!           good and Freshness::lost() resolves; the controller closes its executor (each apply not yet
+//!           sent is refused, each one out answers) and only then returns, so the process exits
 //! ```
 //! **Freshness.** Before each apply the executor asks [`Freshness::check`]: the last successful renew
 //! must have started within the lease duration, by this process's monotonic clock (which keeps running
 //! while the process is stopped). A leader frozen with SIGSTOP and woken after a standby took over would
 //! otherwise act on its stale cache before its renew task noticed the loss; its applies are refused instead
-//! (`configsync_operator_requests_total{request="apply",outcome="stale_lease"}` and a log line).
+//! (`configsync_operator_requests_total{request="apply",outcome="stale_lease"}` and a log line). Once the
+//! renew task gives the Lease up, the refusal is permanent, and the controller stops only after every
+//! queued apply has been refused that way: a woken leader never exits with applies it neither sent nor refused.
 //!
 //! The optimistic concurrency of `replace` (resourceVersion) makes the take-over race safe: of two
 //! candidates that see an expired Lease, one write wins and the other gets 409 and stays standby. A new
@@ -64,16 +68,16 @@ pub enum Error {
 /// Holding the Lease. Dropping it stops renewing (the Lease then expires).
 #[derive(Debug)]
 pub struct Leadership {
-    lost_rx: watch::Receiver<bool>,
     renew: tokio::task::JoinHandle<()>,
     freshness: Freshness,
 }
 
-/// When the Lease was last renewed, to tell whether acting now is safe.
+/// When the Lease was last renewed, and whether it is lost for good, to tell whether acting now is safe.
 #[derive(Clone, Debug)]
 pub struct Freshness {
     renewed: Arc<Mutex<Instant>>,
     lease_duration: Duration,
+    lost: Arc<watch::Sender<bool>>,
 }
 
 impl Freshness {
@@ -82,7 +86,20 @@ impl Freshness {
         Self {
             renewed: Arc::new(Mutex::new(renewed)),
             lease_duration,
+            lost: Arc::new(watch::Sender::new(false)),
         }
+    }
+
+    /// The Lease is lost for good (the renew deadline passed): every later [`Freshness::check`] refuses,
+    /// permanently, and [`Freshness::lost`] resolves.
+    pub fn lose(&self) {
+        self.lost.send_replace(true);
+    }
+
+    /// Resolves once [`Freshness::lose`] was called.
+    pub async fn lost(&self) {
+        let mut lost = self.lost.subscribe();
+        let _ = lost.wait_for(|lost| *lost).await;
     }
 
     /// A renew that started at `at` succeeded.
@@ -103,21 +120,28 @@ impl Freshness {
         now.saturating_duration_since(renewed) < self.lease_duration
     }
 
-    /// `Ok` while the Lease is fresh; a retryable `stale_lease` failure otherwise.
+    /// `Ok` while the Lease is fresh; a `stale_lease` failure otherwise: retryable while a renew may still
+    /// succeed, permanent once the Lease is lost.
     ///
     /// # Errors
     /// The failure the executor reports for a refused apply.
     pub fn check(&self) -> Result<(), crate::core::Failure> {
-        if self.is_fresh_at(Instant::now()) {
+        let lost = *self.lost.borrow();
+        if !lost && self.is_fresh_at(Instant::now()) {
             return Ok(());
         }
-        Err(crate::core::Failure {
-            category: "stale_lease",
-            permanent: false,
-            message: format!(
+        let message = if lost {
+            "the leader Lease is lost".to_owned()
+        } else {
+            format!(
                 "the leader Lease was not renewed within {:?}",
                 self.lease_duration
-            ),
+            )
+        };
+        Err(crate::core::Failure {
+            category: "stale_lease",
+            permanent: lost,
+            message,
         })
     }
 }
@@ -132,11 +156,6 @@ impl Leadership {
     /// When the Lease was last renewed (checked before each apply).
     pub fn freshness(&self) -> Freshness {
         self.freshness.clone()
-    }
-
-    /// Resolves when the Lease could not be renewed within the renew deadline.
-    pub async fn lost(&mut self) {
-        let _ = self.lost_rx.wait_for(|lost| *lost).await;
     }
 }
 
@@ -198,22 +217,12 @@ pub async fn acquire(client: Client, config: LeaseConfig) -> Result<Leadership, 
         started = Instant::now();
     }
     tracing::info!(lease = %config.name, identity = %config.identity, "became the leader");
-    let (lost_tx, lost_rx) = watch::channel(false);
     let freshness = Freshness::new(started, config.lease_duration);
-    let renew = tokio::spawn(renew(api, config, lost_tx, freshness.clone()));
-    Ok(Leadership {
-        lost_rx,
-        renew,
-        freshness,
-    })
+    let renew = tokio::spawn(renew(api, config, freshness.clone()));
+    Ok(Leadership { renew, freshness })
 }
 
-async fn renew(
-    api: Api<Lease>,
-    config: LeaseConfig,
-    lost_tx: watch::Sender<bool>,
-    freshness: Freshness,
-) {
+async fn renew(api: Api<Lease>, config: LeaseConfig, freshness: Freshness) {
     let mut last_renew = tokio::time::Instant::now();
     loop {
         tokio::time::sleep(config.retry_period).await;
@@ -223,7 +232,7 @@ async fn renew(
             freshness.renewed(started);
         } else if last_renew.elapsed() >= config.renew_deadline {
             tracing::error!(lease = %config.name, "lost the Lease");
-            let _ = lost_tx.send(true);
+            freshness.lose();
             return;
         }
     }
@@ -289,6 +298,24 @@ mod tests {
         // An older renew finishing late does not move it back.
         freshness.renewed(start + Duration::from_secs(1));
         assert!(freshness.is_fresh_at(start + Duration::from_secs(24)));
+    }
+
+    #[test]
+    fn a_lost_lease_refuses_for_good_and_wakes_whoever_waits_for_it() {
+        use futures::FutureExt as _;
+        let freshness = Freshness::new(Instant::now(), Duration::from_secs(60));
+        assert!(freshness.check().is_ok());
+        let waiter = freshness.clone();
+        let mut lost = Box::pin(waiter.lost());
+        assert!((&mut lost).now_or_never().is_none(), "not lost yet");
+        freshness.lose();
+        assert!(lost.now_or_never().is_some(), "the loss wakes the waiter");
+        freshness.renewed(Instant::now());
+        let refused = freshness
+            .check()
+            .expect_err("lost, though renewed just now");
+        assert_eq!(refused.category, "stale_lease");
+        assert!(refused.permanent, "no retry can bring a lost Lease back");
     }
 
     #[test]

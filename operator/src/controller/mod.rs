@@ -134,6 +134,9 @@ pub enum Error {
     /// Every watch task ended (the input channel closed).
     #[error("the watch tasks stopped")]
     ReceiveInput,
+    /// The leader Lease was lost; every apply queued by then was refused or answered.
+    #[error("lost the leader Lease")]
+    HoldLease,
 }
 
 /// One (group, resource, verbs) the operator uses, for the RBAC test and `deploy/`.
@@ -275,10 +278,11 @@ pub async fn run(
     run_as_leader(client, config, metrics, ready, None).await
 }
 
-/// [`run`], refusing every apply while `freshness` says the leader Lease is not fresh.
+/// [`run`], refusing every apply while `freshness` says the leader Lease is not fresh; once it says the
+/// Lease is lost, it closes the executor and returns.
 ///
 /// # Errors
-/// As [`run`].
+/// As [`run`], and [`Error::HoldLease`] when the Lease is lost.
 pub async fn run_as_leader(
     client: Client,
     config: Config,

@@ -2,10 +2,12 @@
 //! ticks, each stamped with the time, and hands every command it returns to the executor.
 //!
 //! ```text
-//!  select (answers first) { executor answer | watch input | core.next_deadline() }
+//!  select (Lease loss first, then answers) { Lease lost | executor answer | watch input | core.next_deadline() }
 //!      → core.handle(input, now) / core.tick(now) → commands → executor.run (returns at once)
+//!  Lease lost → executor.close() (every apply not yet sent refused, every one out answered) → Error::HoldLease
 //! ```
-//! The loop never awaits the API: a slow request holds only its own task.
+//! The loop never awaits the API: a slow request holds only its own task. It awaits the executor once, when
+//! the leader's Lease is lost: the process exits only after each apply it had queued was refused (and logged).
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -27,7 +29,8 @@ fn now() -> Now {
 /// Run the core and its executor until the watches stop.
 ///
 /// # Errors
-/// [`Error::BuildCore`] for invalid settings, [`Error::ReceiveInput`] when every watch task is gone.
+/// [`Error::BuildCore`] for invalid settings, [`Error::ReceiveInput`] when every watch task is gone,
+/// [`Error::HoldLease`] once `freshness` says the Lease is lost (after the executor closed).
 pub async fn run(
     client: Client,
     config: &Config,
@@ -40,11 +43,17 @@ pub async fn run(
     let mut core =
         Core::new(config.settings(), metrics.clone(), watches, now()).map_err(Error::BuildCore)?;
     let (answers_tx, mut answers_rx) = mpsc::unbounded_channel();
+    let lease_lost = lease_lost(freshness.clone());
+    tokio::pin!(lease_lost);
     let executor = Executor::new(client, config, metrics, answers_tx, freshness);
     loop {
         let sleep = core.next_deadline().map(tokio::time::Instant::from_std);
         let commands = tokio::select! {
             biased;
+            () = &mut lease_lost => {
+                executor.close().await;
+                return Err(Error::HoldLease);
+            }
             Some(answer) = answers_rx.recv() => core.handle(answer, now()),
             input = input_rx.recv() => match input {
                 Some(input) => core.handle(input, now()),
@@ -58,6 +67,14 @@ pub async fn run(
         for command in commands {
             executor.run(command);
         }
+    }
+}
+
+/// Resolves once the Lease is lost; never without one (no leader election).
+async fn lease_lost(freshness: Option<Freshness>) {
+    match freshness {
+        Some(freshness) => freshness.lost().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -118,7 +118,8 @@ pub async fn prune_revisions(
 /// `revisionHistoryLimit` when the spec leaves it out.
 const DEFAULT_HISTORY_LIMIT: i32 = 10;
 
-/// Writes `owner`'s status subresource when `new` differs from `old`.
+/// Writes `owner`'s status subresource when `new` differs from `old`, on condition that `owner` is unchanged
+/// since it was read (409 Conflict otherwise, and the sync runs again on the fresh object).
 pub async fn write_status<K, S>(
     api: &Api<K>,
     owner: &K,
@@ -132,7 +133,10 @@ where
     if old == Some(new) {
         return Ok(());
     }
-    let patch = write::status_patch(old, new);
+    let patch = write::if_unchanged(
+        write::status_patch(old, new),
+        owner.meta().resource_version.as_deref(),
+    );
     write::patch_status(api, &owner.name_any(), &patch, CONTROLLER_MANAGER)
         .await
         .map_err(|source| Error::PatchStatus {
@@ -150,13 +154,23 @@ pub fn requeue_unless(done: bool, recheck: Duration) -> Action {
     }
 }
 
-fn error_policy<K, E: std::fmt::Display>(_owner: Arc<K>, error: &E, _client: Arc<Client>) -> Action
+/// A sync that wrote over a change it had not seen (409 Conflict) runs again at once on the fresh object, as
+/// kube-controller-manager's work queue does; any other failure after [`super::RETRY_AFTER`].
+fn error_policy<K, E>(_owner: Arc<K>, error: &E, _client: Arc<Client>) -> Action
 where
     K: Resource<DynamicType = ()>,
+    E: std::error::Error + 'static,
 {
     tracing::debug!(%error, kind = %K::kind(&()), "sync failed; retrying");
-    Action::requeue(super::RETRY_AFTER)
+    if write::caused_by_conflict(error) {
+        Action::requeue(CONFLICT_RETRY_AFTER)
+    } else {
+        Action::requeue(super::RETRY_AFTER)
+    }
 }
+
+/// Delay before a sync whose write conflicted runs again (kube-controller-manager's work queue: 5 ms at first).
+const CONFLICT_RETRY_AFTER: Duration = Duration::from_millis(5);
 
 /// Runs a kube-runtime `Controller` over every `K`, woken by the `C` objects it owns, until the task is aborted.
 /// Failed syncs are retried after [`super::RETRY_AFTER`].

@@ -17,6 +17,7 @@ use crate::{Config, EmbeddedCluster};
 mod propagation;
 mod recorded_events;
 mod rollouts;
+mod status_writes;
 mod workloads;
 
 pub(super) const DEADLINE: Duration = Duration::from_secs(30);

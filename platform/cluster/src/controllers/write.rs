@@ -1,5 +1,10 @@
 //! Writing decisions back through the API, the way the real components do: status through merge patches of the
 //! status subresource, spec changes through merge patches, each under the real component's field manager.
+//!
+//! A workload controller's status write carries the `resourceVersion` of the object it computed that status
+//! from ([`if_unchanged`]), as kube-controller-manager's UpdateStatus does: when anyone wrote the object since
+//! (a condition of another client's, say), the API server answers 409 Conflict instead of the write silently
+//! dropping that change, and the controller syncs again from the fresh object ([`caused_by_conflict`]).
 
 use std::fmt::Debug;
 
@@ -30,6 +35,39 @@ pub fn status_patch<S: Serialize>(old: Option<&S>, new: &S) -> Value {
     let mut patch = Map::new();
     patch.insert("status".to_string(), new_value);
     Value::Object(patch)
+}
+
+/// `patch` made conditional on the object still being at `resource_version` (the one its new content was
+/// computed from): the API server answers 409 Conflict when the object was written since. `None` leaves the
+/// patch unconditional.
+pub fn if_unchanged(mut patch: Value, resource_version: Option<&str>) -> Value {
+    if let (Some(version), Some(map)) = (resource_version, patch.as_object_mut()) {
+        let metadata = map
+            .entry("metadata")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Some(metadata) = metadata.as_object_mut() {
+            metadata.insert("resourceVersion".to_string(), Value::from(version));
+        }
+    }
+    patch
+}
+
+/// Whether the API answered 409 Conflict (the object changed since it was read), as opposed to AlreadyExists.
+pub fn is_conflict(error: &kube::Error) -> bool {
+    matches!(error, kube::Error::Api(status) if status.code == 409 && status.reason == "Conflict")
+}
+
+/// Whether `error`, or any error in its chain of causes, is a 409 Conflict: the sync computed from an object
+/// that has changed since, and should run again at once on the fresh one.
+pub fn caused_by_conflict(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(error);
+    while let Some(error) = next {
+        if error.downcast_ref::<kube::Error>().is_some_and(is_conflict) {
+            return true;
+        }
+        next = error.source();
+    }
+    false
 }
 
 /// Whether the API answered 404.
@@ -118,5 +156,44 @@ mod tests {
             json!({"status": {"replicas": 2, "readyReplicas": null}})
         );
         assert_eq!(status_patch(None, &new), json!({"status": {"replicas": 2}}));
+    }
+
+    #[test]
+    fn a_conditional_patch_carries_the_resource_version_it_was_computed_from() {
+        let patch = json!({"status": {"replicas": 2}, "metadata": {"annotations": {"a": "1"}}});
+        assert_eq!(
+            if_unchanged(patch.clone(), Some("41")),
+            json!({"status": {"replicas": 2}, "metadata": {"annotations": {"a": "1"}, "resourceVersion": "41"}})
+        );
+        assert_eq!(
+            if_unchanged(json!({"status": {}}), Some("7")),
+            json!({"status": {}, "metadata": {"resourceVersion": "7"}})
+        );
+        assert_eq!(if_unchanged(patch.clone(), None), patch);
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("writing status: {0}")]
+    struct WriteStatus(#[source] kube::Error);
+
+    fn api_error(code: u16, reason: &str) -> kube::Error {
+        kube::Error::Api(
+            kube::core::Status::failure("refused", reason)
+                .with_code(code)
+                .boxed(),
+        )
+    }
+
+    #[test]
+    fn a_conflict_is_found_through_the_chain_of_causes_and_already_exists_is_not_one() {
+        assert!(caused_by_conflict(&WriteStatus(api_error(409, "Conflict"))));
+        assert!(!caused_by_conflict(&WriteStatus(api_error(
+            409,
+            "AlreadyExists"
+        ))));
+        assert!(!caused_by_conflict(&WriteStatus(api_error(
+            500,
+            "InternalError"
+        ))));
     }
 }

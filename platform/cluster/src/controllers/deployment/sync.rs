@@ -156,7 +156,10 @@ async fn create_new(
                 .and_then(|s| s.collision_count)
                 .unwrap_or(0)
                 + 1;
-            let patch = json!({"status": {"collisionCount": collisions}});
+            let patch = write::if_unchanged(
+                json!({"status": {"collisionCount": collisions}}),
+                deployment.metadata.resource_version.as_deref(),
+            );
             let name = deployment.name_any();
             write::patch_status(&apis.deployments, &name, &patch, CONTROLLER_MANAGER)
                 .await
@@ -211,6 +214,8 @@ async fn write_deployment(
         patch["metadata"] = json!({"annotations": {REVISION: wanted.to_string()}});
     }
     if patch != json!({}) {
+        // UpdateStatus with the resourceVersion read: a conflict, and the sync runs again on the fresh object.
+        let patch = write::if_unchanged(patch, deployment.metadata.resource_version.as_deref());
         write::patch_status(&apis.deployments, &name, &patch, CONTROLLER_MANAGER)
             .await
             .map_err(Error::UpdateDeployment)?;
