@@ -241,12 +241,18 @@ pub fn install_rollout_crd(cluster: &Cluster) {
     let _turn = ONE_AT_A_TIME
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    cluster.ok(&["apply", "-f", &repo("tests/workload_kinds/rollout-crd.yaml")]);
+    cluster.ok(&[
+        "apply",
+        "-f",
+        &repo("tests/workload_kinds/rollout-crd.yaml"),
+    ]);
     wait_until("rollouts.argoproj.io is served", || {
-        cluster.run(&["get", "rollouts.argoproj.io"]).status.success()
+        cluster
+            .run(&["get", "rollouts.argoproj.io"])
+            .status
+            .success()
     });
 }
-
 
 pub fn wait_until(what: &str, condition: impl FnMut() -> bool) {
     assert!(eventually(condition), "timed out waiting until {what}");
