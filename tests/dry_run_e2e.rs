@@ -109,7 +109,7 @@ fn dry_run_reports_one_would_roll_out_and_writes_nothing() {
     );
 }
 
-/// A ConfigSync over ConfigMap `app` (the first document of [`MANIFEST`]) driving `one` and `two`.
+/// A ConfigSync over ConfigMap `app` (the first document of [`manifest`]) driving `one` and `two`.
 const DRIVEN: &str = "apiVersion: configsync.dev/v1alpha1
 kind: ConfigSync
 metadata:
@@ -181,7 +181,8 @@ fn dry_run_reports_configsync_targets_as_a_real_pass_and_writes_no_status() {
         ]);
     }
     let operator = start_operator(&cluster, &["--dry-run"]);
-    let config_map = MANIFEST.split("\n---\n").next().unwrap_or_default();
+    let app_and_web = manifest();
+    let config_map = app_and_web.split("\n---\n").next().unwrap_or_default();
     let manifest = cluster.file("driven.yaml", &format!("{config_map}\n---\n{DRIVEN}"));
     cluster.ok(&["apply", "-f", path_str(&manifest)]);
     // Claiming rolls nothing: each target's record is only remembered.

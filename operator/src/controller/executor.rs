@@ -138,6 +138,7 @@ impl Executor {
                 tokio::spawn(async move {
                     let outcome = this
                         .with_retries("status", || async {
+                            this.may_send("status", "write the ConfigSync status", &key)?;
                             match tokio::time::timeout(
                                 this.timeout,
                                 write_status(&this.client, &key, &status),
@@ -164,6 +165,11 @@ impl Executor {
                     let body = condition.status_body(&workload, &now.to_string());
                     let outcome = this
                         .with_retries("condition", || async {
+                            this.may_send(
+                                "condition",
+                                "set the ConfigSyncApplied condition",
+                                &workload,
+                            )?;
                             apply::set_condition(&this.client, &workload, &body, this.timeout)
                                 .await
                                 .map_err(|error| error.failure())
@@ -195,21 +201,34 @@ impl Executor {
         body: &serde_json::Value,
     ) -> Result<super::workloads::Observation, Failure> {
         self.with_retries("apply", || async {
-            if let Some(freshness) = &self.freshness
-                && let Err(failure) = freshness.check()
-            {
-                self.metrics.request("apply", "stale_lease");
-                tracing::warn!(%workload, "refusing to apply: the leader Lease is not fresh");
-                return Err(failure);
-            }
-            if self.closed.load(Ordering::Acquire) {
-                return Err(closed());
-            }
+            self.may_send("apply", "apply", workload)?;
             apply::apply(&self.client, workload, body, self.auto_all, self.timeout)
                 .await
                 .map_err(|error| error.failure())
         })
         .await
+    }
+
+    /// Whether a write may go out now: every write (apply, ConfigSync status, condition) checks that the leader
+    /// Lease is fresh right before it is sent, so a leader woken after a freeze never acts on its stale cache; and
+    /// nothing is sent once the executor is closed.
+    fn may_send(
+        &self,
+        request: &'static str,
+        verb: &'static str,
+        subject: &dyn std::fmt::Display,
+    ) -> Result<(), Failure> {
+        if let Some(freshness) = &self.freshness
+            && let Err(failure) = freshness.check()
+        {
+            self.metrics.request(request, "stale_lease");
+            tracing::warn!(%subject, "refusing to {verb}: the leader Lease is not fresh");
+            return Err(failure);
+        }
+        if self.closed.load(Ordering::Acquire) {
+            return Err(closed());
+        }
+        Ok(())
     }
 
     /// Run `attempt` in a slot until it succeeds, fails for good, or [`ATTEMPTS`] are spent; count each.
@@ -548,5 +567,60 @@ mod tests {
             "every apply answered before close returned: the queued ones refused, not sent"
         );
         assert!(held.try_recv().is_err(), "nothing was sent after the loss");
+    }
+
+    /// Every write checks the Lease, not only applies: once it is lost, a ConfigSync status write is answered
+    /// as refused and a condition write is counted as refused, and neither reaches the API.
+    #[tokio::test]
+    async fn a_lost_lease_refuses_status_and_condition_writes_too() {
+        let (client, mut held) = held_client();
+        let (registry, metrics) = Metrics::with_registry();
+        let (answers_tx, mut answers) = mpsc::unbounded_channel();
+        let freshness = Freshness::new(std::time::Instant::now(), Duration::from_secs(3600));
+        let config = super::super::Config::default();
+        let executor = Executor::new(
+            client,
+            &config,
+            metrics,
+            answers_tx,
+            Some(freshness.clone()),
+        );
+        freshness.lose();
+
+        let key = crate::core::configsync::CsKey {
+            namespace: "prod".to_owned(),
+            name: "sync".to_owned(),
+        };
+        let status = Box::default();
+        executor.run(Command::WriteStatus { key, status });
+        let answer = tokio::time::timeout(Duration::from_secs(10), answers.recv())
+            .await
+            .expect("the status write is answered")
+            .expect("the executor is alive");
+        let Input::StatusWritten { outcome, .. } = answer else {
+            panic!("expected the status write's answer, got {answer:?}");
+        };
+        assert_eq!(outcome.expect_err("refused").category, "stale_lease");
+
+        let workload = WorkloadRef::new(WorkloadKind::Deployment, "prod", "web");
+        let condition = crate::plan::condition::WorkloadCondition::applied();
+        executor.run(Command::SetCondition {
+            workload,
+            condition,
+        });
+        let refused = r#"request="condition",outcome="stale_lease""#;
+        tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                let mut text = String::new();
+                prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+                if text.contains(refused) {
+                    break;
+                }
+                tokio::task::yield_now().await;
+            }
+        })
+        .await
+        .expect("the condition write is counted as refused");
+        assert!(held.try_recv().is_err(), "no write reached the API");
     }
 }
