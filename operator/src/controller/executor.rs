@@ -509,25 +509,54 @@ mod tests {
         response
     }
 
+    /// A leader's executor with `slots` (`--max-inflight`), its Lease freshness, and the fake API server's
+    /// held requests.
+    struct Leader {
+        executor: Executor,
+        freshness: Freshness,
+        held: mpsc::UnboundedReceiver<Held>,
+        answers: mpsc::UnboundedReceiver<Input>,
+        registry: prometheus_client::registry::Registry,
+    }
+
+    impl Leader {
+        fn with_slots(max_inflight: std::num::NonZeroUsize) -> Self {
+            let (client, held) = held_client();
+            let config = super::super::Config {
+                max_inflight,
+                ..super::super::Config::default()
+            };
+            let (registry, metrics) = Metrics::with_registry();
+            let (answers_tx, answers) = mpsc::unbounded_channel();
+            let freshness = Freshness::new(std::time::Instant::now(), Duration::from_secs(3600));
+            let executor = Executor::new(
+                client,
+                &config,
+                metrics,
+                answers_tx,
+                Some(freshness.clone()),
+            );
+            Self {
+                executor,
+                freshness,
+                held,
+                answers,
+                registry,
+            }
+        }
+    }
+
     /// The Lease handoff of a woken leader: its renew task finds the Lease lost while one apply is out and
     /// two wait for the only slot. Closing the executor then refuses both queued applies with the stale-lease
     /// refusal (logged, counted) without sending them, and returns only once the apply out has answered.
     #[tokio::test]
     async fn closing_after_the_lease_is_lost_refuses_every_queued_apply_before_returning() {
-        let (client, mut held) = held_client();
-        let config = super::super::Config {
-            max_inflight: std::num::NonZeroUsize::MIN,
-            ..super::super::Config::default()
-        };
-        let (_, metrics) = Metrics::with_registry();
-        let (answers_tx, mut answers) = mpsc::unbounded_channel();
-        let freshness = Freshness::new(std::time::Instant::now(), Duration::from_secs(3600));
-        let executor = Executor::new(
-            client,
-            &config,
-            metrics,
-            answers_tx,
-            Some(freshness.clone()),
+        let leader = Leader::with_slots(std::num::NonZeroUsize::MIN);
+        let (executor, freshness, mut held, mut answers) = (
+            leader.executor,
+            leader.freshness,
+            leader.held,
+            leader.answers,
         );
         let names = ["sent", "queued-1", "queued-2"];
         for name in names {
@@ -573,18 +602,9 @@ mod tests {
     /// as refused and a condition write is counted as refused, and neither reaches the API.
     #[tokio::test]
     async fn a_lost_lease_refuses_status_and_condition_writes_too() {
-        let (client, mut held) = held_client();
-        let (registry, metrics) = Metrics::with_registry();
-        let (answers_tx, mut answers) = mpsc::unbounded_channel();
-        let freshness = Freshness::new(std::time::Instant::now(), Duration::from_secs(3600));
-        let config = super::super::Config::default();
-        let executor = Executor::new(
-            client,
-            &config,
-            metrics,
-            answers_tx,
-            Some(freshness.clone()),
-        );
+        let leader = Leader::with_slots(super::super::Config::default().max_inflight);
+        let (executor, freshness, registry) = (leader.executor, leader.freshness, leader.registry);
+        let (mut held, mut answers) = (leader.held, leader.answers);
         freshness.lose();
 
         let key = crate::core::configsync::CsKey {
