@@ -283,6 +283,10 @@ fn rotating_the_tls_secret_reaches_the_nginx_that_serves_it() {
     wait_until("the new certificate and key are published", || {
         on_disk(&crt) == second_crt && on_disk(&key) == second_key
     });
-    wait_until("nginx got SIGHUP", || read_text(&hups).contains("hup"));
+    assert!(
+        support::eventually(|| read_text(&hups).contains("hup")),
+        "timed out waiting until nginx got SIGHUP; the sidecar's log:\n{}",
+        read_text(&log)
+    );
     assert_ne!(first_crt, second_crt);
 }
