@@ -259,7 +259,7 @@ fn rotating_the_tls_secret_reaches_the_nginx_that_serves_it() {
         path_str(&hups)
     );
     let _nginx = Process(
-        Command::new(bin.join("nginx"))
+        support::with_default_sighup(bin.join("nginx"))
             .args(["-c", &script])
             .spawn()
             .expect("start the stand-in nginx"),

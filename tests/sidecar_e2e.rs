@@ -14,7 +14,7 @@ use support::{
 /// The "app": a shell that logs `started` and then one `HUP` line per SIGHUP.
 fn start_app(log: &Path) -> Process {
     let script = r#"trap 'echo HUP >> "$APP_LOG"' HUP; echo started >> "$APP_LOG"; while :; do sleep 0.05; done"#;
-    let child = Command::new("sh")
+    let child = support::with_default_sighup("sh")
         .args(["-c", script])
         .env("APP_LOG", log)
         .spawn()

@@ -232,6 +232,16 @@ pub fn eventually(mut condition: impl FnMut() -> bool) -> bool {
     }
     false
 }
+/// A command that runs `program` with SIGHUP at its default disposition, for stand-in apps that `trap` it. A
+/// non-interactive shell cannot trap a signal that was ignored when it started (POSIX), and a run under `nohup`
+/// (a CI job, a detached terminal) hands SIGHUP down ignored: the stand-in would then never see the sidecar's
+/// reload. `env --default-signal` (GNU coreutils 8.31 and later) resets it before `program` starts.
+pub fn with_default_sighup(program: impl AsRef<std::ffi::OsStr>) -> Command {
+    let mut command = Command::new("env");
+    command.arg("--default-signal=HUP").arg(program);
+    command
+}
+
 /// The Argo Rollouts CRD fixture (`tests/workload_kinds/rollout-crd.yaml`), installed and served. It is
 /// cluster-scoped and the same for every test, so it is applied, never deleted; the applies of one test binary
 /// take turns, since two `kubectl apply` of an absent object at once both create it and one fails with
