@@ -124,29 +124,6 @@ spec:
     maxConcurrent: 1
 ";
 
-fn deployment(name: &str) -> String {
-    format!(
-        "apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: {name}
-spec:
-  replicas: 1
-  selector:
-    matchLabels: {{app: {name}}}
-  template:
-    metadata:
-      labels: {{app: {name}}}
-    spec:
-      containers:
-      - name: app
-        image: nginx:1.25
-        envFrom:
-        - configMapRef: {{name: app}}
-"
-    )
-}
-
 /// The WouldRollOut Events of the namespace, as (workload, count).
 fn would_roll_out_on(cluster: &Cluster) -> Vec<(String, i64)> {
     let events = cluster.json(&["get", "events.events.k8s.io"]);
@@ -171,7 +148,10 @@ fn dry_run_reports_configsync_targets_as_a_real_pass_and_writes_no_status() {
         cluster.run(&["get", "configsync"]).status.success()
     });
     for name in ["one", "two"] {
-        let manifest = cluster.file(&format!("{name}.yaml"), &deployment(name));
+        let manifest = cluster.file(
+            &format!("{name}.yaml"),
+            &support::deployment_reading_app(name, &[]),
+        );
         cluster.ok(&["apply", "-f", path_str(&manifest)]);
         cluster.ok(&[
             "rollout",

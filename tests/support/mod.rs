@@ -869,10 +869,6 @@ pub fn two_context_kubeconfig(cluster: &Cluster) -> PathBuf {
 /// environment variables, as YAML for `kubectl apply`: what the operator, explain and dry-run end-to-end tests
 /// start from. They differ only in the Deployment's `annotations` (values quoted).
 pub fn app_and_web_manifest(annotations: &[(&str, &str)]) -> String {
-    let annotations: String = annotations
-        .iter()
-        .map(|(key, value)| format!("    {key}: \"{value}\"\n"))
-        .collect();
     format!(
         "apiVersion: v1
 kind: ConfigMap
@@ -881,19 +877,36 @@ metadata:
 data:
   greeting: hello
 ---
-apiVersion: apps/v1
+{}",
+        deployment_reading_app("web", annotations)
+    )
+}
+
+/// A Deployment `name` (1 replica, labelled `app: NAME`) that takes ConfigMap `app`'s keys as environment
+/// variables, with these `annotations` (values quoted; none: no `annotations` field).
+pub fn deployment_reading_app(name: &str, annotations: &[(&str, &str)]) -> String {
+    let annotations: String = annotations
+        .iter()
+        .map(|(key, value)| format!("    {key}: \"{value}\"\n"))
+        .collect();
+    let annotations = if annotations.is_empty() {
+        annotations
+    } else {
+        format!("  annotations:\n{annotations}")
+    };
+    format!(
+        "apiVersion: apps/v1
 kind: Deployment
 metadata:
-  name: web
-  labels: {{app: web}}
-  annotations:
+  name: {name}
+  labels: {{app: {name}}}
 {annotations}spec:
   replicas: 1
   selector:
-    matchLabels: {{app: web}}
+    matchLabels: {{app: {name}}}
   template:
     metadata:
-      labels: {{app: web}}
+      labels: {{app: {name}}}
     spec:
       containers:
       - name: app
