@@ -71,8 +71,15 @@ impl SourceData {
     }
 }
 
-/// The complete current state of one source: every object it is responsible for.
-pub type Snapshot = Vec<SourceData>;
+/// The complete current state of one source: every object it is responsible for. A source hands an unchanged object
+/// on as the same `Arc` from one snapshot to the next, so the sync loop finds what changed by pointer.
+pub type Snapshot = Vec<Arc<SourceData>>;
+
+/// A snapshot of `objects`, each in its own `Arc` (a source that keeps objects across snapshots reuses its `Arc`s
+/// instead).
+pub fn snapshot(objects: impl IntoIterator<Item = SourceData>) -> Snapshot {
+    objects.into_iter().map(Arc::new).collect()
+}
 
 /// What a running source reports to the sync loop.
 #[derive(Debug)]

@@ -98,7 +98,7 @@ async fn next_value(rx: &mut mpsc::Receiver<SourceEvent>) -> String {
             .expect("event in time")
             .expect("open");
         if let SourceEvent::Snapshot { snapshot, .. } = event {
-            let data: BTreeMap<_, _> = snapshot.into_iter().flat_map(|s| s.data).collect();
+            let data: BTreeMap<_, _> = snapshot.into_iter().flat_map(|s| s.data.clone()).collect();
             return data
                 .get("k")
                 .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())

@@ -18,7 +18,7 @@ use configsync_sidecar::metrics::Metrics;
 use configsync_sidecar::reload::{ProcessTarget, Reloader, Retry};
 use configsync_sidecar::runner::{NotifyPolicy, RunConfig, run_exec_mode, run_sidecar};
 use configsync_sidecar::signal::Signal;
-use configsync_sidecar::source::{SourceData, SourceEvent, SourceKind, Value};
+use configsync_sidecar::source::{Snapshot, SourceData, SourceEvent, SourceKind, Value, snapshot};
 use configsync_sidecar::supervise::ExecPolicy;
 use configsync_sidecar::sync::{SyncConfig, SyncLoop};
 use configsync_sidecar::timing::Wait;
@@ -63,13 +63,13 @@ impl Drop for KillApps<'_> {
     }
 }
 
-fn mk_snapshot(value: &str) -> Vec<SourceData> {
-    vec![SourceData {
+fn mk_snapshot(value: &str) -> Snapshot {
+    snapshot([SourceData {
         kind: SourceKind::ConfigMap,
         namespace: "ns".into(),
         name: "app".into(),
         data: BTreeMap::from([("conf".to_string(), Value::from(value))]),
-    }]
+    }])
 }
 
 /// `configsync_sidecar_errors_total{category="write"}` as the /metrics endpoint would show it.

@@ -260,9 +260,9 @@ impl ApiSource {
         let mut listed: Snapshot = listed
             .items
             .iter()
-            .map(|o| self.project_object(o))
+            .map(|o| Arc::new(self.project_object(o)))
             .collect();
-        listed.sort_by_key(object_key);
+        listed.sort_by_key(|s| object_key(s));
         Ok(listed)
     }
 
@@ -470,11 +470,12 @@ pub enum Resync {
     Stale(Snapshot),
 }
 
-/// Pure fold of watcher events into the current objects.
+/// Pure fold of watcher events into the current objects. An object that comes again unchanged (a re-list, a change
+/// of metadata only) keeps its `Arc`, so the sync loop sees it as unchanged by pointer.
 #[derive(Debug, Default)]
 pub struct WatchState {
-    objects: BTreeMap<String, SourceData>,
-    relist: Option<BTreeMap<String, SourceData>>,
+    objects: BTreeMap<String, Arc<SourceData>>,
+    relist: Option<BTreeMap<String, Arc<SourceData>>>,
     ready: bool,
 }
 
@@ -487,9 +488,9 @@ impl WatchState {
                 return None;
             }
             watcher::Event::InitApply(obj) => {
-                self.relist
-                    .get_or_insert_default()
-                    .insert(object_key(&obj), obj);
+                let key = object_key(&obj);
+                let obj = self.keep_if_unchanged(&key, obj);
+                self.relist.get_or_insert_default().insert(key, obj);
                 return None;
             }
             watcher::Event::InitDone => {
@@ -497,7 +498,9 @@ impl WatchState {
                 self.ready = true;
             }
             watcher::Event::Apply(obj) => {
-                self.objects.insert(object_key(&obj), obj);
+                let key = object_key(&obj);
+                let obj = self.keep_if_unchanged(&key, obj);
+                self.objects.insert(key, obj);
             }
             watcher::Event::Delete(obj) => {
                 self.objects.remove(&object_key(&obj));
@@ -506,9 +509,17 @@ impl WatchState {
         self.ready.then(|| self.objects.values().cloned().collect())
     }
 
+    /// The object held under `key` when `obj` equals it, else `obj`.
+    fn keep_if_unchanged(&self, key: &str, obj: SourceData) -> Arc<SourceData> {
+        match self.objects.get(key) {
+            Some(held) if **held == obj => Arc::clone(held),
+            _ => Arc::new(obj),
+        }
+    }
+
     /// Compare a listing with the state; a difference seen twice in a row (same listing) is [`Resync::Stale`].
     pub fn check(&self, mut listed: Snapshot, suspect: &mut Option<Snapshot>) -> Resync {
-        listed.sort_by_key(object_key);
+        listed.sort_by_key(|s| object_key(s));
         let current: Snapshot = self.objects.values().cloned().collect();
         if !self.ready || listed == current {
             *suspect = None;

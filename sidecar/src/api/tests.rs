@@ -2,6 +2,7 @@ use k8s_openapi::ByteString;
 use kube::api::ObjectMeta;
 
 use super::*;
+use crate::source::snapshot;
 
 fn meta(name: &str) -> ObjectMeta {
     ObjectMeta {
@@ -100,15 +101,15 @@ fn snapshots_only_after_a_complete_list() {
     );
     assert_eq!(
         state.apply(watcher::Event::InitDone),
-        Some(vec![mk_source("a", "1"), mk_source("b", "1")])
+        Some(snapshot([mk_source("a", "1"), mk_source("b", "1")]))
     );
     assert_eq!(
         state.apply(watcher::Event::Apply(mk_source("a", "2"))),
-        Some(vec![mk_source("a", "2"), mk_source("b", "1")])
+        Some(snapshot([mk_source("a", "2"), mk_source("b", "1")]))
     );
     assert_eq!(
         state.apply(watcher::Event::Delete(mk_source("b", "1"))),
-        Some(vec![mk_source("a", "2")])
+        Some(snapshot([mk_source("a", "2")]))
     );
     // A re-list replaces the set at once: nothing is published half-way, deletions during the outage are seen.
     assert_eq!(state.apply(watcher::Event::Init), None);
@@ -118,7 +119,7 @@ fn snapshots_only_after_a_complete_list() {
     );
     assert_eq!(
         state.apply(watcher::Event::InitDone),
-        Some(vec![mk_source("c", "1")])
+        Some(snapshot([mk_source("c", "1")]))
     );
 }
 
@@ -130,30 +131,30 @@ fn a_watch_that_missed_an_update_is_detected_on_the_second_resync() {
     state.apply(watcher::Event::InitDone);
     let mut suspect = None;
     assert_eq!(
-        state.check(vec![mk_source("a", "1")], &mut suspect),
+        state.check(snapshot([mk_source("a", "1")]), &mut suspect),
         Resync::Current
     );
     assert_eq!(
-        state.check(vec![mk_source("a", "2")], &mut suspect),
+        state.check(snapshot([mk_source("a", "2")]), &mut suspect),
         Resync::Current,
         "may be an event in flight"
     );
     assert_eq!(
-        state.check(vec![mk_source("a", "2")], &mut suspect),
-        Resync::Stale(vec![mk_source("a", "2")])
+        state.check(snapshot([mk_source("a", "2")]), &mut suspect),
+        Resync::Stale(snapshot([mk_source("a", "2")]))
     );
     state.apply(watcher::Event::Apply(mk_source("a", "3")));
     assert_eq!(
-        state.check(vec![mk_source("a", "4")], &mut suspect),
+        state.check(snapshot([mk_source("a", "4")]), &mut suspect),
         Resync::Current
     );
     assert_eq!(
-        state.check(vec![mk_source("a", "3")], &mut suspect),
+        state.check(snapshot([mk_source("a", "3")]), &mut suspect),
         Resync::Current,
         "caught up: suspicion cleared"
     );
     assert_eq!(
-        state.check(vec![mk_source("a", "4")], &mut suspect),
+        state.check(snapshot([mk_source("a", "4")]), &mut suspect),
         Resync::Current
     );
 }
@@ -170,19 +171,19 @@ fn same_named_objects_of_two_namespaces_are_held_apart() {
     state.apply(watcher::Event::InitApply(in_namespace("team-a", "a")));
     assert_eq!(
         state.apply(watcher::Event::InitDone),
-        Some(vec![
+        Some(snapshot([
             in_namespace("team-a", "a"),
             in_namespace("team-b", "b")
-        ])
+        ]))
     );
     assert_eq!(
         state.apply(watcher::Event::Delete(in_namespace("team-a", "a"))),
-        Some(vec![in_namespace("team-b", "b")]),
+        Some(snapshot([in_namespace("team-b", "b")])),
         "deleting team-a's object leaves team-b's"
     );
     let mut suspect = None;
     assert_eq!(
-        state.check(vec![in_namespace("team-b", "b")], &mut suspect),
+        state.check(snapshot([in_namespace("team-b", "b")]), &mut suspect),
         Resync::Current
     );
 }
@@ -216,4 +217,27 @@ fn the_selector_watches_the_chosen_kinds() {
         ],
         "the kind choice applies to the selector only"
     );
+}
+
+#[test]
+fn an_object_that_comes_again_unchanged_keeps_its_arc() {
+    let mut state = WatchState::default();
+    state.apply(watcher::Event::Init);
+    state.apply(watcher::Event::InitApply(mk_source("a", "1")));
+    state.apply(watcher::Event::InitApply(mk_source("b", "1")));
+    let first = state.apply(watcher::Event::InitDone).expect("a snapshot");
+    let changed = state
+        .apply(watcher::Event::Apply(mk_source("b", "2")))
+        .expect("a snapshot");
+    assert!(Arc::ptr_eq(&first[0], &changed[0]), "a is untouched");
+    assert!(!Arc::ptr_eq(&first[1], &changed[1]), "b changed");
+    state.apply(watcher::Event::Init);
+    state.apply(watcher::Event::InitApply(mk_source("a", "1")));
+    state.apply(watcher::Event::InitApply(mk_source("b", "3")));
+    let relisted = state.apply(watcher::Event::InitDone).expect("a snapshot");
+    assert!(
+        Arc::ptr_eq(&first[0], &relisted[0]),
+        "a re-list of the same content keeps the object"
+    );
+    assert_eq!(relisted[1], Arc::new(mk_source("b", "3")));
 }

@@ -309,7 +309,7 @@ impl AtomicWriter {
             }],
             removed: Vec::new(),
             parent_changed: None,
-            replaced: previous.into_iter().map(|r| r.files).collect(),
+            replaced: previous.into_iter().map(|r| Arc::new(r.files)).collect(),
             version,
             filled,
             swapped_at,
@@ -524,7 +524,7 @@ pub struct Swapped {
     /// [`Fsync::Always`]).
     parent_changed: Option<(PathBuf, Fsync)>,
     /// Payloads the writer no longer remembers, dropped (their bytes wiped) by `finish`, off the way to the notice.
-    replaced: Vec<BTreeMap<RelPath, FileEntry>>,
+    replaced: Vec<Arc<crate::render::Files>>,
     /// The name of the new timestamped directory (per source: `source/..version`, comma-separated).
     pub version: String,
     /// How many files were written and how many linked from the previous version.

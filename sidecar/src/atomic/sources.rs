@@ -29,7 +29,7 @@
 //! more**: when several sources change in one publish, they switch one after the other (in name order, within
 //! microseconds), and a reader of two sources may see one new and one old. A failure leaves every source at its
 //! previous or its new version, each whole; the next publish retries the ones that failed.
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -37,10 +37,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use super::{AtomicWriter, DATA_LINK, DATA_TMP_LINK, Fsync, Swapped, WriteError, is_version_name};
-use crate::render::{DirLayout, FileEntry, RelPath};
+use crate::render::{Dir, DirLayout, FileEntry, Files, RelPath, flatten};
 
-/// The payload of each source directory, by its name (paths relative to it).
-pub type BySource = BTreeMap<String, BTreeMap<RelPath, FileEntry>>;
+/// The payload each source directory last made visible, by its name (paths relative to it).
+pub type Published = BTreeMap<Arc<str>, Arc<Files>>;
 
 /// Prefix of the hidden directories that hold what is being removed (or built aside, when migrating).
 const RETIRED_PREFIX: &str = "..retired.";
@@ -77,71 +77,96 @@ impl SwapWriter {
             Self::PerSource(writer) => writer.swap(files),
         }
     }
+
+    /// [`SwapWriter::swap`] of a rendered projection: a source directory whose files are the `Arc` it last
+    /// published costs a pointer comparison.
+    ///
+    /// # Errors
+    /// As [`SwapWriter::swap`].
+    pub fn swap_dirs(&self, dirs: &[Dir]) -> Result<Option<Swapped>, WriteError> {
+        match (self, dirs) {
+            (Self::Whole(writer), [dir]) if dir.name.is_empty() => writer.swap(&dir.files),
+            (Self::Whole(writer), dirs) => writer.swap(&flatten(dirs)),
+            (Self::PerSource(writer), dirs) => writer.swap_dirs(dirs),
+        }
+    }
 }
 
 /// What one publish must do, decided from the payload and the memory of the last one.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Plan<'a> {
-    /// Every source directory of the payload.
-    pub present: BTreeSet<&'a str>,
-    /// The payload of each source directory that differs from the remembered one (every one without memory).
-    pub changed: BySource,
+    /// Every source directory of the payload, in name order.
+    pub present: Vec<&'a Dir>,
+    /// The source directories whose files differ from the remembered ones (every one without memory).
+    pub changed: Vec<&'a Dir>,
     /// Remembered source directories absent from the payload.
-    pub removed: Vec<String>,
+    pub removed: Vec<Arc<str>>,
 }
 
-/// Split `files` by their first path element and compare with `published` (the payload last made visible). Only
-/// the changed sources are copied out: an unchanged one costs a comparison (its values by pointer).
+impl Plan<'_> {
+    fn is_present(&self, name: &str) -> bool {
+        self.present
+            .binary_search_by(|dir| (*dir.name).cmp(name))
+            .is_ok()
+    }
+}
+
+/// Compare `dirs` with `published` (the payload last made visible), in one pass over both in name order: a
+/// directory given as the `Arc` it was published with costs a pointer comparison, another one a comparison of its
+/// files (their values by pointer).
+///
+/// # Errors
+/// [`WriteError::SplitSources`] for a directory without a name (files directly in the target).
+pub fn plan<'a>(dirs: &'a [Dir], published: Option<&Published>) -> Result<Plan<'a>, WriteError> {
+    let mut present: Vec<&Dir> = dirs.iter().collect();
+    if !present.is_sorted_by(|a, b| a.name < b.name) {
+        present.sort_by(|a, b| a.name.cmp(&b.name));
+    }
+    if let Some(unnamed) = present.iter().find(|dir| dir.name.is_empty()) {
+        let path = unnamed.files.keys().next().map(RelPath::as_str);
+        return Err(WriteError::SplitSources {
+            path: PathBuf::from(path.unwrap_or_default()),
+        });
+    }
+    let mut plan = Plan::default();
+    let mut old = published.into_iter().flatten().peekable();
+    for dir in &present {
+        while let Some((name, _)) = old.next_if(|(name, _)| **name < dir.name) {
+            plan.removed.push(Arc::clone(name));
+        }
+        let same = old
+            .next_if(|(name, _)| **name == dir.name)
+            .is_some_and(|(_, old)| Arc::ptr_eq(old, &dir.files) || **old == *dir.files);
+        if !same {
+            plan.changed.push(dir);
+        }
+    }
+    plan.removed.extend(old.map(|(name, _)| Arc::clone(name)));
+    plan.present = present;
+    Ok(plan)
+}
+
+/// Split `files` (paths with their source directory first) into source directories.
 ///
 /// # Errors
 /// [`WriteError::SplitSources`] for a file that is not inside a source directory (a one-element path).
-pub fn plan<'a>(
-    files: &'a BTreeMap<RelPath, FileEntry>,
-    published: Option<&BySource>,
-) -> Result<Plan<'a>, WriteError> {
-    let source_of = |path: &'a RelPath| {
-        path.as_str()
-            .split_once('/')
-            .map(|(source, _)| source)
-            .ok_or_else(|| WriteError::SplitSources {
-                path: PathBuf::from(path.as_str()),
-            })
-    };
-    let mut plan = Plan::default();
-    // The files of one source are contiguous: paths sort by their first element, then by what follows its `/`.
-    let mut rest = files.iter().peekable();
-    while let Some(&(first, _)) = rest.peek() {
-        let source = source_of(first)?;
-        let mut old = published.and_then(|p| p.get(source)).map(BTreeMap::iter);
-        let (mut same, mut count) = (old.is_some(), 0);
-        while let Some((path, entry)) =
-            rest.next_if(|(path, _)| source_of(path).is_ok_and(|s| s == source))
-        {
-            count += 1;
-            let relative = path.as_str().get(source.len() + 1..);
-            same = same
-                && old
-                    .as_mut()
-                    .and_then(Iterator::next)
-                    .is_some_and(|(p, e)| Some(p.as_str()) == relative && e == entry);
-        }
-        if !(same && old.and_then(|mut o| o.next()).is_none()) {
-            let payload = files
-                .range(first..)
-                .take(count)
-                .filter_map(|(path, entry)| Some((path.split_first()?.1, entry.clone())))
-                .collect();
-            plan.changed.insert(source.to_owned(), payload);
-        }
-        plan.present.insert(source);
+pub fn split_dirs(files: &BTreeMap<RelPath, FileEntry>) -> Result<Vec<Dir>, WriteError> {
+    let mut dirs: BTreeMap<&str, Files> = BTreeMap::new();
+    for (path, entry) in files {
+        let (source, inside) = path.split_first().ok_or_else(|| WriteError::SplitSources {
+            path: PathBuf::from(path.as_str()),
+        })?;
+        dirs.entry(source)
+            .or_default()
+            .insert(inside, entry.clone());
     }
-    plan.removed = published
+    Ok(dirs
         .into_iter()
-        .flat_map(BTreeMap::keys)
-        .filter(|source| !plan.present.contains(source.as_str()))
-        .cloned()
-        .collect();
-    Ok(plan)
+        .map(|(name, files)| Dir {
+            name: Arc::from(name),
+            files: Arc::new(files),
+        })
+        .collect())
 }
 
 /// A writer per source directory and the payload each last made visible.
@@ -149,7 +174,7 @@ pub fn plan<'a>(
 struct State {
     writers: BTreeMap<String, AtomicWriter>,
     /// `None` until the first publish of this process (then the target is listed and compared on disk).
-    published: Option<BySource>,
+    published: Option<Published>,
 }
 
 /// Publishes each source directory as its own version (see the module docs). Clones share the memory.
@@ -188,9 +213,17 @@ impl SourceWriter {
         &self,
         files: &BTreeMap<RelPath, FileEntry>,
     ) -> Result<Option<Swapped>, WriteError> {
+        self.swap_dirs(&split_dirs(files)?)
+    }
+
+    /// [`SourceWriter::swap`] of the payload by source directory (see [`plan`]).
+    ///
+    /// # Errors
+    /// As [`SourceWriter::swap`].
+    pub fn swap_dirs(&self, dirs: &[Dir]) -> Result<Option<Swapped>, WriteError> {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         let first = state.published.is_none();
-        let mut plan = plan(files, state.published.as_ref())?;
+        let mut plan = plan(dirs, state.published.as_ref())?;
         if plan.changed.is_empty() && plan.removed.is_empty() && !first {
             return Ok(None);
         }
@@ -214,9 +247,10 @@ impl SourceWriter {
             swapped_at: Instant::now(),
         };
         let mut versions = Vec::new();
-        for (source, payload) in &plan.changed {
+        for dir in &plan.changed {
+            let (source, payload) = (&*dir.name, &*dir.files);
             let result = self.swap_source(&mut state.writers, source, payload, &mut swapped);
-            let published = state.published.get_or_insert_with(BySource::new);
+            let published = state.published.get_or_insert_with(Published::new);
             match result {
                 Ok(Some(version)) => versions.push(format!("{source}/{version}")),
                 Ok(None) => {}
@@ -229,7 +263,7 @@ impl SourceWriter {
                     return Err(error);
                 }
             }
-            if let Some(old) = published.insert(source.clone(), payload.clone()) {
+            if let Some(old) = published.insert(Arc::clone(&dir.name), Arc::clone(&dir.files)) {
                 swapped.replaced.push(old);
             }
         }
@@ -238,7 +272,7 @@ impl SourceWriter {
             swapped.removed.push(hidden);
             swapped.swapped_at = Instant::now();
             self.mark_parent_changed(&mut swapped);
-            state.writers.remove(source);
+            state.writers.remove(&**source);
             if let Some(old) = state.published.as_mut().and_then(|p| p.remove(source)) {
                 swapped.replaced.push(old);
             }
@@ -247,7 +281,7 @@ impl SourceWriter {
             self.remove_legacy_data_link();
             self.mark_parent_changed(&mut swapped);
         }
-        state.published.get_or_insert_with(BySource::new);
+        state.published.get_or_insert_with(Published::new);
         if versions.is_empty() && plan.removed.is_empty() && !leftovers.legacy_data {
             // Nothing visible changed (a restart over the same data); leftovers still go.
             swapped.finish();
@@ -389,7 +423,7 @@ impl SourceWriter {
                         tracing::warn!(%error, name, "could not remove a stale link");
                     }
                 }
-                Found::OldSource => leftovers.sources.push(name),
+                Found::OldSource => leftovers.sources.push(Arc::from(name)),
                 Found::Other => {}
             }
         }
@@ -443,7 +477,7 @@ impl SourceWriter {
 #[derive(Debug, Default)]
 struct Leftovers {
     /// Source directories (with their own `..data`) no longer in the payload.
-    sources: Vec<String>,
+    sources: Vec<Arc<str>>,
     /// Hidden directories to delete: `..retired.*`, versions of the whole-tree layout.
     hidden: Vec<PathBuf>,
     /// The whole-tree `<dir>/..data` exists (removed once every source has its own directory).
@@ -470,7 +504,7 @@ impl Found {
             Self::LegacyData
         } else if name.starts_with(RETIRED_PREFIX) || is_version_name(name) {
             Self::Hidden
-        } else if name.starts_with("..") || plan.present.contains(name) {
+        } else if name.starts_with("..") || plan.is_present(name) {
             Self::Other
         } else if is_legacy_link(path, name) {
             Self::LegacyLink

@@ -7,20 +7,24 @@
 //! ```
 //!
 //! # Theory of operation
-//! After each live sync that changed something (and after the first), [`SourceCache::save`] seals every key of every
-//! API source into one [`Store`] per kind and removes items of keys that disappeared. When the sources have not all
+//! After each live sync that changed something (and after the first), [`SourceCache::save`] seals the keys of every
+//! API source into one [`Store`] per kind and removes items of keys that disappeared. A cache remembers what it
+//! saved: later saves seal only the objects that changed (a source keeps an unchanged object's `Arc`) and remove
+//! only the keys and objects that left, so a save costs what changed, not the whole projection. The first save of
+//! a process (and the one after a failure) writes everything and prunes by listing the stores. When the sources have not all
 //! reported within the sync loop's cache timeout, [`SourceCache::load`] opens every item; each becomes an
 //! [`ItemLoad`] whose [`LoadOutcome`] is bounded (a metric label). The pure [`decide`] keeps only opened items:
 //! a corrupt, truncated, foreign, tampered or unknown-key item is reported by name and never served. No usable
 //! item means nothing to publish. Values stay in zeroizing [`Value`]s and are never logged.
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use configsync_envelope::{EnvelopeError, ItemId, KeyRing, Store, StoreError};
 
-use crate::source::{SourceData, SourceKind, Value};
+use crate::source::{Snapshot, SourceData, SourceKind, Value};
 
 /// A cache operation failed as a whole (single items failing to open are [`LoadOutcome`]s instead).
 #[derive(Debug, thiserror::Error)]
@@ -87,7 +91,7 @@ pub struct ItemLoad {
 #[derive(Debug, PartialEq, Eq)]
 pub enum CacheDecision {
     /// Publish these sources (only authenticated items).
-    Serve(Vec<SourceData>),
+    Serve(Snapshot),
     /// No usable item: publish nothing, keep retrying the API.
     Nothing,
 }
@@ -115,11 +119,13 @@ pub fn decide(items: Vec<ItemLoad>) -> CacheDecision {
     }
     let sources = sources
         .into_iter()
-        .map(|((kind, namespace, name), data)| SourceData {
-            kind,
-            namespace,
-            name,
-            data,
+        .map(|((kind, namespace, name), data)| {
+            Arc::new(SourceData {
+                kind,
+                namespace,
+                name,
+                data,
+            })
         })
         .collect();
     CacheDecision::Serve(sources)
@@ -128,14 +134,34 @@ pub fn decide(items: Vec<ItemLoad>) -> CacheDecision {
 /// Pure: the ids under which `sources` of `kind` are cached; sources without a namespace (mounted dirs) or with a
 /// name or key that cannot be a path component are skipped.
 pub fn item_ids<'a>(
-    sources: &'a [SourceData],
+    sources: &'a [Arc<SourceData>],
     kind: SourceKind,
 ) -> impl Iterator<Item = (ItemId, &'a Value)> + 'a {
     sources
         .iter()
         .filter(move |s| s.kind == kind)
-        .flat_map(|s| s.data.iter().map(move |(key, value)| (s, key, value)))
-        .filter_map(|(s, key, value)| Some((ItemId::new(&s.namespace, &s.name, key).ok()?, value)))
+        .flat_map(|s| items_of(s))
+}
+
+/// The cache identity and value of every key of one object (none for a mounted directory without namespace).
+fn items_of(source: &SourceData) -> impl Iterator<Item = (ItemId, &Value)> {
+    source.data.iter().filter_map(|(key, value)| {
+        Some((
+            ItemId::new(&source.namespace, &source.name, key).ok()?,
+            value,
+        ))
+    })
+}
+
+/// Objects in identity order: kind, namespace, name.
+fn by_identity(a: &SourceData, b: &SourceData) -> Ordering {
+    (a.kind, &a.namespace, &a.name).cmp(&(b.kind, &b.namespace, &b.name))
+}
+
+/// The object of `sorted` (in [`by_identity`] order) with `source`'s identity.
+fn find<'a>(sorted: &'a [Arc<SourceData>], source: &SourceData) -> Option<&'a Arc<SourceData>> {
+    let index = sorted.binary_search_by(|s| by_identity(s, source)).ok()?;
+    sorted.get(index)
 }
 
 /// The on-disk cache: one sealed store per kind under a directory, and the key ring.
@@ -144,6 +170,9 @@ pub struct SourceCache {
     configmaps: Store,
     secrets: Store,
     ring: Arc<KeyRing>,
+    /// The objects of the last save, in [`by_identity`] order (`None`: nothing saved by this process, or a save
+    /// failed). Clones share it.
+    saved: Arc<Mutex<Option<Snapshot>>>,
 }
 
 impl SourceCache {
@@ -153,6 +182,7 @@ impl SourceCache {
             configmaps: Store::new(dir.join("configmaps")),
             secrets: Store::new(dir.join("secrets")),
             ring: Arc::new(ring),
+            saved: Arc::default(),
         }
     }
 
@@ -163,18 +193,34 @@ impl SourceCache {
         ]
     }
 
-    /// Seal every key of `sources` and remove cached items that are no longer present.
+    /// Seal every key of `sources` and remove cached items that are no longer present (see the module docs: only
+    /// what changed since the last save).
     ///
     /// # Errors
-    /// [`CacheError::SaveCache`]; every item written before the failure is complete (atomic writes).
-    pub fn save(&self, sources: &[SourceData]) -> Result<(), CacheError> {
+    /// [`CacheError::SaveCache`]; every item written before the failure is complete (atomic writes), and the next
+    /// save writes everything again.
+    pub fn save(&self, sources: &[Arc<SourceData>]) -> Result<(), CacheError> {
+        let mut saved = self.saved.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut current = sources.to_vec();
+        current.sort_by(|a, b| by_identity(a, b));
+        let previous = saved.take();
+        match &previous {
+            Some(previous) => self.save_changes(previous, &current)?,
+            None => self.save_all(&current)?,
+        }
+        *saved = Some(current);
+        Ok(())
+    }
+
+    /// Seal every key of `current` and remove every other stored item.
+    fn save_all(&self, current: &[Arc<SourceData>]) -> Result<(), CacheError> {
         for (kind, store) in self.stores() {
-            let mut keep = Vec::new();
-            for (id, value) in item_ids(sources, kind) {
+            let mut keep = std::collections::BTreeSet::new();
+            for (id, value) in item_ids(current, kind) {
                 store
                     .put(&self.ring, &id, value.as_bytes())
                     .map_err(CacheError::SaveCache)?;
-                keep.push(id);
+                keep.insert(id);
             }
             for old in store.list().map_err(CacheError::SaveCache)? {
                 if !keep.contains(&old) {
@@ -183,6 +229,51 @@ impl SourceCache {
             }
         }
         Ok(())
+    }
+
+    /// Seal the objects of `current` that are not in `previous` as they are, and remove what left.
+    fn save_changes(
+        &self,
+        previous: &[Arc<SourceData>],
+        current: &[Arc<SourceData>],
+    ) -> Result<(), CacheError> {
+        for source in current {
+            let old = find(previous, source);
+            if old.is_some_and(|old| Arc::ptr_eq(old, source)) {
+                continue;
+            }
+            let store = self.store(source.kind);
+            for (id, value) in items_of(source) {
+                store
+                    .put(&self.ring, &id, value.as_bytes())
+                    .map_err(CacheError::SaveCache)?;
+            }
+            let gone = old.into_iter().flat_map(|old| {
+                let left = old
+                    .data
+                    .keys()
+                    .filter(|key| !source.data.contains_key(*key));
+                left.filter_map(|key| ItemId::new(&old.namespace, &old.name, key).ok())
+            });
+            for id in gone {
+                store.remove(&id).map_err(CacheError::SaveCache)?;
+            }
+        }
+        for old in previous.iter().filter(|old| find(current, old).is_none()) {
+            for (id, _) in items_of(old) {
+                self.store(old.kind)
+                    .remove(&id)
+                    .map_err(CacheError::SaveCache)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn store(&self, kind: SourceKind) -> &Store {
+        match kind {
+            SourceKind::ConfigMap => &self.configmaps,
+            SourceKind::Secret => &self.secrets,
+        }
     }
 
     /// Open every cached item; unusable items come back with their [`LoadOutcome`], never as an error.

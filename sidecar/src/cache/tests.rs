@@ -4,8 +4,8 @@ use configsync_envelope::KeyRing;
 
 use super::*;
 
-fn mk_source(kind: SourceKind, name: &str, data: &[(&str, &str)]) -> SourceData {
-    SourceData {
+fn mk_source(kind: SourceKind, name: &str, data: &[(&str, &str)]) -> Arc<SourceData> {
+    Arc::new(SourceData {
         kind,
         namespace: "default".into(),
         name: name.into(),
@@ -13,7 +13,7 @@ fn mk_source(kind: SourceKind, name: &str, data: &[(&str, &str)]) -> SourceData 
             .iter()
             .map(|(k, v)| ((*k).to_owned(), Value::from(*v)))
             .collect(),
-    }
+    })
 }
 
 fn mk_cache(dir: &Path) -> SourceCache {
@@ -111,11 +111,63 @@ fn save_then_load_round_trips_and_prunes_removed_keys() {
 }
 
 #[test]
+fn a_later_save_seals_only_what_changed_and_removes_what_left() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cache = mk_cache(dir.path());
+    let kept = mk_source(SourceKind::ConfigMap, "kept", &[("k", "1")]);
+    let changed = mk_source(
+        SourceKind::ConfigMap,
+        "changed",
+        &[("k", "1"), ("gone", "x")],
+    );
+    let left = mk_source(SourceKind::Secret, "left", &[("k", "1")]);
+    cache.save(&[kept.clone(), changed, left]).expect("save");
+    let item = |kind: &str, name: &str, key: &str| {
+        dir.path()
+            .join(format!("{kind}/default/{name}/{key}.sealed"))
+    };
+    // Taken away behind the cache's back: a save that rewrote everything would bring it back.
+    std::fs::remove_file(item("configmaps", "kept", "k")).expect("remove");
+    let changed = mk_source(SourceKind::ConfigMap, "changed", &[("k", "2")]);
+    cache
+        .save(&[kept.clone(), changed.clone()])
+        .expect("save again");
+    assert!(
+        !item("configmaps", "kept", "k").exists(),
+        "the unchanged object (the same Arc) was not sealed again"
+    );
+    assert!(
+        !item("configmaps", "changed", "gone").exists(),
+        "a key that left"
+    );
+    assert!(
+        !item("secrets", "left", "k").exists(),
+        "an object that left"
+    );
+    assert_eq!(
+        decide(cache.load().expect("load")),
+        CacheDecision::Serve(vec![changed.clone()])
+    );
+    // Another process (no memory) writes everything again.
+    let restarted = SourceCache {
+        saved: Arc::default(),
+        ..cache.clone()
+    };
+    restarted
+        .save(&[kept.clone(), changed.clone()])
+        .expect("save");
+    assert_eq!(
+        decide(restarted.load().expect("load")),
+        CacheDecision::Serve(vec![changed, kept])
+    );
+}
+
+#[test]
 fn mounted_sources_without_namespace_are_not_cached() {
     let dir = tempfile::tempdir().expect("tempdir");
     let cache = mk_cache(dir.path());
     let mut mounted = mk_source(SourceKind::ConfigMap, "config", &[("a", "b")]);
-    mounted.namespace.clear();
+    Arc::make_mut(&mut mounted).namespace.clear();
     cache.save(&[mounted]).expect("save");
     assert_eq!(decide(cache.load().expect("load")), CacheDecision::Nothing);
 }

@@ -40,8 +40,11 @@ pub struct Downloads {
     retry: Retry,
     accept_5xx: bool,
     /// `kind/namespace/name` → (the object as the source reported it, the object with its keys downloaded).
-    seen: Mutex<BTreeMap<String, (SourceData, SourceData)>>,
+    seen: Mutex<BTreeMap<String, Seen>>,
 }
+
+/// An object as the source reported it, and the same with its keys downloaded (unchanged objects keep both `Arc`s).
+type Seen = (Arc<SourceData>, Arc<SourceData>);
 
 impl Downloads {
     /// Download with `options` (its method and body are ignored: a download is a plain `GET`), retrying per `retry`;
@@ -69,23 +72,23 @@ impl Downloads {
             let last = self.lock().get(&id).cloned();
             let done = match last {
                 Some((raw, done)) if raw == object => done,
-                last => self.download(&object, last.map(|(_, done)| done)).await,
+                last => Arc::new(self.download(&object, last.map(|(_, done)| done)).await),
             };
-            seen.insert(id, (object, done.clone()));
+            seen.insert(id, (object, Arc::clone(&done)));
             resolved.push(done);
         }
         *self.lock() = seen;
         resolved
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, (SourceData, SourceData)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Seen>> {
         self.seen
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// `object` with its `.url` keys downloaded; a failed one keeps its content from `last`, else is left out.
-    async fn download(&self, object: &SourceData, last: Option<SourceData>) -> SourceData {
+    async fn download(&self, object: &SourceData, last: Option<Arc<SourceData>>) -> SourceData {
         let mut done = object.clone();
         for (key, url) in &object.data {
             let Some(name) = target(key) else { continue };

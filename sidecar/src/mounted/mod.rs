@@ -121,7 +121,7 @@ impl MountedDir {
         };
         let mut ticker = tokio::time::interval(self.recheck);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut last: Option<SourceData> = None;
+        let mut last: Option<std::sync::Arc<SourceData>> = None;
         loop {
             let periodic = tokio::select! {
                 () = dirty.notified() => false,
@@ -139,8 +139,9 @@ impl MountedDir {
                 .map_err(|e| {
                     SourceError::Unavailable(format!("{}: read task failed: {e}", self.describe()))
                 })??;
-            let event = if last.as_ref() != Some(&current) {
-                last = Some(current.clone());
+            let event = if last.as_deref() != Some(&current) {
+                let current = std::sync::Arc::new(current);
+                last = Some(std::sync::Arc::clone(&current));
                 SourceEvent::Snapshot {
                     slot,
                     snapshot: vec![current],

@@ -41,7 +41,7 @@ async fn wait_for(rx: &mut mpsc::Receiver<SourceEvent>, key: &str, want: &str) -
                     .into_iter()
                     .find(|d| text(d, key).as_deref() == Some(want))
                 {
-                    return data;
+                    return (*data).clone();
                 }
             }
             Ok(Some(SourceEvent::Heartbeat { .. })) => {}

@@ -1,14 +1,24 @@
 //! Pure projection: sources plus a [`Layout`] become the exact files (bytes and modes) and environment to publish.
 //!
 //! ```text
-//! [SourceData]… ──render(&Layout)──▶ Rendered { files: RelPath → (bytes, mode), env: NAME → value, warnings }
+//! [Arc<SourceData>]… ──Renderer(&Layout)──▶ Rendered { dirs: [Dir { name, files: RelPath → (bytes, mode) }],
+//!                                                      env: NAME → value, warnings }
 //! ```
 //! No I/O happens here. Every key is checked like the kubelet checks projected paths ([`path`]); a bad key fails the
 //! whole render with an error naming the source and the key (never the value), so nothing half-valid is published.
+//!
+//! The files come grouped by directory ([`Dir`]): one per source directory with the default layout, the target
+//! itself with a flat one. The [`Renderer`] remembers each directory's objects and files, so a render after one
+//! object changed re-projects that object's directory only and hands back the others' files as the same `Arc`s
+//! (the writers compare them by pointer): the cost of a publish follows the change, not the projection.
+pub mod dirs;
 pub mod env;
 pub mod path;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+pub use dirs::{Dir, Files, Renderer, flatten};
 
 pub use env::{EnvError, EnvRules, EnvVars};
 pub use path::{PathError, RelPath};
@@ -80,11 +90,11 @@ pub struct FileEntry {
     pub mode: u32,
 }
 
-/// The outcome of [`render`]: everything one publish needs.
+/// The outcome of a render: everything one publish needs.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Rendered {
-    /// Relative path to contents.
-    pub files: BTreeMap<RelPath, FileEntry>,
+    /// The files by directory, in name order (with a flat layout, one directory with an empty name).
+    pub dirs: Vec<Dir>,
     /// Environment variables (empty unless [`Layout::env`] is set).
     pub env: EnvVars,
     /// Human-readable warnings (renamed env keys); names only, never values.
@@ -128,45 +138,43 @@ pub enum RenderError {
     Env(#[from] EnvError),
 }
 
-/// Project `sources` through `layout`.
+impl Rendered {
+    /// Every file under its path in the target, in one map (a copy of the entries; the values stay shared).
+    pub fn files(&self) -> Files {
+        flatten(&self.dirs)
+    }
+}
+
+/// Project `sources` through `layout` in one go (a [`Renderer`] without memory).
 ///
 /// # Errors
 /// [`RenderError`] for the first key that cannot be projected safely; nothing partial is returned.
-pub fn render(sources: &[SourceData], layout: &Layout) -> Result<Rendered, RenderError> {
-    let mut files = BTreeMap::new();
-    let mut writers: BTreeMap<RelPath, String> = BTreeMap::new();
+pub fn render(sources: &[Arc<SourceData>], layout: &Layout) -> Result<Rendered, RenderError> {
+    Renderer::new(layout.clone()).render(sources)
+}
+
+/// The environment of `sources` (empty without [`Layout::env`]), and the warnings of renamed keys.
+fn render_env(
+    sources: &[Arc<SourceData>],
+    layout: &Layout,
+) -> Result<(EnvVars, Vec<String>), RenderError> {
     let mut env = env::EnvBuilder::default();
+    let Some(rules) = layout.env.as_ref() else {
+        return Ok(env.finish());
+    };
     for source in sources {
-        for (key, path, mode) in projected_files(source, layout)? {
-            let writer = format!("{} key {key:?}", source.describe());
-            if let Some(first) = writers.get(&path) {
-                let (path, first) = (path.to_string(), first.clone());
-                return Err(RenderError::DuplicatePath {
-                    path,
-                    first,
-                    second: writer,
-                });
-            }
-            let bytes = source.data.get(key).cloned().unwrap_or_default();
-            writers.insert(path.clone(), writer);
-            files.insert(path, FileEntry { bytes, mode });
-        }
         let in_env = layout
             .env_sources
             .as_ref()
             .is_none_or(|names| names.contains(&source.name));
-        if let Some(rules) = layout.env.as_ref().filter(|_| in_env) {
+        if in_env {
+            let describe = source.describe();
             for (key, value) in &source.data {
-                env.add(&source.describe(), key, value, rules)?;
+                env.add(&describe, key, value, rules)?;
             }
         }
     }
-    let (env, warnings) = env.finish();
-    Ok(Rendered {
-        files,
-        env,
-        warnings,
-    })
+    Ok(env.finish())
 }
 
 /// `(key, path, mode)` for every file `source` projects.

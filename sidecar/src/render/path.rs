@@ -72,6 +72,12 @@ impl RelPath {
         Some((first, Self(rest.to_owned())))
     }
 
+    /// `dir/self`, for a path inside the directory `dir` of the target (`dir` is a valid first element: the
+    /// renderer checked the whole path before it split it off), not validated again.
+    pub fn under(&self, dir: &str) -> Self {
+        Self(format!("{dir}/{}", self.0))
+    }
+
     /// `self/child`, validated again as a whole.
     ///
     /// # Errors

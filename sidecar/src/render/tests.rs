@@ -1,5 +1,10 @@
 use super::*;
 
+/// [`super::render`] of `sources`, each in its own `Arc`.
+fn render(sources: &[SourceData], layout: &Layout) -> Result<Rendered, RenderError> {
+    super::render(&crate::source::snapshot(sources.iter().cloned()), layout)
+}
+
 pub(crate) fn mk_source(kind: SourceKind, name: &str, pairs: &[(&str, &[u8])]) -> SourceData {
     SourceData {
         kind,
@@ -14,7 +19,7 @@ pub(crate) fn mk_source(kind: SourceKind, name: &str, pairs: &[(&str, &[u8])]) -
 
 fn paths(rendered: &Rendered) -> Vec<(String, u32)> {
     rendered
-        .files
+        .files()
         .iter()
         .map(|(p, f)| (p.to_string(), f.mode))
         .collect()
@@ -42,7 +47,7 @@ fn per_source_layout_uses_default_modes() {
         ]
     );
     let blob = rendered
-        .files
+        .files()
         .get(&RelPath::new("db/blob").expect("valid"))
         .map(|f| f.bytes.as_bytes().to_vec());
     assert_eq!(
@@ -251,7 +256,7 @@ fn env_can_come_from_selected_sources_only() {
     let rendered = render(&[files, creds], &layout).expect("renders");
     assert_eq!(rendered.env.keys().collect::<Vec<_>>(), vec!["TOKEN"]);
     assert_eq!(
-        rendered.files.len(),
+        rendered.files().len(),
         2,
         "files still come from every source"
     );

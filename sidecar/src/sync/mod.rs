@@ -23,8 +23,8 @@
 //! into the [`crate::cache`]. If the sources have not all reported within `timeout` of the start (API unreachable),
 //! the cache is loaded, unusable items are reported and dropped, and the rest is published like live data
 //! (`serving_cache` gauge = 1). As soon as every source reports, the live data replaces it at once.
-use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
@@ -36,7 +36,7 @@ use crate::cache::{CacheDecision, SourceCache, decide};
 use crate::health::Health;
 use crate::metrics::{ErrorCategory, Metrics};
 use crate::render::env::{render_dotenv, render_json};
-use crate::render::{EnvVars, FileEntry, Layout, RelPath, RenderError, render};
+use crate::render::{Dir, EnvVars, Layout, RenderError, Renderer, flatten};
 use crate::source::{Snapshot, SourceData, SourceEvent, SourceKind};
 use crate::timing::{Debounce, Wait};
 
@@ -134,6 +134,8 @@ pub struct SyncLoop {
     writer: Option<SwapWriter>,
     /// The writer of `config.dir` with `--publish files` (then `writer` is `None`).
     file_writer: Option<FileWriter>,
+    /// Renders the snapshots, re-projecting only the directories whose objects changed.
+    renderer: Renderer,
     snapshots: Vec<Option<Snapshot>>,
     debounce: Debounce,
     last_env: Option<EnvVars>,
@@ -145,7 +147,7 @@ pub struct SyncLoop {
     pending_since: Option<std::time::Instant>,
     /// Without a target directory (watch and notify only, configmap-reload's job): the last rendered files, to
     /// tell a change from a re-read of the same content.
-    unwritten: Option<BTreeMap<RelPath, FileEntry>>,
+    unwritten: Option<Vec<Dir>>,
     /// Per slot, the description of a named source that must exist before the first sync.
     required: Vec<Option<String>>,
     /// The missing sources last reported (logged once per change).
@@ -168,6 +170,7 @@ impl SyncLoop {
         Self {
             writer,
             file_writer,
+            renderer: Renderer::new(config.layout.clone()),
             config,
             snapshots,
             debounce,
@@ -373,7 +376,7 @@ impl SyncLoop {
     }
 
     /// Seal the live sources into the cache; whether it was saved (failures are logged and counted, never fatal).
-    async fn save_cache(&self, sources: &[SourceData]) -> bool {
+    async fn save_cache(&self, sources: &[Arc<SourceData>]) -> bool {
         let Some(cache) = self.config.cache.as_ref().map(|c| c.cache.clone()) else {
             return false;
         };
@@ -444,22 +447,22 @@ impl SyncLoop {
         cached: Option<Snapshot>,
     ) -> Result<(Option<Batch>, Option<Swapped>), SyncError> {
         let live = self.snapshots.iter().all(Option::is_some);
-        let (sources, cached): (Vec<SourceData>, _) = match cached {
+        let (sources, cached): (Vec<Arc<SourceData>>, _) = match cached {
             Some(cached) if !live => (cached.clone(), Some(cached)),
             _ => (
                 self.snapshots.iter().flatten().flatten().cloned().collect(),
                 None,
             ),
         };
-        let mut rendered = render(&sources, &self.config.layout)?;
+        let mut rendered = self.renderer.render(&sources)?;
         for warning in &rendered.warnings {
             tracing::warn!(warning, "environment key renamed");
         }
         let mut swapped = None;
         if let Some(writer) = &self.writer {
-            let (writer, files) = (writer.clone(), std::mem::take(&mut rendered.files));
-            let file_count = files.len();
-            swapped = tokio::task::spawn_blocking(move || writer.swap(&files))
+            let (writer, dirs) = (writer.clone(), std::mem::take(&mut rendered.dirs));
+            let file_count: usize = dirs.iter().map(|dir| dir.files.len()).sum();
+            swapped = tokio::task::spawn_blocking(move || writer.swap_dirs(&dirs))
                 .await
                 .map_err(|e| SyncError::Task(e.to_string()))??;
             let since = self.pending_since.take();
@@ -478,7 +481,7 @@ impl SyncLoop {
                 self.files_pending = true;
             }
         } else if let Some(writer) = &self.file_writer {
-            let (writer, files) = (writer.clone(), std::mem::take(&mut rendered.files));
+            let (writer, files) = (writer.clone(), one_tree(std::mem::take(&mut rendered.dirs)));
             let file_count = files.len();
             let changed = tokio::task::spawn_blocking(move || writer.publish(&files))
                 .await
@@ -497,11 +500,11 @@ impl SyncLoop {
                 self.files_pending = true;
             }
         } else if self.config.layout.env.is_none()
-            && self.unwritten.as_ref() != Some(&rendered.files)
+            && self.unwritten.as_ref() != Some(&rendered.dirs)
         {
             // Nothing is written: a change of the watched content is still a change to tell the app about.
             self.files_pending = self.unwritten.is_some();
-            self.unwritten = Some(std::mem::take(&mut rendered.files));
+            self.unwritten = Some(std::mem::take(&mut rendered.dirs));
         }
         let env_changed = self.last_env.as_ref() != Some(&rendered.env);
         if env_changed {
@@ -596,12 +599,21 @@ fn missing_sources(snapshots: &[Option<Snapshot>], required: &[Option<String>]) 
 }
 
 /// Env files carry Secret values when any source is a Secret: then they get the Secret mode.
-fn env_file_mode(sources: &[SourceData], layout: &Layout) -> u32 {
+fn env_file_mode(sources: &[Arc<SourceData>], layout: &Layout) -> u32 {
     let has_secret = sources.iter().any(|s| s.kind == SourceKind::Secret);
     if has_secret {
         layout.secret_mode
     } else {
         layout.configmap_mode
+    }
+}
+
+/// The files of `dirs` as one tree: the flat layout's one directory as it is, others merged.
+fn one_tree(dirs: Vec<Dir>) -> Arc<crate::render::Files> {
+    match <[Dir; 1]>::try_from(dirs) {
+        Ok([dir]) if dir.name.is_empty() => dir.files,
+        Ok(dirs) => Arc::new(flatten(&dirs)),
+        Err(dirs) => Arc::new(flatten(&dirs)),
     }
 }
 

@@ -10,12 +10,12 @@ fn mk_source(kind: SourceKind, name: &str, pairs: &[(&str, &str)]) -> Snapshot {
         .iter()
         .map(|(k, v)| (k.to_string(), Value::from(*v)))
         .collect::<BTreeMap<_, _>>();
-    vec![SourceData {
+    vec![std::sync::Arc::new(SourceData {
         kind,
         namespace: "ns".into(),
         name: name.into(),
         data,
-    }]
+    })]
 }
 
 struct Harness {

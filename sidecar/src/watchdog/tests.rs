@@ -13,14 +13,14 @@ struct StallingSource {
     fail_first: bool,
 }
 
-fn snapshot(version: usize) -> Vec<SourceData> {
+fn snapshot(version: usize) -> crate::source::Snapshot {
     let data = BTreeMap::from([("v".to_string(), Value::from(version.to_string().as_str()))]);
-    vec![SourceData {
+    vec![std::sync::Arc::new(SourceData {
         kind: SourceKind::ConfigMap,
         namespace: "ns".into(),
         name: "cm".into(),
         data,
-    }]
+    })]
 }
 
 impl Source for StallingSource {

@@ -40,47 +40,109 @@ fn durable(dir: &Path) -> SourceWriter {
     SourceWriter::new(dir, Fsync::Always)
 }
 
+fn changed_names<'a>(plan: &Plan<'a>) -> Vec<&'a str> {
+    plan.changed.iter().map(|dir| &*dir.name).collect()
+}
+
+fn remember(published: &mut Published, plan: &Plan<'_>) {
+    for name in &plan.removed {
+        published.remove(name);
+    }
+    for dir in &plan.changed {
+        published.insert(Arc::clone(&dir.name), Arc::clone(&dir.files));
+    }
+}
+
 #[test]
 fn plan_splits_by_source_and_keeps_only_what_changed_or_left() {
-    let payload = files(&[("a/k", "1"), ("a/sub/x", "2"), ("a-b/k", "5"), ("b/k", "3")]);
+    let payload = split_dirs(&files(&[
+        ("a/k", "1"),
+        ("a/sub/x", "2"),
+        ("a-b/k", "5"),
+        ("b/k", "3"),
+    ]))
+    .expect("split");
     let first = plan(&payload, None).expect("plan");
     assert_eq!(
-        first.changed.keys().collect::<Vec<_>>(),
+        changed_names(&first),
         ["a", "a-b", "b"],
         "no memory: every source"
     );
     assert_eq!(
-        first.changed["a"]
+        first.changed[0]
+            .files
             .keys()
             .map(RelPath::as_str)
             .collect::<Vec<_>>(),
         ["k", "sub/x"],
         "paths relative to the source directory"
     );
-    let mut published = first.changed;
-    let next = files(&[("a/k", "1"), ("a/sub/x", "2"), ("a-b/k", "5"), ("c/k", "4")]);
+    let mut published = Published::new();
+    remember(&mut published, &first);
+    let next = split_dirs(&files(&[
+        ("a/k", "1"),
+        ("a/sub/x", "2"),
+        ("a-b/k", "5"),
+        ("c/k", "4"),
+    ]))
+    .expect("split");
     let second = plan(&next, Some(&published)).expect("plan");
-    assert_eq!(second.changed.keys().collect::<Vec<_>>(), ["c"]);
-    assert_eq!(second.removed, ["b"]);
-    assert_eq!(
-        second.present.into_iter().collect::<Vec<_>>(),
-        ["a", "a-b", "c"]
-    );
-    published.remove("b");
-    published.extend(second.changed);
+    assert_eq!(changed_names(&second), ["c"], "equal files compare equal");
+    assert_eq!(second.removed, [Arc::from("b")]);
+    let present: Vec<&str> = second.present.iter().map(|dir| &*dir.name).collect();
+    assert_eq!(present, ["a", "a-b", "c"]);
+    remember(&mut published, &second);
     let same = plan(&next, Some(&published)).expect("plan");
     assert!(same.changed.is_empty() && same.removed.is_empty());
-    let one_key_less = files(&[("a/k", "1"), ("a-b/k", "5"), ("c/k", "4")]);
+    let one_key_less =
+        split_dirs(&files(&[("a/k", "1"), ("a-b/k", "5"), ("c/k", "4")])).expect("split");
     let fewer = plan(&one_key_less, Some(&published)).expect("plan");
-    assert_eq!(
-        fewer.changed.keys().collect::<Vec<_>>(),
-        ["a"],
-        "a lost a key"
-    );
+    assert_eq!(changed_names(&fewer), ["a"], "a lost a key");
     assert!(matches!(
-        plan(&files(&[("loose", "x")]), None),
+        split_dirs(&files(&[("loose", "x")])),
         Err(WriteError::SplitSources { .. })
     ));
+    let unnamed = [Dir {
+        name: Arc::from(""),
+        files: Arc::new(files(&[("loose", "x")])),
+    }];
+    assert!(matches!(
+        plan(&unnamed, None),
+        Err(WriteError::SplitSources { .. })
+    ));
+}
+
+#[test]
+fn a_directory_given_as_the_published_arc_is_not_compared_again() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let writer = durable(&tmp.path().join("out"));
+    let dirs = split_dirs(&files(&[("a/k", "A1"), ("b/k", "B1")])).expect("split");
+    assert!(writer.swap_dirs(&dirs).expect("publish").is_some());
+    let published = writer
+        .state
+        .lock()
+        .expect("lock")
+        .published
+        .clone()
+        .expect("remembered");
+    assert!(
+        dirs.iter().all(|dir| published
+            .get(&*dir.name)
+            .is_some_and(|p| Arc::ptr_eq(p, &dir.files))),
+        "the writer keeps the rendered Arcs, not copies"
+    );
+    let mut next = dirs.clone();
+    next[1].files = Arc::new(files(&[("k", "B2")]));
+    let planned = plan(&next, Some(&published)).expect("plan");
+    assert_eq!(changed_names(&planned), ["b"]);
+    let swapped = writer
+        .swap_dirs(&next)
+        .expect("publish")
+        .expect("b swapped");
+    assert!(swapped.version.starts_with("b/"), "{}", swapped.version);
+    swapped.finish();
+    assert_eq!(read(&tmp.path().join("out"), "b/k").as_deref(), Some("B2"));
+    assert_eq!(read(&tmp.path().join("out"), "a/k").as_deref(), Some("A1"));
 }
 
 #[test]

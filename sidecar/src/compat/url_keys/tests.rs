@@ -11,6 +11,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 
 use super::*;
+use crate::source::snapshot;
 
 const FAST: Retry = Retry {
     attempts: 2,
@@ -105,7 +106,7 @@ async fn a_url_key_becomes_the_file_without_url_holding_the_download() {
     let downloads = Downloads::new(HttpOptions::default(), FAST, false);
     let ok = format!("{base}/ok");
     let first = object("a", &[("board.json.url", &ok), ("plain.txt", "kept")]);
-    let resolved = downloads.resolve(vec![first.clone()]).await;
+    let resolved = downloads.resolve(snapshot([first.clone()])).await;
     assert_eq!(
         files(&resolved[0]),
         text(&[("board.json", "downloaded"), ("plain.txt", "kept")])
@@ -113,12 +114,12 @@ async fn a_url_key_becomes_the_file_without_url_holding_the_download() {
     assert_eq!(hits.load(Ordering::SeqCst), 1);
     // Another object appears: the unchanged one is not downloaded again.
     let other = object("b", &[("x", "y")]);
-    let resolved = downloads.resolve(vec![first.clone(), other]).await;
+    let resolved = downloads.resolve(snapshot([first.clone(), other])).await;
     assert_eq!(files(&resolved[0])["board.json"], "downloaded");
     assert_eq!(hits.load(Ordering::SeqCst), 1, "no second download");
     // The object changes: its keys are downloaded again.
     let changed = object("a", &[("board.json.url", &ok), ("plain.txt", "edited")]);
-    downloads.resolve(vec![changed]).await;
+    downloads.resolve(snapshot([changed])).await;
     assert_eq!(hits.load(Ordering::SeqCst), 2);
 }
 
@@ -141,7 +142,7 @@ async fn a_failed_download_keeps_the_last_content_or_writes_nothing() {
             ("bad.url", "not a url"),
         ],
     );
-    let resolved = downloads.resolve(vec![never]).await;
+    let resolved = downloads.resolve(snapshot([never])).await;
     assert_eq!(files(&resolved[0]), text(&[]), "no file, not even empty");
     assert_eq!(
         hits.load(Ordering::SeqCst),
@@ -149,9 +150,9 @@ async fn a_failed_download_keeps_the_last_content_or_writes_nothing() {
         "too large and 503 are each tried twice, 404 once, the bad URL never"
     );
     let good = object("b", &[("board.url", &ok)]);
-    downloads.resolve(vec![good]).await;
+    downloads.resolve(snapshot([good])).await;
     let now_failing = object("b", &[("board.url", &missing)]);
-    let resolved = downloads.resolve(vec![now_failing]).await;
+    let resolved = downloads.resolve(snapshot([now_failing])).await;
     assert_eq!(
         files(&resolved[0]),
         text(&[("board", "downloaded")]),
@@ -165,7 +166,7 @@ async fn enable_5xx_takes_a_server_error_body_and_credentials_are_sent() {
     let downloads = Downloads::new(HttpOptions::default(), FAST, true);
     let broken = format!("{base}/broken");
     let resolved = downloads
-        .resolve(vec![object("a", &[("page.url", &broken)])])
+        .resolve(snapshot([object("a", &[("page.url", &broken)])]))
         .await;
     assert_eq!(files(&resolved[0]), text(&[("page", "maintenance")]));
     let options = HttpOptions {
@@ -178,7 +179,7 @@ async fn enable_5xx_takes_a_server_error_body_and_credentials_are_sent() {
     let downloads = Downloads::new(options, FAST, false);
     let auth = format!("{base}/auth");
     let resolved = downloads
-        .resolve(vec![object("a", &[("who.url", &auth)])])
+        .resolve(snapshot([object("a", &[("who.url", &auth)])]))
         .await;
     // base64("admin:pw")
     assert_eq!(files(&resolved[0]), text(&[("who", "Basic YWRtaW46cHc=")]));
@@ -214,7 +215,7 @@ impl Source for Fixed {
 async fn the_wrapped_source_reports_downloaded_snapshots_then_its_own_end() {
     let (base, _) = server().await;
     let ok = format!("{base}/ok");
-    let inner = Arc::new(Fixed(vec![object("a", &[("f.url", &ok)])]));
+    let inner = Arc::new(Fixed(snapshot([object("a", &[("f.url", &ok)])])));
     let source = UrlKeys::new(
         inner,
         Arc::new(Downloads::new(HttpOptions::default(), FAST, false)),
