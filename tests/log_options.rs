@@ -1,6 +1,7 @@
 //! Both binaries take the same log options (`--log-format text|json`, `--log-level`, and their `CONFIGSYNC_*`
 //! variables), and `json` really writes one JSON object per line; `configsync-sidecar` takes the sidecar's flags
-//! directly and still accepts the older `sidecar` word first.
+//! directly and still accepts the older `sidecar` word first. Every command that reaches the API documents
+//! kubectl's `--kubeconfig` and `--context` alike (one clap definition, `configsync_core::kubeconfig`).
 mod support;
 
 use std::path::Path;
@@ -13,6 +14,11 @@ const CONFIGSYNC: &str = env!("CARGO_BIN_EXE_configsync");
 
 /// The `--log-…` lines of a `--help` (the option and its description, without the wrapping around them).
 fn log_help(binary: &str, args: &[&str]) -> Vec<String> {
+    options_help(binary, args, &["--log-"])
+}
+
+/// The lines of a `--help` for the options whose line contains one of `options`.
+fn options_help(binary: &str, args: &[&str], options: &[&str]) -> Vec<String> {
     let out = Command::new(binary)
         .args(args)
         .arg("--help")
@@ -23,9 +29,14 @@ fn log_help(binary: &str, args: &[&str]) -> Vec<String> {
     let mut lines = Vec::new();
     let mut inside = false;
     for line in help.lines() {
-        let option = line.trim_start().starts_with("--");
+        let line_start = line.trim_start();
+        // `--name` or `-n, --name`, not a listed value (`- json: …`).
+        let option = line_start.starts_with("--")
+            || (line_start.starts_with('-') && line_start.contains(", --"));
         if option {
-            inside = line.contains("--log-");
+            inside = options.iter().any(|name| line.contains(name));
+        } else if !line.is_empty() && !line.starts_with(' ') {
+            inside = false; // a heading
         }
         if inside {
             lines.push(line.trim().to_owned());
@@ -51,6 +62,29 @@ fn operator_and_sidecar_document_the_same_log_options() {
         (SIDECAR, &["exec"]),
     ] {
         assert_eq!(log_help(binary, args), operator, "{binary} {args:?}");
+    }
+}
+
+#[test]
+fn every_command_on_the_api_documents_the_same_kubeconfig_options() {
+    let kube_help = |binary, args| options_help(binary, args, &["--kubeconfig <", "--context <"]);
+    let explain = kube_help(CONFIGSYNC, &["explain"]);
+    assert!(
+        explain
+            .iter()
+            .any(|l| l.contains("$KUBECONFIG, then ~/.kube/config"))
+            && explain.iter().any(|l| l.starts_with("--context")),
+        "{explain:#?}"
+    );
+    for (binary, args) in [
+        (CONFIGSYNC, &["preflight"][..]),
+        (CONFIGSYNC, &["operator"]),
+        (CONFIGSYNC, &["sidecar"]),
+        (CONFIGSYNC, &["sidecar", "exec"]),
+        (SIDECAR, &[]),
+        (SIDECAR, &["exec"]),
+    ] {
+        assert_eq!(kube_help(binary, args), explain, "{binary} {args:?}");
     }
 }
 
