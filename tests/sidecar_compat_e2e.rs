@@ -322,6 +322,54 @@ fn configmap_reload_flags_call_the_webhook_on_a_kubelet_swap_and_retry_a_wrong_s
 }
 
 #[test]
+fn configmap_reload_serves_the_metrics_at_the_telemetry_path_only() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let volume = work.path().join("config");
+    mount(&volume, 1, "scrape_interval: 15s\n");
+    let (url, _) = recording_server(200);
+    let webhook = format!("--webhook-url={url}/-/reload");
+    let volume_flag = format!("--volume-dir={}", volume.display());
+    let args = [
+        volume_flag.as_str(),
+        webhook.as_str(),
+        "--web.listen-address=127.0.0.1:0",
+        "--web.telemetry-path=/prometheus/metrics",
+    ];
+    let (_sidecar, log) = spawn_sidecar(&args, &[], None);
+    wait_ready(&log);
+    let addr = support::health_addr_in(&log.lock().expect("lock")).expect("bound address");
+    let scraped = support::http_get(&addr, "/prometheus/metrics").expect("200 at the given path");
+    assert!(
+        scraped
+            .lines()
+            .any(|line| line.starts_with("configsync_sidecar_syncs_total ")),
+        "the sidecar's metrics:\n{scraped}"
+    );
+    assert_eq!(
+        support::http_status(&addr, "/metrics"),
+        Some(404),
+        "only at the given path, as configmap-reload"
+    );
+
+    let relative = [
+        volume_flag.as_str(),
+        webhook.as_str(),
+        "--web.listen-address=127.0.0.1:0",
+        "--web.telemetry-path=metrics",
+    ];
+    let out = Command::new(env!("CARGO_BIN_EXE_configsync-sidecar"))
+        .args(relative)
+        .output()
+        .expect("run configsync-sidecar");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "refused at start:\n{stderr}");
+    assert!(
+        stderr.contains(r#"configmap-reload: web.telemetry-path: "metrics" must start with /"#),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn k8s_sidecar_all_namespaces_by_polling() {
     let Some(cluster) = start() else { return };
     let other = cluster.create_namespace("other");

@@ -22,6 +22,7 @@ use configsync_sidecar::atomic::files::Publish;
 use configsync_sidecar::cache::SourceCache;
 use configsync_sidecar::compat::url_keys::{Downloads, UrlKeys};
 use configsync_sidecar::compat::{self, Compat, k8s_sidecar::FileNames};
+use configsync_sidecar::health::MetricsPath;
 use configsync_sidecar::mounted::MountedDir;
 use configsync_sidecar::reload::http::{BasicAuth, Credential, HttpOptions, HttpReload};
 use configsync_sidecar::reload::{ProcessTarget, Reloader, Retry};
@@ -342,9 +343,13 @@ pub struct SidecarOptions {
     #[arg(long, env = env::ONCE)]
     once: bool,
     /// Serve /readyz (ready after the first complete publish), /healthz (live: sources report; /livez is the
-    /// same) and /metrics here ("off" to disable).
+    /// same) and the metrics (at --metrics-path) here ("off" to disable).
     #[arg(long, default_value = "0.0.0.0:9533", env = env::HEALTH_ADDR)]
     health_addr: HealthAddr,
+    /// The path of the metrics on --health-addr, and their only one (configmap-reload's --web.telemetry-path):
+    /// absolute, matched exactly, not /healthz, /readyz or /livez.
+    #[arg(long, default_value = "/metrics", env = "CONFIGSYNC_METRICS_PATH")]
+    metrics_path: MetricsPath,
 
     // Sources and reload options of issue 20 (all namespaces, kinds, polling, k8s-sidecar file names, HTTPS,
     // basic auth, JSON body, backoff).
@@ -928,6 +933,7 @@ impl SidecarOptions {
         let config = RunConfig {
             sync,
             health_addr,
+            metrics_path: self.metrics_path,
             watchdog,
             once: self.once,
         };

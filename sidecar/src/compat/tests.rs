@@ -431,7 +431,12 @@ fn configmap_reload_flags_translate_to_these_flags() {
             "-volume-dir /a -volume-dir /b -webhook-url http://x/ -webhook-method GET -webhook-status-code 204 \
              -webhook-retries 3 -web.listen-address 127.0.0.1:9999 -web.telemetry-path /metrics",
             "--watch-dir /a --watch-dir /b --http-url http://x/ --http-method GET --http-status 204 \
-             --health-addr 127.0.0.1:9999 --reload-attempts 3",
+             --metrics-path /metrics --health-addr 127.0.0.1:9999 --reload-attempts 3",
+        ),
+        (
+            "--volume-dir /a --webhook-url http://x/ --web.telemetry-path=/prometheus/metrics",
+            "--watch-dir /a --http-url http://x/ --metrics-path /prometheus/metrics --health-addr 0.0.0.0:9533 \
+             --reload-attempts 1",
         ),
         (
             "--volume-dir /a --webhook-url http://x/ --webhook-url=http://u:p@y/ -webhook-retries 0",
@@ -446,7 +451,7 @@ fn configmap_reload_flags_translate_to_these_flags() {
     for bad in [
         "--webhook-url http://x/",
         "--volume-dir /a",
-        "--volume-dir /a --webhook-url http://x/ --web.telemetry-path /m",
+        "--volume-dir /a --webhook-url http://x/ --web.telemetry-path /readyz",
         "--volume-dir /a --webhook-url http://x/ --unknown 1",
         "--volume-dir /a --webhook-url",
         "--volume-dir /a --webhook-url http://x/ --webhook-retries many",
@@ -456,4 +461,10 @@ fn configmap_reload_flags_translate_to_these_flags() {
             "{bad}"
         );
     }
+    let relative = args("--volume-dir /a --webhook-url http://x/ --web.telemetry-path metrics");
+    let error = translate(Compat::ConfigmapReload, &relative, &|_| None).expect_err("relative");
+    assert_eq!(
+        error.to_string(),
+        r#"configmap-reload: web.telemetry-path: "metrics" must start with /"#
+    );
 }
