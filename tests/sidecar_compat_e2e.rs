@@ -446,6 +446,15 @@ fn content_server(routes: &[(&'static str, &'static str)]) -> String {
     url
 }
 
+/// `configsync_sidecar_url_downloads_total{result}` scraped from the sidecar whose log is `log`.
+fn url_downloads(log: &Arc<Mutex<String>>, result: &str) -> Option<u64> {
+    let addr = support::health_addr_in(&log.lock().expect("lock")).expect("bound address");
+    let metrics = support::http_get(&addr, "/metrics").expect("metrics");
+    let series = format!("configsync_sidecar_url_downloads_total{{result=\"{result}\"}} ");
+    let line = metrics.lines().find(|line| line.starts_with(&series))?;
+    Some(line[series.len()..].parse().expect("a count"))
+}
+
 #[test]
 fn k8s_sidecar_downloads_url_keys_and_reads_namespace_qualified_resource_names() {
     let Some(cluster) = start() else { return };
@@ -490,6 +499,9 @@ fn k8s_sidecar_downloads_url_keys_and_reads_namespace_qualified_resource_names()
     wait_until("the new URL's content", || {
         read_text(&board) == r#"{"board":2}"#
     });
+    // Counted before the file is written: both downloads are in the metrics now.
+    let downloads = |result: &str| url_downloads(&log, result);
+    assert_eq!((downloads("ok"), downloads("bad_status")), (Some(2), None));
     cluster.ok(&[
         "apply",
         "-f",
@@ -501,6 +513,11 @@ fn k8s_sidecar_downloads_url_keys_and_reads_namespace_qualified_resource_names()
             .contains("could not download a .url key")
     });
     assert_eq!(read_text(&board), r#"{"board":2}"#, "nothing lost");
+    assert_eq!(
+        (downloads("ok"), downloads("bad_status")),
+        (Some(2), Some(1)),
+        "the 404 counted"
+    );
     let log = log.lock().expect("lock").clone();
     assert!(log.contains("404"), "the reason is logged:\n{log}");
     assert!(

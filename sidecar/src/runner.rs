@@ -157,6 +157,7 @@ async fn start_pipeline(
         .collect();
     let (source_tx, source_rx) = mpsc::channel(64);
     for (slot, source) in sources.into_iter().enumerate() {
+        source.attach_metrics(&metrics);
         let (tx, health, metrics) = (source_tx.clone(), health.clone(), metrics.clone());
         tokio::spawn(supervise_source(
             source,
