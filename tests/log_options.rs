@@ -100,6 +100,7 @@ fn sidecar_once(args: &[&str], source: &Path, out: &Path, env: &[(&str, &str)]) 
         .env_remove("CONFIGSYNC_LOG")
         .env_remove("CONFIGSYNC_LOG_LEVEL")
         .env_remove("CONFIGSYNC_LOG_FORMAT")
+        .env_remove("CONFIGSYNC_LOG_TIMEZONE")
         .envs(env.iter().copied())
         .output()
         .expect("run configsync-sidecar")
@@ -112,6 +113,30 @@ fn json_lines(stderr: &[u8]) -> Vec<serde_json::Value> {
             serde_json::from_str(line).unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"))
         })
         .collect()
+}
+
+#[test]
+fn log_timezone_local_writes_the_process_zone_with_its_offset() {
+    let (temp, source) = config_dir("level", "debug");
+    // A POSIX TZ string (India, +05:30 all year): no tz database needed.
+    let india = [("TZ", "IST-5:30")];
+    for (args, suffix) in [
+        (
+            &["--log-format", "json", "--log-timezone", "local"][..],
+            "+05:30",
+        ),
+        (&["--log-format", "json"], "Z"),
+    ] {
+        let dir = temp.path().join(format!("out{}", suffix.len()));
+        let out = sidecar_once(args, &source, &dir, &india);
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        let lines = json_lines(&out.stderr);
+        assert!(!lines.is_empty(), "{args:?}");
+        for line in lines {
+            let timestamp = line["timestamp"].as_str().expect("a timestamp");
+            assert!(timestamp.ends_with(suffix), "{args:?}: {timestamp}");
+        }
+    }
 }
 
 /// A temporary directory holding `config/KEY` = `value`: the source the sidecar watches.

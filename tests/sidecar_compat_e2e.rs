@@ -135,6 +135,8 @@ fn k8s_sidecar_environment_projects_requests_and_runs_the_script() {
         ("SCRIPT", support::path_str(&script)),
         ("HEALTH_PORT", "0"),
         ("LOG_FORMAT", "JSON"),
+        // LOG_TZ unset is LOCAL, as in k8s-sidecar: the container's zone (a POSIX TZ string, +05:30).
+        ("TZ", "IST-5:30"),
     ];
     let (_sidecar, log) = spawn_sidecar(&[], &env, Some(&cluster.kubeconfig));
     let (a, b) = (folder.join("team-a/a.json"), folder.join("b.json"));
@@ -195,6 +197,8 @@ fn k8s_sidecar_environment_projects_requests_and_runs_the_script() {
         let object: serde_json::Value =
             serde_json::from_str(line).unwrap_or_else(|e| panic!("LOG_FORMAT=JSON: {e}: {line}"));
         assert!(object.is_object(), "{line}");
+        let timestamp = object["timestamp"].as_str().unwrap_or_default();
+        assert!(timestamp.ends_with("+05:30"), "LOG_TZ=LOCAL: {line}");
     }
     assert!(
         !log.contains("pw-never-logged"),
