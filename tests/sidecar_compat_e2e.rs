@@ -328,18 +328,17 @@ fn configmap_reload_flags_call_the_webhook_on_a_kubelet_swap_and_retry_a_wrong_s
 #[test]
 fn configmap_reload_serves_the_metrics_at_the_telemetry_path_only() {
     let work = tempfile::tempdir().expect("tempdir");
-    let volume = work.path().join("config");
-    mount(&volume, 1, "scrape_interval: 15s\n");
-    let (url, _) = recording_server(200);
-    let webhook = format!("--webhook-url={url}/-/reload");
-    let volume_flag = format!("--volume-dir={}", volume.display());
-    let args = [
-        volume_flag.as_str(),
-        webhook.as_str(),
-        "--web.listen-address=127.0.0.1:0",
-        "--web.telemetry-path=/prometheus/metrics",
-    ];
-    let (_sidecar, log) = spawn_sidecar(&args, &[], None);
+    // Nothing changes in the volume, so the webhook is never called.
+    let flags = |telemetry_path: &str| {
+        [
+            format!("--volume-dir={}", work.path().display()),
+            "--webhook-url=http://127.0.0.1:9/-/reload".to_owned(),
+            "--web.listen-address=127.0.0.1:0".to_owned(),
+            format!("--web.telemetry-path={telemetry_path}"),
+        ]
+    };
+    let custom = flags("/prometheus/metrics");
+    let (_sidecar, log) = spawn_sidecar(&custom.each_ref().map(String::as_str), &[], None);
     wait_ready(&log);
     let addr = support::health_addr_in(&log.lock().expect("lock")).expect("bound address");
     let scraped = support::http_get(&addr, "/prometheus/metrics").expect("200 at the given path");
@@ -355,14 +354,8 @@ fn configmap_reload_serves_the_metrics_at_the_telemetry_path_only() {
         "only at the given path, as configmap-reload"
     );
 
-    let relative = [
-        volume_flag.as_str(),
-        webhook.as_str(),
-        "--web.listen-address=127.0.0.1:0",
-        "--web.telemetry-path=metrics",
-    ];
     let out = Command::new(env!("CARGO_BIN_EXE_configsync-sidecar"))
-        .args(relative)
+        .args(flags("metrics"))
         .output()
         .expect("run configsync-sidecar");
     let stderr = String::from_utf8_lossy(&out.stderr);
