@@ -1,6 +1,7 @@
 //! Both binaries take the same log options (`--log-format text|json`, `--log-level`, and their `CONFIGSYNC_*`
 //! variables), and `json` really writes one JSON object per line; `configsync-sidecar` takes the sidecar's flags
-//! directly and still accepts the older `sidecar` word first.
+//! directly and still accepts the older `sidecar` word first. Every command that reaches the API documents
+//! kubectl's `--kubeconfig` and `--context` alike (one clap definition, `configsync_core::kubeconfig`).
 mod support;
 
 use std::path::Path;
@@ -13,6 +14,11 @@ const CONFIGSYNC: &str = env!("CARGO_BIN_EXE_configsync");
 
 /// The `--log-…` lines of a `--help` (the option and its description, without the wrapping around them).
 fn log_help(binary: &str, args: &[&str]) -> Vec<String> {
+    options_help(binary, args, &["--log-"])
+}
+
+/// The lines of a `--help` for the options whose line contains one of `options`.
+fn options_help(binary: &str, args: &[&str], options: &[&str]) -> Vec<String> {
     let out = Command::new(binary)
         .args(args)
         .arg("--help")
@@ -23,9 +29,14 @@ fn log_help(binary: &str, args: &[&str]) -> Vec<String> {
     let mut lines = Vec::new();
     let mut inside = false;
     for line in help.lines() {
-        let option = line.trim_start().starts_with("--");
+        let line_start = line.trim_start();
+        // `--name` or `-n, --name`, not a listed value (`- json: …`).
+        let option = line_start.starts_with("--")
+            || (line_start.starts_with('-') && line_start.contains(", --"));
         if option {
-            inside = line.contains("--log-");
+            inside = options.iter().any(|name| line.contains(name));
+        } else if !line.is_empty() && !line.starts_with(' ') {
+            inside = false; // a heading
         }
         if inside {
             lines.push(line.trim().to_owned());
@@ -54,6 +65,29 @@ fn operator_and_sidecar_document_the_same_log_options() {
     }
 }
 
+#[test]
+fn every_command_on_the_api_documents_the_same_kubeconfig_options() {
+    let kube_help = |binary, args| options_help(binary, args, &["--kubeconfig <", "--context <"]);
+    let explain = kube_help(CONFIGSYNC, &["explain"]);
+    assert!(
+        explain
+            .iter()
+            .any(|l| l.contains("$KUBECONFIG, then ~/.kube/config"))
+            && explain.iter().any(|l| l.starts_with("--context")),
+        "{explain:#?}"
+    );
+    for (binary, args) in [
+        (CONFIGSYNC, &["preflight"][..]),
+        (CONFIGSYNC, &["operator"]),
+        (CONFIGSYNC, &["sidecar"]),
+        (CONFIGSYNC, &["sidecar", "exec"]),
+        (SIDECAR, &[]),
+        (SIDECAR, &["exec"]),
+    ] {
+        assert_eq!(kube_help(binary, args), explain, "{binary} {args:?}");
+    }
+}
+
 /// `configsync-sidecar ARGS` rendering `source` once into `out`, with the log environment cleared.
 fn sidecar_once(args: &[&str], source: &Path, out: &Path, env: &[(&str, &str)]) -> Output {
     Command::new(SIDECAR)
@@ -66,6 +100,7 @@ fn sidecar_once(args: &[&str], source: &Path, out: &Path, env: &[(&str, &str)]) 
         .env_remove("CONFIGSYNC_LOG")
         .env_remove("CONFIGSYNC_LOG_LEVEL")
         .env_remove("CONFIGSYNC_LOG_FORMAT")
+        .env_remove("CONFIGSYNC_LOG_TIMEZONE")
         .envs(env.iter().copied())
         .output()
         .expect("run configsync-sidecar")
@@ -78,6 +113,30 @@ fn json_lines(stderr: &[u8]) -> Vec<serde_json::Value> {
             serde_json::from_str(line).unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"))
         })
         .collect()
+}
+
+#[test]
+fn log_timezone_local_writes_the_process_zone_with_its_offset() {
+    let (temp, source) = config_dir("level", "debug");
+    // A POSIX TZ string (India, +05:30 all year): no tz database needed.
+    let india = [("TZ", "IST-5:30")];
+    for (args, suffix) in [
+        (
+            &["--log-format", "json", "--log-timezone", "local"][..],
+            "+05:30",
+        ),
+        (&["--log-format", "json"], "Z"),
+    ] {
+        let dir = temp.path().join(format!("out{}", suffix.len()));
+        let out = sidecar_once(args, &source, &dir, &india);
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        let lines = json_lines(&out.stderr);
+        assert!(!lines.is_empty(), "{args:?}");
+        for line in lines {
+            let timestamp = line["timestamp"].as_str().expect("a timestamp");
+            assert!(timestamp.ends_with(suffix), "{args:?}: {timestamp}");
+        }
+    }
 }
 
 /// A temporary directory holding `config/KEY` = `value`: the source the sidecar watches.

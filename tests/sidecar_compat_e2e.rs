@@ -135,6 +135,8 @@ fn k8s_sidecar_environment_projects_requests_and_runs_the_script() {
         ("SCRIPT", support::path_str(&script)),
         ("HEALTH_PORT", "0"),
         ("LOG_FORMAT", "JSON"),
+        // LOG_TZ unset is LOCAL, as in k8s-sidecar: the container's zone (a POSIX TZ string, +05:30).
+        ("TZ", "IST-5:30"),
     ];
     let (_sidecar, log) = spawn_sidecar(&[], &env, Some(&cluster.kubeconfig));
     let (a, b) = (folder.join("team-a/a.json"), folder.join("b.json"));
@@ -195,6 +197,8 @@ fn k8s_sidecar_environment_projects_requests_and_runs_the_script() {
         let object: serde_json::Value =
             serde_json::from_str(line).unwrap_or_else(|e| panic!("LOG_FORMAT=JSON: {e}: {line}"));
         assert!(object.is_object(), "{line}");
+        let timestamp = object["timestamp"].as_str().unwrap_or_default();
+        assert!(timestamp.ends_with("+05:30"), "LOG_TZ=LOCAL: {line}");
     }
     assert!(
         !log.contains("pw-never-logged"),
@@ -322,6 +326,47 @@ fn configmap_reload_flags_call_the_webhook_on_a_kubelet_swap_and_retry_a_wrong_s
 }
 
 #[test]
+fn configmap_reload_serves_the_metrics_at_the_telemetry_path_only() {
+    let work = tempfile::tempdir().expect("tempdir");
+    // Nothing changes in the volume, so the webhook is never called.
+    let flags = |telemetry_path: &str| {
+        [
+            format!("--volume-dir={}", work.path().display()),
+            "--webhook-url=http://127.0.0.1:9/-/reload".to_owned(),
+            "--web.listen-address=127.0.0.1:0".to_owned(),
+            format!("--web.telemetry-path={telemetry_path}"),
+        ]
+    };
+    let custom = flags("/prometheus/metrics");
+    let (_sidecar, log) = spawn_sidecar(&custom.each_ref().map(String::as_str), &[], None);
+    wait_ready(&log);
+    let addr = support::health_addr_in(&log.lock().expect("lock")).expect("bound address");
+    let scraped = support::http_get(&addr, "/prometheus/metrics").expect("200 at the given path");
+    assert!(
+        scraped
+            .lines()
+            .any(|line| line.starts_with("configsync_sidecar_syncs_total ")),
+        "the sidecar's metrics:\n{scraped}"
+    );
+    assert_eq!(
+        support::http_status(&addr, "/metrics"),
+        Some(404),
+        "only at the given path, as configmap-reload"
+    );
+
+    let out = Command::new(env!("CARGO_BIN_EXE_configsync-sidecar"))
+        .args(flags("metrics"))
+        .output()
+        .expect("run configsync-sidecar");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "refused at start:\n{stderr}");
+    assert!(
+        stderr.contains(r#"configmap-reload: web.telemetry-path: "metrics" must start with /"#),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn k8s_sidecar_all_namespaces_by_polling() {
     let Some(cluster) = start() else { return };
     let other = cluster.create_namespace("other");
@@ -398,6 +443,15 @@ fn content_server(routes: &[(&'static str, &'static str)]) -> String {
     url
 }
 
+/// `configsync_sidecar_url_downloads_total{result}` scraped from the sidecar whose log is `log`.
+fn url_downloads(log: &Arc<Mutex<String>>, result: &str) -> Option<u64> {
+    let addr = support::health_addr_in(&log.lock().expect("lock")).expect("bound address");
+    let metrics = support::http_get(&addr, "/metrics").expect("metrics");
+    let series = format!("configsync_sidecar_url_downloads_total{{result=\"{result}\"}} ");
+    let line = metrics.lines().find(|line| line.starts_with(&series))?;
+    Some(line[series.len()..].parse().expect("a count"))
+}
+
 #[test]
 fn k8s_sidecar_downloads_url_keys_and_reads_namespace_qualified_resource_names() {
     let Some(cluster) = start() else { return };
@@ -442,6 +496,9 @@ fn k8s_sidecar_downloads_url_keys_and_reads_namespace_qualified_resource_names()
     wait_until("the new URL's content", || {
         read_text(&board) == r#"{"board":2}"#
     });
+    // Counted before the file is written: both downloads are in the metrics now.
+    let downloads = |result: &str| url_downloads(&log, result);
+    assert_eq!((downloads("ok"), downloads("bad_status")), (Some(2), None));
     cluster.ok(&[
         "apply",
         "-f",
@@ -453,6 +510,11 @@ fn k8s_sidecar_downloads_url_keys_and_reads_namespace_qualified_resource_names()
             .contains("could not download a .url key")
     });
     assert_eq!(read_text(&board), r#"{"board":2}"#, "nothing lost");
+    assert_eq!(
+        (downloads("ok"), downloads("bad_status")),
+        (Some(2), Some(1)),
+        "the 404 counted"
+    );
     let log = log.lock().expect("lock").clone();
     assert!(log.contains("404"), "the reason is logged:\n{log}");
     assert!(

@@ -29,6 +29,8 @@ pub const LOG_FORMAT: &str = "CONFIGSYNC_LOG_FORMAT";
 pub const LOG_LEVEL: &str = "CONFIGSYNC_LOG_LEVEL";
 /// The sidecar's log filter before `--log-level` existed; still read when `--log-level` is not given.
 pub const LOG_LEGACY: &str = "CONFIGSYNC_LOG";
+/// `--log-timezone`: `utc` or `local` timestamps (every binary).
+pub const LOG_TIMEZONE: &str = "CONFIGSYNC_LOG_TIMEZONE";
 
 /// Every variable the injection webhook may write, for tests that check the sidecar reads each.
 pub const INJECTED: [&str; 11] = [

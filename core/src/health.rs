@@ -2,7 +2,8 @@
 //!
 //! Each side says what its probes answer through [`Probes`] (the operator: ready once in sync; the sidecar: ready
 //! after the first publish, live while no source is stale); this module owns the rest: the accept loop, hyper
-//! (HTTP/1 and HTTP/2), `/metrics` in the prometheus-client text format, and 404 for any other path.
+//! (HTTP/1 and HTTP/2), the metrics in the prometheus-client text format (at `/metrics`, or where
+//! [`Probes::metrics_path`] says), and 404 for any other path.
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -19,14 +20,19 @@ use tokio::net::TcpListener;
 pub trait Probes: Clone + Send + Sync + 'static {
     /// The status and body for a probe `path` (`/healthz`, `/readyz`, `/livez`, ...); `None`: not one of its probes.
     fn probe(&self, path: &str) -> Option<(StatusCode, String)>;
+
+    /// The one path the metrics are served at.
+    fn metrics_path(&self) -> &str {
+        "/metrics"
+    }
 }
 
-/// The answer to `path`: the probe's, `/metrics` from `registry`, else 404.
+/// The answer to `path`: the probe's, the metrics from `registry` at [`Probes::metrics_path`], else 404.
 pub fn answer<P: Probes>(path: &str, probes: &P, registry: &Registry) -> (StatusCode, String) {
     if let Some(answer) = probes.probe(path) {
         return answer;
     }
-    if path != "/metrics" {
+    if path != probes.metrics_path() {
         return (StatusCode::NOT_FOUND, "not found\n".into());
     }
     let mut text = String::new();

@@ -6,6 +6,9 @@
 //!  --context NAME      → Config::from_kubeconfig($KUBECONFIG or ~/.kube/config, --context)
 //!  neither             → Config::infer() (kubeconfig, then in-cluster)
 //! ```
+//!
+//! With the `cli` feature, [`KubeconfigArgs`] is the one clap definition of the two flags, flattened into the
+//! `configsync` commands and the sidecar alike (each keeps its own `-n`: one namespace there, several here).
 use std::path::{Path, PathBuf};
 
 use kube::config::{KubeConfigOptions, Kubeconfig};
@@ -32,6 +35,31 @@ pub enum Error {
     /// Neither a kubeconfig nor the in-cluster service account was found.
     #[error("finding the Kubernetes API (kubeconfig or in-cluster): {0}")]
     InferConfig(#[from] kube::config::InferConfigError),
+}
+
+/// kubectl's `--kubeconfig` and `--context`, flattened (`#[command(flatten)]`) into every binary's arguments.
+/// Neither has a variable of its own: `KUBECONFIG` is read by [`load`] when `--kubeconfig` is not given.
+#[cfg(feature = "cli")]
+#[derive(Clone, Debug, Default, PartialEq, Eq, clap::Args)]
+pub struct KubeconfigArgs {
+    /// The kubeconfig file, as kubectl's (default: $KUBECONFIG, then ~/.kube/config, then the in-cluster service
+    /// account).
+    #[arg(long)]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use, as kubectl's (default: its current context).
+    #[arg(long)]
+    pub context: Option<String>,
+}
+
+#[cfg(feature = "cli")]
+impl KubeconfigArgs {
+    /// The client configuration these flags select ([`load`]).
+    ///
+    /// # Errors
+    /// [`Error`] naming the file or context that failed.
+    pub async fn load(&self) -> Result<kube::Config, Error> {
+        load(self.kubeconfig.as_deref(), self.context.as_deref()).await
+    }
 }
 
 /// The client configuration `--kubeconfig` and `--context` select (see the module docs).
@@ -69,6 +97,27 @@ pub async fn load(kubeconfig: Option<&Path>, context: Option<&str>) -> Result<ku
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(feature = "cli")]
+    #[test]
+    fn flags_parse_as_kubectl_spells_them() {
+        use clap::Parser as _;
+
+        #[derive(Debug, clap::Parser)]
+        struct Cmd {
+            #[command(flatten)]
+            kube: KubeconfigArgs,
+        }
+        let cmd = Cmd::parse_from(["x", "--context", "b", "--kubeconfig", "/k"]);
+        assert_eq!(
+            cmd.kube,
+            KubeconfigArgs {
+                kubeconfig: Some(PathBuf::from("/k")),
+                context: Some("b".into()),
+            }
+        );
+        assert_eq!(Cmd::parse_from(["x"]).kube, KubeconfigArgs::default());
+    }
 
     const TWO_CONTEXTS: &str = "apiVersion: v1
 kind: Config

@@ -10,7 +10,7 @@
 //! - `log` (feature `cli`): the `--log-format`/`--log-level` options of every binary;
 //! - `health` (feature `health`): the one HTTP server for `/healthz`, `/readyz`, `/livez` and `/metrics`;
 //! - `kubeconfig` (feature `kubeconfig`): kubectl's `--kubeconfig`/`--context` loading, for the CLI and the
-//!   sidecar alike.
+//!   sidecar alike (with `cli` too, the flags themselves).
 //!
 //! It is small: without features no async runtime, no Kubernetes client, no HTTP; its only I/O is
 //! [`atomic::write_file`] (and, with `health`, the probe server; with `kubeconfig`, reading a kubeconfig). The

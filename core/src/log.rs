@@ -1,7 +1,12 @@
-//! The log options every binary takes (`--log-format text|json`, `--log-level FILTER`, or their `CONFIGSYNC_*`
-//! variables), and the one place that turns them into a tracing subscriber. Behind the `cli` feature: the
-//! operator and sidecar libraries do not link clap or tracing-subscriber through it.
+//! The log options every binary takes (`--log-format text|json`, `--log-level FILTER`, `--log-timezone utc|local`,
+//! or their `CONFIGSYNC_*` variables), and the one place that turns them into a tracing subscriber. Behind the `cli`
+//! feature: the operator and sidecar libraries do not link clap or tracing-subscriber through it.
 use std::io::IsTerminal;
+
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
 
 use crate::env;
 
@@ -14,6 +19,17 @@ pub enum LogFormat {
     Text,
     /// One JSON object per line, for log collectors.
     Json,
+}
+
+/// The zone of each log line's timestamp.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogTimezone {
+    /// UTC (`2026-12-07T14:41:10.123456Z`).
+    #[default]
+    Utc,
+    /// The process's own zone (`TZ`, else /etc/localtime; UTC without either), with its offset
+    /// (`2026-12-07T20:11:10.123456+05:30`), as k8s-sidecar's `LOG_TZ=LOCAL`.
+    Local,
 }
 
 /// The filter when neither `--log-level` nor a log variable is set.
@@ -29,6 +45,28 @@ pub struct LogOptions {
     /// it, the older CONFIGSYNC_LOG when set, else `info`.
     #[arg(long, env = env::LOG_LEVEL)]
     pub log_level: Option<String>,
+    /// Time zone of the log timestamps: utc, or local (the process's: $TZ, else /etc/localtime), with its offset.
+    #[arg(long, value_enum, default_value = "utc", env = env::LOG_TIMEZONE)]
+    pub log_timezone: LogTimezone,
+}
+
+/// `at` in `zone`, RFC 3339 with microseconds and the zone's offset (`+05:30`; `+00:00` for UTC).
+pub fn local_timestamp(at: Timestamp, zone: &TimeZone) -> String {
+    at.to_zoned(zone.clone())
+        .strftime("%Y-%m-%dT%H:%M:%S%.6f%:z")
+        .to_string()
+}
+
+/// Each line's timestamp: tracing-subscriber's own UTC one, or [`local_timestamp`] in the zone found at start.
+struct Timer(Option<TimeZone>);
+
+impl FormatTime for Timer {
+    fn format_time(&self, w: &mut Writer<'_>) -> std::fmt::Result {
+        match &self.0 {
+            None => SystemTime.format_time(w),
+            Some(zone) => w.write_str(&local_timestamp(Timestamp::now(), zone)),
+        }
+    }
 }
 
 /// The log filter is not valid EnvFilter syntax.
@@ -59,7 +97,12 @@ impl LogOptions {
         let filter = self.filter();
         let env_filter = tracing_subscriber::EnvFilter::try_new(&filter)
             .map_err(|source| ParseFilterError { filter, source })?;
+        let zone = match self.log_timezone {
+            LogTimezone::Utc => None,
+            LogTimezone::Local => Some(TimeZone::system()),
+        };
         let builder = tracing_subscriber::fmt()
+            .with_timer(Timer(zone))
             .with_env_filter(env_filter)
             .with_writer(std::io::stderr)
             // Plain text into log files and pipes; colours only on a terminal.
@@ -93,6 +136,24 @@ mod tests {
         let plain = Args::try_parse_from(["x", "--log-format", "plain"]).expect("alias");
         assert_eq!(plain.log.log_format, LogFormat::Text);
         assert!(Args::try_parse_from(["x", "--log-format", "xml"]).is_err());
+    }
+
+    #[test]
+    fn local_timestamps_carry_the_zone_offset() {
+        let at: Timestamp = "2026-12-07T14:41:10.123456789Z".parse().expect("valid");
+        let india = TimeZone::posix("IST-5:30").expect("valid");
+        assert_eq!(
+            local_timestamp(at, &india),
+            "2026-12-07T20:11:10.123456+05:30"
+        );
+        assert_eq!(
+            local_timestamp(at, &TimeZone::UTC),
+            "2026-12-07T14:41:10.123456+00:00"
+        );
+        let args = Args::try_parse_from(["x", "--log-timezone", "local"]).expect("valid");
+        assert_eq!(args.log.log_timezone, LogTimezone::Local);
+        let default = Args::try_parse_from(["x"]).expect("valid");
+        assert_eq!(default.log.log_timezone, LogTimezone::Utc);
     }
 
     #[test]

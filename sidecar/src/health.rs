@@ -10,8 +10,11 @@
 //!   so the kubelet restarts a sidecar whose watches are stuck even after the watchdog's restarts; 200 otherwise,
 //!   also before the first publish (a slow first list is not a dead process). `/livez` is the same, kept for
 //!   existing probes.
-//! * `/metrics`: the prometheus-client registry in text format.
+//! * `/metrics`: the prometheus-client registry in text format; at [`MetricsPath`] instead when one is given
+//!   (`--metrics-path`, configmap-reload's `--web.telemetry-path`), and then only there, as configmap-reload does.
+use std::fmt;
 use std::net::SocketAddr;
+use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -120,21 +123,104 @@ impl Health {
     }
 }
 
-/// Serve the probes and metrics on `listener` until the task is dropped.
-pub async fn serve(listener: TcpListener, health: Health, registry: Arc<Registry>) {
-    configsync_core::health::serve(listener, health, registry).await;
+/// Why a metrics path cannot be served.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HealthError {
+    /// The path is not an absolute URL path, or is taken by a probe.
+    #[error("metrics path {path:?}: {reason}")]
+    ParseMetricsPath {
+        /// What was given.
+        path: String,
+        /// Why it cannot be used.
+        reason: &'static str,
+    },
 }
 
-/// Bind `addr` and serve in a background task; returns the bound address.
+/// The one URL path the metrics are served at (default `/metrics`): absolute, matched exactly, not a probe's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricsPath(Arc<str>);
+
+impl Default for MetricsPath {
+    fn default() -> Self {
+        Self("/metrics".into())
+    }
+}
+
+impl FromStr for MetricsPath {
+    type Err = HealthError;
+
+    fn from_str(path: &str) -> Result<Self, Self::Err> {
+        let refused = |reason| HealthError::ParseMetricsPath {
+            path: path.to_owned(),
+            reason,
+        };
+        if !path.starts_with('/') {
+            return Err(refused("must start with /"));
+        }
+        if path.contains(['?', '#']) || path.chars().any(char::is_whitespace) {
+            return Err(refused(
+                "must be a plain URL path (no query, fragment or space)",
+            ));
+        }
+        if ["/healthz", "/readyz", "/livez"].contains(&path) {
+            return Err(refused("taken by a probe"));
+        }
+        Ok(Self(path.into()))
+    }
+}
+
+impl fmt::Display for MetricsPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What the server answers: the probes of [`Health`], the metrics at their path.
+#[derive(Debug, Clone)]
+struct Endpoints {
+    health: Health,
+    metrics_path: MetricsPath,
+}
+
+impl Probes for Endpoints {
+    fn probe(&self, path: &str) -> Option<(StatusCode, String)> {
+        self.health.probe(path)
+    }
+
+    fn metrics_path(&self) -> &str {
+        &self.metrics_path.0
+    }
+}
+
+/// Serve the probes, and the metrics at `metrics_path`, on `listener` until the task is dropped.
+pub async fn serve(
+    listener: TcpListener,
+    health: Health,
+    metrics_path: MetricsPath,
+    registry: Arc<Registry>,
+) {
+    let endpoints = Endpoints {
+        health,
+        metrics_path,
+    };
+    configsync_core::health::serve(listener, endpoints, registry).await;
+}
+
+/// Bind `addr` and [`serve`] in a background task; returns the bound address.
 ///
 /// # Errors
 /// The bind error.
 pub async fn spawn_server(
     addr: SocketAddr,
     health: Health,
+    metrics_path: MetricsPath,
     registry: Arc<Registry>,
 ) -> std::io::Result<SocketAddr> {
-    configsync_core::health::spawn(addr, health, registry).await
+    let endpoints = Endpoints {
+        health,
+        metrics_path,
+    };
+    configsync_core::health::spawn(addr, endpoints, registry).await
 }
 
 impl Probes for Health {
@@ -180,6 +266,41 @@ mod tests {
         let (code, text) = configsync_core::health::answer("/metrics", &health, &registry);
         assert_eq!(code, StatusCode::OK);
         assert!(text.contains("configsync_sidecar_syncs_total 1"), "{text}");
+    }
+
+    #[test]
+    fn metrics_are_served_at_their_path_only() {
+        let endpoints = Endpoints {
+            health: Health::new(1, Duration::from_secs(3600)),
+            metrics_path: "/custom/telemetry".parse().expect("valid"),
+        };
+        let mut registry = Registry::default();
+        crate::metrics::Metrics::register(&mut registry).sync(true);
+        let answer = |path| configsync_core::health::answer(path, &endpoints, &registry);
+        let (code, text) = answer("/custom/telemetry");
+        assert_eq!(code, StatusCode::OK);
+        assert!(text.contains("configsync_sidecar_syncs_total 1"), "{text}");
+        assert_eq!(answer("/metrics").0, StatusCode::NOT_FOUND);
+        assert_eq!(answer("/healthz").0, StatusCode::OK, "the probes stay");
+    }
+
+    #[test]
+    fn a_metrics_path_is_absolute_and_not_a_probe() {
+        assert_eq!(MetricsPath::default().to_string(), "/metrics");
+        assert_eq!(
+            "/".parse::<MetricsPath>().map(|p| p.to_string()),
+            Ok("/".into())
+        );
+        for (bad, reason) in [
+            ("metrics", "must start with /"),
+            ("", "must start with /"),
+            ("/m?x=1", "plain URL path"),
+            ("/a b", "plain URL path"),
+            ("/readyz", "taken by a probe"),
+        ] {
+            let error = bad.parse::<MetricsPath>().expect_err(bad).to_string();
+            assert!(error.contains(reason), "{bad}: {error}");
+        }
     }
 
     #[test]

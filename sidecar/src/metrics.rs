@@ -1,7 +1,8 @@
 //! Prometheus metrics of the sidecar (prometheus-client), registered under the `configsync_sidecar` prefix.
 //!
 //! Every label comes from a bounded set: reload `method` (`signal`, `http`, `command`, `restart`), `result`
-//! (`success`, `failure`) and error `category` ([`ErrorCategory`]). No label ever holds a name, path or value.
+//! (`success`, `failure`; for `.url` downloads [`DownloadResult`]) and error `category` ([`ErrorCategory`]). No
+//! label ever holds a name, path, URL or value.
 //! `event_to_swap_seconds` is a histogram without labels: from a change's arrival at the sync loop (the watch
 //! event decoded into a snapshot) to the `..data` rename that makes it visible. Its buckets ([`latency_buckets`])
 //! run from 0.1 ms to 8 s in ten steps per decade (1, 1.25, 1.5, 2, 2.5, 3, 4, 5, 6, 8), so a quantile read as
@@ -36,6 +37,33 @@ impl ErrorCategory {
             Self::Reload => "reload",
         }
     }
+}
+
+/// How one `.url` key download ended (after its retries), for the `url_downloads_total` label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DownloadResult {
+    /// The content was downloaded.
+    Ok,
+    /// The server answered a status that is not content (4xx, or 5xx without `--url-keys-accept-5xx`).
+    BadStatus,
+    /// No usable answer: an invalid URL, a failed connection, a timeout, a body over the limit.
+    Error,
+}
+
+impl DownloadResult {
+    /// The label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::BadStatus => "bad_status",
+            Self::Error => "error",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabels {
+    result: String,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -74,6 +102,7 @@ pub struct Metrics {
     cache_loads: Family<OutcomeLabels, Counter>,
     cache_saves: Family<OutcomeLabels, Counter>,
     event_to_swap: Histogram,
+    url_downloads: Family<ResultLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -89,6 +118,7 @@ impl Default for Metrics {
             cache_loads: Family::default(),
             cache_saves: Family::default(),
             event_to_swap: Histogram::new(latency_buckets()),
+            url_downloads: Family::default(),
         }
     }
 }
@@ -144,7 +174,32 @@ impl Metrics {
             "From a change's arrival at the sync loop to the ..data rename that makes it visible",
             metrics.event_to_swap.clone(),
         );
+        sub.register(
+            "url_downloads",
+            "Downloads of .url keys (k8s-sidecar mode, --url-keys), after their retries, by result (ok, bad_status, error)",
+            metrics.url_downloads.clone(),
+        );
         metrics
+    }
+
+    /// A `.url` key download ended with `result`.
+    pub fn url_download(&self, result: DownloadResult) {
+        self.url_downloads
+            .get_or_create(&Self::download_labels(result))
+            .inc();
+    }
+
+    /// `.url` key downloads so far that ended with `result` (for tests and logs).
+    pub fn url_downloads(&self, result: DownloadResult) -> u64 {
+        self.url_downloads
+            .get_or_create(&Self::download_labels(result))
+            .get()
+    }
+
+    fn download_labels(result: DownloadResult) -> ResultLabels {
+        ResultLabels {
+            result: result.as_str().into(),
+        }
     }
 
     /// A change became visible `elapsed` after it arrived.
@@ -262,6 +317,8 @@ mod tests {
         metrics.reload("http", false);
         metrics.error(ErrorCategory::Render);
         metrics.event_to_swap(std::time::Duration::from_micros(700));
+        metrics.url_download(DownloadResult::Ok);
+        metrics.url_download(DownloadResult::BadStatus);
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &registry).expect("encode");
         for line in [
@@ -277,6 +334,8 @@ mod tests {
             r#"configsync_sidecar_event_to_swap_seconds_bucket{le="0.01"} 1"#,
             r#"configsync_sidecar_event_to_swap_seconds_bucket{le="8.0"} 1"#,
             "configsync_sidecar_event_to_swap_seconds_count 1",
+            r#"configsync_sidecar_url_downloads_total{result="ok"} 1"#,
+            r#"configsync_sidecar_url_downloads_total{result="bad_status"} 1"#,
         ] {
             assert!(text.contains(line), "missing {line} in\n{text}");
         }

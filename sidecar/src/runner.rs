@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::atomic::{AtomicWriter, WriteError};
-use crate::health::{self, Health};
+use crate::health::{self, Health, MetricsPath};
 use crate::metrics::Metrics;
 use crate::reload::{Reloader, Retry};
 use crate::signal::Signal;
@@ -28,8 +28,10 @@ use crate::watchdog::{WatchdogConfig, supervise_source};
 pub struct RunConfig {
     /// Projection settings.
     pub sync: SyncConfig,
-    /// Serve `/readyz`, `/healthz` (= `/livez`) and `/metrics` here.
+    /// Serve `/readyz`, `/healthz` (= `/livez`) and the metrics here.
     pub health_addr: Option<SocketAddr>,
+    /// The path of the metrics on `health_addr` (only there).
+    pub metrics_path: MetricsPath,
     /// Source restart policy.
     pub watchdog: WatchdogConfig,
     /// Render once and return (init container).
@@ -142,10 +144,11 @@ async fn start_pipeline(
     let metrics = Metrics::register(&mut registry);
     let health = Health::new(sources.len(), config.watchdog.stale_after);
     if let Some(addr) = config.health_addr {
-        let bound = health::spawn_server(addr, health.clone(), Arc::new(registry))
+        let path = config.metrics_path.clone();
+        let bound = health::spawn_server(addr, health.clone(), path.clone(), Arc::new(registry))
             .await
             .map_err(|source| RunError::BindHealth { addr, source })?;
-        tracing::info!(%bound, "serving /healthz, /readyz, /livez and /metrics");
+        tracing::info!(%bound, metrics_path = %path, "serving /healthz, /readyz, /livez and the metrics");
     }
     let slots = sources.len();
     let required = sources
@@ -154,6 +157,7 @@ async fn start_pipeline(
         .collect();
     let (source_tx, source_rx) = mpsc::channel(64);
     for (slot, source) in sources.into_iter().enumerate() {
+        source.attach_metrics(&metrics);
         let (tx, health, metrics) = (source_tx.clone(), health.clone(), metrics.clone());
         tokio::spawn(supervise_source(
             source,

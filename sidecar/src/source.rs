@@ -151,6 +151,9 @@ pub trait Source: Send + Sync + 'static {
     fn must_exist(&self) -> bool {
         false
     }
+    /// Count the source's own work in the sidecar's metrics; called once, before the first `start`. Most sources
+    /// count nothing of their own (the sync loop and the watchdog count for them).
+    fn attach_metrics(&self, _metrics: &crate::metrics::Metrics) {}
     /// Start watching; see the trait docs.
     fn start(
         &self,

@@ -34,6 +34,7 @@ fn config(out: &std::path::Path) -> RunConfig {
     RunConfig {
         sync,
         health_addr: None,
+        metrics_path: Default::default(),
         watchdog: WATCHDOG,
         once: false,
     }

@@ -30,6 +30,7 @@ async fn sigterm_to_the_supervisor_is_forwarded_and_the_exit_code_returned() {
             ..SyncConfig::default()
         },
         health_addr: None,
+        metrics_path: Default::default(),
         watchdog: WATCHDOG,
         once: false,
     };

@@ -42,6 +42,7 @@ async fn orphaned_grandchildren_are_reaped() {
             ..SyncConfig::default()
         },
         health_addr: None,
+        metrics_path: Default::default(),
         watchdog: WATCHDOG,
         once: false,
     };

@@ -211,6 +211,7 @@ async fn a_storm_of_1000_changes_in_one_second_gives_one_or_a_few_reloads() {
             ..SyncConfig::default()
         },
         health_addr: None,
+        metrics_path: Default::default(),
         watchdog: WATCHDOG,
         once: false,
     };
@@ -275,6 +276,7 @@ fn exec_config(out: &Path) -> RunConfig {
             ..SyncConfig::default()
         },
         health_addr: None,
+        metrics_path: Default::default(),
         watchdog: WATCHDOG,
         once: false,
     }

@@ -59,6 +59,7 @@ fn run(
             ..SyncConfig::default()
         },
         health_addr: None,
+        metrics_path: Default::default(),
         watchdog: WATCHDOG,
         once: false,
     };

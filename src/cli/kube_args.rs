@@ -2,12 +2,12 @@
 //! `-n/--namespace`, `-A/--all-namespaces`, `--kubeconfig` and `--context`.
 //!
 //! ```text
-//!  --kubeconfig / --context  → configsync_core::kubeconfig::load (shared with the sidecar)
+//!  --kubeconfig / --context  → configsync_core::kubeconfig::KubeconfigArgs (the flags and their loading, shared
+//!                              with the sidecar)
 //!  -n NS / -A / none         → NS / every namespace / the context's namespace (else `default`)
 //! ```
-use std::path::PathBuf;
-
 use anyhow::Context as _;
+use configsync_core::kubeconfig::KubeconfigArgs;
 
 /// kubectl's connection flags.
 #[derive(Clone, Debug, Default, clap::Args)]
@@ -19,12 +19,9 @@ pub struct KubeArgs {
     /// Every namespace.
     #[arg(short = 'A', long, conflicts_with = "namespace")]
     pub all_namespaces: bool,
-    /// The kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then the in-cluster service account).
-    #[arg(long)]
-    pub kubeconfig: Option<PathBuf>,
-    /// The kubeconfig context to use (default: its current context).
-    #[arg(long)]
-    pub context: Option<String>,
+    /// `--kubeconfig` and `--context`.
+    #[command(flatten)]
+    pub kubeconfig: KubeconfigArgs,
 }
 
 /// Which namespaces a command works on.
@@ -39,10 +36,7 @@ pub enum Scope {
 impl KubeArgs {
     /// The client configuration these flags select.
     pub async fn config(&self) -> anyhow::Result<kube::Config> {
-        let config =
-            configsync_core::kubeconfig::load(self.kubeconfig.as_deref(), self.context.as_deref())
-                .await?;
-        Ok(config)
+        Ok(self.kubeconfig.load().await?)
     }
 
     /// A client and the namespaces to work on.
@@ -65,6 +59,8 @@ impl KubeArgs {
 
 #[cfg(test)]
 mod tests {
+    use std::path::PathBuf;
+
     use clap::Parser;
 
     use super::*;
@@ -79,8 +75,8 @@ mod tests {
     fn flags_mean_what_kubectl_means() {
         let cmd = Cmd::parse_from(["x", "-n", "prod", "--context", "b", "--kubeconfig", "/k"]);
         assert_eq!(cmd.kube.scope("default"), Scope::Namespace("prod".into()));
-        assert_eq!(cmd.kube.context.as_deref(), Some("b"));
-        assert_eq!(cmd.kube.kubeconfig, Some(PathBuf::from("/k")));
+        assert_eq!(cmd.kube.kubeconfig.context.as_deref(), Some("b"));
+        assert_eq!(cmd.kube.kubeconfig.kubeconfig, Some(PathBuf::from("/k")));
         let all = Cmd::parse_from(["x", "-A"]);
         assert_eq!(all.kube.scope("default"), Scope::All);
         let none = Cmd::parse_from(["x"]);

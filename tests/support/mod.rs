@@ -603,10 +603,14 @@ pub fn sidecar_health_addr(log: &Path) -> Option<String> {
     health_addr_in(&read_text(log))
 }
 
-/// The address in a sidecar's log text (see [`sidecar_health_addr`]).
+/// The address in a sidecar's log text (see [`sidecar_health_addr`]), text (`bound=ADDR`) or JSON
+/// (`"bound":"ADDR"`, k8s-sidecar mode's default).
 pub fn health_addr_in(text: &str) -> Option<String> {
     let line = text.lines().find(|l| l.contains("serving /healthz"))?;
-    let addr = line.split("bound=").nth(1)?.split_whitespace().next()?;
+    let addr = match line.split_once("bound=") {
+        Some((_, rest)) => rest.split_whitespace().next()?,
+        None => line.split_once(r#""bound":""#)?.1.split('"').next()?,
+    };
     Some(addr.to_owned())
 }
 

@@ -13,6 +13,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::Parser as _;
 use configsync_core::env;
+use configsync_core::kubeconfig::KubeconfigArgs;
 use configsync_core::log::LogOptions;
 use configsync_envelope::KeyRing;
 use configsync_sidecar::api::{ApiSource, Kinds, Refresh, Selection, selections};
@@ -21,6 +22,7 @@ use configsync_sidecar::atomic::files::Publish;
 use configsync_sidecar::cache::SourceCache;
 use configsync_sidecar::compat::url_keys::{Downloads, UrlKeys};
 use configsync_sidecar::compat::{self, Compat, k8s_sidecar::FileNames};
+use configsync_sidecar::health::MetricsPath;
 use configsync_sidecar::mounted::MountedDir;
 use configsync_sidecar::reload::http::{BasicAuth, Credential, HttpOptions, HttpReload};
 use configsync_sidecar::reload::{ProcessTarget, Reloader, Retry};
@@ -80,8 +82,6 @@ struct TranslatedOptions {
 /// `exec`: the sidecar's options, plus how to stop the app and the app itself.
 #[derive(Debug, clap::Args)]
 pub struct ExecArgs {
-    #[command(flatten)]
-    options: SidecarOptions,
     /// Signal that stops the app for a restart when its env changes.
     #[arg(long, default_value = "TERM", env = "CONFIGSYNC_STOP_SIGNAL")]
     stop_signal: Signal,
@@ -92,6 +92,9 @@ pub struct ExecArgs {
     // Its own id: `command` is already the flattened `--command` reload option (clap asserts unique ids).
     #[arg(id = "app", value_name = "APP", last = true, required = true, num_args = 1..)]
     command: Vec<String>,
+    /// Last: see `SidecarOptions::kube`.
+    #[command(flatten)]
+    options: SidecarOptions,
 }
 
 /// The sidecar's options: sources, cache, projection, reload, health and logs.
@@ -137,13 +140,6 @@ pub struct SidecarOptions {
         help_heading = "Sources"
     )]
     namespaces: Vec<String>,
-    /// The kubeconfig file for the API sources, as kubectl's (default: $KUBECONFIG, then ~/.kube/config, then
-    /// the in-cluster service account).
-    #[arg(long, help_heading = "Sources")]
-    kubeconfig: Option<std::path::PathBuf>,
-    /// The kubeconfig context to use, as kubectl's (default: its current context).
-    #[arg(long, help_heading = "Sources")]
-    context: Option<String>,
     /// INSECURE: do not verify the API server's certificate, as kubectl's flag (k8s-sidecar's SKIP_TLS_VERIFY);
     /// logged as a warning at start.
     #[arg(
@@ -347,9 +343,13 @@ pub struct SidecarOptions {
     #[arg(long, env = env::ONCE)]
     once: bool,
     /// Serve /readyz (ready after the first complete publish), /healthz (live: sources report; /livez is the
-    /// same) and /metrics here ("off" to disable).
+    /// same) and the metrics (at --metrics-path) here ("off" to disable).
     #[arg(long, default_value = "0.0.0.0:9533", env = env::HEALTH_ADDR)]
     health_addr: HealthAddr,
+    /// The path of the metrics on --health-addr, and their only one (configmap-reload's --web.telemetry-path):
+    /// absolute, matched exactly, not /healthz, /readyz or /livez.
+    #[arg(long, default_value = "/metrics", env = "CONFIGSYNC_METRICS_PATH")]
+    metrics_path: MetricsPath,
 
     // Sources and reload options of issue 20 (all namespaces, kinds, polling, k8s-sidecar file names, HTTPS,
     // basic auth, JSON body, backoff).
@@ -445,6 +445,11 @@ pub struct SidecarOptions {
     /// Longest wait between reload attempts.
     #[arg(long, default_value = "30s", value_parser = parse_duration, env = "CONFIGSYNC_RELOAD_BACKOFF_MAX", help_heading = "Reload")]
     reload_backoff_max: Duration,
+    /// `--kubeconfig` and `--context` for the API sources, as the `configsync` commands take them.
+    // Last, here and where these options are flattened: clap's `next_help_heading` also applies to every
+    // argument declared after it.
+    #[command(flatten, next_help_heading = "Sources")]
+    kube: KubeconfigArgs,
 }
 
 /// `DIR` or `NAME=DIR`.
@@ -751,8 +756,8 @@ impl SidecarOptions {
             );
         }
         let client = configsync_sidecar::api::connect(
-            self.kubeconfig.as_deref(),
-            self.context.as_deref(),
+            self.kube.kubeconfig.as_deref(),
+            self.kube.context.as_deref(),
             self.insecure_skip_tls_verify,
         )
         .await
@@ -928,6 +933,7 @@ impl SidecarOptions {
         let config = RunConfig {
             sync,
             health_addr,
+            metrics_path: self.metrics_path,
             watchdog,
             once: self.once,
         };
@@ -1019,10 +1025,12 @@ mod tests {
         .options;
         assert_eq!(parsed.namespaces, ["a", "b"]);
         assert_eq!(
-            parsed.kubeconfig.as_deref(),
-            Some(std::path::Path::new("/k"))
+            parsed.kube,
+            KubeconfigArgs {
+                kubeconfig: Some(PathBuf::from("/k")),
+                context: Some("prod".into()),
+            }
         );
-        assert_eq!(parsed.context.as_deref(), Some("prod"));
         let both = ["--configmap", "app", "-n", "a", "--all-namespaces"];
         assert!(TranslatedOptions::try_parse_from(both).is_err());
         let all = TranslatedOptions::try_parse_from(["--selector", "app=web", "-A"])

@@ -6,6 +6,7 @@
 //! repeats, as configmap-reload's does) is one of the sidecar's HTTP reloads, called in order and retried on its
 //! own, so one failing URL neither stops nor repeats the others.
 use super::{Compat, CompatError, Translation};
+use crate::health::{HealthError, MetricsPath};
 
 /// configmap-reload's flags: name, the sidecar's equivalent.
 pub const FLAGS: &[(&str, &str)] = &[
@@ -28,11 +29,11 @@ pub const FLAGS: &[(&str, &str)] = &[
     ),
     (
         "web.listen-address",
-        "`--health-addr` (default `:9533`, the same port): `/metrics` (the sidecar's own metric names), `/healthz`, `/readyz`",
+        "`--health-addr` (default `:9533`, the same port): the metrics (the sidecar's own metric names), `/healthz`, `/readyz`",
     ),
     (
         "web.telemetry-path",
-        "`/metrics` is accepted; another path is refused at start (metrics are served at `/metrics` only)",
+        "`--metrics-path` (default `/metrics`): the metrics are served at that path only, as in configmap-reload (matched exactly: a trailing `/` does not serve a subtree); a path not starting with `/`, or `/healthz`, `/readyz`, `/livez`, is refused at start",
     ),
 ];
 
@@ -81,9 +82,12 @@ pub fn translate(args: &[String]) -> Result<Translation, CompatError> {
                     .max(1);
             }
             "web.listen-address" => health = value,
-            "web.telemetry-path" if value == "/metrics" => {}
             "web.telemetry-path" => {
-                return Err(invalid(name, "metrics are served at /metrics only"));
+                let path: MetricsPath = value.parse().map_err(|error: HealthError| {
+                    let HealthError::ParseMetricsPath { reason, .. } = error;
+                    invalid(name, &format!("{value:?} {reason}"))
+                })?;
+                out.arg("--metrics-path", path.to_string());
             }
             _ => return Err(invalid(name, "not a configmap-reload flag")),
         }

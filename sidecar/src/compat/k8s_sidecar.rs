@@ -312,7 +312,13 @@ pub const VARIABLES: &[Variable] = &[
         "LOGFMT",
         "`--log-format`: `JSON` (default, as k8s-sidecar's) → `json`, `LOGFMT` → `text` (`message key=value` lines); unset with `CONFIGSYNC_LOG_FORMAT` set, that one applies",
     ),
-    row("LOG_TZ", NotSupported, false, "UTC", "timestamps are UTC"),
+    row(
+        "LOG_TZ",
+        Supported,
+        true,
+        "UTC",
+        "`--log-timezone`: `LOCAL` (default, as k8s-sidecar's: the container's `TZ`, else /etc/localtime, else UTC) → `local`, `UTC` → `utc`; timestamps carry the offset (`+05:30`); another value is LOCAL with a warning (k8s-sidecar takes it silently); unset with `CONFIGSYNC_LOG_TIMEZONE` set, that one applies",
+    ),
     row(
         "LOG_CONFIG",
         NotSupported,
@@ -439,8 +445,8 @@ fn is_true(value: Option<String>) -> bool {
     value.is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
-/// `LOG_LEVEL` and `LOG_FORMAT` (k8s-sidecar logs JSON by default; `CONFIGSYNC_LOG_FORMAT` applies when
-/// `LOG_FORMAT` is unset).
+/// `LOG_LEVEL`, `LOG_TZ` and `LOG_FORMAT` (k8s-sidecar logs JSON by default, in the local zone; the
+/// `CONFIGSYNC_LOG_*` variable applies when the k8s-sidecar one is unset).
 fn logs(
     get: &dyn Fn(&str) -> Option<String>,
     lookup: &dyn Fn(&str) -> Option<String>,
@@ -465,6 +471,20 @@ fn logs(
             }
         };
         out.arg("--log-level", level);
+    }
+    let timezone = match get("LOG_TZ").map(|tz| tz.to_ascii_uppercase()).as_deref() {
+        Some("UTC") => Some("utc"),
+        Some("LOCAL") => Some("local"),
+        Some(_) => {
+            out.warnings
+                .push("LOG_TZ: expected LOCAL or UTC; LOCAL is used, as k8s-sidecar does".into());
+            Some("local")
+        }
+        None if lookup(configsync_core::env::LOG_TIMEZONE).is_some() => None,
+        None => Some("local"),
+    };
+    if let Some(timezone) = timezone {
+        out.arg("--log-timezone", timezone);
     }
     let format = match get("LOG_FORMAT").map(|f| f.to_ascii_uppercase()).as_deref() {
         Some("JSON") => "json",

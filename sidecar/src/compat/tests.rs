@@ -97,7 +97,7 @@ fn k8s_sidecar_environments_translate_to_these_flags() {
     let base = "--dir /tmp/dashboards --flat --publish files --wait 0s --folder-annotation k8s-sidecar-target-directory \
                 --url-keys";
     let http = "--reload-attempts 6 --reload-backoff 1100ms --reload-backoff-max 120s --reload-timeout 10000ms";
-    let logs = "--log-format json";
+    let logs = "--log-timezone local --log-format json";
     let tail = "--configmap-mode 0644 --secret-mode 0644 --health-addr 0.0.0.0:8080";
     let cases: &[(&[(&str, &str)], String)] = &[
         (
@@ -193,6 +193,7 @@ fn k8s_sidecar_environments_translate_to_these_flags() {
                 ("FOLDER", "/tmp/dashboards"),
                 ("LOG_LEVEL", "warning"),
                 ("LOG_FORMAT", "LOGFMT"),
+                ("LOG_TZ", "utc"),
                 ("SKIP_TLS_VERIFY", "true"),
                 ("REQ_SKIP_TLS_VERIFY", "true"),
                 ("ENABLE_5XX", "true"),
@@ -200,7 +201,7 @@ fn k8s_sidecar_environments_translate_to_these_flags() {
             format!(
                 "{base} --url-keys-accept-5xx --insecure-skip-tls-verify --configmap team-a/dash \
                  --optional team-a/dash --secret creds --optional creds --namespace team-a --namespace team-b \
-                 {http} --http-insecure-skip-tls-verify --log-level warn --log-format text {tail}"
+                 {http} --http-insecure-skip-tls-verify --log-level warn --log-timezone utc --log-format text {tail}"
             ),
         ),
     ];
@@ -290,15 +291,32 @@ fn configsync_variables_the_readme_offers_are_not_overridden() {
         ("FOLDER", "/f"),
         ("CONFIGSYNC_PUBLISH", "swap"),
         ("CONFIGSYNC_LOG_FORMAT", "text"),
+        ("CONFIGSYNC_LOG_TIMEZONE", "utc"),
     ])
     .expect("valid");
     assert!(
         !chosen
             .args
             .iter()
-            .any(|a| a == "--publish" || a == "--log-format"),
+            .any(|a| a == "--publish" || a == "--log-format" || a == "--log-timezone"),
         "{:?}",
         chosen.args
+    );
+}
+
+#[test]
+fn an_unknown_log_tz_is_local_with_a_warning_as_k8s_sidecar_takes_it() {
+    let mars = k8s(&[("LABEL", "l"), ("FOLDER", "/f"), ("LOG_TZ", "Mars/Olympus")]).expect("valid");
+    assert!(
+        mars.args
+            .windows(2)
+            .any(|w| w == ["--log-timezone", "local"]),
+        "{:?}",
+        mars.args
+    );
+    assert_eq!(
+        mars.warnings,
+        ["LOG_TZ: expected LOCAL or UTC; LOCAL is used, as k8s-sidecar does"]
     );
 }
 
@@ -410,10 +428,10 @@ fn bad_k8s_sidecar_settings_are_refused_by_name() {
             ..
         })
     ));
-    let warned = with(("LOG_TZ", "UTC")).expect("valid");
+    let warned = with(("LOG_CONFIG", "/etc/log.yaml")).expect("valid");
     assert_eq!(warned.warnings.len(), 1);
     assert!(
-        warned.warnings[0].starts_with("LOG_TZ is not supported"),
+        warned.warnings[0].starts_with("LOG_CONFIG is not supported"),
         "{:?}",
         warned.warnings
     );
@@ -431,7 +449,12 @@ fn configmap_reload_flags_translate_to_these_flags() {
             "-volume-dir /a -volume-dir /b -webhook-url http://x/ -webhook-method GET -webhook-status-code 204 \
              -webhook-retries 3 -web.listen-address 127.0.0.1:9999 -web.telemetry-path /metrics",
             "--watch-dir /a --watch-dir /b --http-url http://x/ --http-method GET --http-status 204 \
-             --health-addr 127.0.0.1:9999 --reload-attempts 3",
+             --metrics-path /metrics --health-addr 127.0.0.1:9999 --reload-attempts 3",
+        ),
+        (
+            "--volume-dir /a --webhook-url http://x/ --web.telemetry-path=/prometheus/metrics",
+            "--watch-dir /a --http-url http://x/ --metrics-path /prometheus/metrics --health-addr 0.0.0.0:9533 \
+             --reload-attempts 1",
         ),
         (
             "--volume-dir /a --webhook-url http://x/ --webhook-url=http://u:p@y/ -webhook-retries 0",
@@ -446,7 +469,7 @@ fn configmap_reload_flags_translate_to_these_flags() {
     for bad in [
         "--webhook-url http://x/",
         "--volume-dir /a",
-        "--volume-dir /a --webhook-url http://x/ --web.telemetry-path /m",
+        "--volume-dir /a --webhook-url http://x/ --web.telemetry-path /readyz",
         "--volume-dir /a --webhook-url http://x/ --unknown 1",
         "--volume-dir /a --webhook-url",
         "--volume-dir /a --webhook-url http://x/ --webhook-retries many",
@@ -456,4 +479,10 @@ fn configmap_reload_flags_translate_to_these_flags() {
             "{bad}"
         );
     }
+    let relative = args("--volume-dir /a --webhook-url http://x/ --web.telemetry-path metrics");
+    let error = translate(Compat::ConfigmapReload, &relative, &|_| None).expect_err("relative");
+    assert_eq!(
+        error.to_string(),
+        r#"configmap-reload: web.telemetry-path: "metrics" must start with /"#
+    );
 }

@@ -12,12 +12,15 @@
 //! * A failed download is logged as an error naming the object and key, and loses nothing: the file keeps the
 //!   content of the last download that worked, or is not written at all (k8s-sidecar writes an empty file).
 //!   The URL of a Secret's key is never logged (it may carry a token).
+//! * Each download (after its retries) counts in `configsync_sidecar_url_downloads_total{result}`
+//!   ([`DownloadResult`]: `ok`, `bad_status`, `error`), once [`Source::attach_metrics`] gave the sidecar's metrics.
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use futures::future::BoxFuture;
 use tokio::sync::mpsc;
 
+use crate::metrics::{DownloadResult, Metrics};
 use crate::reload::http::{HttpOptions, HttpReload};
 use crate::reload::{ReloadError, Retry};
 use crate::source::{Snapshot, Source, SourceData, SourceError, SourceEvent, SourceKind, Value};
@@ -41,6 +44,8 @@ pub struct Downloads {
     accept_5xx: bool,
     /// `kind/namespace/name` → (the object as the source reported it, the object with its keys downloaded).
     seen: Mutex<BTreeMap<String, Seen>>,
+    /// Where downloads are counted (unset: not counted).
+    metrics: OnceLock<Metrics>,
 }
 
 /// An object as the source reported it, and the same with its keys downloaded (unchanged objects keep both `Arc`s).
@@ -60,7 +65,24 @@ impl Downloads {
             retry,
             accept_5xx,
             seen: Mutex::default(),
+            metrics: OnceLock::new(),
         }
+    }
+
+    /// Count every download from now on in `metrics` (a second call keeps the first).
+    pub fn attach_metrics(&self, metrics: Metrics) {
+        let _ = self.metrics.set(metrics);
+    }
+
+    fn count(&self, result: &Result<Vec<u8>, ReloadError>) {
+        let Some(metrics) = self.metrics.get() else {
+            return;
+        };
+        metrics.url_download(match result {
+            Ok(_) => DownloadResult::Ok,
+            Err(ReloadError::HttpStatus { .. }) => DownloadResult::BadStatus,
+            Err(_) => DownloadResult::Error,
+        });
     }
 
     /// The snapshot with every `.url` key replaced by its download (see the module docs).
@@ -93,7 +115,9 @@ impl Downloads {
         for (key, url) in &object.data {
             let Some(name) = target(key) else { continue };
             done.data.remove(key);
-            match self.fetch(url).await {
+            let fetched = self.fetch(url).await;
+            self.count(&fetched);
+            match fetched {
                 Ok(content) => {
                     done.data.insert(name.to_string(), Value::from(content));
                 }
@@ -163,6 +187,11 @@ impl Source for UrlKeys {
 
     fn must_exist(&self) -> bool {
         self.inner.must_exist()
+    }
+
+    fn attach_metrics(&self, metrics: &Metrics) {
+        self.downloads.attach_metrics(metrics.clone());
+        self.inner.attach_metrics(metrics);
     }
 
     fn start(

@@ -104,6 +104,8 @@ fn only_keys_ending_in_url_with_a_name_are_downloaded() {
 async fn a_url_key_becomes_the_file_without_url_holding_the_download() {
     let (base, hits) = server().await;
     let downloads = Downloads::new(HttpOptions::default(), FAST, false);
+    let metrics = Metrics::default();
+    downloads.attach_metrics(metrics.clone());
     let ok = format!("{base}/ok");
     let first = object("a", &[("board.json.url", &ok), ("plain.txt", "kept")]);
     let resolved = downloads.resolve(snapshot([first.clone()])).await;
@@ -112,6 +114,7 @@ async fn a_url_key_becomes_the_file_without_url_holding_the_download() {
         text(&[("board.json", "downloaded"), ("plain.txt", "kept")])
     );
     assert_eq!(hits.load(Ordering::SeqCst), 1);
+    assert_eq!(metrics.url_downloads(DownloadResult::Ok), 1);
     // Another object appears: the unchanged one is not downloaded again.
     let other = object("b", &[("x", "y")]);
     let resolved = downloads.resolve(snapshot([first.clone(), other])).await;
@@ -121,12 +124,20 @@ async fn a_url_key_becomes_the_file_without_url_holding_the_download() {
     let changed = object("a", &[("board.json.url", &ok), ("plain.txt", "edited")]);
     downloads.resolve(snapshot([changed])).await;
     assert_eq!(hits.load(Ordering::SeqCst), 2);
+    assert_eq!(
+        metrics.url_downloads(DownloadResult::Ok),
+        2,
+        "counted per download, not per snapshot"
+    );
+    assert_eq!(metrics.url_downloads(DownloadResult::Error), 0);
 }
 
 #[tokio::test]
 async fn a_failed_download_keeps_the_last_content_or_writes_nothing() {
     let (base, hits) = server().await;
     let downloads = Downloads::new(HttpOptions::default(), FAST, false);
+    let metrics = Metrics::default();
+    downloads.attach_metrics(metrics.clone());
     let (ok, missing, big, broken) = (
         format!("{base}/ok"),
         format!("{base}/missing"),
@@ -149,6 +160,16 @@ async fn a_failed_download_keeps_the_last_content_or_writes_nothing() {
         5,
         "too large and 503 are each tried twice, 404 once, the bad URL never"
     );
+    let count = |result| metrics.url_downloads(result);
+    assert_eq!(
+        (
+            count(DownloadResult::BadStatus),
+            count(DownloadResult::Error)
+        ),
+        (2, 2),
+        "404 and 503 answered a status; too large and the bad URL gave nothing usable"
+    );
+    assert_eq!(count(DownloadResult::Ok), 0);
     let good = object("b", &[("board.url", &ok)]);
     downloads.resolve(snapshot([good])).await;
     let now_failing = object("b", &[("board.url", &missing)]);
@@ -157,6 +178,10 @@ async fn a_failed_download_keeps_the_last_content_or_writes_nothing() {
         files(&resolved[0]),
         text(&[("board", "downloaded")]),
         "the last good content stays"
+    );
+    assert_eq!(
+        (count(DownloadResult::Ok), count(DownloadResult::BadStatus)),
+        (1, 3)
     );
 }
 
@@ -221,6 +246,8 @@ async fn the_wrapped_source_reports_downloaded_snapshots_then_its_own_end() {
         Arc::new(Downloads::new(HttpOptions::default(), FAST, false)),
     );
     assert_eq!(source.describe(), "fixed");
+    let metrics = Metrics::default();
+    source.attach_metrics(&metrics);
     let (tx, mut rx) = mpsc::channel(4);
     let ended = source.start(7, tx).await;
     assert!(
@@ -230,6 +257,7 @@ async fn the_wrapped_source_reports_downloaded_snapshots_then_its_own_end() {
     match rx.recv().await {
         Some(SourceEvent::Snapshot { slot: 7, snapshot }) => {
             assert_eq!(files(&snapshot[0]), text(&[("f", "downloaded")]));
+            assert_eq!(metrics.url_downloads(DownloadResult::Ok), 1);
         }
         other => panic!("expected the snapshot first, got {other:?}"),
     }
