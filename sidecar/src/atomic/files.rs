@@ -11,8 +11,8 @@
 //! at a time, though: a reader of two files in the middle of a publish can see one old and one new, and nothing
 //! like `..data` marks a version. Use the default `--publish swap` when files must change together.
 //!
-//! Unchanged files are not touched (the writer remembers what it published; after a restart it compares the bytes
-//! and mode on disk). Files the writer published and that left the payload are removed, then their directories if
+//! Unchanged files are not touched (the writer remembers what it published and compares in one pass, both in path
+//! order; after a restart it compares the bytes and mode on disk). Files the writer published and that left the payload are removed, then their directories if
 //! empty; files it never published are never removed.
 use std::collections::BTreeMap;
 use std::fs;
@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::{Fsync, WriteError};
-use crate::render::{FileEntry, RelPath};
+use crate::render::{FileEntry, Files, RelPath};
 
 /// How the target directory is published.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -62,7 +62,7 @@ pub struct FilesChanged {
 pub struct FileWriter {
     dir: PathBuf,
     fsync: Fsync,
-    published: Arc<Mutex<Option<BTreeMap<RelPath, FileEntry>>>>,
+    published: Arc<Mutex<Option<Arc<Files>>>>,
 }
 
 impl FileWriter {
@@ -83,29 +83,43 @@ impl FileWriter {
         &self,
         files: &BTreeMap<RelPath, FileEntry>,
     ) -> Result<Option<FilesChanged>, WriteError> {
+        self.publish_shared(&Arc::new(files.clone()))
+    }
+
+    /// [`FileWriter::publish`] of a rendered tree, remembered as it is: one pass over it and the memory, both in
+    /// path order (the same `Arc` as last time costs a pointer comparison).
+    ///
+    /// # Errors
+    /// As [`FileWriter::publish`].
+    pub fn publish_shared(&self, files: &Arc<Files>) -> Result<Option<FilesChanged>, WriteError> {
         let mut published = self
             .published
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
+        if published.as_ref().is_some_and(|p| Arc::ptr_eq(p, files)) {
+            return Ok(None);
+        }
         let mut changed = FilesChanged::default();
-        for (path, entry) in files {
-            let known = published.as_ref().map(|p| p.get(path) == Some(entry));
-            let same = match known {
-                Some(same) => same,
-                None => on_disk_equals(&self.dir.join(path.as_str()), entry),
+        let mut old = published.iter().flat_map(|p| p.iter()).peekable();
+        for (path, entry) in files.iter() {
+            while let Some((gone, _)) = old.next_if(|(old, _)| *old < path) {
+                self.remove(gone)?;
+                changed.removed += 1;
+            }
+            let same = match (&*published, old.next_if(|(old, _)| *old == path)) {
+                (Some(_), known) => known.is_some_and(|(_, known)| known == entry),
+                (None, _) => on_disk_equals(&self.dir.join(path.as_str()), entry),
             };
             if !same {
                 self.replace(path, entry)?;
                 changed.written += 1;
             }
         }
-        for path in published.iter().flat_map(|p| p.keys()) {
-            if !files.contains_key(path) {
-                self.remove(path)?;
-                changed.removed += 1;
-            }
+        for (gone, _) in old {
+            self.remove(gone)?;
+            changed.removed += 1;
         }
-        *published = Some(files.clone());
+        *published = Some(Arc::clone(files));
         Ok((changed != FilesChanged::default()).then_some(changed))
     }
 

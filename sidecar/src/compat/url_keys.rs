@@ -14,7 +14,6 @@
 //!   The URL of a Secret's key is never logged (it may carry a token).
 //! * Each download (after its retries) counts in `configsync_sidecar_url_downloads_total{result}`
 //!   ([`DownloadResult`]: `ok`, `bad_status`, `error`), once [`Source::attach_metrics`] gave the sidecar's metrics.
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use futures::future::BoxFuture;
@@ -43,13 +42,24 @@ pub struct Downloads {
     retry: Retry,
     accept_5xx: bool,
     /// `kind/namespace/name` → (the object as the source reported it, the object with its keys downloaded).
-    seen: Mutex<BTreeMap<String, Seen>>,
+    seen: Mutex<Vec<Seen>>,
     /// Where downloads are counted (unset: not counted).
     metrics: OnceLock<Metrics>,
 }
 
 /// An object as the source reported it, and the same with its keys downloaded (unchanged objects keep both `Arc`s).
 type Seen = (Arc<SourceData>, Arc<SourceData>);
+
+/// The entry of `seen` (the last snapshot, in its order) for `object`: at `index` when the snapshot did not move,
+/// else the one of the same kind, namespace and name.
+fn last_of<'a>(seen: &'a [Seen], index: usize, object: &SourceData) -> Option<&'a Seen> {
+    let same = |(raw, _): &&Seen| {
+        raw.kind == object.kind && raw.namespace == object.namespace && raw.name == object.name
+    };
+    seen.get(index)
+        .filter(same)
+        .or_else(|| seen.iter().find(same))
+}
 
 impl Downloads {
     /// Download with `options` (its method and body are ignored: a download is a plain `GET`), retrying per `retry`;
@@ -85,25 +95,41 @@ impl Downloads {
         });
     }
 
-    /// The snapshot with every `.url` key replaced by its download (see the module docs).
+    /// The snapshot with every `.url` key replaced by its download (see the module docs). An object seen before
+    /// unchanged (found at its last position, else by identity) keeps its downloads without a request, and an
+    /// object without `.url` keys is handed on as it came, so both stay the same `Arc` for the sync loop.
     pub async fn resolve(&self, snapshot: Snapshot) -> Snapshot {
-        let mut resolved = Vec::with_capacity(snapshot.len());
-        let mut seen = BTreeMap::new();
-        for object in snapshot {
-            let id = object.describe();
-            let last = self.lock().get(&id).cloned();
+        let last_seen = self.lock().clone();
+        let mut seen = Vec::with_capacity(snapshot.len());
+        for (index, object) in snapshot.into_iter().enumerate() {
+            let last = last_of(&last_seen, index, &object);
             let done = match last {
-                Some((raw, done)) if raw == object => done,
-                last => Arc::new(self.download(&object, last.map(|(_, done)| done)).await),
+                Some((raw, done)) if *raw == object => Arc::clone(done),
+                last => {
+                    let last = last.map(|(_, done)| Arc::clone(done));
+                    self.resolve_object(&object, last).await
+                }
             };
-            seen.insert(id, (object, Arc::clone(&done)));
-            resolved.push(done);
+            seen.push((object, done));
         }
+        let resolved = seen.iter().map(|(_, done)| Arc::clone(done)).collect();
         *self.lock() = seen;
         resolved
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Seen>> {
+    /// `object` with its `.url` keys downloaded, or `object` itself when it has none.
+    async fn resolve_object(
+        &self,
+        object: &Arc<SourceData>,
+        last: Option<Arc<SourceData>>,
+    ) -> Arc<SourceData> {
+        if object.data.keys().all(|key| target(key).is_none()) {
+            return Arc::clone(object);
+        }
+        Arc::new(self.download(object, last).await)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Seen>> {
         self.seen
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)

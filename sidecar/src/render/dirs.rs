@@ -12,7 +12,10 @@
 //! every duplicate.
 //!
 //! The sources keep an unchanged object's `Arc` from one snapshot to the next (the watch state holds it), so the
-//! comparison is a pointer comparison per object, and an unchanged directory costs no allocation at all.
+//! comparison is a pointer comparison per object, and an unchanged directory costs no allocation at all. Within a
+//! directory that changed, each object's part (its files) is remembered too: only the changed objects are projected
+//! again (key checks, modes, items), and the directory's map is rebuilt from the parts, whose paths and values are
+//! shared. With a flat layout that rebuild is the one cost that still grows with the number of objects.
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -48,11 +51,16 @@ pub fn flatten(dirs: &[Dir]) -> Files {
     all
 }
 
+/// The files one object projects, by their path inside its directory, in key order.
+type Part = Arc<Vec<(RelPath, FileEntry)>>;
+
 /// What the renderer remembers of one directory.
 #[derive(Debug)]
 struct Remembered {
     /// The objects projected into it, in the order they came.
     objects: Vec<Arc<SourceData>>,
+    /// What each of them projects (same order).
+    parts: Vec<Part>,
     files: Arc<Files>,
 }
 
@@ -101,15 +109,22 @@ impl Renderer {
                     files: Arc::clone(&kept.files),
                 }),
                 _ => {
-                    let files = project_dir(group.iter().map(|(_, s)| &***s), &self.layout)?;
+                    let objects: Vec<Arc<SourceData>> =
+                        group.iter().map(|(_, s)| Arc::clone(s)).collect();
+                    let old = remembered.map(|(_, kept)| kept);
+                    let parts = project_parts(&objects, old, &self.layout)?;
+                    let files = Arc::new(merge(&objects, &parts, &self.layout)?);
                     let name = remembered.map_or_else(|| Arc::from(name), |(n, _)| Arc::clone(n));
-                    let files = Arc::new(files);
                     dirs.push(Dir {
                         name: Arc::clone(&name),
                         files: Arc::clone(&files),
                     });
-                    let objects = group.iter().map(|(_, s)| Arc::clone(s)).collect();
-                    changed.push((name, Remembered { objects, files }));
+                    let kept = Remembered {
+                        objects,
+                        parts,
+                        files,
+                    };
+                    changed.push((name, kept));
                 }
             }
         }
@@ -164,48 +179,99 @@ fn same_objects(remembered: &[Arc<SourceData>], group: &[(&str, &Arc<SourceData>
             .all(|(old, (_, new))| Arc::ptr_eq(old, new))
 }
 
-/// The files of one directory's objects, by their path inside it; a path written twice is an error naming both.
-fn project_dir<'a>(
-    objects: impl Iterator<Item = &'a SourceData> + Clone,
+/// What each of `objects` projects; an object remembered in `old` (at the same position, else anywhere) is not
+/// projected again.
+fn project_parts(
+    objects: &[Arc<SourceData>],
+    old: Option<&Remembered>,
     layout: &Layout,
-) -> Result<Files, RenderError> {
-    let mut files = Files::new();
-    for source in objects.clone() {
-        for (key, path, mode) in projected_files(source, layout)? {
+) -> Result<Vec<Part>, RenderError> {
+    let remembered = |index: usize, object: &Arc<SourceData>| {
+        let old = old?;
+        let at = |i: usize| old.objects.get(i).filter(|o| Arc::ptr_eq(o, object));
+        let index = at(index)
+            .map(|_| index)
+            .or_else(|| old.objects.iter().position(|o| Arc::ptr_eq(o, object)))?;
+        old.parts.get(index).cloned()
+    };
+    objects
+        .iter()
+        .enumerate()
+        .map(|(index, object)| match remembered(index, object) {
+            Some(part) => Ok(part),
+            None => project_object(object, layout).map(Arc::new),
+        })
+        .collect()
+}
+
+/// The files `source` projects, by their path inside its directory.
+fn project_object(
+    source: &SourceData,
+    layout: &Layout,
+) -> Result<Vec<(RelPath, FileEntry)>, RenderError> {
+    let files = projected_files(source, layout)?;
+    Ok(files
+        .into_iter()
+        .map(|(key, path, mode)| {
             let inside = match layout.dirs {
                 DirLayout::Flat => None,
                 DirLayout::PerSource => path.split_first().map(|(_, rest)| rest),
             };
-            if files.contains_key(inside.as_ref().unwrap_or(&path)) {
-                return Err(duplicate(objects, layout, &path, source, key));
-            }
             let bytes = source.data.get(key).cloned().unwrap_or_default();
-            files.insert(inside.unwrap_or(path), FileEntry { bytes, mode });
+            (inside.unwrap_or(path), FileEntry { bytes, mode })
+        })
+        .collect())
+}
+
+/// One directory's files from its objects' parts; a path written twice is an error naming both writers.
+fn merge(
+    objects: &[Arc<SourceData>],
+    parts: &[Part],
+    layout: &Layout,
+) -> Result<Files, RenderError> {
+    let mut files = Files::new();
+    for (source, part) in objects.iter().zip(parts) {
+        for (path, entry) in part.iter() {
+            if files.insert(path.clone(), entry.clone()).is_some() {
+                return Err(duplicate(objects, layout, path, source));
+            }
         }
     }
     Ok(files)
 }
 
-/// The error for `path`, written by `second` (key `key`) after an earlier object of `objects`.
-fn duplicate<'a>(
-    objects: impl Iterator<Item = &'a SourceData>,
+/// The error for `inside` (a path inside the directory), written by `second` after an earlier writer in
+/// `objects`: the first and the second key that project it, found again (this is the failure path).
+fn duplicate(
+    objects: &[Arc<SourceData>],
     layout: &Layout,
-    path: &RelPath,
+    inside: &RelPath,
     second: &SourceData,
-    key: &str,
 ) -> RenderError {
-    let first = objects
-        .filter_map(|source| {
-            let files = projected_files(source, layout).ok()?;
-            let (key, ..) = files.into_iter().find(|(_, p, _)| p == path)?;
-            Some(format!("{} key {key:?}", source.describe()))
+    let mut writers = objects.iter().flat_map(|source| {
+        let files = projected_files(source, layout).unwrap_or_default();
+        files.into_iter().filter_map(move |(key, path, _)| {
+            let same = match layout.dirs {
+                DirLayout::Flat => path == *inside,
+                DirLayout::PerSource => path.split_first().is_some_and(|(_, rest)| rest == *inside),
+            };
+            same.then(|| {
+                (
+                    format!("{} key {key:?}", source.describe()),
+                    path.to_string(),
+                )
+            })
         })
+    });
+    let (first, path) = writers.next().unwrap_or_default();
+    let second_writer = writers
         .next()
-        .unwrap_or_default();
+        .map(|(writer, _)| writer)
+        .unwrap_or_else(|| format!("{} key", second.describe()));
     RenderError::DuplicatePath {
-        path: path.to_string(),
+        path,
         first,
-        second: format!("{} key {key:?}", second.describe()),
+        second: second_writer,
     }
 }
 

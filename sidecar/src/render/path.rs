@@ -5,6 +5,7 @@
 //! contains no NUL. We are slightly stricter than the kubelet, which cleans paths first: empty and `.` elements
 //! (`a//b`, `./a`, `a/`) are rejected instead of normalised, so what is written is exactly what was asked for.
 use std::fmt;
+use std::sync::Arc;
 
 /// Longest allowed file name (one path element), in bytes.
 pub const MAX_FILE_NAME_LEN: usize = 255;
@@ -40,9 +41,10 @@ pub enum PathError {
     Nul,
 }
 
-/// A validated relative path inside the target directory.
+/// A validated relative path inside the target directory. Clones share the text (a publish's maps and the writers'
+/// memories hold the same paths).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct RelPath(String);
+pub struct RelPath(Arc<str>);
 
 impl RelPath {
     /// Validate `path`.
@@ -51,7 +53,7 @@ impl RelPath {
     /// A [`PathError`] naming the rule that was broken.
     pub fn new(path: &str) -> Result<Self, PathError> {
         validate(path)?;
-        Ok(Self(path.to_string()))
+        Ok(Self(Arc::from(path)))
     }
 
     /// The path as a string (`/`-separated).
@@ -69,13 +71,13 @@ impl RelPath {
     /// not validated again: this runs for every file of every publish.
     pub fn split_first(&self) -> Option<(&str, Self)> {
         let (first, rest) = self.0.split_once('/')?;
-        Some((first, Self(rest.to_owned())))
+        Some((first, Self(Arc::from(rest))))
     }
 
     /// `dir/self`, for a path inside the directory `dir` of the target (`dir` is a valid first element: the
     /// renderer checked the whole path before it split it off), not validated again.
     pub fn under(&self, dir: &str) -> Self {
-        Self(format!("{dir}/{}", self.0))
+        Self(Arc::from(format!("{dir}/{}", self.0)))
     }
 
     /// `self/child`, validated again as a whole.

@@ -483,7 +483,7 @@ impl SyncLoop {
         } else if let Some(writer) = &self.file_writer {
             let (writer, files) = (writer.clone(), one_tree(std::mem::take(&mut rendered.dirs)));
             let file_count = files.len();
-            let changed = tokio::task::spawn_blocking(move || writer.publish(&files))
+            let changed = tokio::task::spawn_blocking(move || writer.publish_shared(&files))
                 .await
                 .map_err(|e| SyncError::Task(e.to_string()))??;
             let since = self.pending_since.take();

@@ -132,3 +132,44 @@ fn a_failed_replace_names_the_file_and_keeps_the_old_content() {
         "keep"
     );
 }
+
+#[test]
+fn a_shared_tree_published_again_is_not_compared_and_one_pass_writes_and_removes() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let writer = FileWriter::new(tmp.path(), Fsync::Never);
+    let first = std::sync::Arc::new(payload(&[("a", "1"), ("b", "2"), ("c", "3")]));
+    assert!(writer.publish_shared(&first).expect("publish").is_some());
+    // Changed behind the writer's back: a publish of the same Arc does not look.
+    fs::write(tmp.path().join("a"), "edited").expect("write");
+    assert_eq!(writer.publish_shared(&first).expect("publish"), None);
+    assert_eq!(
+        fs::read_to_string(tmp.path().join("a")).ok().as_deref(),
+        Some("edited")
+    );
+    let second = std::sync::Arc::new(payload(&[("a", "1"), ("b", "2!"), ("d", "4")]));
+    assert_eq!(
+        writer.publish_shared(&second).expect("publish"),
+        Some(FilesChanged {
+            written: 2,
+            removed: 1
+        })
+    );
+    let listing: Vec<(String, String)> = ["a", "b", "c", "d"]
+        .iter()
+        .filter_map(|name| {
+            Some((
+                name.to_string(),
+                fs::read_to_string(tmp.path().join(name)).ok()?,
+            ))
+        })
+        .collect();
+    assert_eq!(
+        listing,
+        [
+            ("a".to_string(), "edited".to_string()),
+            ("b".to_string(), "2!".to_string()),
+            ("d".to_string(), "4".to_string())
+        ],
+        "a is unchanged in the payload (not rewritten), b replaced, c removed, d added"
+    );
+}

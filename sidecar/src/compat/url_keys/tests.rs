@@ -266,3 +266,31 @@ async fn the_wrapped_source_reports_downloaded_snapshots_then_its_own_end() {
         Some(SourceEvent::Heartbeat { slot: 7 })
     ));
 }
+
+#[tokio::test]
+async fn objects_keep_their_arc_and_a_moved_object_is_not_downloaded_again() {
+    let (base, hits) = server().await;
+    let downloads = Downloads::new(HttpOptions::default(), FAST, false);
+    let ok = format!("{base}/ok");
+    let with_url = Arc::new(object("m", &[("board.json.url", &ok)]));
+    let plain = Arc::new(object("z", &[("x", "y")]));
+    let first = downloads
+        .resolve(vec![Arc::clone(&with_url), Arc::clone(&plain)])
+        .await;
+    assert!(
+        Arc::ptr_eq(&first[1], &plain),
+        "no .url key: handed on as it came"
+    );
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+    // A new object sorts first: the downloaded one moved, and is found by identity.
+    let newcomer = Arc::new(object("a", &[("k", "v")]));
+    let second = downloads
+        .resolve(vec![newcomer, Arc::clone(&with_url), Arc::clone(&plain)])
+        .await;
+    assert_eq!(hits.load(Ordering::SeqCst), 1, "no second download");
+    assert!(
+        Arc::ptr_eq(&second[1], &first[0]),
+        "the same downloaded object"
+    );
+    assert!(Arc::ptr_eq(&second[2], &plain));
+}

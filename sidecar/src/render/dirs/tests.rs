@@ -100,3 +100,46 @@ fn flatten_puts_each_file_under_its_directory() {
     let paths: Vec<String> = rendered.files().keys().map(ToString::to_string).collect();
     assert_eq!(paths, ["a/one", "b/two"]);
 }
+
+#[test]
+fn a_flat_render_after_one_change_matches_a_fresh_one_and_still_finds_a_clash() {
+    let layout = Layout {
+        dirs: DirLayout::Flat,
+        ..Layout::default()
+    };
+    let mut renderer = Renderer::new(layout.clone());
+    let mut sources = snapshot([
+        mk_source(SourceKind::ConfigMap, "a", &[("one", b"1")]),
+        mk_source(SourceKind::ConfigMap, "b", &[("two", b"2")]),
+        mk_source(SourceKind::Secret, "c", &[("three", b"3")]),
+    ]);
+    renderer.render(&sources).expect("renders");
+    sources[1] = Arc::new(mk_source(
+        SourceKind::ConfigMap,
+        "b",
+        &[("two", b"2!"), ("four", b"4")],
+    ));
+    let changed = renderer.render(&sources).expect("renders");
+    assert_eq!(
+        changed.files(),
+        render(&sources, &layout).expect("renders").files()
+    );
+    let two = changed.dirs[0]
+        .files
+        .get(&RelPath::new("two").expect("valid"));
+    assert_eq!(
+        two.map(|f| (f.bytes.as_bytes(), f.mode)),
+        Some((&b"2!"[..], 0o644))
+    );
+
+    sources[2] = Arc::new(mk_source(SourceKind::Secret, "c", &[("one", b"x")]));
+    assert_eq!(
+        renderer.render(&sources).err(),
+        Some(RenderError::DuplicatePath {
+            path: "one".into(),
+            first: r#"configmap/default/a key "one""#.into(),
+            second: r#"secret/default/c key "one""#.into(),
+        }),
+        "the unchanged a and the changed c write the same file"
+    );
+}
