@@ -14,14 +14,16 @@
 //!
 //! # Theory of operation
 //! Sources report complete snapshots of their objects; the watchdog forwards them and restarts any source that
-//! fails or goes silent. The sync loop renders everything with the pure [`render::render`], publishes the files with
-//! a kubelet-style `..data` swap per changed source directory (one for everything with `--flat`; [`atomic`]),
+//! fails or goes silent; a source hands an unchanged object on as the same `Arc`. The sync loop renders with the pure
+//! [`render::Renderer`], which projects again only what changed (by pointer), publishes the files with a
+//! kubelet-style `..data` swap per changed source directory (one for everything with `--flat`; [`atomic`]),
 //! writes the env files, and only then emits one
 //! [`sync::Batch`]. In sidecar mode the batch becomes one notice to the app (none for the initial sync unless asked);
 //! in exec mode the pure [`supervise::state::Supervisor`] turns it into a reload signal (files only) or a graceful
 //! restart (env changed). Values are held in zeroizing buffers and never logged; errors name sources and keys only.
 //!
-//! With a [`cache`], every live sync is sealed (AES-256-GCM, bound to namespace/name/key) into one store per kind.
+//! With a [`cache`], every live sync is sealed (AES-256-GCM, bound to namespace/name/key) into one store per kind
+//! (after the first save of a process, only the objects that changed).
 //! A restarted sidecar whose API is unreachable publishes the authenticated cached items through the same atomic
 //! writer, logs `serving cached data` with the cache age, sets `configsync_sidecar_serving_cache` to 1, keeps
 //! retrying the API and switches to live data when every source reports. Corrupt, tampered, foreign or unknown-key

@@ -7,7 +7,8 @@
 //! ```
 //! # Theory of operation
 //! The first sync happens as soon as every source has reported once (no quiet period: the app is waiting). Later
-//! snapshots only arm the [`Debounce`]; when the quiet period ends, everything is rendered and published at once,
+//! snapshots only arm the [`Debounce`]; when the quiet period ends, everything is rendered and published at once (the
+//! [`Renderer`] projects again only the objects that changed, and the writers skip what they already published),
 //! so changes to several sources land in one publish (a swap per changed source directory, or one swap with
 //! `--flat`; see [`crate::atomic::sources`]) and produce one batch. A zero quiet period (`--wait 0s`) publishes
 //! on arrival, with whatever snapshots are already queued, without a timer. A batch is emitted only after the files are
