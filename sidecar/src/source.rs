@@ -81,6 +81,41 @@ pub fn snapshot(objects: impl IntoIterator<Item = SourceData>) -> Snapshot {
     objects.into_iter().map(Arc::new).collect()
 }
 
+/// The item of `items` (a previous snapshot, in its order) for `object`: at `index` when the snapshot did not move,
+/// else the first of the same kind, namespace and name. `object_of` reads an item's object.
+pub fn find_same_object<'a, T>(
+    items: &'a [T],
+    index: usize,
+    object: &SourceData,
+    object_of: impl Fn(&T) -> &SourceData,
+) -> Option<&'a T> {
+    let same = |item: &&T| {
+        let other = object_of(item);
+        other.kind == object.kind
+            && other.namespace == object.namespace
+            && other.name == object.name
+    };
+    items
+        .get(index)
+        .filter(same)
+        .or_else(|| items.iter().find(same))
+}
+
+/// `snapshot` with each object equal to its counterpart in `previous` ([`find_same_object`]) replaced by that
+/// counterpart's `Arc`, so an unchanged object keeps its identity for the sync loop.
+pub fn share_unchanged(snapshot: Snapshot, previous: &[Arc<SourceData>]) -> Snapshot {
+    snapshot
+        .into_iter()
+        .enumerate()
+        .map(
+            |(index, object)| match find_same_object(previous, index, &object, |o| o) {
+                Some(old) if *old == object => Arc::clone(old),
+                _ => object,
+            },
+        )
+        .collect()
+}
+
 /// What a running source reports to the sync loop.
 #[derive(Debug)]
 pub enum SourceEvent {
@@ -178,5 +213,36 @@ mod tests {
         assert!(!printed.contains("hunter2"), "{printed}");
         assert!(printed.contains("7 bytes"), "{printed}");
         assert_eq!(secret.describe(), "secret/ns/db");
+    }
+
+    fn object(kind: SourceKind, name: &str, value: &str) -> SourceData {
+        SourceData {
+            kind,
+            namespace: "ns".into(),
+            name: name.into(),
+            data: BTreeMap::from([("k".to_string(), Value::from(value))]),
+        }
+    }
+
+    #[test]
+    fn a_listing_keeps_the_arcs_of_unchanged_objects_wherever_they_moved() {
+        let previous = snapshot([
+            object(SourceKind::ConfigMap, "a", "1"),
+            object(SourceKind::ConfigMap, "b", "1"),
+            object(SourceKind::Secret, "b", "1"),
+        ]);
+        let listed = snapshot([
+            object(SourceKind::ConfigMap, "0-new", "1"),
+            object(SourceKind::ConfigMap, "a", "1"),
+            object(SourceKind::ConfigMap, "b", "2"),
+            object(SourceKind::Secret, "b", "1"),
+        ]);
+        let shared = share_unchanged(listed.clone(), &previous);
+        let kept: Vec<bool> = shared
+            .iter()
+            .map(|o| previous.iter().any(|p| Arc::ptr_eq(p, o)))
+            .collect();
+        assert_eq!(kept, [false, true, false, true]);
+        assert_eq!(shared, listed, "the same content either way");
     }
 }

@@ -30,7 +30,9 @@ use kube::runtime::watcher;
 use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
 
-use crate::source::{Snapshot, Source, SourceData, SourceError, SourceEvent, SourceKind, Value};
+use crate::source::{
+    Snapshot, Source, SourceData, SourceError, SourceEvent, SourceKind, Value, share_unchanged,
+};
 
 /// Which objects to watch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -332,6 +334,7 @@ impl ApiSource {
         loop {
             ticks.tick().await;
             let listed = self.list(&api, &what).await?;
+            let listed = share_unchanged(listed, last.as_deref().unwrap_or_default());
             let event = if last.as_ref() == Some(&listed) {
                 SourceEvent::Heartbeat { slot }
             } else {

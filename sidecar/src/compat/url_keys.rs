@@ -22,7 +22,9 @@ use tokio::sync::mpsc;
 use crate::metrics::{DownloadResult, Metrics};
 use crate::reload::http::{HttpOptions, HttpReload};
 use crate::reload::{ReloadError, Retry};
-use crate::source::{Snapshot, Source, SourceData, SourceError, SourceEvent, SourceKind, Value};
+use crate::source::{
+    Snapshot, Source, SourceData, SourceError, SourceEvent, SourceKind, Value, find_same_object,
+};
 
 /// The largest body a `.url` key may download (a ConfigMap itself holds at most 1 MiB).
 pub const DOWNLOAD_LIMIT: usize = 16 << 20;
@@ -49,17 +51,6 @@ pub struct Downloads {
 
 /// An object as the source reported it, and the same with its keys downloaded (unchanged objects keep both `Arc`s).
 type Seen = (Arc<SourceData>, Arc<SourceData>);
-
-/// The entry of `seen` (the last snapshot, in its order) for `object`: at `index` when the snapshot did not move,
-/// else the one of the same kind, namespace and name.
-fn last_of<'a>(seen: &'a [Seen], index: usize, object: &SourceData) -> Option<&'a Seen> {
-    let same = |(raw, _): &&Seen| {
-        raw.kind == object.kind && raw.namespace == object.namespace && raw.name == object.name
-    };
-    seen.get(index)
-        .filter(same)
-        .or_else(|| seen.iter().find(same))
-}
 
 impl Downloads {
     /// Download with `options` (its method and body are ignored: a download is a plain `GET`), retrying per `retry`;
@@ -102,7 +93,7 @@ impl Downloads {
         let last_seen = self.lock().clone();
         let mut seen = Vec::with_capacity(snapshot.len());
         for (index, object) in snapshot.into_iter().enumerate() {
-            let last = last_of(&last_seen, index, &object);
+            let last = find_same_object(&last_seen, index, &object, |(raw, _)| raw);
             let done = match last {
                 Some((raw, done)) if *raw == object => Arc::clone(done),
                 last => {

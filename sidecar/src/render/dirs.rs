@@ -7,7 +7,7 @@
 //! ```
 //! With the default layout each source's files live in `<dir>/<name>/`, so a directory is the first element of the
 //! source's name and two objects of one name (a ConfigMap and a Secret, or two namespaces) share it. With a flat
-//! layout every file is in the target itself: one directory with an empty name, re-projected whole on any change.
+//! layout every file is in the target itself: one directory with an empty name.
 //! A path can only be written twice within one directory, so checking each re-projected directory on its own finds
 //! every duplicate.
 //!
@@ -78,11 +78,6 @@ impl Renderer {
             layout,
             memory: BTreeMap::new(),
         }
-    }
-
-    /// The layout it renders with.
-    pub fn layout(&self) -> &Layout {
-        &self.layout
     }
 
     /// Project `sources`; only directories whose objects differ (by pointer) from the last render are projected
