@@ -61,6 +61,11 @@ pub struct SourceData {
 }
 
 impl SourceData {
+    /// What tells one object from another across snapshots: kind, namespace, name.
+    pub fn identity(&self) -> (SourceKind, &str, &str) {
+        (self.kind, &self.namespace, &self.name)
+    }
+
     /// `kind/namespace/name`, for logs and errors (never includes values).
     pub fn describe(&self) -> String {
         if self.namespace.is_empty() {
@@ -89,12 +94,7 @@ pub fn find_same_object<'a, T>(
     object: &SourceData,
     object_of: impl Fn(&T) -> &SourceData,
 ) -> Option<&'a T> {
-    let same = |item: &&T| {
-        let other = object_of(item);
-        other.kind == object.kind
-            && other.namespace == object.namespace
-            && other.name == object.name
-    };
+    let same = |item: &&T| object_of(item).identity() == object.identity();
     items
         .get(index)
         .filter(same)

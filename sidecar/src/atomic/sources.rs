@@ -37,7 +37,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use super::{AtomicWriter, DATA_LINK, DATA_TMP_LINK, Fsync, Swapped, WriteError, is_version_name};
-use crate::render::{Dir, DirLayout, FileEntry, Files, RelPath, flatten};
+use crate::render::{Dir, DirLayout, FileEntry, Files, RelPath, one_tree};
 
 /// The payload each source directory last made visible, by its name (paths relative to it).
 pub type Published = BTreeMap<Arc<str>, Arc<Files>>;
@@ -64,30 +64,16 @@ impl SwapWriter {
         }
     }
 
-    /// Make `files` visible; `None` when they already are. See [`AtomicWriter::swap`] and [`SourceWriter::swap`].
+    /// Make a rendered projection visible; `None` when it already is. See [`AtomicWriter::swap`] and
+    /// [`SourceWriter::swap_dirs`] (where a source directory whose files are the `Arc` it last published costs a
+    /// pointer comparison).
     ///
     /// # Errors
     /// [`WriteError`], with the guarantees of the writer's module docs.
-    pub fn swap(
-        &self,
-        files: &BTreeMap<RelPath, FileEntry>,
-    ) -> Result<Option<Swapped>, WriteError> {
-        match self {
-            Self::Whole(writer) => writer.swap(files),
-            Self::PerSource(writer) => writer.swap(files),
-        }
-    }
-
-    /// [`SwapWriter::swap`] of a rendered projection: a source directory whose files are the `Arc` it last
-    /// published costs a pointer comparison.
-    ///
-    /// # Errors
-    /// As [`SwapWriter::swap`].
     pub fn swap_dirs(&self, dirs: &[Dir]) -> Result<Option<Swapped>, WriteError> {
-        match (self, dirs) {
-            (Self::Whole(writer), [dir]) if dir.name.is_empty() => writer.swap(&dir.files),
-            (Self::Whole(writer), dirs) => writer.swap(&flatten(dirs)),
-            (Self::PerSource(writer), dirs) => writer.swap_dirs(dirs),
+        match self {
+            Self::Whole(writer) => writer.swap(&one_tree(dirs)),
+            Self::PerSource(writer) => writer.swap_dirs(dirs),
         }
     }
 }

@@ -155,7 +155,7 @@ fn items_of(source: &SourceData) -> impl Iterator<Item = (ItemId, &Value)> {
 
 /// Objects in identity order: kind, namespace, name.
 fn by_identity(a: &SourceData, b: &SourceData) -> Ordering {
-    (a.kind, &a.namespace, &a.name).cmp(&(b.kind, &b.namespace, &b.name))
+    a.identity().cmp(&b.identity())
 }
 
 /// The object of `sorted` (in [`by_identity`] order) with `source`'s identity.

@@ -54,6 +54,15 @@ pub fn flatten(dirs: &[Dir]) -> Files {
 /// The files one object projects, by their path inside its directory, in key order.
 type Part = Arc<Vec<(RelPath, FileEntry)>>;
 
+/// The files of `dirs` as one tree, for the writers of a single directory: the flat layout's one directory as it
+/// is (the same `Arc`), others merged.
+pub fn one_tree(dirs: &[Dir]) -> Arc<Files> {
+    match dirs {
+        [dir] if dir.name.is_empty() => Arc::clone(&dir.files),
+        dirs => Arc::new(flatten(dirs)),
+    }
+}
+
 /// What the renderer remembers of one directory.
 #[derive(Debug)]
 struct Remembered {

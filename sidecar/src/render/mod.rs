@@ -18,7 +18,7 @@ pub mod path;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-pub use dirs::{Dir, Files, Renderer, flatten};
+pub use dirs::{Dir, Files, Renderer, flatten, one_tree};
 
 pub use env::{EnvError, EnvRules, EnvVars};
 pub use path::{PathError, RelPath};

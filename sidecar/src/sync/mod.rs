@@ -37,7 +37,7 @@ use crate::cache::{CacheDecision, SourceCache, decide};
 use crate::health::Health;
 use crate::metrics::{ErrorCategory, Metrics};
 use crate::render::env::{render_dotenv, render_json};
-use crate::render::{Dir, EnvVars, Layout, RenderError, Renderer, flatten};
+use crate::render::{Dir, EnvVars, Layout, RenderError, Renderer, one_tree};
 use crate::source::{Snapshot, SourceData, SourceEvent, SourceKind};
 use crate::timing::{Debounce, Wait};
 
@@ -482,7 +482,7 @@ impl SyncLoop {
                 self.files_pending = true;
             }
         } else if let Some(writer) = &self.file_writer {
-            let (writer, files) = (writer.clone(), one_tree(std::mem::take(&mut rendered.dirs)));
+            let (writer, files) = (writer.clone(), one_tree(&rendered.dirs));
             let file_count = files.len();
             let changed = tokio::task::spawn_blocking(move || writer.publish_shared(&files))
                 .await
@@ -606,15 +606,6 @@ fn env_file_mode(sources: &[Arc<SourceData>], layout: &Layout) -> u32 {
         layout.secret_mode
     } else {
         layout.configmap_mode
-    }
-}
-
-/// The files of `dirs` as one tree: the flat layout's one directory as it is, others merged.
-fn one_tree(dirs: Vec<Dir>) -> Arc<crate::render::Files> {
-    match <[Dir; 1]>::try_from(dirs) {
-        Ok([dir]) if dir.name.is_empty() => dir.files,
-        Ok(dirs) => Arc::new(flatten(&dirs)),
-        Err(dirs) => Arc::new(flatten(&dirs)),
     }
 }
 
