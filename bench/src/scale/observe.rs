@@ -61,7 +61,10 @@ impl Observer {
         let api: Api<Deployment> = Api::namespaced(client.clone(), namespace);
         let (seen_tx, seen_rx) = mpsc::unbounded_channel();
         let task = tokio::spawn(async move {
+            // Backed off as the operator's watches are: without it a failing watch yields its errors at once,
+            // forever, and this task never reaches a point where `Observer::drop`'s abort can take it.
             let mut objects = watcher(api, watcher::Config::default())
+                .default_backoff()
                 .applied_objects()
                 .boxed();
             while let Some(item) = objects.next().await {
